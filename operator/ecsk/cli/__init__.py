@@ -1,0 +1,1 @@
+"""The `ecsk` command line."""

@@ -1,0 +1,95 @@
+"""`ecsk cluster up | down | status | kubeconfig | build`: the embedded local cluster."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from ecsk.cluster import binaries, local, paths
+
+app = typer.Typer(help="The local control plane (real Kubernetes binaries, kwok nodes).", no_args_is_help=True)
+console = Console(stderr=True)
+
+
+def _say(message: str) -> None:
+    console.print(message, highlight=False)
+
+
+@app.command()
+def up(
+    fleet: Path | None = typer.Option(None, "--fleet", "-f", help="Fleet file (default: 3 zones, 9 nodes)."),
+    metrics_server: bool = typer.Option(False, help="Also run metrics-server (resource metrics)."),
+) -> None:
+    """Build what is missing, start the control plane on 127.0.0.1, create the fleet."""
+    try:
+        st = local.up(fleet, _say, metrics_server=metrics_server)
+    except local.ClusterError as exc:
+        console.print(f"[red]error:[/red] {exc}", highlight=False)
+        raise typer.Exit(1) from exc
+    _print_nodes(st)
+
+
+@app.command()
+def down() -> None:
+    """Stop and delete the local cluster (a no-op when there is none)."""
+    try:
+        local.down(_say)
+    except local.ClusterError as exc:
+        console.print(f"[red]error:[/red] {exc}", highlight=False)
+        raise typer.Exit(1) from exc
+
+
+@app.command()
+def status() -> None:
+    """Show whether the cluster runs, its components and its nodes."""
+    st = local.status()
+    if not st.exists:
+        _say("no local cluster (run `ecsk cluster up`)")
+        raise typer.Exit(3)
+    state = "[green]running[/green]" if st.healthy else "[red]not healthy[/red]"
+    _say(f"cluster {paths.CLUSTER_NAME}: {state}  kubeconfig: {st.kubeconfig}")
+    for name, alive in st.components.items():
+        _say(f"  {name:<26} {'up' if alive else 'DOWN'}")
+    if st.detail:
+        _say(f"  {st.detail}")
+    _print_nodes(st)
+    if not st.healthy:
+        raise typer.Exit(1)
+
+
+@app.command()
+def kubeconfig() -> None:
+    """Print the kubeconfig path (for `export KUBECONFIG=$(ecsk cluster kubeconfig)`)."""
+    typer.echo(str(paths.kubeconfig()))
+
+
+@app.command()
+def build() -> None:
+    """Build (or find in the cache) every control-plane binary, and list them."""
+    tools = binaries.ensure(_say)
+    for name, path in sorted(tools.paths.items()):
+        typer.echo(f"{name:<26} {path}")
+
+
+def _print_nodes(st: local.Status) -> None:
+    if not st.nodes:
+        return
+    table = Table("NODE", "ZONE", "INSTANCE TYPE", "NODE GROUP", "CAPACITY", "CPU", "MEMORY", "READY")
+    for n in st.nodes:
+        labels = n["metadata"].get("labels", {})
+        alloc = n["status"].get("allocatable", {})
+        ready = any(c["type"] == "Ready" and c["status"] == "True" for c in n["status"].get("conditions", []))
+        table.add_row(
+            n["metadata"]["name"],
+            labels.get("topology.kubernetes.io/zone", ""),
+            labels.get("node.kubernetes.io/instance-type", ""),
+            labels.get("eks.amazonaws.com/nodegroup", labels.get("alpha.eksctl.io/nodegroup-name", "")),
+            labels.get("eks.amazonaws.com/capacityType", ""),
+            alloc.get("cpu", ""),
+            alloc.get("memory", ""),
+            "Ready" if ready else "NotReady",
+        )
+    Console(width=None if Console().is_terminal else 160).print(table)

@@ -1,0 +1,21 @@
+"""Entry point of the `ecsk` command: each command group lives in its own module and is mounted here."""
+
+from __future__ import annotations
+
+import typer
+
+from ecsk.cli import cluster_cmd, render_cmd
+
+app = typer.Typer(
+    name="ecsk",
+    help="Amazon ECS, emulated on real Kubernetes.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
+app.add_typer(cluster_cmd.app, name="cluster")
+app.command("render")(render_cmd.render)
+app.command("import")(render_cmd.import_documents)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    app()

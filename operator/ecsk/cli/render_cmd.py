@@ -1,0 +1,194 @@
+"""`ecsk render` and `ecsk import`: offline use of the translation core.
+
+`render` shows exactly what the operator would apply for the given ECS documents (same pure core),
+so a user can review or `kubectl apply` it without the operator; `import` turns AWS JSON into our
+custom resources so existing ECS definitions can be applied to the cluster unchanged.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+import yaml
+from rich.console import Console
+from rich.markup import escape
+from rich.table import Table
+from rich.text import Text
+
+from ecsk.core.models import API_VERSION, ECSService, LoadedDocument, TaskDefinition, load_text
+from ecsk.core.translate import RenderOptions, names
+from ecsk.core.translate.bundle import BundleItem, render_documents, task_definition_ref
+
+err = Console(stderr=True, highlight=False)
+
+FilesOpt = Annotated[
+    list[str],
+    typer.Option(
+        "--filename", "-f", help="Input file (AWS JSON, register/create input, or ecsk YAML); - = stdin."
+    ),
+]
+
+
+def _read(files: list[str]) -> list[LoadedDocument]:
+    docs: list[LoadedDocument] = []
+    for f in files:
+        text = sys.stdin.read() if f == "-" else Path(f).read_text()
+        for doc in load_text(text):
+            doc.source = f"{f}: {doc.source}" if doc.source else f
+            docs.append(doc)
+    return docs
+
+
+def _rewrite_map(pairs: list[str]) -> dict[str, str]:
+    out: dict[str, str] = {}
+    for pair in pairs:
+        src, sep, dst = pair.partition("=")
+        if not sep or not src:
+            raise typer.BadParameter(f"--image-rewrite expects FROM=TO, got {pair!r}")
+        out[src] = dst
+    return out
+
+
+def _issue(where: str, path: str, message: str, rule: str) -> None:
+    text = escape(f"{where}: {path or '-'}: {message}")
+    err.print(f"[red]error[/red] {text} [dim]({escape(rule)})[/dim]")
+
+
+def _print_issues(items: list[BundleItem]) -> bool:
+    bad = False
+    for it in items:
+        for issue in it.issues:
+            bad = True
+            _issue(f"{it.source} {it.kind} {it.name}", issue.path, issue.message, issue.rule)
+        for d in it.result.diagnostics if it.result else ():
+            bad = bad or d.severity == "error"
+            colour = "red" if d.severity == "error" else "yellow"
+            err.print(
+                f"[{colour}]{d.severity}[/{colour}] {escape(f'{it.kind} {it.name}: {d.path}: {d.message}')}"
+            )
+    return bad
+
+
+def _dedupe(items: list[BundleItem]) -> list[dict[str, Any]]:
+    """Objects of all renders, each once: a task definition and its service share side objects."""
+    seen: set[tuple[str, str, str, str]] = set()
+    out: list[dict[str, Any]] = []
+    for it in items:
+        for obj in it.result.objects if it.result else ():
+            meta = obj["metadata"]
+            key = (obj["apiVersion"], obj["kind"], meta.get("namespace", ""), meta["name"])
+            if key not in seen:
+                seen.add(key)
+                out.append(obj)
+    return out
+
+
+def _explain(items: list[BundleItem]) -> None:
+    out = Console()
+    for it in items:
+        if it.result is None:
+            continue
+        table = Table(title=f"{it.kind} {it.name}", show_lines=False, expand=True)
+        table.add_column("ECS field", style="cyan", overflow="fold")
+        table.add_column("Kubernetes", style="green", overflow="fold")
+        table.add_column("note", overflow="fold")
+        for e in it.result.explanations:
+            # Text, not markup: paths like `containers[app]` would read as rich tags
+            table.add_row(
+                Text(e.ecs_path), Text("\n".join(e.k8s_paths) if e.k8s_paths else "—"), Text(e.note)
+            )
+        out.print(table)
+
+
+def render(
+    files: FilesOpt,
+    output: Annotated[str, typer.Option("--output", "-o", help="yaml or json.")] = "yaml",
+    explain: Annotated[bool, typer.Option("--explain", help="Print where each ECS field went.")] = False,
+    namespace: Annotated[str, typer.Option("--namespace", "-n")] = "default",
+    cluster: Annotated[str, typer.Option("--cluster", help="ECS cluster name (label value).")] = "default",
+    image_rewrite: Annotated[
+        list[str] | None, typer.Option("--image-rewrite", help="FROM=TO image prefix rewrite (repeatable).")
+    ] = None,
+    pod_level_resources: Annotated[
+        bool, typer.Option(help="Task cpu/memory as pod-level resources (off: per-container fallback).")
+    ] = True,
+    load_balancers: Annotated[
+        str, typer.Option("--load-balancers", help="auto | create (Ingress/NLB) | bind (TargetGroupBinding).")
+    ] = "auto",
+) -> None:
+    """Render ECS task definitions and services as the Kubernetes objects ecsk applies."""
+    if output not in ("yaml", "json"):
+        raise typer.BadParameter("--output must be yaml or json")
+    if load_balancers not in ("auto", "create", "bind"):
+        raise typer.BadParameter("--load-balancers must be auto, create or bind")
+    opts = RenderOptions(
+        namespace=namespace,
+        cluster=cluster,
+        image_rewrite=_rewrite_map(image_rewrite or []),
+        pod_level_resources=pod_level_resources,
+        load_balancers=load_balancers,  # type: ignore[arg-type]
+        explain=explain,
+    )
+    items = render_documents(_read(files), opts)
+    if _print_issues(items):
+        raise typer.Exit(1)
+    if explain:
+        _explain(items)
+        return
+    objects = _dedupe(items)
+    if output == "json":
+        sys.stdout.write(json.dumps({"apiVersion": "v1", "kind": "List", "items": objects}, indent=2) + "\n")
+    else:
+        sys.stdout.write(yaml.safe_dump_all(objects, sort_keys=False))
+
+
+def import_documents(files: FilesOpt) -> None:
+    """Convert AWS JSON (describe output or API input) into ecsk custom resources (YAML)."""
+    docs = _read(files)
+    bad = False
+    out: list[dict[str, Any]] = []
+    for doc in docs:
+        if doc.model is None:
+            bad = True
+            for issue in doc.issues:
+                _issue(doc.source, issue.path, issue.message, issue.rule)
+            continue
+        out.append(to_custom_resource(doc.model))
+    if bad:
+        raise typer.Exit(1)
+    out.sort(key=lambda cr: cr["kind"] != "TaskDefinition")  # referenced ones first, order kept otherwise
+    sys.stdout.write(yaml.safe_dump_all(out, sort_keys=False))
+
+
+def to_custom_resource(model: Any) -> dict[str, Any]:
+    """The AWS shape minus read-only describe fields as `spec`. A service's task definition ARN
+    is reduced to the family: revisions are numbered again by the cluster, so `family:7` from AWS
+    would point at nothing; the original reference is kept in an annotation."""
+    if isinstance(model, TaskDefinition):
+        return {
+            "apiVersion": API_VERSION,
+            "kind": "TaskDefinition",
+            "metadata": {"name": names.dns_label(model.family, max_len=253)},
+            "spec": model.identity(),
+        }
+    if isinstance(model, ECSService):
+        spec = model.identity()
+        if "cluster" not in spec and model.clusterArn:
+            spec = {"cluster": model.clusterArn.rsplit("/", 1)[-1], **spec}
+        meta: dict[str, Any] = {"name": names.dns_label(model.serviceName, max_len=253)}
+        ref = model.taskDefinition
+        if ref and (ref.startswith("arn:") or ":" in ref):
+            spec["taskDefinition"] = task_definition_ref(ref)[0]
+            meta["annotations"] = {f"{names.ANN}imported-task-definition": ref}
+        return {"apiVersion": API_VERSION, "kind": "ECSService", "metadata": meta, "spec": spec}
+    kind = type(model).__name__
+    return {
+        "apiVersion": API_VERSION,
+        "kind": "Task" if kind == "RunTask" else kind,
+        "metadata": {},
+        "spec": model.model_dump(mode="json", exclude_none=True),
+    }

@@ -1,0 +1,301 @@
+"""The embedded local cluster: real control-plane binaries run by kwokctl, nodes simulated by kwok.
+
+kwokctl's binary runtime does the process supervision, PKI and kubeconfig; this module adds what
+ecsk promises on top: binaries built from pinned Go modules, every listener on 127.0.0.1 only,
+the bin-packing scheduler profile, an EKS-like fleet, and idempotent up/down (starting twice,
+stopping twice or starting after a crash ends in a working cluster or a clear error, never a
+half-started one).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import json
+import os
+import socket
+import subprocess
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from ecsk.cluster import binaries, paths
+from ecsk.core.fleet import Fleet, render_fleet
+
+FLEET_LABEL = "ecs.ecsk.io/origin"
+FLEET_LABEL_VALUE = "fleet"
+FIELD_MANAGER = "ecsk-cluster"
+
+
+class ClusterError(RuntimeError):
+    """A cluster operation failed; the message says what to do next."""
+
+
+@dataclass
+class Status:
+    exists: bool
+    ready: bool = False
+    components: dict[str, bool] = field(default_factory=dict)
+    nodes: list[dict[str, Any]] = field(default_factory=list)
+    kubeconfig: Path = field(default_factory=paths.kubeconfig)
+    detail: str = ""
+
+    @property
+    def healthy(self) -> bool:
+        return self.exists and self.ready and all(self.components.values())
+
+
+@contextlib.contextmanager
+def _locked() -> Iterator[None]:
+    """One cluster operation at a time: a second `up` waits instead of racing the first."""
+    paths.home().mkdir(parents=True, exist_ok=True)
+    with open(paths.lock_file(), "w") as fh:
+        fcntl.flock(fh, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(fh, fcntl.LOCK_UN)
+
+
+def _env() -> dict[str, str]:
+    return dict(os.environ, KWOK_WORKDIR=str(paths.kwok_workdir()))
+
+
+def _kwokctl(tools: binaries.Toolset, *args: str, timeout: float = 300) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [str(tools["kwokctl"]), "--name", paths.CLUSTER_NAME, *args],
+        env=_env(),
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
+
+
+def kubectl(tools: binaries.Toolset, *args: str, stdin: str | None = None, timeout: float = 60) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [str(tools["kubectl"]), "--kubeconfig", str(paths.kubeconfig()), *args],
+        input=stdin,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
+
+
+def _free_ports(n: int) -> list[int]:
+    socks, ports = [], []
+    try:
+        for _ in range(n):
+            s = socket.socket()
+            s.bind(("127.0.0.1", 0))
+            socks.append(s)
+            ports.append(s.getsockname()[1])
+    finally:
+        for s in socks:
+            s.close()
+    return ports
+
+
+def _pid_alive(pid_file: Path) -> bool:
+    try:
+        pid = int(pid_file.read_text().strip())
+        os.kill(pid, 0)
+    except (OSError, ValueError):
+        return False
+    # A zombie or a recycled pid of another program is not our component.
+    try:
+        cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
+    except OSError:
+        return True
+    return str(paths.cluster_dir()).encode() in cmdline or pid_file.stem.encode() in cmdline
+
+
+def status(tools: binaries.Toolset | None = None) -> Status:
+    cdir = paths.cluster_dir()
+    if not (cdir / "kwok.yaml").is_file():
+        return Status(exists=False, detail="no cluster")
+    st = Status(exists=True)
+    for pid_file in sorted((cdir / "pids").glob("*.pid")):
+        st.components[pid_file.stem] = _pid_alive(pid_file)
+    if not paths.kubeconfig().is_file():
+        st.detail = f"kubeconfig {paths.kubeconfig()} is missing"
+        return st
+    if tools is None:
+        tools = binaries.ensure(lambda _m: None, with_metrics_server=False)
+    ready = kubectl(tools, "get", "--raw", "/readyz", timeout=10)
+    st.ready = ready.returncode == 0 and ready.stdout.strip() == "ok"
+    if st.ready:
+        out = kubectl(tools, "get", "nodes", "-o", "json", timeout=20)
+        if out.returncode == 0:
+            st.nodes = json.loads(out.stdout)["items"]
+    else:
+        st.detail = (ready.stderr or ready.stdout).strip()[:300]
+    return st
+
+
+def load_fleet(fleet_file: Path | None) -> Fleet:
+    if fleet_file is None:
+        text = (resources.files("ecsk.cluster") / "data" / "fleet.yaml").read_text()
+    else:
+        text = fleet_file.read_text()
+    try:
+        return Fleet.model_validate(yaml.safe_load(text))
+    except Exception as exc:  # pydantic.ValidationError and YAML errors alike
+        raise ClusterError(f"invalid fleet file {fleet_file or '(default)'}: {exc}") from exc
+
+
+def _create(tools: binaries.Toolset, say: binaries.Progress, metrics_server: bool) -> None:
+    api, etcd, peer, kwok, kcm, sched = _free_ports(6)
+    scheduler_config = Path(str(resources.files("ecsk.cluster") / "data" / "scheduler.yaml"))
+    args = [
+        "create", "cluster",
+        "--runtime", "binary",
+        "--kubeconfig", str(paths.kubeconfig()),
+        "--kube-apiserver-binary", str(tools["kube-apiserver"]),
+        "--kube-controller-manager-binary", str(tools["kube-controller-manager"]),
+        "--kube-scheduler-binary", str(tools["kube-scheduler"]),
+        "--etcd-binary", str(tools["etcd"]),
+        "--kwok-controller-binary", str(tools["kwok"]),
+        "--kube-scheduler-config", str(scheduler_config),
+        "--kube-apiserver-port", str(api),
+        "--etcd-port", str(etcd),
+        "--controller-port", str(kwok),
+        "--kube-controller-manager-port", str(kcm),
+        "--kube-scheduler-port", str(sched),
+        "--wait", "120s",
+    ]  # fmt: skip
+    # kwokctl binds 0.0.0.0 by default; the later flag wins, so every listener ends on loopback.
+    loopback = {
+        "etcd": [
+            f"listen-client-urls=http://127.0.0.1:{etcd}",
+            f"advertise-client-urls=http://127.0.0.1:{etcd}",
+            f"listen-peer-urls=http://127.0.0.1:{peer}",
+            f"initial-advertise-peer-urls=http://127.0.0.1:{peer}",
+            f"initial-cluster=node0=http://127.0.0.1:{peer}",
+        ],
+        "kube-apiserver": ["bind-address=127.0.0.1"],
+        "kube-controller-manager": ["bind-address=127.0.0.1"],
+        "kube-scheduler": ["bind-address=127.0.0.1"],
+        "kwok-controller": [f"server-address=127.0.0.1:{kwok}"],
+    }
+    if metrics_server:
+        args += ["--enable", "metrics-server", "--metrics-server-binary", str(tools["metrics-server"])]
+        loopback["metrics-server"] = ["bind-address=127.0.0.1"]
+    for component, flags in loopback.items():
+        for flag in flags:
+            args += ["--extra-args", f"{component}={flag}"]
+    say(f"starting the control plane (Kubernetes {binaries.KUBE_VERSION}, kwok {binaries.KWOK_VERSION})")
+    result = _kwokctl(tools, *args)
+    if result.returncode != 0:
+        logs = paths.cluster_dir() / "logs"
+        _kwokctl(tools, "delete", "cluster", "--kubeconfig", str(paths.kubeconfig()))
+        raise ClusterError(
+            "the control plane did not come up, so it was removed again (no half-started cluster "
+            f"is left behind).\nkwokctl said:\n{_tail(result.stderr)}\nComponent logs were in {logs}."
+        )
+
+
+def _tail(text: str, lines: int = 15) -> str:
+    """The last lines of kwokctl's output, its JSON log records reduced to message and error."""
+    out = []
+    for line in text.strip().splitlines()[-lines:]:
+        try:
+            rec = json.loads(line)
+        except ValueError:
+            out.append(line)
+            continue
+        if isinstance(rec, dict) and rec.get("level") in ("ERROR", "WARN"):
+            out.append(f"{rec.get('msg', '')}: {rec.get('err', '')}".strip(": "))
+    return "\n".join(out)
+
+
+def _restart(tools: binaries.Toolset, say: binaries.Progress) -> None:
+    say("found a stopped or crashed cluster: restarting its components")
+    _kwokctl(tools, "stop", "cluster")
+    result = _kwokctl(tools, "start", "cluster", "--wait", "120s")
+    # kwok only simulates nodes whose lease it holds; the crashed controller's leases stay valid
+    # for their full duration (minutes), during which no pod on those nodes would progress.
+    # Dropping them lets the new controller take every node over at once.
+    kubectl(tools, "delete", "leases", "-n", "kube-node-lease", "--all", "--wait=false")
+    st = status(tools)
+    if result.returncode != 0 or not st.healthy:
+        raise ClusterError(
+            "the existing cluster could not be restarted "
+            f"({st.detail or _tail(result.stderr, 5)}). Logs: {paths.cluster_dir() / 'logs'}. "
+            "Run `ecsk cluster down` and then `ecsk cluster up` to start afresh."
+        )
+
+
+def apply_fleet(tools: binaries.Toolset, fleet: Fleet, say: binaries.Progress) -> list[str]:
+    """Create the fleet's nodes, remove fleet nodes no longer in the file, wait until Ready."""
+    nodes = render_fleet(fleet)
+    for node in nodes:
+        node["metadata"]["labels"][FLEET_LABEL] = FLEET_LABEL_VALUE
+    wanted = [n["metadata"]["name"] for n in nodes]
+    doc = {"apiVersion": "v1", "kind": "List", "items": nodes}
+    result = kubectl(tools, "apply", "-f", "-", stdin=json.dumps(doc), timeout=120)
+    if result.returncode != 0:
+        raise ClusterError(f"creating the fleet's nodes failed: {_tail(result.stderr)}")
+    existing = kubectl(tools, "get", "nodes", "-l", f"{FLEET_LABEL}={FLEET_LABEL_VALUE}", "-o", "name")
+    stale = [n for n in existing.stdout.split() if n.removeprefix("node/") not in wanted]
+    if stale:
+        say(f"removing {len(stale)} node(s) no longer in the fleet file")
+        kubectl(tools, "delete", *stale, "--wait=false")
+    deadline = time.monotonic() + 90
+    while True:
+        st = status(tools)
+        ready = {
+            n["metadata"]["name"]
+            for n in st.nodes
+            if any(c["type"] == "Ready" and c["status"] == "True" for c in n["status"].get("conditions", []))
+        }
+        if set(wanted) <= ready:
+            break
+        if time.monotonic() > deadline:
+            raise ClusterError(f"nodes not Ready after 90s: {sorted(set(wanted) - ready)}")
+        time.sleep(1)
+    say(f"fleet ready: {len(wanted)} nodes in {', '.join(fleet.zones)}")
+    return wanted
+
+
+def up(
+    fleet_file: Path | None = None,
+    say: binaries.Progress = print,
+    *,
+    metrics_server: bool = False,
+) -> Status:
+    fleet = load_fleet(fleet_file)  # refuse a bad fleet file before building or starting anything
+    with _locked():
+        tools = binaries.ensure(say, with_metrics_server=metrics_server)
+        st = status(tools)
+        if st.healthy:
+            say("the local cluster is already running")
+        elif st.exists:
+            _restart(tools, say)
+        else:
+            _create(tools, say, metrics_server)
+        apply_fleet(tools, fleet, say)
+        say(f"kubeconfig: {paths.kubeconfig()}  (export KUBECONFIG={paths.kubeconfig()})")
+        return status(tools)
+
+
+def down(say: binaries.Progress = print) -> bool:
+    """Delete the cluster; returns False when there was none (stopping twice is fine)."""
+    with _locked():
+        if not (paths.cluster_dir() / "kwok.yaml").is_file():
+            say("no local cluster to delete")
+            return False
+        tools = binaries.ensure(say, with_metrics_server=False)
+        result = _kwokctl(tools, "delete", "cluster", "--kubeconfig", str(paths.kubeconfig()))
+        if result.returncode != 0:
+            raise ClusterError(f"deleting the cluster failed: {_tail(result.stderr)}")
+        with contextlib.suppress(FileNotFoundError):
+            paths.kubeconfig().unlink()
+        say("local cluster deleted")
+        return True

@@ -1,0 +1,277 @@
+"""ECSService: level-based reconcile of the rendered workload plus ECS's deployment bookkeeping.
+
+Each pass starts from scratch (spec, stored revisions, live children, pods) and converges: a
+deleted child is re-applied, an edited one restored (server-side apply with force), a restarted
+operator picks up where the status says it was. Writes happen only when something differs, so
+a resync of a settled service sends no request that changes anything.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from typing import Any
+
+from ecsk.controller import taskdefs
+from ecsk.controller.common import (
+    CLUSTER_SCOPED,
+    Runtime,
+    condition,
+    cr_document,
+    issues_text,
+    merge_conditions,
+)
+from ecsk.controller.kube import KubeError, adopt, now_iso
+from ecsk.core import rollout as ro
+from ecsk.core import service_events as ev
+from ecsk.core.models import ECSService, load_document
+from ecsk.core.revisions import TaskDefinitionError, parse_reference
+from ecsk.core.task_status import derive_task_status
+from ecsk.core.translate import RenderOptions, render_service
+from ecsk.core.translate.names import LABEL_REVISION
+from ecsk.core.validation import validate_service
+
+log = logging.getLogger("ecsk.controller.services")
+
+PRUNABLE = [("apps/v1", "Deployment"), ("apps/v1", "DaemonSet"), ("v1", "Service"),
+            ("networking.k8s.io/v1", "Ingress"), ("networking.k8s.io/v1", "NetworkPolicy")]  # fmt: skip
+BLOCKED_ANNOTATION = "ecs.ecsk.io/deployment-blocked"
+IN_PROGRESS_REQUEUE = 3.0
+
+
+def cluster_name(raw: str | None) -> str:
+    """`spec.cluster` may be a name or an ARN (`...:cluster/name`); labels carry the name."""
+    return (raw or "default").rsplit("/", 1)[-1] or "default"
+
+
+def _selector_string(match_labels: Mapping[str, str]) -> str:
+    return ",".join(f"{k}={v}" for k, v in sorted(match_labels.items()))
+
+
+def _invalid(rt: Runtime, body: Mapping[str, Any], reason: str, message: str) -> float | None:
+    """Report a problem in status + one Warning event; the running workload is left alone."""
+    status = dict(body.get("status") or {})
+    conds = status.get("conditions") or []
+    gen = body["metadata"].get("generation")
+    already = any(c.get("type") == "Valid" and c.get("message") == message for c in conds)
+    new = {"conditions": merge_conditions(conds, [condition(conds, "Valid", False, reason, message, gen)]),
+           "observedGeneration": gen}  # fmt: skip
+    out = rt.kube.patch_status(body, new)
+    if out is not None:
+        rt.remember(out)
+    if not already:
+        rt.kube.event(body, reason, message, "Warning")
+    return None
+
+
+def _prune(rt: Runtime, body: Mapping[str, Any], selector: str, keep: set[tuple[str, str]]) -> None:
+    """Delete children we rendered before but no longer do (only ours: owner uid must match)."""
+    uid = body["metadata"]["uid"]
+    ns = body["metadata"]["namespace"]
+    for api_version, kind in PRUNABLE:
+        try:
+            live = rt.kube.list(api_version, kind, ns, selector)
+        except KubeError:
+            continue
+        for obj in live:
+            meta = obj.get("metadata", {})
+            owned = any(r.get("uid") == uid for r in meta.get("ownerReferences") or [])
+            if owned and (kind, meta.get("name")) not in keep:
+                rt.kube.delete(api_version, kind, meta["name"], ns)
+
+
+def _closest_instance(rt: Runtime, reason: str) -> str | None:
+    """ECS names the closest instance; we name the node with the most allocatable of the lacking
+    resource (an approximation: ECS's exact choice is unpublished)."""
+    try:
+        nodes = rt.kube.list("v1", "Node")
+    except KubeError:
+        return None
+    if not nodes:
+        return None
+    key = {"cpu": "cpu", "memory": "memory", "gpu": "nvidia.com/gpu"}.get(reason)
+    if key is None:
+        return str(sorted(n["metadata"]["name"] for n in nodes)[0])
+    from ecsk.controller.diff import _quantity
+
+    def amount(n: Mapping[str, Any]) -> float:
+        q = _quantity(((n.get("status") or {}).get("allocatable") or {}).get(key, "0"))
+        return float(q or 0)
+
+    return str(max(nodes, key=lambda n: (amount(n), n["metadata"]["name"]))["metadata"]["name"])
+
+
+def _settled(workload: Mapping[str, Any], desired: int, other_revision_pods: int) -> bool:
+    st = workload.get("status") or {}
+    meta = workload.get("metadata") or {}
+    if int(st.get("observedGeneration") or 0) < int(meta.get("generation") or 0) or other_revision_pods:
+        return False
+    if workload.get("kind") == "DaemonSet":
+        want = int(st.get("desiredNumberScheduled") or 0)
+        return int(st.get("updatedNumberScheduled") or 0) == want == int(st.get("numberAvailable") or 0)
+    return (int(st.get("updatedReplicas") or 0) == desired == int(st.get("availableReplicas") or 0)
+            and int(st.get("replicas") or 0) == desired)  # fmt: skip
+
+
+def reconcile(rt: Runtime, body: Mapping[str, Any]) -> float | None:
+    meta = body["metadata"]
+    ns, gen = meta["namespace"], meta.get("generation")
+    status = dict(body.get("status") or {})
+    conds = status.get("conditions") or []
+    doc = load_document(cr_document(body))[0]
+    if doc.model is None or not isinstance(doc.model, ECSService):
+        return _invalid(rt, body, "ValidationFailed", f"ClientException: {issues_text(doc.issues)}")
+    svc: ECSService = doc.model
+    name = svc.serviceName
+
+    deployments = status.get("deployments") or []
+    running_rev = next((int(d.get("revision") or 0) for d in deployments if d.get("status") == "PRIMARY"), None)
+    try:
+        resolved = taskdefs.resolve(rt, ns, svc.taskDefinition or "", keep_revision=running_rev)
+        revision, pin = ro.effective_revision(resolved.revision.revision, int(gen or 0),
+                                              ro.RollbackPin.from_dict(status.get("rollback")))  # fmt: skip
+        if revision != resolved.revision.revision:
+            resolved = taskdefs.resolve(rt, ns, f"{resolved.family}:{revision}", keep_revision=revision)
+    except TaskDefinitionError as exc:
+        return _invalid(rt, body, "TaskDefinitionNotUsable", str(exc))
+    td = resolved.task_definition
+    issues = validate_service(svc, td)
+    if issues:
+        return _invalid(rt, body, "ValidationFailed", f"InvalidParameterException: {issues_text(issues)}")
+
+    cluster = cluster_name(svc.cluster)
+    opts = RenderOptions(namespace=ns, cluster=cluster, revision=revision, explain=False)
+    result = render_service(svc, td, opts)
+    if result.errors:
+        text = "; ".join(f"{d.path}: {d.message}" for d in result.errors)
+        return _invalid(rt, body, "TranslationFailed", text)
+    objects = [o for o in result.objects if o.get("kind") != "PodTemplate"]
+    adopt(objects, body, CLUSTER_SCOPED)
+    workload: dict[str, Any] | None = None
+    for obj in objects:
+        applied, _ = rt.kube.apply(obj)
+        if obj["kind"] in ("Deployment", "DaemonSet"):
+            workload = applied
+    if workload is None:
+        return _invalid(rt, body, "TranslationFailed", "the translation produced no workload")
+    match = workload["spec"]["selector"]["matchLabels"]
+    selector = _selector_string(match)
+    _prune(rt, body, selector, {(o["kind"], o["metadata"]["name"]) for o in objects})
+
+    # --- observe -------------------------------------------------------------------------------
+    daemon = workload["kind"] == "DaemonSet"
+    desired = (int((workload.get("status") or {}).get("desiredNumberScheduled") or 0) if daemon
+               else int(svc.desiredCount if svc.desiredCount is not None else 1))  # fmt: skip
+    pods = rt.kube.list("v1", "Pod", ns, selector)
+    observed: dict[int, dict[str, Any]] = {}
+    task_ids: list[str] = []
+    unplaced: list[str] = []
+    running = pending = 0
+    for pod in pods:
+        ts = derive_task_status(pod)
+        try:
+            prev_rev = int((pod["metadata"].get("labels") or {}).get(LABEL_REVISION, "0"))
+        except ValueError:
+            prev_rev = 0
+        slot = observed.setdefault(prev_rev, {"running": 0, "pending": 0, "pods": []})
+        slot["pods"].append(pod)
+        if ts.desiredStatus == "STOPPED" or ts.lastStatus == "STOPPED":
+            continue
+        task_ids.append(ts.taskId)
+        if ts.lastStatus == "RUNNING":
+            slot["running"] += 1
+            running += 1
+        else:
+            slot["pending"] += 1
+            pending += 1
+        for c in (pod.get("status") or {}).get("conditions") or []:
+            if c.get("type") == "PodScheduled" and c.get("status") == "False" and c.get("reason") == "Unschedulable":
+                unplaced.append(str(c.get("message") or ""))
+    obs = {r: ro.Observed(v["running"], v["pending"], tuple(v["pods"])) for r, v in observed.items()}
+    others = sum(len(v["pods"]) for r, v in observed.items() if r != revision)
+    cb = (svc.deploymentConfiguration.deploymentCircuitBreaker
+          if svc.deploymentConfiguration else None)  # fmt: skip
+    now = now_iso()
+    outcome = ro.step(
+        deployments, service_uid=meta["uid"], revision=revision, task_definition=resolved.arn,
+        desired=desired, observed=obs, circuit_breaker=bool(cb and cb.enable),
+        rollback=bool(cb and cb.rollback), settled=_settled(workload, desired, others), now=now,
+    )  # fmt: skip
+    primary = outcome.deployments[0]
+
+    # --- events --------------------------------------------------------------------------------
+    msgs: list[tuple[str, str, str]] = []
+    known = set(status.get("tasks") or [])
+    started = sorted(set(task_ids) - known)
+    stopped = sorted(known - set(task_ids))
+    if stopped:
+        msgs.append(("Normal", "TasksStopped", ev.stopped_tasks(name, stopped)))
+    if started:
+        msgs.append(("Normal", "TasksStarted", ev.started_tasks(name, started)))
+    if unplaced:
+        failure = ev.parse_failed_scheduling(unplaced[0])
+        if failure is not None:
+            inst = None if failure.reason == "no-instances" else _closest_instance(rt, failure.reason)
+            msgs.append(("Warning", "FailedPlacement", ev.unable_to_place(name, failure.reason, inst)))
+    if (workload["metadata"].get("annotations") or {}).get(BLOCKED_ANNOTATION):
+        msgs.append(("Warning", "DeploymentBlocked", ev.deployment_config_blocked(name)))
+    new_pin = pin
+    if outcome.failed:
+        msgs.append(("Warning", "DeploymentFailed", ev.deployment_failed(name, outcome.failed)))
+        if outcome.rollback_to is not None:
+            new_pin = ro.RollbackPin(revision, outcome.rollback_to, int(gen or 0))
+            target = ro.deployment_id(meta["uid"], outcome.rollback_to)
+            msgs.append(("Warning", "RollingBack", ev.rolling_back(name, outcome.failed, target)))
+    if outcome.unable_to_start:
+        msgs.append(("Warning", "UnableToStart", ev.unable_to_start_consistently(name)))
+    if outcome.completed:
+        msgs.append(("Normal", "DeploymentCompleted", ev.deployment_completed(name, outcome.completed)))
+    steady = (primary.rolloutState == "COMPLETED" and running == desired and pending == 0
+              and len(outcome.deployments) == 1)  # fmt: skip
+    was_steady = any(c.get("type") == "SteadyState" and c.get("status") == "True" for c in conds)
+    if steady and not was_steady:
+        msgs.append(("Normal", "SteadyState", ev.steady_state(name)))
+    events, added = ev.add_events(status.get("events") or [], [m for _, _, m in msgs], datetime.now(UTC))
+
+    new_conds = [
+        condition(conds, "Valid", True, "Reconciled", "service is valid and rendered", gen),
+        condition(conds, "SteadyState", steady, "SteadyState" if steady else primary.rolloutState,
+                  ev.steady_state(name) if steady else primary.rolloutStateReason, gen),  # fmt: skip
+    ]
+    new_status: dict[str, Any] = {
+        "serviceName": name,
+        "clusterName": cluster,
+        "status": "ACTIVE",
+        "desiredCount": desired,
+        "runningCount": running,
+        "pendingCount": pending,
+        "taskDefinition": resolved.arn,
+        "deployments": [d.to_dict() for d in outcome.deployments],
+        "selector": selector,
+        "tasks": sorted(task_ids),
+        "events": events,
+        "rollback": new_pin.to_dict() if new_pin else None,
+        "observedGeneration": gen,
+        "conditions": merge_conditions(conds, new_conds),
+    }
+    if status.get("rollback") is None and new_pin is None:
+        new_status.pop("rollback")
+    out = rt.kube.patch_status(body, new_status)
+    if out is not None:
+        rt.remember(out)
+    for type_, reason, message in msgs:
+        if message in added:
+            rt.kube.event(body, reason, message, type_)
+    if new_pin != pin:
+        return 0.1
+    if primary.rolloutState == "IN_PROGRESS" or pending:
+        return IN_PROGRESS_REQUEUE
+    return None
+
+
+def referenced_family(body: Mapping[str, Any]) -> str | None:
+    try:
+        return parse_reference(str((body.get("spec") or {}).get("taskDefinition") or "")).family
+    except ValueError:
+        return None

@@ -1,0 +1,98 @@
+"""A keyed work queue (controller-runtime style): one reconcile per object at a time, bursts coalesced.
+
+kopf's timers and daemons put a finalizer on every object; the operator needs neither, only
+"reconcile this object soon". Watch events and periodic resyncs add keys here; a key added many
+times while queued runs once, a key added while being reconciled runs again right after, and
+failures back off exponentially per key.
+"""
+
+from __future__ import annotations
+
+import heapq
+import itertools
+import threading
+import time
+from collections import deque
+from collections.abc import Hashable
+from typing import Generic, TypeVar
+
+K = TypeVar("K", bound=Hashable)
+
+
+class WorkQueue(Generic[K]):
+    def __init__(self, max_backoff: float = 60.0) -> None:
+        self._cv = threading.Condition()
+        self._queue: deque[K] = deque()
+        self._dirty: set[K] = set()
+        self._processing: set[K] = set()
+        self._delayed: list[tuple[float, int, K]] = []
+        self._failures: dict[K, int] = {}
+        self._seq = itertools.count()
+        self._shutdown = False
+        self._max_backoff = max_backoff
+
+    def _add_locked(self, key: K) -> None:
+        if self._shutdown or key in self._dirty:
+            return
+        self._dirty.add(key)
+        if key not in self._processing:
+            self._queue.append(key)
+            self._cv.notify()
+
+    def add(self, key: K) -> None:
+        with self._cv:
+            self._add_locked(key)
+
+    def add_after(self, key: K, delay: float) -> None:
+        if delay <= 0:
+            self.add(key)
+            return
+        with self._cv:
+            heapq.heappush(self._delayed, (time.monotonic() + delay, next(self._seq), key))
+            self._cv.notify()
+
+    def add_rate_limited(self, key: K) -> float:
+        with self._cv:
+            n = self._failures.get(key, 0) + 1
+            self._failures[key] = n
+        delay = min(self._max_backoff, 0.5 * 2 ** (n - 1))
+        self.add_after(key, delay)
+        return delay
+
+    def forget(self, key: K) -> None:
+        with self._cv:
+            self._failures.pop(key, None)
+
+    def get(self) -> K | None:
+        """Blocks until a key is due; None once the queue is shut down."""
+        with self._cv:
+            while True:
+                if self._shutdown:
+                    return None
+                now = time.monotonic()
+                while self._delayed and self._delayed[0][0] <= now:
+                    _, _, key = heapq.heappop(self._delayed)
+                    self._add_locked(key)
+                if self._queue:
+                    key = self._queue.popleft()
+                    self._processing.add(key)
+                    self._dirty.discard(key)
+                    return key
+                timeout = self._delayed[0][0] - now if self._delayed else None
+                self._cv.wait(timeout)
+
+    def done(self, key: K) -> None:
+        with self._cv:
+            self._processing.discard(key)
+            if key in self._dirty:
+                self._queue.append(key)
+                self._cv.notify()
+
+    def shut_down(self) -> None:
+        with self._cv:
+            self._shutdown = True
+            self._cv.notify_all()
+
+    def __len__(self) -> int:
+        with self._cv:
+            return len(self._queue) + len(self._delayed)

@@ -1,0 +1,71 @@
+"""The one error type every layer reports: a field path, a message, and the rule's id.
+
+It lives with the models (not the validation package) because the loader must turn pydantic's
+errors into the same form, and models must not import validation (validation imports models).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from pydantic import ValidationError
+
+
+@dataclass(frozen=True, slots=True)
+class ValidationIssue:
+    path: str
+    message: str
+    rule: str
+
+    def __str__(self) -> str:
+        return f"{self.path}: {self.message}" if self.path else self.message
+
+
+class ModelLoadError(ValueError):
+    """A document did not fit the AWS shape; `issues` holds every problem found, not the first."""
+
+    def __init__(self, issues: Sequence[ValidationIssue]) -> None:
+        self.issues: list[ValidationIssue] = list(issues)
+        super().__init__("; ".join(str(issue) for issue in self.issues))
+
+
+def join_path(prefix: str, loc: Iterable[Any]) -> str:
+    """`containerDefinitions[1].healthCheck` from pydantic's ('containerDefinitions', 1, 'healthCheck')."""
+    path = prefix
+    for part in loc:
+        if isinstance(part, int):
+            path += f"[{part}]"
+        else:
+            path = f"{path}.{part}" if path else str(part)
+    return path
+
+
+def _message(error: Any) -> tuple[str, str]:
+    kind = error["type"]
+    if kind == "extra_forbidden":
+        return "Unknown parameter: not part of the ECS API shape", "schema.unknown-field"
+    if kind == "missing":
+        return "Missing required parameter", "schema.required"
+    return str(error["msg"]), f"schema.{kind}"
+
+
+def issues_from_pydantic(exc: ValidationError, prefix: str = "") -> list[ValidationIssue]:
+    """Pydantic's errors in our form; union branch tags and key markers are dropped from paths."""
+    issues: list[ValidationIssue] = []
+    seen: set[tuple[str, str]] = set()
+    for error in exc.errors(include_url=False):
+        loc = [part for part in error["loc"] if isinstance(part, int) or not _is_internal(str(part))]
+        message, rule = _message(error)
+        path = join_path(prefix, loc)
+        if (path, message) in seen:
+            continue
+        seen.add((path, message))
+        issues.append(ValidationIssue(path, message, rule))
+    return issues
+
+
+def _is_internal(part: str) -> bool:
+    """Pydantic inserts validator names such as 'function-before[...]' or '[key]' into locations."""
+    return (part.endswith("]") and "[" in part) or part in {"str", "int", "float", "bool"}

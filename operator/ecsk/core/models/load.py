@@ -1,0 +1,191 @@
+"""Recognise ECS documents in whatever form users paste them and return typed models.
+
+Accepted forms, per document:
+- describe output wrappers: `{"taskDefinition": {...}, "tags": [...]}` and `{"services": [...]}`;
+- plain RegisterTaskDefinition / CreateService / RunTask input;
+- our custom resources (`apiVersion: ecs.ecsk.io/v1alpha1`, kind TaskDefinition, ECSService, Task,
+  ScheduledTask) whose `spec` is the AWS shape; `metadata.name` fills `family` / `serviceName` when
+  the spec leaves them out, so a plain `kubectl apply` manifest need not repeat its name;
+- a Kubernetes `List` or a JSON array of any of the above.
+
+Shape detection for plain input: `containerDefinitions` => task definition (services never carry
+it); `serviceName` or `desiredCount` => service (RunTask has neither); `scheduleExpression` =>
+scheduled task; otherwise `taskDefinition` => RunTask.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any, Literal, TypeVar
+
+import yaml
+from pydantic import BaseModel, ValidationError
+
+from ecsk.core.models.errors import ModelLoadError, ValidationIssue, issues_from_pydantic
+from ecsk.core.models.service import ECSService
+from ecsk.core.models.task import RunTask, ScheduledTask
+from ecsk.core.models.taskdef import TaskDefinition
+
+API_GROUP = "ecs.ecsk.io"
+API_VERSION = f"{API_GROUP}/v1alpha1"
+
+Kind = Literal["TaskDefinition", "ECSService", "Task", "ScheduledTask"]
+AnyModel = TaskDefinition | ECSService | RunTask | ScheduledTask
+M = TypeVar("M", bound=BaseModel)
+
+MODEL_FOR_KIND: dict[str, type[BaseModel]] = {
+    "TaskDefinition": TaskDefinition,
+    "ECSService": ECSService,
+    "Task": RunTask,
+    "ScheduledTask": ScheduledTask,
+}
+_NAME_FIELD = {"TaskDefinition": "family", "ECSService": "serviceName"}
+
+# EventBridge put-targets spells EcsParameters in PascalCase; our spec uses camelCase.
+_ECS_PARAMETER_ALIASES = {"TaskDefinitionArn": "taskDefinition", "taskDefinitionArn": "taskDefinition"}
+
+
+@dataclass(slots=True)
+class LoadedDocument:
+    """One recognised document. `model` is None when `issues` say why it could not be built."""
+
+    kind: Kind
+    model: AnyModel | None
+    metadata: dict[str, Any] = field(default_factory=dict)
+    issues: list[ValidationIssue] = field(default_factory=list)
+    source: str = ""
+
+    @property
+    def ok(self) -> bool:
+        return self.model is not None
+
+
+def _build(model: type[M], data: Any, prefix: str = "") -> M:
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        raise ModelLoadError(issues_from_pydantic(exc, prefix)) from None
+
+
+def parse_task_definition(data: Mapping[str, Any]) -> TaskDefinition:
+    """Build a TaskDefinition or raise ModelLoadError listing every shape problem."""
+    return _build(TaskDefinition, data)
+
+
+def parse_service(data: Mapping[str, Any]) -> ECSService:
+    return _build(ECSService, data)
+
+
+def parse_run_task(data: Mapping[str, Any]) -> RunTask:
+    return _build(RunTask, data)
+
+
+def parse_scheduled_task(data: Mapping[str, Any]) -> ScheduledTask:
+    return _build(ScheduledTask, _camel_ecs_parameters(data))
+
+
+def _camel_ecs_parameters(data: Mapping[str, Any]) -> Mapping[str, Any]:
+    params = data.get("ecsParameters") or data.get("EcsParameters")
+    if not isinstance(params, Mapping):
+        return data
+    fixed: dict[str, Any] = {}
+    for key, value in params.items():
+        name = _ECS_PARAMETER_ALIASES.get(key, key[:1].lower() + key[1:])
+        fixed[name] = value
+    if fixed == params and "EcsParameters" not in data:
+        return data
+    result = {k: v for k, v in data.items() if k != "EcsParameters"}
+    result["ecsParameters"] = fixed
+    return result
+
+
+def _make(kind: Kind, data: Any, metadata: dict[str, Any], source: str) -> LoadedDocument:
+    try:
+        if kind == "ScheduledTask" and isinstance(data, Mapping):
+            data = _camel_ecs_parameters(data)
+        model = MODEL_FOR_KIND[kind].model_validate(data)
+    except ValidationError as exc:
+        return LoadedDocument(kind, None, metadata, issues_from_pydantic(exc), source)
+    return LoadedDocument(kind, model, metadata, [], source)  # type: ignore[arg-type]
+
+
+def _unrecognised(source: str, why: str) -> LoadedDocument:
+    issue = ValidationIssue("", why, "load.unrecognised")
+    return LoadedDocument("TaskDefinition", None, {}, [issue], source)
+
+
+def _plain_kind(doc: Mapping[str, Any]) -> Kind | None:
+    if "containerDefinitions" in doc:
+        return "TaskDefinition"
+    if "serviceName" in doc or "desiredCount" in doc:
+        return "ECSService"
+    if "scheduleExpression" in doc:
+        return "ScheduledTask"
+    if "taskDefinition" in doc:
+        return "Task"
+    return None
+
+
+def _custom_resource(doc: Mapping[str, Any], source: str) -> LoadedDocument:
+    kind = doc.get("kind")
+    metadata = dict(doc.get("metadata") or {})
+    if kind not in MODEL_FOR_KIND:
+        return _unrecognised(source, f"kind {kind!r} is not one of {', '.join(MODEL_FOR_KIND)}")
+    spec = doc.get("spec")
+    if not isinstance(spec, Mapping):
+        return LoadedDocument(
+            kind, None, metadata, [ValidationIssue("spec", "spec must be an object", "load.spec")]
+        )
+    name_field = _NAME_FIELD.get(kind)
+    if name_field and name_field not in spec and metadata.get("name"):
+        spec = {**spec, name_field: metadata["name"]}
+    return _make(kind, spec, metadata, source)
+
+
+def load_document(doc: Any, source: str = "") -> list[LoadedDocument]:
+    """Everything one parsed JSON/YAML document holds (describe-services may hold several)."""
+    if isinstance(doc, list):
+        return [item for i, sub in enumerate(doc) for item in load_document(sub, f"{source}[{i}]")]
+    if not isinstance(doc, Mapping):
+        return [_unrecognised(source, "document is not a JSON/YAML object")]
+    api_version = doc.get("apiVersion")
+    if doc.get("kind") == "List" and isinstance(doc.get("items"), list):
+        return load_document(doc["items"], f"{source}.items")
+    if isinstance(api_version, str) and api_version.split("/")[0] == API_GROUP:
+        return [_custom_resource(doc, source)]
+    if isinstance(doc.get("taskDefinition"), Mapping):
+        inner = dict(doc["taskDefinition"])
+        if doc.get("tags") and "tags" not in inner:
+            inner["tags"] = doc["tags"]  # describe-task-definition --include TAGS puts them outside
+        return [_make("TaskDefinition", inner, {}, source)]
+    if isinstance(doc.get("services"), list) and "serviceName" not in doc:
+        return [
+            _make("ECSService", svc, {}, f"{source}.services[{i}]") for i, svc in enumerate(doc["services"])
+        ]
+    if isinstance(doc.get("service"), Mapping):  # create-service / update-service output
+        return [_make("ECSService", doc["service"], {}, source)]
+    kind = _plain_kind(doc)
+    if kind is None:
+        return [_unrecognised(source, "not a task definition, service, task or scheduled task document")]
+    return [_make(kind, doc, {}, source)]
+
+
+def load_documents(docs: Iterable[Any]) -> list[LoadedDocument]:
+    """All documents in order; failures are returned (with issues), never raised."""
+    out: list[LoadedDocument] = []
+    for i, doc in enumerate(docs):
+        out.extend(load_document(doc, f"document {i}"))
+    return out
+
+
+def load_text(text: str) -> list[LoadedDocument]:
+    """JSON (one value) or YAML (possibly several `---` documents)."""
+    stripped = text.lstrip()
+    if stripped[:1] in "[{":
+        try:
+            return load_document(json.loads(text), "document 0")
+        except json.JSONDecodeError:
+            pass
+    return load_documents(doc for doc in yaml.safe_load_all(text) if doc is not None)

@@ -1,0 +1,173 @@
+"""Task definition revision bookkeeping: numbering, ACTIVE/INACTIVE, references and ARNs.
+
+ECS numbers revisions from 1 per family and never changes a registered revision. In ecsk the
+user edits one TaskDefinition object per family; each distinct spec becomes the next revision.
+These functions decide *what* the bookkeeping says; the controller only stores the result, so
+the rules (idempotent resyncs, refusal wording) are unit-tested without a cluster.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any, Literal
+
+RevisionStatus = Literal["ACTIVE", "INACTIVE"]
+
+DEFAULT_REGION = "us-east-1"
+DEFAULT_ACCOUNT = "000000000000"
+
+_ARN = re.compile(
+    r"^arn:aws[a-z-]*:ecs:([a-z0-9-]+):(\d{12}):task-definition/([A-Za-z0-9_-]{1,255})(?::(\d+))?$"
+)
+_REF = re.compile(r"^([A-Za-z0-9_-]{1,255})(?::(\d+))?$")
+
+
+class TaskDefinitionError(ValueError):
+    """A reference ECS would refuse; the message is ECS's ClientException text."""
+
+
+@dataclass(frozen=True)
+class Revision:
+    revision: int
+    hash: str
+    registeredAt: str
+    status: RevisionStatus = "ACTIVE"
+    deregisteredAt: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {
+            "revision": self.revision,
+            "status": self.status,
+            "registeredAt": self.registeredAt,
+            "hash": self.hash,
+        }
+        if self.deregisteredAt:
+            out["deregisteredAt"] = self.deregisteredAt
+        return out
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> Revision:
+        return cls(
+            int(d["revision"]),
+            str(d.get("hash", "")),
+            str(d.get("registeredAt", "")),
+            "INACTIVE" if d.get("status") == "INACTIVE" else "ACTIVE",
+            d.get("deregisteredAt"),
+        )
+
+
+def spec_hash(spec: dict[str, Any]) -> str:
+    """Canonical JSON, so key order or a resync never looks like a change."""
+    blob = json.dumps(spec, sort_keys=True, separators=(",", ":"), default=str)
+    return hashlib.sha256(blob.encode()).hexdigest()[:16]
+
+
+def revisions_from_status(items: Iterable[dict[str, Any]] | None) -> list[Revision]:
+    out = []
+    for item in items or []:
+        try:
+            out.append(Revision.from_dict(item))
+        except (KeyError, TypeError, ValueError):
+            continue  # a hand-edited status entry must not break the family
+    return sorted(out, key=lambda r: r.revision)
+
+
+def register(revisions: Sequence[Revision], digest: str, now: str) -> tuple[list[Revision], Revision, bool]:
+    """The revision for a spec: the latest one if its hash matches (a resync), else the next number.
+
+    Going back to an older spec registers a new revision, as re-registering the same JSON in ECS
+    does; only the latest revision absorbs an unchanged spec.
+    """
+    revs = sorted(revisions, key=lambda r: r.revision)
+    if revs and revs[-1].hash == digest:
+        return list(revs), revs[-1], False
+    nxt = Revision(revision=(revs[-1].revision + 1) if revs else 1, hash=digest, registeredAt=now)
+    return [*revs, nxt], nxt, True
+
+
+def parse_deregister_annotation(raw: str | None) -> set[int]:
+    """`"3,4"` or `"3 4"`; junk entries are ignored rather than failing the whole family."""
+    out: set[int] = set()
+    for part in re.split(r"[\s,]+", raw or ""):
+        part = part.strip()
+        if part.isdigit() and int(part) > 0:
+            out.add(int(part))
+    return out
+
+
+def deregister(revisions: Sequence[Revision], numbers: Iterable[int], now: str) -> list[Revision]:
+    """Deregistration is one-way in ECS: removing a number from the annotation does not reactivate."""
+    wanted = set(numbers)
+    out = []
+    for r in revisions:
+        if r.revision in wanted and r.status == "ACTIVE":
+            out.append(Revision(r.revision, r.hash, r.registeredAt, "INACTIVE", now))
+        else:
+            out.append(r)
+    return out
+
+
+def task_definition_arn(
+    family: str, revision: int, region: str = DEFAULT_REGION, account: str = DEFAULT_ACCOUNT
+) -> str:
+    return f"arn:aws:ecs:{region}:{account}:task-definition/{family}:{revision}"
+
+
+@dataclass(frozen=True)
+class Reference:
+    family: str
+    revision: int | None = None
+
+
+def parse_reference(ref: str) -> Reference:
+    """`family`, `family:revision` or a full task-definition ARN (region/account are not checked:
+    one ecsk cluster stands for one account and Region)."""
+    text = (ref or "").strip()
+    m = _ARN.match(text)
+    if m:
+        return Reference(m.group(3), int(m.group(4)) if m.group(4) else None)
+    m = _REF.match(text)
+    if m:
+        return Reference(m.group(1), int(m.group(2)) if m.group(2) else None)
+    raise TaskDefinitionError(
+        f"ClientException: Invalid revision number. Number: {text}"
+        if ":" in text
+        else f"ClientException: TaskDefinition not found: {text}"
+    )
+
+
+def resolve(ref: str, revisions: Sequence[Revision], *, allow_inactive: bool = False) -> tuple[str, Revision]:
+    """The revision a reference names, with ECS's refusals.
+
+    `family` alone means the latest ACTIVE revision. An INACTIVE revision is refused for new
+    references (`allow_inactive=False`) but kept for a service already running it, which ECS
+    allows ("existing services that reference an INACTIVE task definition can still scale").
+    """
+    parsed = parse_reference(ref)
+    if not revisions:
+        raise TaskDefinitionError("ClientException: Unable to describe task definition.")
+    if parsed.revision is None:
+        active = [r for r in revisions if r.status == "ACTIVE"]
+        if not active:
+            raise TaskDefinitionError(
+                f"ClientException: No active task definition found in family {parsed.family}."
+            )
+        return parsed.family, max(active, key=lambda r: r.revision)
+    match = next((r for r in revisions if r.revision == parsed.revision), None)
+    if match is None:
+        raise TaskDefinitionError("ClientException: Unable to describe task definition.")
+    if match.status == "INACTIVE" and not allow_inactive:
+        raise TaskDefinitionError("ClientException: TaskDefinition is inactive")
+    return parsed.family, match
+
+
+def snapshot_name(family: str, revision: int) -> str:
+    """ConfigMap holding a revision's frozen spec; families are [A-Za-z0-9_-], names are DNS-1123."""
+    base = re.sub(r"[^a-z0-9-]+", "-", family.lower()).strip("-") or "td"
+    if base != family:
+        base = f"{base[:40]}-{hashlib.sha256(family.encode()).hexdigest()[:6]}"
+    return f"td-{base[:200]}-{revision}"

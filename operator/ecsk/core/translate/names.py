@@ -1,0 +1,168 @@
+"""Naming rules from ECS/AWS identifiers to Kubernetes names, label keys and label values.
+
+Kubernetes names are much narrower than AWS names (lowercase, no `_`, short), so every rule here
+is deterministic and documented in docs/translation.md: the same ECS input always yields the same
+names (server-side apply stays a no-op) and a name that had to be altered gets a short hash of the
+original appended, so two AWS names that differ only in case or punctuation never collide.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from functools import lru_cache
+
+MANAGED_BY = "app.kubernetes.io/managed-by"
+GROUP = "ecs.ecsk.io"
+LABEL_FAMILY = f"{GROUP}/family"
+LABEL_REVISION = f"{GROUP}/revision"
+LABEL_SERVICE = f"{GROUP}/service"
+LABEL_CLUSTER = f"{GROUP}/cluster"
+LABEL_TASK_GROUP = f"{GROUP}/task-group"
+LABEL_CONTAINER = f"{GROUP}/container-name"
+ANN = f"{GROUP}/"
+
+_NOT_LABEL_CHAR = re.compile(r"[^a-z0-9-]+")
+_NOT_VALUE_CHAR = re.compile(r"[^A-Za-z0-9._-]+")
+_LABEL_RE = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
+_VALUE_RE = re.compile(r"^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$")
+
+
+def short_hash(text: str) -> str:
+    """8 hex chars of SHA-256: enough to separate names in one namespace, short enough to read."""
+    return hashlib.sha256(text.encode()).hexdigest()[:8]
+
+
+def _label(part: str) -> str:
+    return _NOT_LABEL_CHAR.sub("-", part.lower()).strip("-")
+
+
+@lru_cache(maxsize=4096)
+def dns_label(raw: str, max_len: int = 63, prefix: str = "") -> str:
+    """A DNS-1123 label (also a valid DNS-1035 label when `prefix` starts with a letter or the
+    result does): lowercase, runs of other characters become `-`; if that changed anything or the
+    result is too long, `-<hash of raw>` is appended so distinct inputs stay distinct."""
+    base = _label(raw)
+    name = f"{prefix}{base}" if prefix else base
+    if name and not name[0].isalpha():
+        name = f"x-{name}"
+        base = ""  # force the hash: the name no longer reads as the raw one
+    if name == f"{prefix}{raw}" and len(name) <= max_len and _LABEL_RE.match(name):
+        return name
+    keep = max_len - 9
+    head = name[:keep].rstrip("-") or "x"
+    return f"{head}-{short_hash(raw)}"
+
+
+@lru_cache(maxsize=4096)
+def dns_subdomain(prefix: str, parts: tuple[str, ...], raw: str, max_len: int = 253) -> str:
+    """A DNS-1123 subdomain `prefix.part1.part2...`: each part becomes a label; a hash of `raw`
+    is appended when any part had to change, so hierarchical AWS names (SSM paths, S3 keys) keep
+    their readable shape and still never collide."""
+    labels = [_label(p) for p in parts if p]
+    exact = all(lab == p for lab, p in zip(labels, [p for p in parts if p], strict=True))
+    labels = [lab for lab in labels if lab]
+    name = ".".join([prefix, *labels]) if labels else prefix
+    if exact and len(name) <= max_len:
+        return name
+    keep = max_len - 9
+    head = name[:keep].rstrip("-.") or prefix
+    return f"{head}-{short_hash(raw)}"
+
+
+@lru_cache(maxsize=4096)
+def label_value(raw: str) -> str:
+    """A valid label value: characters outside [A-Za-z0-9._-] become `_`, ends trimmed to
+    alphanumerics; longer than 63 -> first 54 chars + `-` + hash. `service:web` -> `service_web`."""
+    if len(raw) <= 63 and _VALUE_RE.match(raw):
+        return raw
+    value = _NOT_VALUE_CHAR.sub("_", raw)
+    value = value.strip("._-")
+    if len(value) > 63:
+        value = f"{value[:54].rstrip('._-')}-{short_hash(raw)}"
+    return value
+
+
+def label_name(raw: str) -> str:
+    """The name part of a label/annotation key (<= 63, [A-Za-z0-9._-], alphanumeric ends)."""
+    return label_value(raw) or f"x{short_hash(raw)}"
+
+
+def is_label_value(raw: str) -> bool:
+    return len(raw) <= 63 and bool(_VALUE_RE.match(raw))
+
+
+def task_group_value(group: str) -> str:
+    """`ecs.ecsk.io/task-group` value for an ECS task group (`service:web`, `family:api`)."""
+    return label_value(group)
+
+
+def container_name(raw: str) -> str:
+    """ECS allows 255 chars of [A-Za-z0-9_-]; Kubernetes container names are DNS-1123 labels."""
+    return dns_label(raw)
+
+
+def volume_name(raw: str) -> str:
+    return dns_label(raw)
+
+
+def object_name(raw: str) -> str:
+    """Base name for the objects of one ECS service or family (Deployment, Service, Ingress...).
+
+    Kept to 57 chars so derived names (`-sd`, `-nlb`, `-tg0`) stay DNS-1035 labels (Service
+    names must start with a letter and be <= 63)."""
+    return dns_label(raw, max_len=57)
+
+
+def role_name_from_arn(arn: str) -> str:
+    """`arn:aws:iam::123:role/path/MyRole` -> `MyRole` (IAM role names are unique per account)."""
+    return arn.rsplit("/", 1)[-1].rsplit(":", 1)[-1]
+
+
+def service_account_name(role_arn: str) -> str:
+    """ServiceAccount for an IAM task role: `iam-<role name>` sanitised (hash if altered)."""
+    return dns_label(role_name_from_arn(role_arn), max_len=63, prefix="iam-")
+
+
+def ssm_parameter_name(value_from: str) -> str:
+    """SSM parameter name from an ARN (`arn:aws:ssm:r:a:parameter/x/y` -> `/x/y`) or a bare name."""
+    if value_from.startswith("arn:"):
+        resource = value_from.split(":", 5)[5]
+        name = resource[len("parameter") :] if resource.startswith("parameter") else resource
+        return name if name.startswith("/") else f"/{name}"
+    return value_from
+
+
+def ssm_secret_name(value_from: str) -> str:
+    """Secret for an SSM parameter: `ssm.` + the path segments (`/prod/db/pass` ->
+    `ssm.prod.db.pass`), key `value`."""
+    name = ssm_parameter_name(value_from)
+    return dns_subdomain("ssm", tuple(name.split("/")), name)
+
+
+def split_secretsmanager_arn(arn: str) -> tuple[str, str | None, str | None, str | None]:
+    """Secrets Manager ARN -> (secret name incl. random suffix, json-key, version-stage, version-id).
+
+    ECS accepts `arn:...:secret:NAME[:json-key:version-stage:version-id]` with empty parts allowed.
+    """
+    fields = arn.split(":")
+    name = fields[6] if len(fields) > 6 else ""
+    extra = [*fields[7:], "", "", ""]
+    return name, extra[0] or None, extra[1] or None, extra[2] or None
+
+
+def secretsmanager_secret_name(arn: str) -> str:
+    """Secret for a Secrets Manager secret: `sm.` + the secret name as it appears in the ARN
+    (`/` separated parts become labels), key = the json-key, or `value` for the whole string."""
+    name = split_secretsmanager_arn(arn)[0]
+    return dns_subdomain("sm", tuple(name.split("/")), name)
+
+
+def s3_configmap_name(arn: str) -> str:
+    """ConfigMap for an environment file: `s3.<bucket>.<key segments>`
+    (`arn:aws:s3:::cfg/app/prod.env` -> `s3.cfg.app.prod.env`)."""
+    resource = arn.split(":::", 1)[-1] if arn.startswith("arn:") else arn
+    parts: list[str] = []
+    for segment in resource.split("/"):
+        parts.extend(segment.split("."))
+    return dns_subdomain("s3", tuple(parts), resource)

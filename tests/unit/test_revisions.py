@@ -1,0 +1,63 @@
+"""Task definition revision bookkeeping."""
+
+from __future__ import annotations
+
+import pytest
+
+from ecsk.core import revisions as rv
+
+
+def test_register_is_idempotent_and_numbers_from_one() -> None:
+    revs, r1, created = rv.register([], "h1", "t1")
+    assert (r1.revision, created) == (1, True)
+    revs, again, created = rv.register(revs, "h1", "t2")
+    assert (again.revision, created, len(revs)) == (1, False, 1)
+    revs, r2, created = rv.register(revs, "h2", "t3")
+    assert (r2.revision, created) == (2, True)
+    revs, r3, created = rv.register(revs, "h1", "t4")  # going back registers anew
+    assert (r3.revision, created) == (3, True)
+
+
+def test_spec_hash_ignores_key_order() -> None:
+    assert rv.spec_hash({"a": 1, "b": [1, 2]}) == rv.spec_hash({"b": [1, 2], "a": 1})
+    assert rv.spec_hash({"a": 1}) != rv.spec_hash({"a": 2})
+
+
+def test_parse_reference_forms() -> None:
+    assert rv.parse_reference("web") == rv.Reference("web", None)
+    assert rv.parse_reference("web:3") == rv.Reference("web", 3)
+    assert rv.parse_reference("arn:aws:ecs:us-east-1:123456789012:task-definition/web:7") == rv.Reference(
+        "web", 7
+    )
+    with pytest.raises(rv.TaskDefinitionError):
+        rv.parse_reference("web:x")
+
+
+def test_resolve_and_deregister() -> None:
+    revs = [rv.Revision(1, "a", "t"), rv.Revision(2, "b", "t"), rv.Revision(3, "c", "t")]
+    assert rv.resolve("web", revs)[1].revision == 3
+    revs = rv.deregister(revs, rv.parse_deregister_annotation("3, x,2"), "now")
+    assert [r.status for r in revs] == ["ACTIVE", "INACTIVE", "INACTIVE"]
+    assert revs[2].deregisteredAt == "now"
+    assert rv.resolve("web", revs)[1].revision == 1
+    with pytest.raises(rv.TaskDefinitionError, match="TaskDefinition is inactive"):
+        rv.resolve("web:3", revs)
+    assert rv.resolve("web:3", revs, allow_inactive=True)[1].revision == 3
+    with pytest.raises(rv.TaskDefinitionError, match="Unable to describe task definition"):
+        rv.resolve("web:9", revs)
+    with pytest.raises(rv.TaskDefinitionError, match="No active task definition"):
+        rv.resolve("web", rv.deregister(revs, [1], "now"))
+
+
+def test_status_round_trip_skips_junk() -> None:
+    revs = rv.revisions_from_status(
+        [rv.Revision(2, "b", "t").to_dict(), {"bogus": 1}, rv.Revision(1, "a", "t").to_dict()]
+    )
+    assert [r.revision for r in revs] == [1, 2]
+
+
+def test_arn_and_snapshot_name() -> None:
+    assert rv.task_definition_arn("web", 4) == "arn:aws:ecs:us-east-1:000000000000:task-definition/web:4"
+    assert rv.snapshot_name("web", 4) == "td-web-4"
+    name = rv.snapshot_name("My_App", 1)
+    assert name.startswith("td-my-app-") and name.endswith("-1") and name != rv.snapshot_name("my-app", 1)

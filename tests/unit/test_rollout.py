@@ -1,0 +1,104 @@
+"""Deployment bookkeeping and circuit breaker."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ecsk.core import rollout as ro
+
+
+def test_threshold_clamped() -> None:
+    assert [ro.failure_threshold(n) for n in (0, 1, 6, 7, 10, 1000)] == [3, 3, 3, 4, 5, 200]
+
+
+def test_bounds() -> None:
+    assert ro.ecs_bounds(4, 50, 200) == (2, 8)
+    assert ro.ecs_bounds(3, 100, 150) == (3, 4)
+
+
+def crash_pod(uid: str, restarts: int) -> dict[str, Any]:
+    return {
+        "metadata": {"uid": uid},
+        "spec": {"containers": [{"name": "app"}]},
+        "status": {
+            "phase": "Running",
+            "containerStatuses": [
+                {
+                    "name": "app",
+                    "restartCount": restarts,
+                    "state": {"waiting": {"reason": "CrashLoopBackOff"}},
+                }
+            ],
+        },
+    }
+
+
+def run(prev: list[dict[str, Any]], rev: int, observed: dict[int, ro.Observed], **kw: Any) -> ro.Outcome:
+    args: dict[str, Any] = dict(
+        service_uid="u",
+        revision=rev,
+        task_definition=f"td:{rev}",
+        desired=4,
+        observed=observed,
+        circuit_breaker=True,
+        rollback=True,
+        settled=True,
+        now="t",
+    )
+    args.update(kw)
+    return ro.step(prev, **args)
+
+
+def test_first_deployment_completes() -> None:
+    out = run([], 1, {1: ro.Observed(running=2)}, settled=False)
+    assert out.deployments[0].rolloutState == "IN_PROGRESS" and out.completed is None
+    out = run([d.to_dict() for d in out.deployments], 1, {1: ro.Observed(running=4)})
+    assert out.deployments[0].rolloutState == "COMPLETED" and out.completed == out.deployments[0].id
+    again = run([d.to_dict() for d in out.deployments], 1, {1: ro.Observed(running=4)})
+    assert again.completed is None
+    assert [d.to_dict() for d in again.deployments] == [d.to_dict() for d in out.deployments]
+
+
+def test_new_revision_makes_old_active_until_drained() -> None:
+    done = run([], 1, {1: ro.Observed(running=4)}).deployments
+    out = run([d.to_dict() for d in done], 2, {1: ro.Observed(running=3), 2: ro.Observed(pending=2)})
+    assert [(d.status, d.revision) for d in out.deployments] == [("PRIMARY", 2), ("ACTIVE", 1)]
+    assert out.deployments[0].rollbackRevision == 1 and out.deployments[1].desiredCount == 0
+    out = run([d.to_dict() for d in out.deployments], 2, {2: ro.Observed(running=4)})
+    assert [d.status for d in out.deployments] == ["PRIMARY"] and out.completed
+
+
+def test_circuit_breaker_rolls_back() -> None:
+    done = run([], 1, {1: ro.Observed(running=4)}).deployments
+    pods = (crash_pod("a", 2), crash_pod("b", 1))
+    out = run(
+        [d.to_dict() for d in done], 2, {1: ro.Observed(running=4), 2: ro.Observed(pending=2, pods=pods)}
+    )
+    assert out.deployments[0].rolloutState == "FAILED" and out.rollback_to == 1 and out.failed
+    assert out.deployments[0].failedTasks == 3
+
+
+def test_failures_survive_pod_deletion_and_no_breaker_warns() -> None:
+    done = run([], 1, {1: ro.Observed(running=4)}).deployments
+    out = run(
+        [d.to_dict() for d in done], 2, {2: ro.Observed(pods=(crash_pod("a", 2),))}, circuit_breaker=False
+    )
+    out = run(
+        [d.to_dict() for d in out.deployments],
+        2,
+        {2: ro.Observed(pods=(crash_pod("b", 1),))},
+        circuit_breaker=False,
+    )
+    assert (
+        out.deployments[0].failedTasks == 3
+        and out.unable_to_start
+        and out.deployments[0].rolloutState == "IN_PROGRESS"
+    )
+
+
+def test_effective_revision_pin() -> None:
+    pin = ro.RollbackPin(2, 1, 5)
+    assert ro.effective_revision(2, 5, pin) == (1, pin)
+    assert ro.effective_revision(3, 5, pin) == (3, None)
+    assert ro.effective_revision(2, 6, pin) == (2, None)
+    assert ro.RollbackPin.from_dict(pin.to_dict()) == pin
