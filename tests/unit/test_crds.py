@@ -36,6 +36,7 @@ def test_write_crds_and_main(tmp_path: Path, capsys: pytest.CaptureFixture[str])
         "ECSService",
         "Task",
         "ScheduledTask",
+        "FargateProfile",
     ]
 
 

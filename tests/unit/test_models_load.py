@@ -176,9 +176,13 @@ def test_unrecognised_documents_report_an_issue() -> None:
     (a,) = load_document({"hello": "world"})
     (b,) = load_document("just text")
     (c,) = load_document({"apiVersion": "ecs.ecsk.io/v1alpha1", "kind": "Cluster", "spec": {}})
-    assert not a.ok and a.issues[0].rule == "load.unrecognised"
+    assert not a.ok and a.kind == "Unknown" and a.issues[0].rule == "load.unrecognised"
     assert not b.ok and b.issues[0].rule == "load.unrecognised"
     assert not c.ok and "Cluster" in c.issues[0].message
+    (d,) = load_document(
+        {"apiVersion": "ecs.ecsk.io/v1alpha1", "kind": "Task", "metadata": {"name": "t"}}, "f.yaml"
+    )
+    assert (d.kind, d.source, d.issues[0].path, d.issues[0].rule) == ("Task", "f.yaml", "spec", "load.spec")
 
 
 def test_shape_errors_become_issues_with_paths() -> None:
@@ -399,3 +403,45 @@ def test_loading_and_validating_is_fast_enough_for_render() -> None:
         assert isinstance(loaded.model, TaskDefinition)
         validate_task_definition(loaded.model)
     assert time.perf_counter() - start < 1.0
+
+
+def test_eventbridge_scheduler_shape() -> None:
+    schedule = {
+        "Name": "nightly-report",
+        "GroupName": "default",
+        "ScheduleExpression": "cron(0 3 * * ? *)",
+        "ScheduleExpressionTimezone": "Europe/Paris",
+        "State": "ENABLED",
+        "FlexibleTimeWindow": {"Mode": "FLEXIBLE", "MaximumWindowInMinutes": 15},
+        "Target": {
+            "Arn": "arn:aws:ecs:eu-west-1:123456789012:cluster/prod",
+            "RoleArn": "arn:aws:iam::123456789012:role/scheduler",
+            "EcsParameters": {
+                "TaskDefinitionArn": "arn:aws:ecs:eu-west-1:123456789012:task-definition/report:3",
+                "TaskCount": 1,
+                "LaunchType": "FARGATE",
+                "Group": "reports",
+                "NetworkConfiguration": {
+                    "AwsvpcConfiguration": {
+                        "Subnets": ["subnet-1"],
+                        "SecurityGroups": ["sg-1"],
+                        "AssignPublicIp": "DISABLED",
+                    }
+                },
+                "Tags": [{"Key": "team", "Value": "data"}],
+            },
+        },
+    }
+    (doc,) = load_document(schedule)
+    st = doc.model
+    assert isinstance(st, ScheduledTask), doc.issues
+    assert st.scheduleExpressionTimezone == "Europe/Paris" and (st.cluster or "").endswith("cluster/prod")
+    assert st.flexibleTimeWindow is not None and st.flexibleTimeWindow.maximumWindowInMinutes == 15
+    params = st.ecsParameters
+    assert params.taskDefinition.endswith("report:3") and params.group == "reports"
+    assert (
+        params.networkConfiguration is not None
+        and params.networkConfiguration.awsvpcConfiguration is not None
+    )
+    assert params.networkConfiguration.awsvpcConfiguration.subnets == ["subnet-1"]
+    assert [t.key for t in params.tags or []] == ["team"]

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from ecsk.core.models import TaskDefinition, parse_task_definition
+from ecsk.core.models import ModelLoadError, TaskDefinition, parse_task_definition
 from ecsk.core.validation import ValidationIssue, validate_task_definition
 
 Doc = dict[str, Any]
@@ -868,4 +868,35 @@ def test_healthcheck_needs_something_to_run() -> None:
             "containerDefinitions[0].healthCheck.command",
             "The health check command has nothing to run after CMD-SHELL.",
         )
+    ]
+
+
+def _chain(edges: dict[str, list[str]]) -> Doc:
+    containers = [
+        {
+            "name": name,
+            "image": "busybox",
+            "memory": 64,
+            "dependsOn": [{"containerName": dep, "condition": "START"} for dep in deps],
+        }
+        for name, deps in edges.items()
+    ]
+    return {"family": "graph", "containerDefinitions": containers}
+
+
+def test_longer_cycles_are_found_and_diamonds_are_not_cycles() -> None:
+    cycle = issues(_chain({"a": ["b"], "b": ["c"], "c": ["a"], "d": []}))
+    assert [(i.path, i.message) for i in cycle] == [
+        ("containerDefinitions[0].dependsOn", "Container dependencies form a cycle: a -> b -> c -> a")
+    ]
+    assert issues(_chain({"a": ["b", "c"], "b": ["d"], "c": ["d"], "d": []})) == []
+
+
+def test_environment_file_type_must_be_s3() -> None:
+    doc = ec2_td()
+    c0(doc)["environmentFiles"] = [{"value": "arn:aws:s3:::bucket/app.env", "type": "http"}]
+    with pytest.raises(ModelLoadError) as err:
+        parse_task_definition(doc)
+    assert [(i.path, i.message) for i in err.value.issues] == [
+        ("containerDefinitions[0].environmentFiles[0].type", "Input should be 's3'")
     ]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from ecsk.cli import cluster_cmd, render_cmd
+from ecsk.cli import cluster_cmd, instances_cmd, operator_cmd, placement_cmd, render_cmd, tasks_cmd
 
 app = typer.Typer(
     name="ecsk",
@@ -15,6 +15,10 @@ app = typer.Typer(
 app.add_typer(cluster_cmd.app, name="cluster")
 app.command("render")(render_cmd.render)
 app.command("import")(render_cmd.import_documents)
+app.command("operator")(operator_cmd.operator)
+app.command("tasks")(tasks_cmd.tasks)
+app.command("placement")(placement_cmd.placement)
+app.command("instances")(instances_cmd.instances)
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -107,7 +107,10 @@ def _explain(items: list[BundleItem]) -> None:
 def render(
     files: FilesOpt,
     output: Annotated[str, typer.Option("--output", "-o", help="yaml or json.")] = "yaml",
-    explain: Annotated[bool, typer.Option("--explain", help="Print where each ECS field went.")] = False,
+    explain: Annotated[
+        bool,
+        typer.Option("--explain", help="Print where each ECS field went (a table; JSON rows with -o json)."),
+    ] = False,
     namespace: Annotated[str, typer.Option("--namespace", "-n")] = "default",
     cluster: Annotated[str, typer.Option("--cluster", help="ECS cluster name (label value).")] = "default",
     image_rewrite: Annotated[
@@ -133,9 +136,29 @@ def render(
         load_balancers=load_balancers,  # type: ignore[arg-type]
         explain=explain,
     )
-    items = render_documents(_read(files), opts)
+    docs = _read(files)
+    for doc in docs:
+        if doc.model is not None and doc.kind not in ("TaskDefinition", "ECSService"):
+            note = f"{doc.source}: {doc.kind} is run by the operator, not rendered"
+            err.print(f"[yellow]skipped[/yellow] {escape(note)}")
+    items = render_documents(docs, opts)
     if _print_issues(items):
         raise typer.Exit(1)
+    if explain and output == "json":
+        rows = [
+            {
+                "kind": it.kind,
+                "name": it.name,
+                "ecsPath": e.ecs_path,
+                "kubernetes": list(e.k8s_paths or []),
+                "note": e.note,
+            }
+            for it in items
+            if it.result
+            for e in it.result.explanations
+        ]
+        sys.stdout.write(json.dumps(rows, indent=2) + "\n")
+        return
     if explain:
         _explain(items)
         return

@@ -203,7 +203,7 @@ def kubectl_within_skew(path: str) -> bool:
     except (OSError, subprocess.TimeoutExpired):
         return False
     match = re.search(r'"minor":\s*"(\d+)', out)
-    return bool(match) and abs(int(match.group(1)) - _KUBE_MINOR) <= 1
+    return match is not None and abs(int(match.group(1)) - _KUBE_MINOR) <= 1
 
 
 def ensure(say: Progress = print, *, with_metrics_server: bool = True) -> Toolset:

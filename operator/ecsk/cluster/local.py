@@ -24,7 +24,7 @@ from typing import Any
 
 import yaml
 
-from ecsk.cluster import binaries, paths
+from ecsk.cluster import binaries, operator_process, paths
 from ecsk.core.fleet import Fleet, render_fleet
 
 FLEET_LABEL = "ecs.ecsk.io/origin"
@@ -288,6 +288,8 @@ def up(
 def down(say: binaries.Progress = print) -> bool:
     """Delete the cluster; returns False when there was none (stopping twice is fine)."""
     with _locked():
+        if operator_process.stop():
+            say("stopped the background operator")
         if not (paths.cluster_dir() / "kwok.yaml").is_file():
             say("no local cluster to delete")
             return False

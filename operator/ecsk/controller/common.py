@@ -10,8 +10,15 @@ from typing import Any, Protocol
 from ecsk.controller.kube import Kube, now_iso
 from ecsk.core.models import ValidationIssue
 
-CLUSTER_SCOPED = {"StorageClass", "PersistentVolume", "ClusterRole", "ClusterRoleBinding", "Namespace",
-                  "PriorityClass", "CSIDriver"}  # fmt: skip
+CLUSTER_SCOPED = {
+    "StorageClass",
+    "PersistentVolume",
+    "ClusterRole",
+    "ClusterRoleBinding",
+    "Namespace",
+    "PriorityClass",
+    "CSIDriver",
+}
 
 
 @dataclass(frozen=True)
@@ -23,6 +30,9 @@ class OperatorConfig:
     region: str = "us-east-1"
     account: str = "000000000000"
     workers: int = 4
+    healthy_after_seconds: float = 40.0
+    """ECS counts a task without health check or load balancer healthy 40 s after RUNNING; a
+    deployment is not COMPLETED before its tasks are healthy (and the circuit breaker still counts)."""
 
 
 class Runtime(Protocol):
@@ -52,14 +62,21 @@ def condition(
     prev = next((c for c in existing or () if c.get("type") == ctype), None)
     value = "True" if status else "False"
     stamp = prev.get("lastTransitionTime") if prev and prev.get("status") == value else now_iso()
-    out = {"type": ctype, "status": value, "reason": reason, "message": message[:32768],
-           "lastTransitionTime": stamp}  # fmt: skip
+    out = {
+        "type": ctype,
+        "status": value,
+        "reason": reason,
+        "message": message[:32768],
+        "lastTransitionTime": stamp,
+    }
     if generation is not None:
         out["observedGeneration"] = generation
     return out
 
 
-def merge_conditions(existing: Sequence[Mapping[str, Any]] | None, new: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
+def merge_conditions(
+    existing: Sequence[Mapping[str, Any]] | None, new: Iterable[dict[str, Any]]
+) -> list[dict[str, Any]]:
     by_type = {c.get("type"): dict(c) for c in existing or ()}
     for c in new:
         by_type[c["type"]] = c
@@ -78,5 +95,9 @@ def plain(obj: Mapping[str, Any]) -> dict[str, Any]:
 
 def cr_document(body: Mapping[str, Any]) -> dict[str, Any]:
     """The custom resource as the core's loader expects it (spec under apiVersion/kind)."""
-    return {"apiVersion": body.get("apiVersion"), "kind": body.get("kind"),
-            "metadata": {"name": body["metadata"]["name"]}, "spec": copy.deepcopy(body.get("spec") or {})}  # fmt: skip
+    return {
+        "apiVersion": body.get("apiVersion"),
+        "kind": body.get("kind"),
+        "metadata": {"name": body["metadata"]["name"]},
+        "spec": copy.deepcopy(body.get("spec") or {}),
+    }

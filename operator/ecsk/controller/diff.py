@@ -14,10 +14,17 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 _SUFFIX = {
-    "m": Decimal("0.001"), "": Decimal(1), "k": Decimal(1000), "M": Decimal(10**6), "G": Decimal(10**9),
-    "T": Decimal(10**12), "Ki": Decimal(1024), "Mi": Decimal(1024**2), "Gi": Decimal(1024**3),
+    "m": Decimal("0.001"),
+    "": Decimal(1),
+    "k": Decimal(1000),
+    "M": Decimal(10**6),
+    "G": Decimal(10**9),
+    "T": Decimal(10**12),
+    "Ki": Decimal(1024),
+    "Mi": Decimal(1024**2),
+    "Gi": Decimal(1024**3),
     "Ti": Decimal(1024**4),
-}  # fmt: skip
+}
 _QTY = re.compile(r"^([0-9.]+)(m|k|M|G|T|Ki|Mi|Gi|Ti)?$")
 
 
@@ -40,8 +47,11 @@ def _scalar_equal(want: Any, have: Any) -> bool:
     if want == have:
         return True
     a, b = _quantity(want), _quantity(have)
-    return a is not None and a == b and not (isinstance(want, str) and isinstance(have, str) and want.isdigit()
-                                             and have.isdigit())
+    return (
+        a is not None
+        and a == b
+        and not (isinstance(want, str) and isinstance(have, str) and want.isdigit() and have.isdigit())
+    )
 
 
 def is_subset(want: Any, have: Any, path: str = "") -> bool:

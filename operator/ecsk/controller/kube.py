@@ -82,7 +82,9 @@ class Kube:
 
     # --- reads -------------------------------------------------------------------------------
 
-    def get(self, api_version: str, kind: str, name: str, namespace: str | None = None) -> dict[str, Any] | None:
+    def get(
+        self, api_version: str, kind: str, name: str, namespace: str | None = None
+    ) -> dict[str, Any] | None:
         try:
             return _plain(self.dyn.get(self.resource(api_version, kind), name=name, namespace=namespace))
         except NotFoundError:
@@ -90,17 +92,22 @@ class Kube:
         except ApiException as exc:
             raise KubeError(f"get {kind} {namespace}/{name}: {exc.reason}", exc.status) from exc
 
-    def list(self, api_version: str, kind: str, namespace: str | None = None,
-             label_selector: str | None = None) -> list[dict[str, Any]]:  # fmt: skip
+    def list(
+        self, api_version: str, kind: str, namespace: str | None = None, label_selector: str | None = None
+    ) -> list[dict[str, Any]]:
         try:
-            res = self.dyn.get(self.resource(api_version, kind), namespace=namespace, label_selector=label_selector)
+            res = self.dyn.get(
+                self.resource(api_version, kind), namespace=namespace, label_selector=label_selector
+            )
         except ApiException as exc:
             raise KubeError(f"list {kind} in {namespace}: {exc.reason}", exc.status) from exc
         return [dict(i) for i in (_plain(res) or {}).get("items", [])]
 
     # --- writes ------------------------------------------------------------------------------
 
-    def apply(self, obj: Mapping[str, Any], live: Mapping[str, Any] | None = None) -> tuple[dict[str, Any], bool]:
+    def apply(
+        self, obj: Mapping[str, Any], live: Mapping[str, Any] | None = None
+    ) -> tuple[dict[str, Any], bool]:
         """SSA `obj` unless the live object already carries every rendered field (returns live).
 
         `live` may be given when the caller already fetched it. Returns (object, written).
@@ -115,32 +122,54 @@ class Kube:
             return dict(live), False
         try:
             out = self.dyn.server_side_apply(
-                res, body=dict(obj), name=meta["name"], namespace=namespace,
-                field_manager=FIELD_MANAGER, force_conflicts=True,
-            )  # fmt: skip
+                res,
+                body=dict(obj),
+                name=meta["name"],
+                namespace=namespace,
+                field_manager=FIELD_MANAGER,
+                force_conflicts=True,
+            )
         except ApiException as exc:
-            raise KubeError(f"apply {obj['kind']} {namespace}/{meta['name']}: {exc.reason}: {_body(exc)}",
-                            exc.status) from exc  # fmt: skip
+            raise KubeError(
+                f"apply {obj['kind']} {namespace}/{meta['name']}: {exc.reason}: {_body(exc)}", exc.status
+            ) from exc
         return _plain(out), True
 
     def create(self, obj: Mapping[str, Any]) -> dict[str, Any] | None:
         """Create-only (bare Pods, Jobs): None when the name is taken, so retries never duplicate."""
         meta = obj.get("metadata", {})
         try:
-            out = self.dyn.create(self.resource(obj["apiVersion"], obj["kind"]), body=dict(obj),
-                                  namespace=meta.get("namespace"), field_manager=FIELD_MANAGER)  # fmt: skip
+            out = self.dyn.create(
+                self.resource(obj["apiVersion"], obj["kind"]),
+                body=dict(obj),
+                namespace=meta.get("namespace"),
+                field_manager=FIELD_MANAGER,
+            )
         except ApiException as exc:
             if exc.status == 409:
                 return None
-            raise KubeError(f"create {obj['kind']} {meta.get('namespace')}/{meta.get('name')}: {exc.reason}: "
-                            f"{_body(exc)}", exc.status) from exc  # fmt: skip
+            raise KubeError(
+                f"create {obj['kind']} {meta.get('namespace')}/{meta.get('name')}: {exc.reason}: "
+                f"{_body(exc)}",
+                exc.status,
+            ) from exc
         return _plain(out)
 
-    def delete(self, api_version: str, kind: str, name: str, namespace: str | None = None,
-               propagation: str = "Background") -> bool:  # fmt: skip
+    def delete(
+        self,
+        api_version: str,
+        kind: str,
+        name: str,
+        namespace: str | None = None,
+        propagation: str = "Background",
+    ) -> bool:
         try:
-            self.dyn.delete(self.resource(api_version, kind), name=name, namespace=namespace,
-                            body={"propagationPolicy": propagation})  # fmt: skip
+            self.dyn.delete(
+                self.resource(api_version, kind),
+                name=name,
+                namespace=namespace,
+                body={"propagationPolicy": propagation},
+            )
         except NotFoundError:
             return False
         except ApiException as exc:
@@ -149,16 +178,31 @@ class Kube:
             raise KubeError(f"delete {kind} {namespace}/{name}: {exc.reason}", exc.status) from exc
         return True
 
-    def merge_patch(self, api_version: str, kind: str, name: str, namespace: str | None,
-                    patch: Mapping[str, Any], subresource: str | None = None) -> dict[str, Any]:  # fmt: skip
+    def merge_patch(
+        self,
+        api_version: str,
+        kind: str,
+        name: str,
+        namespace: str | None,
+        patch: Mapping[str, Any],
+        subresource: str | None = None,
+    ) -> dict[str, Any]:
         res = self.resource(api_version, kind)
         if subresource:
             res = res.subresources[subresource]
         try:
-            out = self.dyn.patch(res, body=dict(patch), name=name, namespace=namespace,
-                                 content_type="application/merge-patch+json", field_manager=FIELD_MANAGER)  # fmt: skip
+            out = self.dyn.patch(
+                res,
+                body=dict(patch),
+                name=name,
+                namespace=namespace,
+                content_type="application/merge-patch+json",
+                field_manager=FIELD_MANAGER,
+            )
         except ApiException as exc:
-            raise KubeError(f"patch {kind} {namespace}/{name}: {exc.reason}: {_body(exc)}", exc.status) from exc
+            raise KubeError(
+                f"patch {kind} {namespace}/{name}: {exc.reason}: {_body(exc)}", exc.status
+            ) from exc
         return _plain(out)
 
     def patch_status(self, obj: Mapping[str, Any], status: Mapping[str, Any]) -> dict[str, Any] | None:
@@ -169,8 +213,14 @@ class Kube:
         if all(current.get(k) == v for k, v in status.items()):
             return None
         meta = obj["metadata"]
-        return self.merge_patch(obj["apiVersion"], obj["kind"], meta["name"], meta.get("namespace"),
-                                {"status": dict(status)}, subresource="status")  # fmt: skip
+        return self.merge_patch(
+            obj["apiVersion"],
+            obj["kind"],
+            meta["name"],
+            meta.get("namespace"),
+            {"status": dict(status)},
+            subresource="status",
+        )
 
     def event(self, obj: Mapping[str, Any], reason: str, message: str, type_: str = "Normal") -> None:
         """A core/v1 Event on the custom resource, so `kubectl describe` shows ECS's messages."""
@@ -180,14 +230,23 @@ class Kube:
         body = k8s_client.CoreV1Event(
             metadata=k8s_client.V1ObjectMeta(generate_name=f"{meta['name']}.", namespace=ns),
             involved_object=k8s_client.V1ObjectReference(
-                api_version=obj.get("apiVersion"), kind=obj.get("kind"), name=meta["name"], namespace=ns,
-                uid=meta.get("uid"), resource_version=meta.get("resourceVersion"),
+                api_version=obj.get("apiVersion"),
+                kind=obj.get("kind"),
+                name=meta["name"],
+                namespace=ns,
+                uid=meta.get("uid"),
+                resource_version=meta.get("resourceVersion"),
             ),
-            reason=reason, message=message[:1024], type=type_, count=1,
-            first_timestamp=stamp, last_timestamp=stamp,
-            source=k8s_client.V1EventSource(component="ecsk"), reporting_component="ecsk",
+            reason=reason,
+            message=message[:1024],
+            type=type_,
+            count=1,
+            first_timestamp=stamp,
+            last_timestamp=stamp,
+            source=k8s_client.V1EventSource(component="ecsk"),
+            reporting_component="ecsk",
             reporting_instance="ecsk-operator",
-        )  # fmt: skip
+        )
         try:
             self.core.create_namespaced_event(ns, body)
         except ApiException as exc:  # events are best effort: never fail a reconcile over one
@@ -215,12 +274,18 @@ def _body(exc: ApiException) -> str:
 def owner_reference(owner: Mapping[str, Any]) -> dict[str, Any]:
     meta = owner["metadata"]
     return {
-        "apiVersion": owner["apiVersion"], "kind": owner["kind"], "name": meta["name"], "uid": meta["uid"],
-        "controller": True, "blockOwnerDeletion": True,
-    }  # fmt: skip
+        "apiVersion": owner["apiVersion"],
+        "kind": owner["kind"],
+        "name": meta["name"],
+        "uid": meta["uid"],
+        "controller": True,
+        "blockOwnerDeletion": True,
+    }
 
 
-def adopt(objects: Iterable[dict[str, Any]], owner: Mapping[str, Any], cluster_scoped_kinds: set[str]) -> None:
+def adopt(
+    objects: Iterable[dict[str, Any]], owner: Mapping[str, Any], cluster_scoped_kinds: set[str]
+) -> None:
     """Owner references on every namespaced child (cluster-scoped ones cannot have a namespaced owner)."""
     ref = owner_reference(owner)
     for obj in objects:

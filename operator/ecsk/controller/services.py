@@ -23,6 +23,7 @@ from ecsk.controller.common import (
     merge_conditions,
 )
 from ecsk.controller.kube import KubeError, adopt, now_iso
+from ecsk.core import fargate
 from ecsk.core import rollout as ro
 from ecsk.core import service_events as ev
 from ecsk.core.models import ECSService, load_document
@@ -34,8 +35,13 @@ from ecsk.core.validation import validate_service
 
 log = logging.getLogger("ecsk.controller.services")
 
-PRUNABLE = [("apps/v1", "Deployment"), ("apps/v1", "DaemonSet"), ("v1", "Service"),
-            ("networking.k8s.io/v1", "Ingress"), ("networking.k8s.io/v1", "NetworkPolicy")]  # fmt: skip
+PRUNABLE = [
+    ("apps/v1", "Deployment"),
+    ("apps/v1", "DaemonSet"),
+    ("v1", "Service"),
+    ("networking.k8s.io/v1", "Ingress"),
+    ("networking.k8s.io/v1", "NetworkPolicy"),
+]
 BLOCKED_ANNOTATION = "ecs.ecsk.io/deployment-blocked"
 IN_PROGRESS_REQUEUE = 3.0
 
@@ -55,8 +61,10 @@ def _invalid(rt: Runtime, body: Mapping[str, Any], reason: str, message: str) ->
     conds = status.get("conditions") or []
     gen = body["metadata"].get("generation")
     already = any(c.get("type") == "Valid" and c.get("message") == message for c in conds)
-    new = {"conditions": merge_conditions(conds, [condition(conds, "Valid", False, reason, message, gen)]),
-           "observedGeneration": gen}  # fmt: skip
+    new = {
+        "conditions": merge_conditions(conds, [condition(conds, "Valid", False, reason, message, gen)]),
+        "observedGeneration": gen,
+    }
     out = rt.kube.patch_status(body, new)
     if out is not None:
         rt.remember(out)
@@ -110,8 +118,24 @@ def _settled(workload: Mapping[str, Any], desired: int, other_revision_pods: int
     if workload.get("kind") == "DaemonSet":
         want = int(st.get("desiredNumberScheduled") or 0)
         return int(st.get("updatedNumberScheduled") or 0) == want == int(st.get("numberAvailable") or 0)
-    return (int(st.get("updatedReplicas") or 0) == desired == int(st.get("availableReplicas") or 0)
-            and int(st.get("replicas") or 0) == desired)  # fmt: skip
+    return (
+        int(st.get("updatedReplicas") or 0) == desired == int(st.get("availableReplicas") or 0)
+        and int(st.get("replicas") or 0) == desired
+    )
+
+
+def _healthy_in(health: str, started_at: str | None, now: float, after: float) -> float:
+    """Seconds until a RUNNING task counts healthy (<= 0: already): HEALTHY by its health check,
+    UNHEALTHY never, otherwise `after` seconds past its start, as ECS counts it."""
+    if health == "HEALTHY":
+        return 0.0
+    if health == "UNHEALTHY":
+        return float("inf")
+    try:
+        started = datetime.fromisoformat(str(started_at).replace("Z", "+00:00")).timestamp()
+    except ValueError:
+        return after
+    return started + after - now
 
 
 def reconcile(rt: Runtime, body: Mapping[str, Any]) -> float | None:
@@ -126,11 +150,14 @@ def reconcile(rt: Runtime, body: Mapping[str, Any]) -> float | None:
     name = svc.serviceName
 
     deployments = status.get("deployments") or []
-    running_rev = next((int(d.get("revision") or 0) for d in deployments if d.get("status") == "PRIMARY"), None)
+    running_rev = next(
+        (int(d.get("revision") or 0) for d in deployments if d.get("status") == "PRIMARY"), None
+    )
     try:
         resolved = taskdefs.resolve(rt, ns, svc.taskDefinition or "", keep_revision=running_rev)
-        revision, pin = ro.effective_revision(resolved.revision.revision, int(gen or 0),
-                                              ro.RollbackPin.from_dict(status.get("rollback")))  # fmt: skip
+        revision, pin = ro.effective_revision(
+            resolved.revision.revision, int(gen or 0), ro.RollbackPin.from_dict(status.get("rollback"))
+        )
         if revision != resolved.revision.revision:
             resolved = taskdefs.resolve(rt, ns, f"{resolved.family}:{revision}", keep_revision=revision)
     except TaskDefinitionError as exc:
@@ -141,7 +168,9 @@ def reconcile(rt: Runtime, body: Mapping[str, Any]) -> float | None:
         return _invalid(rt, body, "ValidationFailed", f"InvalidParameterException: {issues_text(issues)}")
 
     cluster = cluster_name(svc.cluster)
-    opts = RenderOptions(namespace=ns, cluster=cluster, revision=revision, explain=False)
+    opts = RenderOptions(
+        namespace=ns, cluster=cluster, revision=revision, explain=False, placement_hook=fargate.placement_hook
+    )
     result = render_service(svc, td, opts)
     if result.errors:
         text = "; ".join(f"{d.path}: {d.message}" for d in result.errors)
@@ -161,13 +190,18 @@ def reconcile(rt: Runtime, body: Mapping[str, Any]) -> float | None:
 
     # --- observe -------------------------------------------------------------------------------
     daemon = workload["kind"] == "DaemonSet"
-    desired = (int((workload.get("status") or {}).get("desiredNumberScheduled") or 0) if daemon
-               else int(svc.desiredCount if svc.desiredCount is not None else 1))  # fmt: skip
+    desired = (
+        int((workload.get("status") or {}).get("desiredNumberScheduled") or 0)
+        if daemon
+        else int(svc.desiredCount if svc.desiredCount is not None else 1)
+    )
     pods = rt.kube.list("v1", "Pod", ns, selector)
     observed: dict[int, dict[str, Any]] = {}
     task_ids: list[str] = []
     unplaced: list[str] = []
-    running = pending = 0
+    running = pending = healthy = 0
+    wait_healthy: float | None = None
+    now_ts = datetime.now(UTC).timestamp()
     for pod in pods:
         ts = derive_task_status(pod)
         try:
@@ -182,22 +216,38 @@ def reconcile(rt: Runtime, body: Mapping[str, Any]) -> float | None:
         if ts.lastStatus == "RUNNING":
             slot["running"] += 1
             running += 1
+            if prev_rev == revision:
+                left = _healthy_in(ts.healthStatus, ts.startedAt, now_ts, rt.config.healthy_after_seconds)
+                if left <= 0:
+                    healthy += 1
+                elif left != float("inf"):
+                    wait_healthy = left if wait_healthy is None else min(wait_healthy, left)
         else:
             slot["pending"] += 1
             pending += 1
         for c in (pod.get("status") or {}).get("conditions") or []:
-            if c.get("type") == "PodScheduled" and c.get("status") == "False" and c.get("reason") == "Unschedulable":
+            if (
+                c.get("type") == "PodScheduled"
+                and c.get("status") == "False"
+                and c.get("reason") == "Unschedulable"
+            ):
                 unplaced.append(str(c.get("message") or ""))
     obs = {r: ro.Observed(v["running"], v["pending"], tuple(v["pods"])) for r, v in observed.items()}
     others = sum(len(v["pods"]) for r, v in observed.items() if r != revision)
-    cb = (svc.deploymentConfiguration.deploymentCircuitBreaker
-          if svc.deploymentConfiguration else None)  # fmt: skip
+    cb = svc.deploymentConfiguration.deploymentCircuitBreaker if svc.deploymentConfiguration else None
     now = now_iso()
     outcome = ro.step(
-        deployments, service_uid=meta["uid"], revision=revision, task_definition=resolved.arn,
-        desired=desired, observed=obs, circuit_breaker=bool(cb and cb.enable),
-        rollback=bool(cb and cb.rollback), settled=_settled(workload, desired, others), now=now,
-    )  # fmt: skip
+        deployments,
+        service_uid=meta["uid"],
+        revision=revision,
+        task_definition=resolved.arn,
+        desired=desired,
+        observed=obs,
+        circuit_breaker=bool(cb and cb.enable),
+        rollback=bool(cb and cb.rollback),
+        settled=_settled(workload, desired, others) and healthy >= desired,
+        now=now,
+    )
     primary = outcome.deployments[0]
 
     # --- events --------------------------------------------------------------------------------
@@ -227,17 +277,27 @@ def reconcile(rt: Runtime, body: Mapping[str, Any]) -> float | None:
         msgs.append(("Warning", "UnableToStart", ev.unable_to_start_consistently(name)))
     if outcome.completed:
         msgs.append(("Normal", "DeploymentCompleted", ev.deployment_completed(name, outcome.completed)))
-    steady = (primary.rolloutState == "COMPLETED" and running == desired and pending == 0
-              and len(outcome.deployments) == 1)  # fmt: skip
+    steady = (
+        primary.rolloutState == "COMPLETED"
+        and running == desired
+        and pending == 0
+        and len(outcome.deployments) == 1
+    )
     was_steady = any(c.get("type") == "SteadyState" and c.get("status") == "True" for c in conds)
-    if steady and not was_steady:
+    if steady and (not was_steady or outcome.completed):
         msgs.append(("Normal", "SteadyState", ev.steady_state(name)))
     events, added = ev.add_events(status.get("events") or [], [m for _, _, m in msgs], datetime.now(UTC))
 
     new_conds = [
         condition(conds, "Valid", True, "Reconciled", "service is valid and rendered", gen),
-        condition(conds, "SteadyState", steady, "SteadyState" if steady else primary.rolloutState,
-                  ev.steady_state(name) if steady else primary.rolloutStateReason, gen),  # fmt: skip
+        condition(
+            conds,
+            "SteadyState",
+            steady,
+            "SteadyState" if steady else primary.rolloutState,
+            ev.steady_state(name) if steady else primary.rolloutStateReason,
+            gen,
+        ),
     ]
     new_status: dict[str, Any] = {
         "serviceName": name,
@@ -265,6 +325,8 @@ def reconcile(rt: Runtime, body: Mapping[str, Any]) -> float | None:
             rt.kube.event(body, reason, message, type_)
     if new_pin != pin:
         return 0.1
+    if wait_healthy is not None and primary.rolloutState == "IN_PROGRESS":
+        return min(IN_PROGRESS_REQUEUE, wait_healthy + 0.1) if pending else wait_healthy + 0.1
     if primary.rolloutState == "IN_PROGRESS" or pending:
         return IN_PROGRESS_REQUEUE
     return None

@@ -45,7 +45,9 @@ def _selector(family: str) -> str:
     return f"{L_COMPONENT}={COMPONENT},{L_FAMILY}={label_value(family)}"
 
 
-def stored_revisions(rt: Runtime, namespace: str, family: str) -> tuple[list[rv.Revision], dict[int, dict[str, Any]]]:
+def stored_revisions(
+    rt: Runtime, namespace: str, family: str
+) -> tuple[list[rv.Revision], dict[int, dict[str, Any]]]:
     """Revisions of a family from their ConfigMaps (label values are sanitised: re-check family)."""
     cms = rt.kube.list("v1", "ConfigMap", namespace, _selector(family))
     revs: list[rv.Revision] = []
@@ -60,9 +62,12 @@ def stored_revisions(rt: Runtime, namespace: str, family: str) -> tuple[list[rv.
             continue
         if doc.get("family") != family:
             continue
-        status = "INACTIVE" if labels.get(L_STATUS) == "INACTIVE" else "ACTIVE"
-        revs.append(rv.Revision(number, ann.get(A_HASH, ""), ann.get(A_REGISTERED, ""), status,
-                                ann.get(A_DEREGISTERED)))  # fmt: skip
+        status: rv.RevisionStatus = "INACTIVE" if labels.get(L_STATUS) == "INACTIVE" else "ACTIVE"
+        revs.append(
+            rv.Revision(
+                number, ann.get(A_HASH, ""), ann.get(A_REGISTERED, ""), status, ann.get(A_DEREGISTERED)
+            )
+        )
         by_rev[number] = cm
     return sorted(revs, key=lambda r: r.revision), by_rev
 
@@ -70,16 +75,27 @@ def stored_revisions(rt: Runtime, namespace: str, family: str) -> tuple[list[rv.
 def _snapshot(body: Mapping[str, Any], td: TaskDefinition, rev: rv.Revision, rt: Runtime) -> dict[str, Any]:
     family = td.family
     arn = rv.task_definition_arn(family, rev.revision, rt.config.region, rt.config.account)
-    doc = {**td.identity(), "family": family, "revision": rev.revision, "taskDefinitionArn": arn,
-           "status": "ACTIVE", "registeredAt": rev.registeredAt}  # fmt: skip
+    doc = {
+        **td.identity(),
+        "family": family,
+        "revision": rev.revision,
+        "taskDefinitionArn": arn,
+        "status": "ACTIVE",
+        "registeredAt": rev.registeredAt,
+    }
     return {
         "apiVersion": "v1",
         "kind": "ConfigMap",
         "metadata": {
             "name": rv.snapshot_name(family, rev.revision),
             "namespace": body["metadata"]["namespace"],
-            "labels": {L_COMPONENT: COMPONENT, L_FAMILY: label_value(family), L_REVISION: str(rev.revision),
-                       L_STATUS: "ACTIVE", "app.kubernetes.io/managed-by": "ecsk"},  # fmt: skip
+            "labels": {
+                L_COMPONENT: COMPONENT,
+                L_FAMILY: label_value(family),
+                L_REVISION: str(rev.revision),
+                L_STATUS: "ACTIVE",
+                "app.kubernetes.io/managed-by": "ecsk",
+            },
             "annotations": {A_HASH: rev.hash, A_REGISTERED: rev.registeredAt},
             "ownerReferences": [owner_reference(body)],
         },
@@ -128,8 +144,18 @@ def reconcile(rt: Runtime, body: Mapping[str, Any]) -> float | None:
     for before, r in zip(revisions, after, strict=True):
         if before.status != r.status and r.revision in cms:
             cm = cms[r.revision]["metadata"]
-            rt.kube.merge_patch("v1", "ConfigMap", cm["name"], ns, {"metadata": {
-                "labels": {L_STATUS: "INACTIVE"}, "annotations": {A_DEREGISTERED: r.deregisteredAt}}})  # fmt: skip
+            rt.kube.merge_patch(
+                "v1",
+                "ConfigMap",
+                cm["name"],
+                ns,
+                {
+                    "metadata": {
+                        "labels": {L_STATUS: "INACTIVE"},
+                        "annotations": {A_DEREGISTERED: r.deregisteredAt},
+                    }
+                },
+            )
             events.append(("Normal", "Deregistered", f"Deregistered task definition {family}:{r.revision}"))
     revisions = after
     latest = revisions[-1] if revisions else None
@@ -139,7 +165,9 @@ def reconcile(rt: Runtime, body: Mapping[str, Any]) -> float | None:
         "revision": latest.revision if latest else None,
         "status": latest.status if latest else None,
         "taskDefinitionArn": (
-            rv.task_definition_arn(family, latest.revision, rt.config.region, rt.config.account) if latest else None
+            rv.task_definition_arn(family, latest.revision, rt.config.region, rt.config.account)
+            if latest
+            else None
         ),
         "observedGeneration": generation,
         "conditions": merge_conditions(conds, new_cond),

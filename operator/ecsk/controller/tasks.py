@@ -16,9 +16,17 @@ from datetime import UTC, datetime
 from typing import Any
 
 from ecsk.controller import taskdefs
-from ecsk.controller.common import CLUSTER_SCOPED, Runtime, condition, cr_document, issues_text, merge_conditions
+from ecsk.controller.common import (
+    CLUSTER_SCOPED,
+    Runtime,
+    condition,
+    cr_document,
+    issues_text,
+    merge_conditions,
+)
 from ecsk.controller.kube import GROUP, adopt, now_iso, owner_reference
 from ecsk.controller.services import cluster_name
+from ecsk.core import fargate
 from ecsk.core.models import RunTask, TaskOverride, load_document
 from ecsk.core.revisions import TaskDefinitionError
 from ecsk.core.task_status import (
@@ -29,8 +37,14 @@ from ecsk.core.task_status import (
     derive_task_status,
     status_rank,
 )
-from ecsk.core.translate import RenderOptions, render_task_definition
-from ecsk.core.translate.names import LABEL_TASK_GROUP, container_name, dns_label, label_value, task_group_value
+from ecsk.core.translate import PlacementInputs, RenderOptions, render_task_definition
+from ecsk.core.translate.names import (
+    LABEL_TASK_GROUP,
+    container_name,
+    dns_label,
+    label_value,
+    task_group_value,
+)
 from ecsk.core.validation import validate_run_task
 
 log = logging.getLogger("ecsk.controller.tasks")
@@ -67,22 +81,35 @@ def _apply_overrides(spec: dict[str, Any], overrides: TaskOverride | None) -> No
             c["env"] = list(env.values())
 
 
-def _pod(body: Mapping[str, Any], template: Mapping[str, Any], task: RunTask, index: int, group: str) -> dict[str, Any]:
+def _pod(
+    body: Mapping[str, Any], template: Mapping[str, Any], task: RunTask, index: int, group: str
+) -> dict[str, Any]:
     meta = body["metadata"]
     tmeta = copy.deepcopy(dict(template.get("metadata") or {}))
     spec = copy.deepcopy(dict(template.get("spec") or {}))
     spec["restartPolicy"] = "Never"
     _apply_overrides(spec, task.overrides)
-    labels = {**(tmeta.get("labels") or {}), LABEL_TASK: label_value(meta["name"]), LABEL_INDEX: str(index),
-              LABEL_TASK_GROUP: task_group_value(group)}  # fmt: skip
+    strategy = [c.to_aws() for c in task.capacityProviderStrategy or ()] or None
+    fargate.placement_hook(spec, PlacementInputs(group, task.launchType, strategy))  # gate Fargate tasks
+    labels = {
+        **(tmeta.get("labels") or {}),
+        LABEL_TASK: label_value(meta["name"]),
+        LABEL_INDEX: str(index),
+        LABEL_TASK_GROUP: task_group_value(group),
+    }
     ann = dict(tmeta.get("annotations") or {})
     if task.startedBy:
         ann[STARTED_BY_ANNOTATION] = task.startedBy
     return {
         "apiVersion": "v1",
         "kind": "Pod",
-        "metadata": {"name": pod_name(meta["name"], index), "namespace": meta["namespace"], "labels": labels,
-                     "annotations": ann, "ownerReferences": [owner_reference(body)]},  # fmt: skip
+        "metadata": {
+            "name": pod_name(meta["name"], index),
+            "namespace": meta["namespace"],
+            "labels": labels,
+            "annotations": ann,
+            "ownerReferences": [owner_reference(body)],
+        },
         "spec": spec,
     }
 
@@ -104,8 +131,11 @@ def reconcile(rt: Runtime, body: Mapping[str, Any]) -> float | None:
 
     def fail(reason: str, message: str) -> None:
         already = any(c.get("type") == "Valid" and c.get("message") == message for c in conds)
-        new = {"conditions": merge_conditions(conds, [condition(conds, "Valid", False, reason, message, gen)]),
-               "lastStatus": status.get("lastStatus") or "STOPPED", "observedGeneration": gen}  # fmt: skip
+        new = {
+            "conditions": merge_conditions(conds, [condition(conds, "Valid", False, reason, message, gen)]),
+            "lastStatus": status.get("lastStatus") or "STOPPED",
+            "observedGeneration": gen,
+        }
         out = rt.kube.patch_status(body, new)
         if out is not None:
             rt.remember(out)
@@ -133,11 +163,15 @@ def reconcile(rt: Runtime, body: Mapping[str, Any]) -> float | None:
             return None
         resolved = None
     cluster = cluster_name(task.cluster)
-    records: dict[str, dict[str, Any]] = {r["taskId"]: dict(r) for r in status.get("tasks") or [] if "taskId" in r}
+    records: dict[str, dict[str, Any]] = {
+        r["taskId"]: dict(r) for r in status.get("tasks") or [] if "taskId" in r
+    }
     to_launch = [i for i in range(count) if i not in launched]
     if to_launch and resolved is not None:
-        result = render_task_definition(resolved.task_definition, RenderOptions(
-            namespace=ns, cluster=cluster, revision=resolved.revision.revision, explain=False))  # fmt: skip
+        result = render_task_definition(
+            resolved.task_definition,
+            RenderOptions(namespace=ns, cluster=cluster, revision=resolved.revision.revision, explain=False),
+        )
         if result.errors:
             fail("TranslationFailed", "; ".join(f"{d.path}: {d.message}" for d in result.errors))
             return None
@@ -151,8 +185,11 @@ def reconcile(rt: Runtime, body: Mapping[str, Any]) -> float | None:
             rt.kube.create(_pod(body, template, task, i, group))
             launched.append(i)
 
-    pods = [p for p in rt.kube.list("v1", "Pod", ns, f"{LABEL_TASK}={label_value(name)}")
-            if any(r.get("uid") == meta["uid"] for r in p["metadata"].get("ownerReferences") or [])]  # fmt: skip
+    pods = [
+        p
+        for p in rt.kube.list("v1", "Pod", ns, f"{LABEL_TASK}={label_value(name)}")
+        if any(r.get("uid") == meta["uid"] for r in p["metadata"].get("ownerReferences") or [])
+    ]
     seen: set[str] = set()
     now = now_iso()
     for pod in pods:
@@ -161,11 +198,25 @@ def reconcile(rt: Runtime, body: Mapping[str, Any]) -> float | None:
         rec = ts.to_dict()
         rec["taskArn"] = task_arn(rt, cluster, ts.taskId)
         rec["index"] = int(pod["metadata"]["labels"].get(LABEL_INDEX, "0"))
+        if resolved is not None:
+            rec["group"] = task.group or f"family:{resolved.family}"  # the label value is sanitised
         rec["taskDefinitionArn"] = status.get("taskDefinitionArn") or (resolved.arn if resolved else None)
         if ts.desiredStatus == "STOPPED" and not pod["metadata"].get("deletionTimestamp"):
             # ECS stops the whole task; keep why, then let the pod go.
-            rt.kube.merge_patch("v1", "Pod", pod["metadata"]["name"], ns, {"metadata": {"annotations": {
-                STOP_CODE_ANNOTATION: ts.stopCode, STOPPED_REASON_ANNOTATION: ts.stoppedReason}}})  # fmt: skip
+            rt.kube.merge_patch(
+                "v1",
+                "Pod",
+                pod["metadata"]["name"],
+                ns,
+                {
+                    "metadata": {
+                        "annotations": {
+                            STOP_CODE_ANNOTATION: ts.stopCode,
+                            STOPPED_REASON_ANNOTATION: ts.stoppedReason,
+                        }
+                    }
+                },
+            )
             rt.kube.delete("v1", "Pod", pod["metadata"]["name"], ns)
         prev = records.get(ts.taskId)
         if prev and prev.get("desiredStatus") == "STOPPED" and rec.get("stopCode") is None:
@@ -198,15 +249,17 @@ def reconcile(rt: Runtime, body: Mapping[str, Any]) -> float | None:
         last = "STOPPED" if kept or launched else "PROVISIONING"
     new_status: dict[str, Any] = {
         "launched": sorted(set(launched)),
-        "taskDefinition": status.get("taskDefinition") or (f"{resolved.family}:{resolved.revision.revision}"
-                                                           if resolved else None),  # fmt: skip
+        "taskDefinition": status.get("taskDefinition")
+        or (f"{resolved.family}:{resolved.revision.revision}" if resolved else None),
         "taskDefinitionArn": status.get("taskDefinitionArn") or (resolved.arn if resolved else None),
         "clusterName": cluster,
         "lastStatus": last,
         "desiredStatus": "RUNNING" if live else "STOPPED",
         "tasks": kept,
         "observedGeneration": gen,
-        "conditions": merge_conditions(conds, [condition(conds, "Valid", True, "Launched", "tasks launched", gen)]),
+        "conditions": merge_conditions(
+            conds, [condition(conds, "Valid", True, "Launched", "tasks launched", gen)]
+        ),
     }
     out = rt.kube.patch_status(body, new_status)
     if out is not None:

@@ -22,6 +22,7 @@ from typing import Any
 import yaml
 from pydantic import BaseModel
 
+from ecsk.core.fargate_profiles import FargateProfile
 from ecsk.core.models import ECSService, RunTask, ScheduledTask, TaskDefinition
 from ecsk.core.models.load import API_GROUP
 from ecsk.core.validation.fargate import FARGATE_CPU_MEMORY, INVALID_CPU
@@ -136,6 +137,15 @@ TASK_DEFINITION_RULES: dict[SchemaPath, list[Json]] = {
             f"(string(self.cpu) + ':' + string(self.memory)) in [{_FARGATE_PAIRS}]",
             INVALID_CPU,
             ".cpu",
+        ),
+        _rule(
+            f"!((has(self.networkMode) && self.networkMode in ['awsvpc', 'host']) || "
+            f"(!has(self.networkMode) && {_FARGATE})) || "
+            "self.containerDefinitions.all(c, !has(c.portMappings) || c.portMappings.all(p, "
+            "!has(p.hostPort) || !has(p.containerPort) || p.hostPort == p.containerPort))",
+            "When networkMode=awsvpc or host, "
+            "the host ports and container ports in port mappings must match.",
+            ".containerDefinitions",
         ),
         _rule(
             f"!({_FARGATE}) || (!has(self.pidMode) && !has(self.ipcMode))",
@@ -375,6 +385,18 @@ KINDS: tuple[KindSpec, ...] = (
             _col("State", ".spec.state"),
             _col("Task Definition", ".spec.ecsParameters.taskDefinition"),
             _col("Last Run", ".status.lastRunTime", "date"),
+            _AGE,
+        ),
+    ),
+    KindSpec(
+        kind="FargateProfile",
+        plural="fargateprofiles",
+        short_names=("fp",),
+        model=FargateProfile,
+        rules={},
+        columns=(
+            _col("Profile", ".spec.fargateProfileName"),
+            _col("Namespace Selector", ".spec.selectors[0].namespace"),
             _AGE,
         ),
     ),

@@ -75,8 +75,9 @@ def count_failures(pods: Iterable[Mapping[str, Any]], ledger: Mapping[str, int])
     out = dict(ledger)
     for pod in pods:
         uid = str((pod.get("metadata") or {}).get("uid", ""))
-        if uid:
-            out[uid] = max(out.get(uid, 0), pod_failures(pod))
+        failures = pod_failures(pod)
+        if uid and failures > out.get(uid, 0):
+            out[uid] = failures
     return out
 
 

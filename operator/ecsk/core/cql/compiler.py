@@ -22,6 +22,19 @@ from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
 from ecsk.core.cql.ast import ORDERED_OPS, And, Comparison, Expr, Not, Op, SubjectKind, to_cql
+from ecsk.core.cql.dnf import (
+    AFFINITY,
+    ANTI_AFFINITY,
+    DNF,
+    FIELD,
+    LABEL,
+    TRUE,
+    Conj,
+    Req,
+    guard_presence,
+    in_values,
+    simplify,
+)
 from ecsk.core.cql.errors import CQLCompileError
 from ecsk.core.cql.evaluate import normalized_argument, scalar_holds, subject_value
 from ecsk.core.cql.labels import (
@@ -33,8 +46,8 @@ from ecsk.core.cql.labels import (
     RUNNING_TASKS_COUNT_LABEL,
     TASK_GROUP_LABEL,
     UNSATISFIABLE_LABEL,
-    _attribute_label_value_or_none,
     attribute_label_key,
+    attribute_label_value_or_none,
     task_group_label_value,
 )
 from ecsk.core.cql.parser import parse
@@ -43,24 +56,6 @@ from ecsk.core.cql.view import NodeView
 
 DEFAULT_MAX_TERMS = 64
 _PRODUCT_GUARD = 16  # intermediate DNFs may exceed max_terms by this factor before simplification
-
-LABEL, FIELD, AFFINITY, ANTI_AFFINITY = "label", "field", "affinity", "anti"
-_PRESENCE_OPS = frozenset({"In", "Exists", "Gt", "Lt"})
-
-
-class Req(NamedTuple):
-    """One requirement: a node label / node field requirement, or a pod (anti-)affinity literal."""
-
-    kind: str
-    key: str
-    op: str
-    values: tuple[str, ...] = ()
-
-
-Conj = frozenset[Req]
-DNF = list[Conj]
-_TRUE: DNF = [frozenset()]
-_FALSE: DNF = []
 
 UNSATISFIABLE_TERM: dict[str, Any] = {
     "matchExpressions": [{"key": UNSATISFIABLE_LABEL, "operator": "Exists"}]
@@ -208,16 +203,16 @@ class _Context:
         if isinstance(expr, Not):
             return self.compile(expr.operand, not positive)
         if isinstance(expr, Comparison):
-            return _simplify(self.atom(expr, positive))
+            return simplify(self.atom(expr, positive))
         parts = [self.compile(o, positive) for o in expr.operands]
         conjunctive = isinstance(expr, And) == positive  # De Morgan: not(a or b) = not a and not b
         if not conjunctive:
-            return _simplify([c for p in parts for c in p])
-        result = _TRUE
+            return simplify([c for p in parts for c in p])
+        result = TRUE
         for part in parts:
             if len(result) * len(part) > self.max_terms * _PRODUCT_GUARD:
                 raise _too_many(len(result) * len(part), self.max_terms)
-            result = _simplify([a | b for a in result for b in part])
+            result = simplify([a | b for a in result for b in part])
         return result
 
     # -- comparisons -------------------------------------------------------------------------------
@@ -231,7 +226,7 @@ class _Context:
         spec = self.key_for(cmp)
         self.keys.add(spec.key)
         dnf = self.label_atom(cmp, spec, positive)
-        return _guard_presence(dnf, spec.key) if spec.always_present else dnf
+        return guard_presence(dnf, spec.key) if spec.always_present else dnf
 
     def key_for(self, cmp: Comparison) -> _Key:
         kind = cmp.subject.kind
@@ -242,7 +237,7 @@ class _Context:
                 attribute_label_key(name),
                 False,
                 False,
-                lambda v: _attribute_label_value_or_none(v, name),
+                lambda v: attribute_label_value_or_none(v, name),
             )
         if kind is SubjectKind.REGISTERED_AT:
             return _Key(REGISTERED_AT_LABEL, True, True, _identity)
@@ -264,20 +259,20 @@ class _Context:
             seen_true, seen_false = self.resolve(cmp, spec, args)
             # Only values seen on live nodes are ever listed, so a new value is never admitted.
             if positive:
-                return _in(key, seen_true)
-            return [frozenset({Req(LABEL, key, "DoesNotExist")}), *_in(key, seen_false)]
+                return in_values(key, seen_true)
+            return [frozenset({Req(LABEL, key, "DoesNotExist")}), *in_values(key, seen_false)]
         values = {e for e in (spec.encode(a) for a in args) if e is not None}
         key_values = tuple(sorted(values))
         if op in (Op.EQ, Op.IN):
             if positive:  # present and value in S
-                return _in(key, values)
+                return in_values(key, values)
             # not(present and value in S) = absent or value not in S: exactly Kubernetes' NotIn
-            return [frozenset({Req(LABEL, key, "NotIn", key_values)})] if values else _TRUE
+            return [frozenset({Req(LABEL, key, "NotIn", key_values)})] if values else TRUE
         if positive:  # present and value not in S (ECS: `!=` needs the attribute)
             notin = {Req(LABEL, key, "NotIn", key_values)} if values else set()
             return [frozenset({Req(LABEL, key, "Exists"), *notin})]
         # not(present and value not in S) = absent or value in S
-        return [frozenset({Req(LABEL, key, "DoesNotExist")}), *_in(key, values)]
+        return [frozenset({Req(LABEL, key, "DoesNotExist")}), *in_values(key, values)]
 
     def ordered(self, cmp: Comparison, spec: _Key, argument: str, positive: bool) -> DNF:
         n = parse_int64(argument)
@@ -310,7 +305,7 @@ class _Context:
             if scalar_holds(cmp.op, value, (argument,)) == positive:
                 listed.add(encoded)
         absent = [] if positive else [frozenset({Req(LABEL, spec.key, "DoesNotExist")})]
-        return [*absent, *ranged, *_in(spec.key, listed)]
+        return [*absent, *ranged, *in_values(spec.key, listed)]
 
     def resolve(self, cmp: Comparison, spec: _Key, args: tuple[str, ...]) -> tuple[set[str], set[str]]:
         """Label values for which the regex comparison holds / fails, over the values that exist."""
@@ -364,74 +359,6 @@ class _Context:
         affinity = (op in (Op.EQ, Op.IN)) == positive
         values = tuple(sorted({task_group_label_value(v) for v in cmp.values}))
         return [frozenset({Req(AFFINITY if affinity else ANTI_AFFINITY, TASK_GROUP_LABEL, "In", values)})]
-
-
-def _in(key: str, values: Iterable[str]) -> DNF:
-    ordered = tuple(sorted(set(values)))
-    return [frozenset({Req(LABEL, key, "In", ordered)})] if ordered else _FALSE
-
-
-def _guard_presence(dnf: DNF, key: str) -> DNF:
-    """For labels the operator keeps on every node: drop branches that need the label absent, and
-    make the others require it, so a node the operator has not labelled yet is never admitted."""
-    out: DNF = []
-    for conj in dnf:
-        on_key = [r for r in conj if r.kind == LABEL and r.key == key]
-        if any(r.op == "DoesNotExist" for r in on_key):
-            continue
-        if not any(r.op in _PRESENCE_OPS for r in on_key):
-            conj = conj | {Req(LABEL, key, "Exists")}
-        out.append(conj)
-    return out
-
-
-def _satisfiable(conj: Conj) -> bool:
-    """False only for conjunctions no node can meet (sound, not complete)."""
-    by_key: dict[tuple[str, str], list[Req]] = {}
-    for r in conj:
-        by_key.setdefault((r.kind, r.key), []).append(r)
-    for (kind, _key), reqs in by_key.items():
-        ops = {r.op for r in reqs}
-        if kind in (LABEL, FIELD):
-            if "DoesNotExist" in ops and ops & _PRESENCE_OPS:
-                return False
-            allowed: set[str] | None = None
-            for r in reqs:
-                if r.op == "In":
-                    allowed = set(r.values) if allowed is None else allowed & set(r.values)
-            if allowed is not None:
-                for r in reqs:
-                    if r.op == "NotIn":
-                        allowed -= set(r.values)
-                if not allowed:
-                    return False
-    affinity = [r for r in conj if r.kind == AFFINITY]
-    anti = [r for r in conj if r.kind == ANTI_AFFINITY]
-    for a in affinity:
-        for b in anti:
-            if b.op == "Exists" or (a.op == "In" and b.op == "In" and set(a.values) <= set(b.values)):
-                return False
-    return True
-
-
-def _complement(r: Req) -> Req | None:
-    flipped = {"Exists": "DoesNotExist", "DoesNotExist": "Exists", "In": "NotIn", "NotIn": "In"}.get(r.op)
-    return None if flipped is None else r._replace(op=flipped)
-
-
-def _simplify(dnf: DNF) -> DNF:
-    """Drop unsatisfiable and duplicate conjunctions, and any conjunction that is a superset of
-    another (absorption: a or (a and b) = a)."""
-    unique = sorted({c for c in dnf if _satisfiable(c)}, key=len)
-    singles = {next(iter(c)) for c in unique if len(c) == 1}
-    for r in singles:  # `x or not x` on one label: no constraint at all
-        if r.kind == LABEL and _complement(r) in singles:
-            return _TRUE
-    out: DNF = []
-    for conj in unique:
-        if not any(kept <= conj for kept in out):
-            out.append(conj)
-    return out
 
 
 def _assemble(dnf: DNF, ctx: _Context, expr: Expr) -> CompiledPlacement:

@@ -81,8 +81,9 @@ def attribute_label_key(name: str) -> str:
     return ATTRIBUTE_LABEL_PREFIX + encode_label_text(name)
 
 
-def _attribute_label_value_or_none(value: str | None, attribute: str | None) -> str | None:
-    # None: no node can carry this ECS value (so `==` it matches nothing, `!=` it everything).
+def attribute_label_value_or_none(value: str | None, attribute: str | None) -> str | None:
+    """Like `attribute_label_value`, but None for a value no node can carry (arch `amd64`), so the
+    compiler can drop it from value sets: `== amd64` matches nothing, `!= amd64` needs only presence."""
     if not value:
         return ""
     if attribute == CPU_ARCHITECTURE:
@@ -96,7 +97,7 @@ def attribute_label_value(value: str | None, attribute: str | None = None) -> st
     """Node label value carrying an ECS attribute value. An attribute without a value is the empty
     label value. Pass `attribute` so built-ins whose Kubernetes spelling differs are translated
     (`ecs.cpu-architecture`: x86_64 -> amd64)."""
-    encoded = _attribute_label_value_or_none(value, attribute)
+    encoded = attribute_label_value_or_none(value, attribute)
     if encoded is None:
         raise CQLEncodingError(
             f"{value!r} is not an ECS value of {attribute}: ECS says "

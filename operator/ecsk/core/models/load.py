@@ -31,7 +31,7 @@ from ecsk.core.models.taskdef import TaskDefinition
 API_GROUP = "ecs.ecsk.io"
 API_VERSION = f"{API_GROUP}/v1alpha1"
 
-Kind = Literal["TaskDefinition", "ECSService", "Task", "ScheduledTask"]
+Kind = Literal["TaskDefinition", "ECSService", "Task", "ScheduledTask", "Unknown"]
 AnyModel = TaskDefinition | ECSService | RunTask | ScheduledTask
 M = TypeVar("M", bound=BaseModel)
 
@@ -86,14 +86,40 @@ def parse_scheduled_task(data: Mapping[str, Any]) -> ScheduledTask:
     return _build(ScheduledTask, _camel_ecs_parameters(data))
 
 
+def _camel(value: Any) -> Any:
+    """EventBridge's PascalCase keys, recursively, to the ECS camelCase our models use."""
+    if isinstance(value, Mapping):
+        return {_ECS_PARAMETER_ALIASES.get(k, k[:1].lower() + k[1:]): _camel(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_camel(v) for v in value]
+    return value
+
+
 def _camel_ecs_parameters(data: Mapping[str, Any]) -> Mapping[str, Any]:
+    """Accept the EventBridge rule target and the EventBridge Scheduler schedule spellings.
+
+    Scheduler: `{ScheduleExpression, ScheduleExpressionTimezone, State, FlexibleTimeWindow,
+    Target: {Arn (the cluster), RoleArn, EcsParameters: {TaskDefinitionArn, ...}}}`; its Name and
+    GroupName are Kubernetes metadata here and are dropped.
+    """
+    if "ScheduleExpression" in data or "Target" in data:
+        data = dict(data)
+        target = data.pop("Target", None) or {}
+        for dropped in ("Name", "GroupName", "ActionAfterCompletion", "KmsKeyArn"):
+            data.pop(dropped, None)
+        data = {k[:1].lower() + k[1:]: v for k, v in data.items()}
+        if isinstance(target, Mapping):
+            if "Arn" in target:
+                data["cluster"] = target["Arn"]
+            if "RoleArn" in target:
+                data["roleArn"] = target["RoleArn"]
+            if "EcsParameters" in target:
+                data["ecsParameters"] = target["EcsParameters"]
+        data = {k: _camel(v) if k == "flexibleTimeWindow" else v for k, v in data.items()}
     params = data.get("ecsParameters") or data.get("EcsParameters")
     if not isinstance(params, Mapping):
         return data
-    fixed: dict[str, Any] = {}
-    for key, value in params.items():
-        name = _ECS_PARAMETER_ALIASES.get(key, key[:1].lower() + key[1:])
-        fixed[name] = value
+    fixed = _camel(params)
     if fixed == params and "EcsParameters" not in data:
         return data
     result = {k: v for k, v in data.items() if k != "EcsParameters"}
@@ -113,7 +139,7 @@ def _make(kind: Kind, data: Any, metadata: dict[str, Any], source: str) -> Loade
 
 def _unrecognised(source: str, why: str) -> LoadedDocument:
     issue = ValidationIssue("", why, "load.unrecognised")
-    return LoadedDocument("TaskDefinition", None, {}, [issue], source)
+    return LoadedDocument("Unknown", None, {}, [issue], source)
 
 
 def _plain_kind(doc: Mapping[str, Any]) -> Kind | None:
@@ -121,7 +147,7 @@ def _plain_kind(doc: Mapping[str, Any]) -> Kind | None:
         return "TaskDefinition"
     if "serviceName" in doc or "desiredCount" in doc:
         return "ECSService"
-    if "scheduleExpression" in doc:
+    if "scheduleExpression" in doc or "ScheduleExpression" in doc:
         return "ScheduledTask"
     if "taskDefinition" in doc:
         return "Task"
@@ -135,9 +161,8 @@ def _custom_resource(doc: Mapping[str, Any], source: str) -> LoadedDocument:
         return _unrecognised(source, f"kind {kind!r} is not one of {', '.join(MODEL_FOR_KIND)}")
     spec = doc.get("spec")
     if not isinstance(spec, Mapping):
-        return LoadedDocument(
-            kind, None, metadata, [ValidationIssue("spec", "spec must be an object", "load.spec")]
-        )
+        issue = ValidationIssue("spec", "spec must be an object", "load.spec")
+        return LoadedDocument(kind, None, metadata, [issue], source)
     name_field = _NAME_FIELD.get(kind)
     if name_field and name_field not in spec and metadata.get("name"):
         spec = {**spec, name_field: metadata["name"]}

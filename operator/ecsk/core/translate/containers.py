@@ -104,7 +104,7 @@ def build_container(
     """(container, extra pod volumes for its tmpfs and /dev/shm). Probes are added by the caller,
     which knows whether the container gates others."""
     path = f"containerDefinitions[{index}]"
-    name = names.container_name(c.name or f"container-{index}")
+    name = ctx.cname(c.name or f"container-{index}")
     out: dict[str, Any] = {"name": name}
     if c.name != name:
         ctx.note(f"{path}.name", f"{k8s}.name", f"container name sanitised to a DNS label: {name!r}")

@@ -70,7 +70,11 @@ _e(
     f"{POD}.containers[] / initContainers[]",
     "app containers, or init/native sidecar containers when others depend on them",
 )
-_e(f"{CD}.name", f"{C}.name", "DNS-1123 label (lowercase, `_`->`-`, hash suffix when altered)")
+_e(
+    f"{CD}.name",
+    f"{C}.name",
+    "DNS-1123 label: lowercase, `_`->`-`; hash suffix only on a clash within the task",
+)
 _e(f"{CD}.image", f"{C}.image", "kept, optional prefix rewrite (--image-rewrite)")
 _e(
     f"{CD}.repositoryCredentials",
@@ -260,7 +264,11 @@ _e(
     "unsupported",
 )
 _e(f"{TD}.volumes[]", f"{POD}.volumes[]", "by kind, see sub-fields")
-_e(f"{TD}.volumes[].name", f"{POD}.volumes[].name", "DNS-1123 label; no source = emptyDir")
+_e(
+    f"{TD}.volumes[].name",
+    f"{POD}.volumes[].name",
+    "DNS-1123 label (as container names); no source = emptyDir",
+)
 _e(f"{TD}.volumes[].host", f"{POD}.volumes[].emptyDir | hostPath", "no sourcePath: emptyDir", subtree=False)
 _e(f"{TD}.volumes[].host.sourcePath", f"{POD}.volumes[].hostPath.path", "EC2 only")
 _e(
@@ -502,7 +510,11 @@ _e(
 )
 _e(f"{SVC}.tags[]", "metadata.labels['tags.ecs.ecsk.io/<key>']", "sanitised labels", subtree=True)
 _e(f"{SVC}.enableECSManagedTags", None, "ECS-managed tags are labels ecsk always sets", "partial")
-_e(f"{SVC}.propagateTags", "spec.template.metadata.labels", "SERVICE/TASK_DEFINITION tags onto pod labels")
+_e(
+    f"{SVC}.propagateTags",
+    ("spec.template.metadata.labels", "spec.template.metadata.annotations['ecs.ecsk.io/tags']"),
+    "SERVICE tags -> pod labels + annotation; TASK_DEFINITION tags -> annotation only (labels stay stable)",
+)
 _e(f"{SVC}.enableExecuteCommand", None, "kubectl exec is always available (RBAC decides)", "partial")
 _e(
     f"{SVC}.serviceConnectConfiguration",

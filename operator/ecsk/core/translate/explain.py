@@ -13,7 +13,6 @@ from collections.abc import Iterator
 
 from pydantic import BaseModel
 
-from ecsk.core.translate.coverage import lookup
 from ecsk.core.translate.types import Explanation
 
 _INDEX = re.compile(r"\[\d+\]")
@@ -63,6 +62,10 @@ def explain(
 
     `prefix` is prepended to the ECS paths in the output (the service render explains both the
     service and its task definition)."""
+    # imported here so `python -m ecsk.core.translate.coverage` (the doc generator) does not find its
+    # own module half-imported through the package __init__
+    from ecsk.core.translate.coverage import lookup
+
     out: list[Explanation] = []
     used: set[str] = set()
     for leaf in given_leaves(model):

@@ -12,6 +12,8 @@ import hashlib
 import re
 from functools import lru_cache
 
+from ecsk.core.cql.labels import encode_label_text, task_group_label_value
+
 MANAGED_BY = "app.kubernetes.io/managed-by"
 GROUP = "ecs.ecsk.io"
 LABEL_FAMILY = f"{GROUP}/family"
@@ -23,7 +25,6 @@ LABEL_CONTAINER = f"{GROUP}/container-name"
 ANN = f"{GROUP}/"
 
 _NOT_LABEL_CHAR = re.compile(r"[^a-z0-9-]+")
-_NOT_VALUE_CHAR = re.compile(r"[^A-Za-z0-9._-]+")
 _LABEL_RE = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
 _VALUE_RE = re.compile(r"^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$")
 
@@ -72,20 +73,14 @@ def dns_subdomain(prefix: str, parts: tuple[str, ...], raw: str, max_len: int = 
 
 @lru_cache(maxsize=4096)
 def label_value(raw: str) -> str:
-    """A valid label value: characters outside [A-Za-z0-9._-] become `_`, ends trimmed to
-    alphanumerics; longer than 63 -> first 54 chars + `-` + hash. `service:web` -> `service_web`."""
-    if len(raw) <= 63 and _VALUE_RE.match(raw):
-        return raw
-    value = _NOT_VALUE_CHAR.sub("_", raw)
-    value = value.strip("._-")
-    if len(value) > 63:
-        value = f"{value[:54].rstrip('._-')}-{short_hash(raw)}"
-    return value
+    """A valid label value, injectively: the CQL engine's encoding (verbatim when already valid,
+    else `<readable>--h<10 hex>`), so pod labels and compiled (anti-)affinities always agree."""
+    return encode_label_text(raw) if raw else ""
 
 
 def label_name(raw: str) -> str:
     """The name part of a label/annotation key (<= 63, [A-Za-z0-9._-], alphanumeric ends)."""
-    return label_value(raw) or f"x{short_hash(raw)}"
+    return encode_label_text(raw)
 
 
 def is_label_value(raw: str) -> bool:
@@ -93,17 +88,37 @@ def is_label_value(raw: str) -> bool:
 
 
 def task_group_value(group: str) -> str:
-    """`ecs.ecsk.io/task-group` value for an ECS task group (`service:web`, `family:api`)."""
-    return label_value(group)
+    """`ecs.ecsk.io/task-group` value for an ECS task group (`service:web`, `family:api`); the
+    same function the CQL compiler uses for `task:group` expressions."""
+    return task_group_label_value(group)
 
 
 def container_name(raw: str) -> str:
-    """ECS allows 255 chars of [A-Za-z0-9_-]; Kubernetes container names are DNS-1123 labels."""
+    """ECS allows 255 chars of [A-Za-z0-9_-]; Kubernetes container names are DNS-1123 labels.
+    Context-free form (always hashed when altered); inside a task `task_local_names` is used."""
     return dns_label(raw)
 
 
 def volume_name(raw: str) -> str:
     return dns_label(raw)
+
+
+def task_local_names(raws: list[str]) -> dict[str, str]:
+    """Names that only need to be unique within one task (containers, volumes): lowercase with
+    runs of other characters as `-` (`log_router` -> `log-router`), since a collision is visible
+    here; names that would collide, are empty or longer than 63 fall back to the hashed form."""
+    friendly = {raw: _label(raw) for raw in raws}
+    counts: dict[str, int] = {}
+    for value in friendly.values():
+        counts[value] = counts.get(value, 0) + 1
+    out: dict[str, str] = {}
+    for raw, value in friendly.items():
+        ok = value and len(value) <= 63 and counts[value] == 1 and _LABEL_RE.match(value)
+        out[raw] = value if ok else dns_label(raw)
+    hashed = set(out.values())
+    if len(hashed) != len(out):  # a friendly name equal to another's hashed form: hash them all
+        out = {raw: dns_label(raw) for raw in raws}
+    return out
 
 
 def object_name(raw: str) -> str:

@@ -97,6 +97,9 @@ def build_pod_spec(
 ) -> tuple[dict[str, Any], dict[str, str]]:
     """(pod spec, pod annotations)."""
     mode = td.effective_network_mode()
+    ctx.container_names = names.task_local_names(
+        [c.name or f"container-{i}" for i, c in enumerate(td.containerDefinitions)]
+    )
     roles = dependency_roles(td)
     pod: dict[str, Any] = {}
     pod_volumes, name_map = volumes.pod_volumes(td, ctx, ebs)
@@ -113,7 +116,7 @@ def build_pod_spec(
     for i, c in enumerate(td.containerDefinitions):
         key = c.name or f"container-{i}"
         role = roles.get(c.name or "", "app")
-        k8s = f"spec.{'initContainers' if role != 'app' else 'containers'}[{names.container_name(key)}]"
+        k8s = f"spec.{'initContainers' if role != 'app' else 'containers'}[{ctx.cname(key)}]"
         out, vols = containers.build_container(c, i, k8s, mode, name_map, ctx)
         k8s_names.append(out["name"])
         extra_vols.extend(vols)
@@ -151,6 +154,19 @@ def build_pod_spec(
             )
         if role == "sidecar":
             out["restartPolicy"] = "Always"
+        elif role == "init" and c.healthCheck is not None:
+            # the apiserver refuses probes on run-to-completion init containers; its exit code is
+            # what the dependent containers wait for anyway
+            for probe in ("livenessProbe", "readinessProbe", "startupProbe"):
+                out.pop(probe, None)
+            for key in [k for k in ctx.notes if k.startswith(f"{path}.healthCheck.")]:
+                del ctx.notes[key]
+            ctx.note(
+                f"{path}.healthCheck",
+                None,
+                "runs to completion as an init container: Kubernetes allows no "
+                "probes there, the exit code is the signal",
+            )
         if role == "init" and any(
             d.containerName == key and d.condition == "COMPLETE"
             for o in td.containerDefinitions
@@ -160,7 +176,7 @@ def build_pod_spec(
         for j, d in enumerate(c.dependsOn or ()):
             ctx.note(
                 f"{path}.dependsOn[{j}]",
-                f"spec.initContainers[{names.container_name(d.containerName)}]",
+                f"spec.initContainers[{ctx.cname(d.containerName)}]",
                 _DEP_NOTES[d.condition],
             )
             if d.containerName not in roles:
@@ -220,6 +236,8 @@ def build_pod_spec(
     networking.pod_network(td, pod, ctx)
     networking.dns_and_hosts(td, pod, ctx)
     _pod_fields(td, pod, ctx)
+    if pod.get("os", {}).get("name") == "windows":
+        _strip_linux_only(pod, ctx)
     ann = containers.container_annotations(td.containerDefinitions, k8s_names, ctx)
     ann.update(_pod_annotations(td, roles, by_name, ctx))
     first = next((b["name"] for b in essential_apps), None)
@@ -252,6 +270,42 @@ _ESSENTIAL = {
     (True, "init"): "an essential container cannot be a COMPLETE/SUCCESS dependency in ECS",
     (False, "init"): "runs to completion before the app containers (init container)",
 }
+
+
+_LINUX_ONLY_SC = (
+    "runAsUser",
+    "runAsGroup",
+    "seLinuxOptions",
+    "seccompProfile",
+    "capabilities",
+    "readOnlyRootFilesystem",
+    "privileged",
+    "allowPrivilegeEscalation",
+    "procMount",
+    "appArmorProfile",
+)
+
+
+def _strip_linux_only(pod: dict[str, Any], ctx: Context) -> None:
+    """Windows pods (spec.os.name windows) may not carry Linux security settings; the apiserver
+    rejects them, and ECS ignores them on Windows too."""
+    for c in [*pod.get("initContainers", []), *pod["containers"]]:
+        sc = c.get("securityContext")
+        if not sc:
+            continue
+        dropped = [k for k in _LINUX_ONLY_SC if k in sc]
+        for k in dropped:
+            del sc[k]
+        if not sc:
+            del c["securityContext"]
+        if dropped:
+            ctx.warn(
+                f"containerDefinitions[{c['name']}]",
+                f"Linux-only settings {dropped} dropped on a Windows pod",
+            )
+    for key in ("shareProcessNamespace", "hostPID", "hostIPC", "securityContext"):
+        if pod.pop(key, None) is not None:
+            ctx.warn(key, f"{key} is not supported on Windows pods; dropped")
 
 
 def _pull_secrets(td: TaskDefinition, ctx: Context) -> list[str]:
@@ -347,6 +401,16 @@ def _pod_fields(td: TaskDefinition, pod: dict[str, Any], ctx: Context) -> None:
                 "spec.securityContext.sysctls",
                 "pod-wide sysctls; unsafe ones need the kubelet's allowedUnsafeSysctls",
             )
+    for key in list(sysctls):
+        # the apiserver refuses namespaced sysctls for a namespace the pod shares with the host
+        ipc = key.startswith(("kernel.shm", "kernel.msg", "kernel.sem", "fs.mqueue."))
+        if (key.startswith("net.") and pod.get("hostNetwork")) or (ipc and pod.get("hostIPC")):
+            del sysctls[key]
+            ctx.warn(
+                "containerDefinitions[*].systemControls",
+                f"sysctl {key} cannot be set in a namespace shared with the host; dropped",
+                "Sysctl",
+            )
     if sysctls:
         pod["securityContext"] = {"sysctls": [{"name": k, "value": v} for k, v in sysctls.items()]}
 
@@ -356,7 +420,7 @@ def _pod_annotations(
 ) -> dict[str, str]:
     a = names.ANN
     ann: dict[str, str] = {}
-    ess = [names.container_name(k) for k, c in by_name.items() if c.is_essential]
+    ess = [ctx.cname(k) for k, c in by_name.items() if c.is_essential]
     ann[f"{a}essential-containers"] = ",".join(ess)
     if td.executionRoleArn:
         ann[f"{a}execution-role-arn"] = td.executionRoleArn
@@ -378,11 +442,11 @@ def _pod_annotations(
             "Mesh controller's injected proxyinit, or Service Connect",
             "AppMeshProxy",
         )
-    starts = {names.container_name(k): c.startTimeout for k, c in by_name.items() if c.startTimeout}
+    starts = {ctx.cname(k): c.startTimeout for k, c in by_name.items() if c.startTimeout}
     if starts:
         ann[f"{a}start-timeouts"] = _json(starts)
     devices = {
-        names.container_name(k): [d.to_aws() for d in c.linuxParameters.devices]
+        ctx.cname(k): [d.to_aws() for d in c.linuxParameters.devices]
         for k, c in by_name.items()
         if c.linuxParameters and c.linuxParameters.devices
     }

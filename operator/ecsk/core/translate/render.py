@@ -74,12 +74,16 @@ def render_task_definition(td: TaskDefinition, options: RenderOptions | None = N
 
 def render_service(svc: ECSService, td: TaskDefinition, options: RenderOptions | None = None) -> RenderResult:
     """An ECS service: Deployment (REPLICA) or DaemonSet (DAEMON) with the task definition as its
-    pod template, plus Services/Ingress/TargetGroupBinding/NetworkPolicy as the service asks."""
+    pod template, plus Services/Ingress/TargetGroupBinding/NetworkPolicy as the service asks.
+    The cluster label comes from the service's `cluster` (name or ARN) when it has one."""
     opts = options or RenderOptions()
     if opts.revision is None and td.revision is None and svc.taskDefinition:
         tail = svc.taskDefinition.rsplit(":", 1)[-1]
         if tail.isdigit() and ":" in svc.taskDefinition:
             opts = replace(opts, revision=int(tail))
+    cluster = svc.cluster or svc.clusterArn
+    if cluster:  # the service names its cluster; the option is only the default
+        opts = replace(opts, cluster=cluster.rsplit("/", 1)[-1])
     ctx = Context(opts)
     objects = service.build_service(svc, td, ctx)
     explanations: list[Any] = []

@@ -46,8 +46,19 @@ def container_resources(c: ContainerDefinition, path: str, k8s: str, ctx: Contex
     if c.memory is not None:
         limits["memory"] = mib_quantity(c.memory)
         requests["memory"] = mib_quantity(c.memoryReservation or c.memory)
+        ctx.note(
+            f"{path}.memory",
+            f"{k8s}.resources.limits.memory",
+            f"hard limit {limits['memory']}" + ("" if c.memoryReservation else "; also the request"),
+        )
     elif c.memoryReservation is not None:
         requests["memory"] = mib_quantity(c.memoryReservation)
+    if c.memoryReservation is not None:
+        ctx.note(
+            f"{path}.memoryReservation",
+            f"{k8s}.resources.requests.memory",
+            f"soft limit = request {requests['memory']}" + ("" if c.memory else "; no hard limit"),
+        )
     for i, req in enumerate(c.resourceRequirements or ()):
         if req.type == "GPU":
             limits["nvidia.com/gpu"] = req.value
@@ -106,7 +117,17 @@ def apply_task_resources(
         return
     if cpu is None and mem is None:
         return
-    if ctx.options.pod_level_resources:
+    windows = td.runtimePlatform is not None and (td.runtimePlatform.operatingSystemFamily or "").startswith(
+        "WIN"
+    )
+    if windows and ctx.options.pod_level_resources:
+        # the apiserver refuses pod-level resources on Windows pods (spec.os.name: windows)
+        ctx.note(
+            "runtimePlatform.operatingSystemFamily",
+            "spec.os.name",
+            "Windows pod: pod-level resources are not allowed, task size uses the per-container fallback",
+        )
+    if ctx.options.pod_level_resources and not windows:
         _pod_level(cpu, mem, pod, app, ctx)
     else:
         _fallback(cpu, mem, app, ctx)

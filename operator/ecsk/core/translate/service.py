@@ -10,9 +10,9 @@ desiredCount changes.
 from __future__ import annotations
 
 import json
-import math
 from typing import Any
 
+from ecsk.core import rollout
 from ecsk.core.models import ECSService, TaskDefinition
 from ecsk.core.translate import loadbalancing, names
 from ecsk.core.translate import template as render
@@ -25,15 +25,17 @@ UNABLE_TO_DEPLOY = (
 
 
 def rolling_bounds(desired: int, min_percent: int, max_percent: int) -> tuple[int, int]:
-    """(maxSurge, maxUnavailable) as ECS counts them; both may be 0 (see `rolling_update`)."""
-    max_unavailable = max(desired - math.ceil(desired * min_percent / 100), 0)
-    max_surge = max(math.floor(desired * max_percent / 100) - desired, 0)
-    return max_surge, max_unavailable
+    """(maxSurge, maxUnavailable) as ECS counts them: desired - ceil(desired*min/100) and
+    floor(desired*max/100) - desired, via the operator's own `ecs_bounds` so both agree. Both may
+    be 0 (see `rolling_update`)."""
+    least_healthy, most_total = rollout.ecs_bounds(desired, min_percent, max_percent)
+    return max(most_total - desired, 0), max(desired - least_healthy, 0)
 
 
 def circuit_breaker_threshold(desired: int) -> int:
-    """ECS: failed tasks before a deployment fails = 0.5 x desired, clamped to [3, 200]."""
-    return min(max(math.ceil(desired * 0.5), 3), 200)
+    """ECS: failed tasks before a deployment fails = 0.5 x desired, clamped to [3, 200] (the
+    operator's rollout module counts against the same number)."""
+    return rollout.failure_threshold(desired)
 
 
 def rolling_update(svc: ECSService, desired: int, ctx: Context) -> tuple[dict[str, Any], bool]:
@@ -139,7 +141,8 @@ def _service_annotations(svc: ECSService, desired: int, blocked: bool, ctx: Cont
             ann[f"{a}security-groups"] = ",".join(vpc.securityGroups)
     if svc.propagateTags:
         ann[f"{a}propagate-tags"] = svc.propagateTags
-    ann[f"{a}desired-count"] = str(desired)
+    if svc.effective_scheduling_strategy == "REPLICA":
+        ann[f"{a}desired-count"] = str(desired)
     return dict(sorted(ann.items()))
 
 
@@ -166,16 +169,28 @@ def build_service(svc: ECSService, td: TaskDefinition, ctx: Context) -> list[dic
     vpc = svc.networkConfiguration.awsvpcConfiguration if svc.networkConfiguration else None
     for sg in (vpc.securityGroups if vpc else None) or ():
         extra[f"sg.{names.GROUP}/{names.label_name(sg)}"] = "true"
+    propagated = {"SERVICE": svc.tags, "TASK_DEFINITION": td.tags}.get(svc.propagateTags or "NONE")
+    tags_ann = f"spec.template.metadata.annotations['{names.ANN}tags']"
     if svc.propagateTags == "SERVICE":
+        # service tags are the same for every revision, so they may be pod labels
         extra.update(render.tag_labels(svc.tags))
-    elif svc.propagateTags == "TASK_DEFINITION":
-        extra.update(render.tag_labels(td.tags))
-    if svc.propagateTags:
         ctx.note(
-            "svc:propagateTags", "spec.template.metadata.labels", f"{svc.propagateTags} tags -> pod labels"
+            "svc:propagateTags",
+            ("spec.template.metadata.labels['tags.ecs.ecsk.io/*']", tags_ann),
+            "service tags -> pod labels and annotation",
+        )
+    elif svc.propagateTags == "TASK_DEFINITION":
+        ctx.note(
+            "svc:propagateTags",
+            tags_ann,
+            "task definition tags -> pod annotation only: they may differ "
+            "between revisions, and pod labels must not",
         )
     group = f"service:{svc.serviceName}"
     template = render.pod_template(td, ctx, group, extra, ebs=_ebs_settings(svc))
+    if propagated:
+        tags = {t.key: t.value or "" for t in propagated if t.key}
+        template["metadata"]["annotations"][f"{names.ANN}tags"] = _json(tags)
     daemon = svc.effective_scheduling_strategy == "DAEMON"
     desired = svc.desiredCount if svc.desiredCount is not None else (0 if daemon else 1)
     inputs = PlacementInputs(

@@ -11,6 +11,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from ecsk.core.translate.names import container_name
+
 Severity = Literal["error", "warning", "info"]
 LoadBalancerMode = Literal["auto", "create", "bind"]
 
@@ -98,6 +100,11 @@ class Context:
     diagnostics: list[Diagnostic] = field(default_factory=list)
     notes: dict[str, Explanation] = field(default_factory=dict)
     side_objects: dict[tuple[str, str, str], dict[str, Any]] = field(default_factory=dict)
+    container_names: dict[str, str] = field(default_factory=dict)
+
+    def cname(self, raw: str) -> str:
+        """Kubernetes name of an ECS container of the task being rendered."""
+        return self.container_names.get(raw) or container_name(raw)
 
     def note(self, ecs_path: str, k8s: str | tuple[str, ...] | None, text: str) -> None:
         if not self.options.explain:

@@ -51,12 +51,13 @@ def pod_volumes(
     """Pod volumes plus a map ECS volume name -> pod volume name (used by mount points)."""
     out: list[dict[str, Any]] = []
     name_map: dict[str, str] = {}
+    local = names.task_local_names([v.name for v in td.volumes or () if v.name])
     for i, v in enumerate(td.volumes or ()):
         path = f"volumes[{i}]"
         if not v.name:
             ctx.error(f"{path}.name", "a volume needs a name")
             continue
-        vol_name = names.volume_name(v.name)
+        vol_name = local[v.name]
         name_map[v.name] = vol_name
         source = _source(v, path, vol_name, td, ctx, (ebs or {}).get(v.name))
         out.append({"name": vol_name, **source})

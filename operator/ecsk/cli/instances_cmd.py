@@ -1,0 +1,204 @@
+"""`ecsk instances`: the `aws ecs describe-container-instances` view of the cluster's nodes.
+
+ECS accounts capacity in CPU units (1024 per vCPU) and MiB, registered minus what placed tasks
+reserve; Kubernetes has the same facts as node allocatable and pod requests. The row building is
+pure (plain dicts in, plain dicts out) so it is unit-tested without a cluster; only `instances()`
+talks to the API server (pykube-ng, like the other tools).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Iterable, Mapping
+from decimal import Decimal
+from typing import Any
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from ecsk.core import fargate as fg
+from ecsk.core.fleet import instance_id
+
+ZONE = "topology.kubernetes.io/zone"
+CAPACITY_PROVIDER = "ecs.ecsk.io/capacity-provider"
+TERMINAL = {"Succeeded", "Failed"}
+ATTRIBUTES = {
+    "ecs.availability-zone": ZONE,
+    "ecs.instance-type": "node.kubernetes.io/instance-type",
+    "ecs.os-type": "kubernetes.io/os",
+    "ecs.cpu-architecture": "kubernetes.io/arch",
+}
+
+
+def _q(value: Any) -> Decimal:
+    try:
+        return fg.parse_quantity(value) if value is not None else Decimal(0)
+    except fg.FargateRefusal:
+        return Decimal(0)  # an unreadable quantity must not break a listing
+
+
+def _req(resources: Mapping[str, Any] | None, key: str) -> Decimal:
+    res = resources or {}
+    value = (res.get("requests") or {}).get(key)
+    return _q(value if value is not None else (res.get("limits") or {}).get(key))
+
+
+def pod_reservation(spec: Mapping[str, Any]) -> tuple[Decimal, Decimal]:
+    """(cores, bytes) the scheduler reserves: pod-level resources, else max(app + sidecars, init)."""
+    out = []
+    for key in ("cpu", "memory"):
+        pod_level = _req(spec.get("resources"), key)
+        if pod_level:
+            out.append(pod_level)
+            continue
+        inits = spec.get("initContainers") or ()
+        app = [*(spec.get("containers") or ()), *(c for c in inits if c.get("restartPolicy") == "Always")]
+        plain_init = [c for c in inits if c.get("restartPolicy") != "Always"]
+        total = sum((_req(c.get("resources"), key) for c in app), Decimal(0))
+        out.append(max(total, max((_req(c.get("resources"), key) for c in plain_init), default=Decimal(0))))
+    return out[0], out[1]
+
+
+def _units(cores: Decimal) -> int:
+    return math.floor(cores * 1024)
+
+
+def _mib(amount: Decimal) -> int:
+    return math.floor(amount / 2**20)
+
+
+def provider_of(labels: Mapping[str, str]) -> str:
+    """Capacity provider, else FARGATE/FARGATE_SPOT, else the node group the node belongs to."""
+    if labels.get(CAPACITY_PROVIDER):
+        return labels[CAPACITY_PROVIDER]
+    if labels.get(fg.COMPUTE_TYPE) == "fargate":
+        return "FARGATE_SPOT" if labels.get(fg.CAPACITY_TYPE) == "SPOT" else "FARGATE"
+    group = labels.get("eks.amazonaws.com/nodegroup") or labels.get("alpha.eksctl.io/nodegroup-name")
+    return f"nodegroup/{group}" if group else ""
+
+
+def describe(node: Mapping[str, Any], pods: Iterable[Mapping[str, Any]]) -> dict[str, Any]:
+    """One container instance in describe-container-instances shape (plus the node name)."""
+    meta = node.get("metadata") or {}
+    labels = meta.get("labels") or {}
+    name = str(meta.get("name") or "")
+    alloc = (node.get("status") or {}).get("allocatable") or {}
+    cpu, mem = _units(_q(alloc.get("cpu"))), _mib(_q(alloc.get("memory")))
+    used_cpu = used_mem = Decimal(0)
+    running = pending = 0
+    for pod in pods:
+        phase = (pod.get("status") or {}).get("phase")
+        if phase in TERMINAL or (pod.get("metadata") or {}).get("namespace") == "kube-system":
+            continue
+        c, m = pod_reservation(pod.get("spec") or {})
+        used_cpu += c
+        used_mem += m
+        if phase == "Running":
+            running += 1
+        else:
+            pending += 1
+    ready = any(
+        c.get("type") == "Ready" and c.get("status") == "True"
+        for c in (node.get("status") or {}).get("conditions") or ()
+    )
+    fargate = labels.get(fg.COMPUTE_TYPE) == "fargate"
+    attributes = [{"name": k, "value": labels[v]} for k, v in ATTRIBUTES.items() if labels.get(v)]
+    return {
+        "nodeName": name,
+        "ec2InstanceId": labels.get("ecs.ecsk.io/instance-id") or instance_id(name),
+        "instanceType": "fargate" if fargate else labels.get("node.kubernetes.io/instance-type", ""),
+        "availabilityZone": labels.get(ZONE, ""),
+        "capacityProviderName": provider_of(labels),
+        "status": "DRAINING" if (node.get("spec") or {}).get("unschedulable") else "ACTIVE",
+        "agentConnected": ready,
+        "runningTasksCount": running,
+        "pendingTasksCount": pending,
+        "registeredResources": [
+            {"name": "CPU", "type": "INTEGER", "integerValue": cpu},
+            {"name": "MEMORY", "type": "INTEGER", "integerValue": mem},
+        ],
+        "remainingResources": [
+            {"name": "CPU", "type": "INTEGER", "integerValue": cpu - _units(used_cpu)},
+            {"name": "MEMORY", "type": "INTEGER", "integerValue": mem - math.ceil(used_mem / 2**20)},
+        ],
+        "attributes": attributes,
+    }
+
+
+def describe_all(
+    nodes: Iterable[Mapping[str, Any]], pods: Iterable[Mapping[str, Any]]
+) -> list[dict[str, Any]]:
+    by_node: dict[str, list[Mapping[str, Any]]] = {}
+    for pod in pods:
+        node = (pod.get("spec") or {}).get("nodeName")
+        if node:
+            by_node.setdefault(node, []).append(pod)
+    out = [describe(n, by_node.get((n.get("metadata") or {}).get("name", ""), [])) for n in nodes]
+    return sorted(out, key=lambda d: (d["capacityProviderName"], d["availabilityZone"], d["nodeName"]))
+
+
+def _value(resources: list[dict[str, Any]], name: str) -> int:
+    return int(next((r["integerValue"] for r in resources if r["name"] == name), 0))
+
+
+def instances(
+    capacity_provider: str | None = typer.Option(
+        None,
+        "--capacity-provider",
+        "-p",
+        help="Only this capacity provider (FARGATE, nodegroup/<name>, ...).",
+    ),
+    zone: str | None = typer.Option(None, "--zone", "-z", help="Only this availability zone."),
+    output: str = typer.Option(
+        "table", "--output", "-o", help="table | json (describe-container-instances)."
+    ),
+) -> None:
+    """List container instances (nodes): type, zone, provider, registered/remaining CPU and memory."""
+    import pykube
+
+    from ecsk.cli.tasks_cmd import _api
+
+    api = _api()
+    nodes = [n.obj for n in pykube.Node.objects(api)]
+    pods = [p.obj for p in pykube.Pod.objects(api, namespace=pykube.all)]
+    rows = [
+        d
+        for d in describe_all(nodes, pods)
+        if (capacity_provider is None or d["capacityProviderName"] == capacity_provider)
+        and (zone is None or d["availabilityZone"] == zone)
+    ]
+    if output == "json":
+        typer.echo(json.dumps({"containerInstances": rows, "failures": []}, indent=2))
+        return
+    table = Table(box=None, header_style="bold")
+    for col in (
+        "INSTANCE",
+        "TYPE",
+        "ZONE",
+        "PROVIDER",
+        "CPU",
+        "CPU FREE",
+        "MEM",
+        "MEM FREE",
+        "TASKS",
+        "NODE",
+    ):
+        table.add_column(col)
+    for d in rows:
+        reg, rem = d["registeredResources"], d["remainingResources"]
+        table.add_row(
+            d["ec2InstanceId"],
+            d["instanceType"],
+            d["availabilityZone"],
+            d["capacityProviderName"],
+            str(_value(reg, "CPU")),
+            str(_value(rem, "CPU")),
+            str(_value(reg, "MEMORY")),
+            str(_value(rem, "MEMORY")),
+            f"{d['runningTasksCount']}"
+            + (f" (+{d['pendingTasksCount']} pending)" if d["pendingTasksCount"] else ""),
+            d["nodeName"],
+        )
+    Console().print(table)

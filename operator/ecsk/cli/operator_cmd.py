@@ -1,0 +1,54 @@
+"""`ecsk operator`: run the operator in this process against the current kubeconfig.
+
+The same entry point serves the in-cluster Deployment (manifests/) and local development, so
+what the integration tests start is exactly what ships.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Annotated
+
+import typer
+
+from ecsk.controller.common import OperatorConfig
+
+
+def operator(
+    liveness: str | None = typer.Option(
+        None, "--liveness", help="kopf liveness endpoint, e.g. http://0.0.0.0:8080/healthz."
+    ),
+    namespace: Annotated[
+        list[str] | None,
+        typer.Option("--namespace", "-n", help="Watch only these namespaces (repeatable)."),
+    ] = None,
+    resync: float = typer.Option(30.0, help="Seconds between full resyncs of every object."),
+    task_retention: float = typer.Option(
+        3600.0, help="Seconds a stopped standalone task stays listed in its Task's status."
+    ),
+    workers: int = typer.Option(4, help="Reconcile worker threads."),
+    healthy_after: float = typer.Option(
+        40.0, help="Seconds after RUNNING a task without health check counts healthy (ECS: 40)."
+    ),
+    region: str = typer.Option("us-east-1", help="Region used in ARNs."),
+    account: str = typer.Option("000000000000", help="Account id used in ARNs."),
+    verbose: bool = typer.Option(False, "--verbose", "-v", help="Debug logging."),
+) -> None:
+    """Reconcile ECS custom resources into Kubernetes objects until interrupted."""
+    from ecsk.controller import runtime  # kopf is imported only when the operator actually runs
+
+    logging.basicConfig(
+        level=logging.DEBUG if verbose else logging.INFO,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    if not verbose:
+        logging.getLogger("kopf").setLevel(logging.WARNING)
+    config = OperatorConfig(
+        resync_seconds=resync,
+        task_retention_seconds=task_retention,
+        region=region,
+        account=account,
+        workers=workers,
+        healthy_after_seconds=healthy_after,
+    )
+    runtime.run(config, liveness=liveness, namespaces=list(namespace or []) or None)

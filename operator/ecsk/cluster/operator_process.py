@@ -1,0 +1,61 @@
+"""The operator as a background process of the local cluster (kwok pods run no containers, so on
+the embedded cluster the operator runs as a local process rather than in a Pod)."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+from ecsk.cluster import paths
+
+
+def pid_file() -> Path:
+    return paths.home() / "operator.pid"
+
+
+def log_file() -> Path:
+    return paths.home() / "operator.log"
+
+
+def running_pid() -> int | None:
+    with contextlib.suppress(FileNotFoundError, ValueError):
+        pid = int(pid_file().read_text())
+        try:
+            os.kill(pid, 0)
+        except OSError:
+            return None
+        return pid
+    return None
+
+
+def start(kubeconfig: str) -> tuple[int, bool]:
+    """Start `ecsk operator` in the background unless ours already runs; (pid, started)."""
+    pid = running_pid()
+    if pid:
+        return pid, False
+    paths.home().mkdir(parents=True, exist_ok=True)
+    with open(log_file(), "ab") as log:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "ecsk.cli.main", "operator"],
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            env=dict(os.environ, KUBECONFIG=kubeconfig),
+            start_new_session=True,
+        )
+    pid_file().write_text(str(proc.pid))
+    return proc.pid, True
+
+
+def stop() -> bool:
+    pid = running_pid()
+    with contextlib.suppress(FileNotFoundError):
+        pid_file().unlink()
+    if not pid:
+        return False
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(pid, signal.SIGTERM)
+    return True

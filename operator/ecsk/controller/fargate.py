@@ -1,0 +1,259 @@
+"""Fargate: one node per pod, created on demand and removed when the pod is gone.
+
+EKS runs a webhook (sets `schedulerName: fargate-scheduler` on pods a profile matches) and its
+own scheduler (provisions a micro-VM, registers it as a node, binds the pod). Without a webhook
+we cannot rewrite pods at admission, so two doors lead here:
+
+- pods gated with `ecs.ecsk.io/fargate` (the translator's placement hook gates ECS tasks of
+  launch type FARGATE or FARGATE/FARGATE_SPOT providers; anyone may add the gate to a plain pod):
+  a gated pod may still gain a nodeSelector, so we pin it to its new node and lift the gate;
+  the real kube-scheduler then binds it (and still checks resources and the taint);
+- pods that ask for `schedulerName: fargate-scheduler` themselves (what EKS's webhook would have
+  written): we are that scheduler and bind them with a Binding, as EKS does.
+
+Pods that are not ECS tasks must match a FargateProfile (alphabetically first wins, its name
+becomes the pod's `eks.amazonaws.com/fargate-profile` label); a pod Fargate refuses stays
+Pending with a Warning event carrying AWS's message. The loop is level-based polling: every pass
+recomputes from the live objects, so a restart or a missed event loses nothing.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections import Counter
+from collections.abc import Mapping
+from typing import Any
+
+from kubernetes import client as k8s_client
+from kubernetes.client.exceptions import ApiException
+from pydantic import ValidationError
+
+from ecsk.controller.kube import API_VERSION, Kube, KubeError
+from ecsk.core import fargate as fg
+from ecsk.core.fargate_profiles import FargateProfile, matching_profile, profile_name
+
+log = logging.getLogger("ecsk.controller.fargate")
+
+DEFAULT_ZONES = ("us-east-1a", "us-east-1b", "us-east-1c")
+ZONE_LABEL = "topology.kubernetes.io/zone"
+
+
+class FargateController:
+    """Polls unscheduled pods and Fargate nodes; safe to run next to the main operator."""
+
+    def __init__(self, kube: Kube, region: str = "us-east-1", interval: float = 1.0) -> None:
+        self.kube = kube
+        self.region = region
+        self.interval = interval
+        self._warned: set[tuple[str, str]] = set()
+
+    # --- reads -------------------------------------------------------------------------------
+
+    def _pending_pods(self) -> list[dict[str, Any]]:
+        try:
+            res = self.kube.core.list_pod_for_all_namespaces(field_selector="spec.nodeName=")
+        except ApiException as exc:
+            raise KubeError(f"list unscheduled pods: {exc.reason}", exc.status) from exc
+        items = self.kube.api_client.sanitize_for_serialization(res).get("items") or []
+        return [dict(p, apiVersion="v1", kind="Pod") for p in items]
+
+    def _nodes(self) -> tuple[list[dict[str, Any]], list[str]]:
+        """Fargate nodes, and the zones the cluster's other nodes are in (where subnets exist)."""
+        nodes = self.kube.list("v1", "Node")
+        fargate = [n for n in nodes if _labels(n).get(fg.ORIGIN_LABEL) == "fargate"]
+        others = [_labels(n) for n in nodes if _labels(n).get(fg.ORIGIN_LABEL) != "fargate"]
+        zones = sorted({lab[ZONE_LABEL] for lab in others if lab.get(ZONE_LABEL)})
+        return fargate, zones or list(DEFAULT_ZONES)
+
+    def profiles(self) -> list[tuple[str, FargateProfile]]:
+        """Every valid FargateProfile, from any namespace (EKS profiles are cluster-wide)."""
+        try:
+            bodies = self.kube.list(API_VERSION, "FargateProfile")
+        except KubeError:
+            return []  # CRD not installed: only ECS tasks use Fargate
+        out = []
+        for body in bodies:
+            try:
+                profile = FargateProfile.model_validate(body.get("spec") or {})
+            except ValidationError as exc:
+                self._warn(body, "InvalidProfile", f"FargateProfile ignored: {exc.errors()[0].get('msg')}")
+                continue
+            out.append((profile_name(body, profile), profile))
+        return out
+
+    # --- one pass ----------------------------------------------------------------------------
+
+    def reconcile_once(self) -> None:
+        fargate_nodes, zones = self._nodes()
+        self._collect_garbage(fargate_nodes)
+        pods = [p for p in self._pending_pods() if fg.wants_fargate(p)]
+        if not pods:
+            return
+        profiles = self.profiles()
+        by_uid = {_labels(n).get(fg.POD_UID_LABEL): n for n in fargate_nodes}
+        for pod in pods:
+            try:
+                node = self._place(pod, profiles, by_uid, zones)
+            except KubeError as exc:
+                log.warning("fargate %s: %s", _ref(pod), exc)
+                continue
+            except Exception:  # bad input must never stop the loop
+                log.exception("fargate %s: placement failed", _ref(pod))
+                continue
+            if node is not None:
+                by_uid[pod["metadata"]["uid"]] = node
+
+    def _place(
+        self,
+        pod: dict[str, Any],
+        profiles: list[tuple[str, FargateProfile]],
+        by_uid: Mapping[str | None, dict[str, Any]],
+        zones: list[str],
+    ) -> dict[str, Any] | None:
+        meta = pod["metadata"]
+        profile = matching_profile(profiles, meta["namespace"], meta.get("labels") or {})
+        if profile is None and not fg.is_ecs_task_pod(pod):
+            self._warn(
+                pod,
+                "FailedScheduling",
+                "Pod not supported on Fargate: no Fargate profile matches the pod's namespace and labels",
+            )
+            return None
+        try:
+            sizing = fg.pod_size(pod)
+        except fg.FargateRefusal as exc:
+            self._warn(pod, "FailedScheduling", str(exc))
+            return None
+        for text in sizing.warnings:
+            self._warn(pod, "FargateSizing", text)
+        node = by_uid.get(meta["uid"])
+        if node is None:
+            node = self._create_node(pod, sizing.size, profile, by_uid, zones)
+        if not _ready(node):
+            return node  # pin on a later pass: a not-ready node would make the scheduler report failures
+        name = node["metadata"]["name"]
+        gated = any(g.get("name") == fg.GATE for g in pod["spec"].get("schedulingGates") or ())
+        if gated:
+            self.kube.merge_patch(
+                "v1", "Pod", meta["name"], meta["namespace"], fg.pin_patch(pod, name, sizing.size, profile)
+            )
+        else:
+            patch = fg.pin_patch(pod, name, sizing.size, profile)
+            self.kube.merge_patch(
+                "v1", "Pod", meta["name"], meta["namespace"], {"metadata": patch["metadata"]}
+            )
+            self._bind(pod, name)
+        log.info("fargate %s -> %s (%s)", _ref(pod), name, sizing.size.capacity_provisioned)
+        return node
+
+    def _create_node(
+        self,
+        pod: Mapping[str, Any],
+        size: fg.FargateSize,
+        profile: str | None,
+        by_uid: Mapping[str | None, dict[str, Any]],
+        zones: list[str],
+    ) -> dict[str, Any]:
+        meta = pod["metadata"]
+        per_zone = Counter(_labels(n).get(ZONE_LABEL, "") for n in by_uid.values())
+        taken = {n["metadata"]["name"] for n in self.kube.list("v1", "Node")}
+        zone_index = fg.pick_zone(zones, per_zone)
+        for _ in range(5):  # another creator may take the name between list and create
+            name = fg.free_name(self.region, zone_index, taken)
+            body = fg.render_node(
+                name=name,
+                region=self.region,
+                zone=zones[zone_index],
+                size=size,
+                pod_namespace=meta["namespace"],
+                pod_name=meta["name"],
+                pod_uid=meta["uid"],
+                profile=profile,
+                capacity=fg.capacity_type(pod),
+            )
+            created = self.kube.create(body)
+            if created is not None:
+                return created
+            taken.add(name)
+        raise KubeError(f"could not find a free Fargate node name for {_ref(pod)}")
+
+    def _bind(self, pod: Mapping[str, Any], node: str) -> None:
+        meta = pod["metadata"]
+        body = k8s_client.V1Binding(
+            metadata=k8s_client.V1ObjectMeta(name=meta["name"], namespace=meta["namespace"], uid=meta["uid"]),
+            target=k8s_client.V1ObjectReference(api_version="v1", kind="Node", name=node),
+        )
+        try:
+            self.kube.core.create_namespaced_binding(meta["namespace"], body, _preload_content=False)
+        except ApiException as exc:
+            if exc.status != 409:  # 409: already bound (a previous pass won)
+                raise KubeError(f"bind {_ref(pod)} to {node}: {exc.reason}", exc.status) from exc
+
+    def _collect_garbage(self, fargate_nodes: list[dict[str, Any]]) -> None:
+        """A Fargate node lives exactly as long as its pod (same uid, not merely the same name); a
+        node whose pod went to another node (two controllers raced) is a leftover too."""
+        for node in fargate_nodes:
+            ref = (node["metadata"].get("annotations") or {}).get(fg.POD_ANNOTATION, "")
+            uid = _labels(node).get(fg.POD_UID_LABEL)
+            ns, _, name = ref.partition("/")
+            try:
+                pod = self.kube.get("v1", "Pod", name, ns) if ns and name else None
+                if pod is None or pod["metadata"].get("uid") != uid or _elsewhere(pod, node):
+                    self.kube.delete("v1", "Node", node["metadata"]["name"])
+                    log.info("fargate node %s removed (pod %s gone)", node["metadata"]["name"], ref)
+            except KubeError as exc:
+                log.warning("fargate node %s: %s", node["metadata"]["name"], exc)
+
+    def _warn(self, obj: Mapping[str, Any], reason: str, message: str) -> None:
+        """One Warning event per object and message: a Pending pod is re-examined every pass."""
+        key = (str((obj.get("metadata") or {}).get("uid")), message)
+        if key in self._warned:
+            return
+        self._warned.add(key)
+        if len(self._warned) > 10000:
+            self._warned.clear()
+        self.kube.event(obj, reason, message, "Warning")
+
+    # --- the loop ----------------------------------------------------------------------------
+
+    def run(self, stop: threading.Event) -> None:
+        while not stop.is_set():
+            try:
+                self.reconcile_once()
+            except KubeError as exc:
+                log.warning("fargate pass: %s", exc)
+            except Exception:
+                log.exception("fargate pass failed")
+            stop.wait(self.interval)
+
+
+def start(
+    kube: Kube, stop: threading.Event, region: str = "us-east-1", interval: float = 1.0
+) -> threading.Thread:
+    """Run the controller in a daemon thread until `stop` is set (used by the operator and tests)."""
+    ctl = FargateController(kube, region=region, interval=interval)
+    thread = threading.Thread(target=ctl.run, args=(stop,), name="ecsk-fargate", daemon=True)
+    thread.start()
+    return thread
+
+
+def _labels(obj: Mapping[str, Any]) -> dict[str, str]:
+    return dict((obj.get("metadata") or {}).get("labels") or {})
+
+
+def _elsewhere(pod: Mapping[str, Any], node: Mapping[str, Any]) -> bool:
+    spec = pod.get("spec") or {}
+    name = node["metadata"]["name"]
+    chosen = spec.get("nodeName") or (spec.get("nodeSelector") or {}).get("kubernetes.io/hostname")
+    return bool(chosen) and chosen != name
+
+
+def _ready(node: Mapping[str, Any]) -> bool:
+    conditions = (node.get("status") or {}).get("conditions") or ()
+    return any(c.get("type") == "Ready" and c.get("status") == "True" for c in conditions)
+
+
+def _ref(pod: Mapping[str, Any]) -> str:
+    meta = pod.get("metadata") or {}
+    return f"{meta.get('namespace')}/{meta.get('name')}"

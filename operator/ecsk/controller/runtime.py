@@ -1,0 +1,240 @@
+"""kopf as the watch layer, a keyed work queue as the reconcile layer.
+
+kopf watches our four kinds and the children we own, with raw event handlers only: those store
+nothing on the objects (no finalizers, no progress annotations), which keeps "no-op resync
+writes nothing" true. Every event becomes a key in the work queue; worker threads run the
+level-based reconcilers, a resync thread re-queues every known object periodically, and a
+reconciler may ask to be re-run after N seconds (rollouts, retention expiry, `at()` times).
+"""
+
+from __future__ import annotations
+
+import copy
+import logging
+import threading
+import time
+from collections.abc import Callable, Mapping
+from typing import Any
+
+import kopf
+
+from ecsk.controller import scheduled, services, taskdefs, tasks
+from ecsk.controller.common import OperatorConfig
+from ecsk.controller.kube import GROUP, VERSION, Kube, KubeError
+from ecsk.controller.workqueue import WorkQueue
+from ecsk.core.translate.names import LABEL_SERVICE, MANAGED_BY, label_value
+
+log = logging.getLogger("ecsk.controller")
+
+Key = tuple[str, str, str]  # kind, namespace, name
+Reconciler = Callable[[Any, Mapping[str, Any]], "float | None"]
+
+PLURALS = {
+    "TaskDefinition": "taskdefinitions",
+    "ECSService": "ecsservices",
+    "Task": "tasks",
+    "ScheduledTask": "scheduledtasks",
+}
+RECONCILERS: dict[str, Reconciler] = {
+    "TaskDefinition": taskdefs.reconcile,
+    "ECSService": services.reconcile,
+    "Task": tasks.reconcile,
+    "ScheduledTask": scheduled.reconcile,
+}
+
+
+class OperatorRuntime:
+    """The state shared by kopf's handlers and the worker threads."""
+
+    def __init__(self, config: OperatorConfig, kube: Kube | None = None) -> None:
+        self.config = config
+        self._kube = kube
+        self.queue: WorkQueue[Key] = WorkQueue()
+        self._store: dict[Key, dict[str, Any]] = {}
+        self._lock = threading.Lock()
+        self._threads: list[threading.Thread] = []
+        self._stop = threading.Event()
+
+    @property
+    def kube(self) -> Kube:
+        if self._kube is None:
+            self._kube = Kube()
+        return self._kube
+
+    # --- the cache (fed by watch events and by our own status writes) --------------------------
+
+    def observe(self, kind: str, event_type: str | None, body: Mapping[str, Any]) -> None:
+        meta = body.get("metadata") or {}
+        key = (kind, meta.get("namespace", ""), meta.get("name", ""))
+        with self._lock:
+            if event_type == "DELETED":
+                self._store.pop(key, None)
+                return
+            old = self._store.get(key)
+            if old is not None and _rv(old) > _rv(body):
+                return  # our own newer write already cached
+            self._store[key] = copy.deepcopy(dict(body))
+        self.queue.add(key)
+
+    def remember(self, obj: Mapping[str, Any]) -> None:
+        kind = obj.get("kind", "")
+        meta = obj.get("metadata") or {}
+        key = (kind, meta.get("namespace", ""), meta.get("name", ""))
+        with self._lock:
+            old = self._store.get(key)
+            if old is None or _rv(old) <= _rv(obj):
+                self._store[key] = copy.deepcopy(dict(obj))
+
+    def cached(self, kind: str, namespace: str, name: str) -> dict[str, Any] | None:
+        with self._lock:
+            body = self._store.get((kind, namespace, name))
+            return copy.deepcopy(body) if body is not None else None
+
+    def cached_all(self, kind: str, namespace: str | None = None) -> list[dict[str, Any]]:
+        with self._lock:
+            return [
+                copy.deepcopy(b)
+                for (k, ns, _), b in self._store.items()
+                if k == kind and (namespace is None or ns == namespace)
+            ]
+
+    def enqueue(self, kind: str, namespace: str, name: str, delay: float = 0.0) -> None:
+        self.queue.add_after((kind, namespace, name), delay)
+
+    def child_changed(self, body: Mapping[str, Any]) -> None:
+        """A child changed: wake its owner (owner references, or the service label for pods)."""
+        meta = body.get("metadata") or {}
+        ns = meta.get("namespace", "")
+        for ref in meta.get("ownerReferences") or []:
+            if str(ref.get("apiVersion", "")).startswith(f"{GROUP}/") and ref.get("kind") in PLURALS:
+                self.enqueue(ref["kind"], ns, ref.get("name", ""))
+                return
+        svc_label = (meta.get("labels") or {}).get(LABEL_SERVICE)
+        if svc_label:
+            for svc in self.cached_all("ECSService", ns):
+                sname = (svc.get("spec") or {}).get("serviceName") or svc["metadata"]["name"]
+                if label_value(str(sname)) == svc_label:
+                    self.enqueue("ECSService", ns, svc["metadata"]["name"])
+
+    # --- workers -------------------------------------------------------------------------------
+
+    def _work(self) -> None:
+        while True:
+            key = self.queue.get()
+            if key is None:
+                return
+            try:
+                self._reconcile(key)
+            finally:
+                self.queue.done(key)
+
+    def _reconcile(self, key: Key) -> None:
+        body = self.cached(*key)
+        if body is None:
+            return
+        kind = key[0]
+        try:
+            again = RECONCILERS[kind](self, body)
+        except KubeError as exc:
+            delay = self.queue.add_rate_limited(key)
+            log.warning("%s %s/%s: %s (retry in %.1fs)", kind, key[1], key[2], exc, delay)
+            return
+        except Exception:  # a bug must not take the operator down, nor stop other objects
+            delay = self.queue.add_rate_limited(key)
+            log.exception("%s %s/%s: reconcile failed (retry in %.1fs)", kind, key[1], key[2], delay)
+            return
+        self.queue.forget(key)
+        if again is not None:
+            self.queue.add_after(key, again)
+
+    def _resync(self) -> None:
+        while not self._stop.wait(self.config.resync_seconds):
+            with self._lock:
+                keys = list(self._store)
+            for key in keys:
+                self.queue.add(key)
+
+    def start(self) -> None:
+        for i in range(max(1, self.config.workers)):
+            t = threading.Thread(target=self._work, name=f"ecsk-worker-{i}", daemon=True)
+            t.start()
+            self._threads.append(t)
+        t = threading.Thread(target=self._resync, name="ecsk-resync", daemon=True)
+        t.start()
+        self._threads.append(t)
+
+    def stop(self, timeout: float = 10.0) -> None:
+        self._stop.set()
+        self.queue.shut_down()
+        deadline = time.monotonic() + timeout
+        for t in self._threads:
+            t.join(max(0.0, deadline - time.monotonic()))
+
+
+def _rv(obj: Mapping[str, Any]) -> int:
+    try:
+        return int((obj.get("metadata") or {}).get("resourceVersion") or 0)
+    except ValueError:
+        return 0
+
+
+def build_registry(rt: OperatorRuntime) -> kopf.OperatorRegistry:
+    """Raw event handlers only: our kinds, plus the children we render (filtered by our label)."""
+    registry = kopf.OperatorRegistry()
+    ours = {MANAGED_BY: "ecsk"}
+
+    for kind, plural in PLURALS.items():
+
+        def make(kind: str) -> Callable[..., None]:
+            def handler(type: str | None, body: kopf.Body, **_: Any) -> None:
+                rt.observe(kind, type, dict(body))
+
+            return handler
+
+        kopf.on.event(GROUP, VERSION, plural, registry=registry, id=f"watch-{plural}")(make(kind))
+
+    def child(body: kopf.Body, **_: Any) -> None:
+        rt.child_changed(dict(body))
+
+    for group, version, plural in (
+        ("apps", "v1", "deployments"),
+        ("apps", "v1", "daemonsets"),
+        ("", "v1", "pods"),
+        ("batch", "v1", "cronjobs"),
+        ("", "v1", "services"),
+    ):
+        kopf.on.event(group, version, plural, labels=ours, registry=registry, id=f"watch-{plural}")(child)
+
+    @kopf.on.login(registry=registry)
+    def login(**kwargs: Any) -> Any:
+        # A custom registry does not inherit kopf's default login handlers.
+        return kopf.login_via_client(**kwargs)
+
+    @kopf.on.startup(registry=registry)
+    def configure(settings: kopf.OperatorSettings, **_: Any) -> None:
+        settings.posting.level = logging.WARNING  # kopf's own k8s Events only for real trouble
+        settings.posting.enabled = False
+        settings.peering.standalone = True
+        settings.watching.server_timeout = 300
+        settings.networking.request_timeout = 60
+        settings.persistence.finalizer = f"{GROUP}/kopf-unused"  # never added: no handler needs one
+        rt.start()
+
+    @kopf.on.cleanup(registry=registry)
+    def cleanup(**_: Any) -> None:
+        rt.stop()
+
+    return registry
+
+
+def run(config: OperatorConfig, liveness: str | None = None, namespaces: list[str] | None = None) -> None:
+    """Run in-process until interrupted: standalone (no peering), cluster-wide unless namespaces."""
+    rt = OperatorRuntime(config)
+    registry = build_registry(rt)
+    kopf.run(
+        registry=registry,
+        standalone=True,
+        clusterwide=not namespaces,
+        namespaces=namespaces or (),
+        liveness_endpoint=liveness,
+    )

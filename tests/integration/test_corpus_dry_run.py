@@ -1,0 +1,111 @@
+"""Every rendered corpus object is accepted by the real apiserver (server-side dry-run), and the
+CRDs are accepted by it too, with their CEL rules refusing bad input at admission."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+import yaml
+from kubectl import kubectl
+
+from ecsk.core.models.load import load_text
+from ecsk.core.translate.bundle import render_documents
+from ecsk.core.translate.types import RenderOptions
+
+pytestmark = pytest.mark.integration
+
+ROOT = Path(__file__).resolve().parents[2]
+CORPUS = sorted(p for p in (ROOT / "tests/fixtures/corpus").iterdir() if p.is_dir())
+
+
+@pytest.fixture(scope="module")
+def crds_installed(kubeconfig: str) -> None:
+    kubectl(kubeconfig, "apply", "--server-side", "--field-manager", "ecsk", "-f", str(ROOT / "crds"))
+    kubectl(kubeconfig, "apply", "--server-side", "-f", str(ROOT / "tests/fixtures/crds"))
+    kubectl(kubeconfig, "wait", "--for=condition=Established", "crd", "--all", "--timeout=60s")
+
+
+def _load(case: Path) -> list:  # type: ignore[type-arg]
+    docs = []
+    for f in sorted(case.iterdir()):
+        docs.extend(load_text(f.read_text()))
+    return docs
+
+
+@pytest.mark.parametrize("case", CORPUS, ids=[c.name for c in CORPUS])
+def test_rendered_corpus_is_accepted_by_the_apiserver(
+    case: Path, kubeconfig: str, namespace: str, crds_installed: None
+) -> None:
+    items = render_documents(_load(case), RenderOptions(namespace=namespace))
+    assert items, f"{case.name}: nothing rendered"
+    objects = []
+    for item in items:
+        assert not item.issues, f"{case.name}/{item.name}: {item.issues}"
+        assert item.result is not None
+        errors = [d for d in item.result.diagnostics if d.severity == "error"]
+        assert not errors, f"{case.name}/{item.name}: {errors}"
+        objects.extend(item.result.objects)
+    doc = json.dumps({"apiVersion": "v1", "kind": "List", "items": objects})
+    proc = kubectl(kubeconfig, "apply", "--server-side", "--dry-run=server", "--field-manager", "ecsk",
+                   "-f", "-", stdin=doc, check=False)
+    assert proc.returncode == 0, f"{case.name}: apiserver refused:\n{proc.stderr}"
+    assert proc.stdout.count("serverside-applied") == len(objects), proc.stdout
+
+
+@pytest.mark.parametrize("case", CORPUS, ids=[c.name for c in CORPUS])
+def test_imported_custom_resources_pass_admission(
+    case: Path, kubeconfig: str, namespace: str, crds_installed: None
+) -> None:
+    """`ecsk import` output is what users kubectl-apply: the CRD schemas and CEL must accept it."""
+    from typer.testing import CliRunner
+
+    from ecsk.cli.main import app
+
+    args = ["import"]
+    for f in sorted(case.iterdir()):
+        args += ["-f", str(f)]
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 0, result.output
+    docs = [d for d in yaml.safe_load_all(result.stdout) if d]
+    assert docs
+    proc = kubectl(kubeconfig, "apply", "-n", namespace, "--dry-run=server", "-f", "-",
+                   stdin=yaml.safe_dump_all(docs), check=False)
+    assert proc.returncode == 0, f"{case.name}: admission refused:\n{proc.stderr}"
+
+
+def test_admission_refuses_an_invalid_fargate_size_with_the_ecs_message(
+    kubeconfig: str, namespace: str, crds_installed: None
+) -> None:
+    bad = {
+        "apiVersion": "ecs.ecsk.io/v1alpha1",
+        "kind": "TaskDefinition",
+        "metadata": {"name": "bad-size"},
+        "spec": {
+            "family": "bad-size",
+            "networkMode": "awsvpc",
+            "requiresCompatibilities": ["FARGATE"],
+            "cpu": "256",
+            "memory": "4096",
+            "containerDefinitions": [{"name": "app", "image": "public.ecr.aws/nginx/nginx:1.27"}],
+        },
+    }
+    proc = kubectl(kubeconfig, "apply", "-n", namespace, "--dry-run=server", "-f", "-",
+                   stdin=json.dumps(bad), check=False)
+    assert proc.returncode != 0
+    assert "Invalid 'cpu' setting for task" in proc.stderr
+
+
+def test_admission_refuses_eleven_containers(kubeconfig: str, namespace: str, crds_installed: None) -> None:
+    containers = [{"name": f"c{i}", "image": "busybox", "memory": 64} for i in range(11)]
+    bad = {
+        "apiVersion": "ecs.ecsk.io/v1alpha1",
+        "kind": "TaskDefinition",
+        "metadata": {"name": "too-many"},
+        "spec": {"family": "too-many", "containerDefinitions": containers},
+    }
+    proc = kubectl(kubeconfig, "apply", "-n", namespace, "--dry-run=server", "-f", "-",
+                   stdin=json.dumps(bad), check=False)
+    assert proc.returncode != 0
+    assert "containerDefinitions" in proc.stderr

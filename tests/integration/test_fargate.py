@@ -1,0 +1,247 @@
+"""Fargate on a live cluster: one node per pod, sized and labelled like EKS, gone with the pod.
+
+The Fargate controller runs in-process (a thread); ECS tasks additionally need the operator,
+started as `ecsk operator -n <namespace>` for the test's namespace only.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pykube
+import pytest
+from kubectl import kubectl
+from kubernetes import config as k8s_config
+from kubetest import wait_for
+
+from ecsk.controller import fargate as fargate_ctl
+from ecsk.controller.kube import Kube
+from ecsk.core import fargate as fg
+
+pytestmark = pytest.mark.integration
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def _apply(kubeconfig: str, namespace: str, *docs: dict[str, Any], check: bool = True) -> Any:
+    text = "\n---\n".join(json.dumps(d) for d in docs)
+    return kubectl(kubeconfig, "apply", "-n", namespace, "-f", "-", stdin=text, check=check)
+
+
+def fargate_nodes_of(api: pykube.HTTPClient, namespace: str) -> list[pykube.Node]:
+    return [
+        n
+        for n in pykube.Node.objects(api).filter(selector={fg.ORIGIN_LABEL: "fargate"})
+        if (n.annotations.get(fg.POD_ANNOTATION) or "").startswith(f"{namespace}/")
+    ]
+
+
+@pytest.fixture
+def fargate(kubeconfig: str, api: pykube.HTTPClient, namespace: str) -> Iterator[None]:
+    """The Fargate controller in a thread; on teardown our nodes go even if a test failed."""
+    kubectl(kubeconfig, "apply", "-f", str(REPO / "crds" / "fargateprofiles.ecs.ecsk.io.yaml"))
+    kube = Kube(k8s_config.new_client_from_config(config_file=kubeconfig))
+    stop = threading.Event()
+    thread = fargate_ctl.start(kube, stop, interval=0.5)
+    try:
+        yield
+    finally:
+        stop.set()
+        thread.join(10)
+        for node in fargate_nodes_of(api, namespace):
+            node.delete()
+
+
+@pytest.fixture
+def operator(kubeconfig: str, namespace: str) -> Iterator[None]:
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "ecsk.cli.main", "operator", "-n", namespace, "--resync", "5"],
+        env=dict(os.environ, KUBECONFIG=kubeconfig),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
+    try:
+        yield
+    finally:
+        os.killpg(proc.pid, signal.SIGTERM)
+        try:
+            proc.wait(15)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+
+
+def _pods(api: pykube.HTTPClient, namespace: str, **selector: str) -> list[pykube.Pod]:
+    return list(pykube.Pod.objects(api, namespace=namespace).filter(selector=selector or None))
+
+
+def _running_on_fargate(api: pykube.HTTPClient, namespace: str, n: int, **selector: str) -> list[pykube.Pod]:
+    pods = [
+        p
+        for p in _pods(api, namespace, **selector)
+        if p.obj["status"].get("phase") == "Running"
+        and p.obj["spec"].get("nodeName", "").startswith("fargate-")
+    ]
+    return pods if len(pods) == n else []
+
+
+def _events(api: pykube.HTTPClient, namespace: str, name: str) -> list[str]:
+    return [
+        e.obj.get("message", "")
+        for e in pykube.Event.objects(api, namespace=namespace)
+        if e.obj.get("involvedObject", {}).get("name") == name
+    ]
+
+
+def _pod(
+    name: str, labels: dict[str, str], cpu: str = "250m", mem: str = "512Mi", **spec: Any
+) -> dict[str, Any]:
+    res = {"cpu": cpu, "memory": mem}
+    return {
+        "apiVersion": "v1",
+        "kind": "Pod",
+        "metadata": {"name": name, "labels": labels},
+        "spec": {
+            "containers": [{"name": "app", "image": "nginx", "resources": {"requests": res, "limits": res}}],
+            **spec,
+        },
+    }
+
+
+TASK_DEF = {
+    "apiVersion": "ecs.ecsk.io/v1alpha1",
+    "kind": "TaskDefinition",
+    "metadata": {"name": "fg"},
+    "spec": {
+        "family": "fg",
+        "networkMode": "awsvpc",
+        "requiresCompatibilities": ["FARGATE"],
+        "cpu": "256",
+        "memory": "512",
+        "containerDefinitions": [{"name": "app", "image": "nginx", "essential": True}],
+    },
+}
+
+
+def test_fargate_tasks_get_one_node_each_and_lose_it_when_stopped(
+    kubeconfig: str, api: pykube.HTTPClient, namespace: str, fargate: None, operator: None
+) -> None:
+    task = {
+        "apiVersion": "ecs.ecsk.io/v1alpha1",
+        "kind": "Task",
+        "metadata": {"name": "job"},
+        "spec": {
+            "taskDefinition": "fg",
+            "count": 2,
+            "launchType": "FARGATE",
+            "networkConfiguration": {"awsvpcConfiguration": {"subnets": ["subnet-1"]}},
+        },
+    }
+    _apply(kubeconfig, namespace, TASK_DEF, task)
+    pods = wait_for(
+        lambda: _running_on_fargate(api, namespace, 2), timeout=90, what="2 Fargate tasks running"
+    )
+    nodes = {p.obj["spec"]["nodeName"] for p in pods}
+    assert len(nodes) == 2, "one node per task"
+    for pod in pods:
+        assert pod.annotations[fg.CAPACITY_ANNOTATION] == "0.25vCPU 0.5GB"
+        node = pykube.Node.objects(api).get(name=pod.obj["spec"]["nodeName"])
+        labels = node.labels
+        assert labels[fg.COMPUTE_TYPE] == "fargate"
+        assert labels["topology.kubernetes.io/zone"].startswith("us-east-1")
+        assert labels[fg.CAPACITY_TYPE] == "ON_DEMAND"
+        allocatable = node.obj["status"]["allocatable"]
+        assert fg.parse_quantity(allocatable["cpu"]) == fg.parse_quantity("250m")
+        assert fg.parse_quantity(allocatable["memory"]) == 512 * 2**20
+        assert {"key": fg.COMPUTE_TYPE, "value": "fargate", "effect": "NoSchedule"} in node.obj["spec"][
+            "taints"
+        ]
+    kubectl(kubeconfig, "delete", "-n", namespace, "tasks.ecs.ecsk.io", "job", "--wait=false")
+    wait_for(lambda: not fargate_nodes_of(api, namespace), timeout=60, what="Fargate nodes removed")
+
+
+def test_invalid_fargate_size_is_refused(
+    kubeconfig: str, api: pykube.HTTPClient, namespace: str, fargate: None
+) -> None:
+    bad = json.loads(json.dumps(TASK_DEF))
+    bad["spec"]["memory"] = "4096"
+    proc = _apply(kubeconfig, namespace, bad, check=False)
+    assert proc.returncode != 0
+    assert "Invalid 'cpu' setting for task" in proc.stderr
+    # A task pod that slipped past admission is refused by the controller with the same words.
+    pod = _pod("ecs-bad", {"ecs.ecsk.io/family": "fg"}, schedulingGates=[{"name": fg.GATE}])
+    pod["spec"]["resources"] = {
+        "requests": {"cpu": "250m", "memory": "4Gi"},
+        "limits": {"cpu": "250m", "memory": "4Gi"},
+    }
+    pod["spec"]["containers"][0].pop("resources")
+    too_big = _pod("huge", {"app": "x"}, cpu="17", mem="1Gi", schedulingGates=[{"name": fg.GATE}])
+    profile = {
+        "apiVersion": "ecs.ecsk.io/v1alpha1",
+        "kind": "FargateProfile",
+        "metadata": {"name": "all"},
+        "spec": {"selectors": [{"namespace": namespace}]},
+    }
+    _apply(kubeconfig, namespace, profile, pod, too_big)
+    wait_for(
+        lambda: any("Invalid 'cpu' setting for task" in m for m in _events(api, namespace, "ecs-bad")),
+        timeout=30,
+        what="refusal event",
+    )
+    wait_for(
+        lambda: any("Pod not supported on Fargate" in m for m in _events(api, namespace, "huge")),
+        timeout=30,
+        what="too-big event",
+    )
+    assert not fargate_nodes_of(api, namespace)
+
+
+def test_profiles_with_wildcards_first_alphabetical_wins(
+    kubeconfig: str, api: pykube.HTTPClient, namespace: str, fargate: None
+) -> None:
+    def profile(name: str, ns_glob: str, app_glob: str) -> dict[str, Any]:
+        return {
+            "apiVersion": "ecs.ecsk.io/v1alpha1",
+            "kind": "FargateProfile",
+            "metadata": {"name": name},
+            "spec": {"selectors": [{"namespace": ns_glob, "labels": {"app": app_glob}}]},
+        }
+
+    sched = {"schedulerName": fg.FARGATE_SCHEDULER}
+    _apply(
+        kubeconfig,
+        namespace,
+        profile("fp-b", f"{namespace[:5]}*", "web*"),
+        profile("fp-a", f"{namespace[:-1]}?", "web-special"),
+        profile("fp-z", "nomatch-*", "*"),
+        _pod("web-1", {"app": "web-1"}, cpu="1", mem="2Gi", **sched),
+        _pod("special", {"app": "web-special"}, **sched),
+        _pod("db", {"app": "db"}, **sched),
+    )
+    pods = wait_for(lambda: _running_on_fargate(api, namespace, 2), timeout=60, what="2 profile pods running")
+    by_name = {p.name: p for p in pods}
+    assert set(by_name) == {"web-1", "special"}
+    assert by_name["web-1"].labels[fg.PROFILE_LABEL] == "fp-b"
+    assert by_name["special"].labels[fg.PROFILE_LABEL] == "fp-a"
+    assert by_name["web-1"].annotations[fg.CAPACITY_ANNOTATION] == "1vCPU 3GB"  # 2 GiB + 256 MiB
+    node = pykube.Node.objects(api).get(name=by_name["web-1"].obj["spec"]["nodeName"])
+    assert node.labels[fg.PROFILE_LABEL] == "fp-b"
+    assert fg.parse_quantity(node.obj["status"]["allocatable"]["memory"]) == 3 * 2**30
+    wait_for(
+        lambda: any("no Fargate profile matches" in m for m in _events(api, namespace, "db")),
+        timeout=30,
+        what="unmatched pod event",
+    )
+    db = pykube.Pod.objects(api, namespace=namespace).get(name="db")
+    assert not db.obj["spec"].get("nodeName")
+    for name in ("web-1", "special"):
+        pykube.Pod.objects(api, namespace=namespace).get(name=name).delete()
+    wait_for(lambda: not fargate_nodes_of(api, namespace), timeout=60, what="nodes removed with their pods")

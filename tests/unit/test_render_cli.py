@@ -1,0 +1,129 @@
+"""`ecsk render` / `ecsk import` end to end through typer."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import yaml
+from typer.testing import CliRunner
+
+from ecsk.cli.main import app
+
+CORPUS = Path(__file__).resolve().parents[1] / "fixtures" / "corpus"
+runner = CliRunner()
+
+
+def run(*args: str, stdin: str | None = None) -> tuple[int, str, str]:
+    result = runner.invoke(app, list(args), input=stdin)
+    return result.exit_code, result.stdout, result.stderr
+
+
+def test_render_task_definition_and_service_from_separate_files() -> None:
+    d = CORPUS / "01-web-alb-fargate"
+    code, out, _ = run("render", "-f", str(d / "taskdef.json"), "-f", str(d / "service.json"), "-n", "shop")
+    assert code == 0
+    objs = list(yaml.safe_load_all(out))
+    kinds = [o["kind"] for o in objs]
+    assert "PodTemplate" in kinds and "Deployment" in kinds and "TargetGroupBinding" in kinds
+    assert kinds.count("ServiceAccount") == 1  # shared by both renders, printed once
+    assert {o["metadata"]["namespace"] for o in objs if "namespace" in o["metadata"]} == {"shop"}
+
+
+def test_render_json_output_and_image_rewrite_from_stdin() -> None:
+    text = (CORPUS / "12-fargate-sample" / "taskdef.json").read_text()
+    code, out, _ = run(
+        "render",
+        "-f",
+        "-",
+        "-o",
+        "json",
+        "--image-rewrite",
+        "public.ecr.aws/docker/library=localhost:5001",
+        stdin=text,
+    )
+    assert code == 0
+    doc = json.loads(out)
+    assert doc["kind"] == "List"
+    [tmpl] = doc["items"]
+    assert tmpl["template"]["spec"]["containers"][0]["image"] == "localhost:5001/httpd:latest"
+
+
+def test_render_crd_yaml() -> None:
+    code, out, _ = run("render", "-f", str(CORPUS / "25-crd-yaml" / "hello.yaml"))
+    assert code == 0
+    assert any(o["kind"] == "Deployment" for o in yaml.safe_load_all(out))
+
+
+def test_render_explain_prints_a_table() -> None:
+    code, out, _ = run("render", "--explain", "-f", str(CORPUS / "07-batch-multi-container" / "taskdef.json"))
+    assert code == 0
+    assert "dependsOn" in out and "SUCCESS" in out and "ECS field" in out
+
+
+def test_invalid_input_exits_non_zero_with_paths() -> None:
+    bad = json.dumps({"family": "x", "containerDefinitions": [{"name": "a", "image": "i", "bogus": 1}]})
+    code, out, err = run("render", "-f", "-", stdin=bad)
+    assert code == 1
+    assert out == ""
+    assert "containerDefinitions[0].bogus" in err
+
+
+def test_validation_issues_exit_non_zero() -> None:
+    bad = json.dumps({"family": "x", "containerDefinitions": [{"name": "a", "image": "i"}]})
+    code, _, err = run("render", "-f", "-", stdin=bad)
+    assert code == 1 and "error" in err
+
+
+def test_service_without_its_task_definition_is_an_error() -> None:
+    code, _, err = run("render", "-f", str(CORPUS / "01-web-alb-fargate" / "service.json"))
+    assert code == 1
+    assert "TaskDefinition not found" in err
+
+
+def test_import_produces_custom_resources() -> None:
+    d = CORPUS / "01-web-alb-fargate"
+    code, out, _ = run("import", "-f", str(d / "service.json"), "-f", str(d / "taskdef.json"))
+    assert code == 0
+    td, svc = list(yaml.safe_load_all(out))
+    assert td["apiVersion"] == "ecs.ecsk.io/v1alpha1" and td["kind"] == "TaskDefinition"
+    assert td["metadata"]["name"] == "web-frontend"
+    assert (
+        "revision" not in td["spec"] and "taskDefinitionArn" not in td["spec"] and "status" not in td["spec"]
+    )
+    assert td["spec"]["tags"] == [
+        {"key": "team", "value": "storefront"},
+        {"key": "cost-center", "value": "CC 1042"},
+    ]
+    assert svc["kind"] == "ECSService" and svc["metadata"]["name"] == "web-frontend"
+    assert svc["spec"]["taskDefinition"] == "web-frontend"
+    assert svc["spec"]["cluster"] == "prod"
+    assert "events" not in svc["spec"] and "deployments" not in svc["spec"]
+    assert svc["metadata"]["annotations"]["ecs.ecsk.io/imported-task-definition"].endswith("web-frontend:7")
+
+
+def test_imported_resources_render_the_same_workload() -> None:
+    d = CORPUS / "01-web-alb-fargate"
+    _, crs, _ = run("import", "-f", str(d / "taskdef.json"), "-f", str(d / "service.json"))
+    code, out, _ = run("render", "-f", "-", stdin=crs)
+    assert code == 0
+    deploy = next(o for o in yaml.safe_load_all(out) if o["kind"] == "Deployment")
+    assert deploy["spec"]["replicas"] == 4
+
+
+def test_explain_as_json_rows() -> None:
+    code, out, _ = run(
+        "render", "--explain", "-o", "json", "-f", str(CORPUS / "12-fargate-sample" / "taskdef.json")
+    )
+    assert code == 0
+    rows = json.loads(out)
+    by_path = {r["ecsPath"]: r for r in rows}
+    assert by_path["containerDefinitions[0].image"]["kubernetes"] == ["spec.containers[fargate-app].image"]
+    assert by_path["networkMode"]["kubernetes"] == []
+
+
+def test_standalone_task_documents_are_skipped_with_a_note() -> None:
+    task = json.dumps({"cluster": "default", "taskDefinition": "x", "count": 1})
+    code, out, err = run("render", "-f", "-", stdin=task)
+    assert code == 0 and out == ""
+    assert "skipped" in err
