@@ -1,7 +1,8 @@
 """Fargate on a live cluster: one node per pod, sized and labelled like EKS, gone with the pod.
 
-The Fargate controller runs in-process (a thread); ECS tasks additionally need the operator,
-started as `ecsk operator -n <namespace>` for the test's namespace only.
+ECS tasks run through `ecsk operator -n <namespace>` (it runs the Fargate controller too);
+plain-pod tests run the Fargate controller alone in a thread. Both are scoped to the test's
+namespace, so they never touch anything else.
 """
 
 from __future__ import annotations
@@ -45,23 +46,33 @@ def fargate_nodes_of(api: pykube.HTTPClient, namespace: str) -> list[pykube.Node
 
 
 @pytest.fixture
-def fargate(kubeconfig: str, api: pykube.HTTPClient, namespace: str) -> Iterator[None]:
-    """The Fargate controller in a thread; on teardown our nodes go even if a test failed."""
+def fargate_nodes_cleaned(kubeconfig: str, api: pykube.HTTPClient, namespace: str) -> Iterator[None]:
+    """The FargateProfile CRD is there; our Fargate nodes go on teardown even if a test failed."""
     kubectl(kubeconfig, "apply", "-f", str(REPO / "crds" / "fargateprofiles.ecs.ecsk.io.yaml"))
-    kube = Kube(k8s_config.new_client_from_config(config_file=kubeconfig))
-    stop = threading.Event()
-    thread = fargate_ctl.start(kube, stop, interval=0.5)
+    kubectl(kubeconfig, "wait", "--for=condition=Established", "crd/fargateprofiles.ecs.ecsk.io")
     try:
         yield
     finally:
-        stop.set()
-        thread.join(10)
         for node in fargate_nodes_of(api, namespace):
             node.delete()
 
 
 @pytest.fixture
-def operator(kubeconfig: str, namespace: str) -> Iterator[None]:
+def fargate(kubeconfig: str, namespace: str, fargate_nodes_cleaned: None) -> Iterator[None]:
+    """The Fargate controller alone, in a thread, scoped to the test's namespace."""
+    kube = Kube(k8s_config.new_client_from_config(config_file=kubeconfig))
+    stop = threading.Event()
+    thread = fargate_ctl.start(kube, stop, interval=0.5, namespaces=[namespace])
+    try:
+        yield
+    finally:
+        stop.set()
+        thread.join(10)
+
+
+@pytest.fixture
+def operator(kubeconfig: str, namespace: str, fargate_nodes_cleaned: None) -> Iterator[None]:
+    """`ecsk operator -n <namespace>`: its launch-type controllers include Fargate."""
     proc = subprocess.Popen(
         [sys.executable, "-m", "ecsk.cli.main", "operator", "-n", namespace, "--resync", "5"],
         env=dict(os.environ, KUBECONFIG=kubeconfig),
@@ -132,7 +143,7 @@ TASK_DEF = {
 
 
 def test_fargate_tasks_get_one_node_each_and_lose_it_when_stopped(
-    kubeconfig: str, api: pykube.HTTPClient, namespace: str, fargate: None, operator: None
+    kubeconfig: str, api: pykube.HTTPClient, namespace: str, operator: None
 ) -> None:
     task = {
         "apiVersion": "ecs.ecsk.io/v1alpha1",
@@ -245,3 +256,41 @@ def test_profiles_with_wildcards_first_alphabetical_wins(
     for name in ("web-1", "special"):
         pykube.Pod.objects(api, namespace=namespace).get(name=name).delete()
     wait_for(lambda: not fargate_nodes_of(api, namespace), timeout=60, what="nodes removed with their pods")
+
+
+def test_fargate_service_splits_fargate_and_spot_and_scales_in(
+    kubeconfig: str, api: pykube.HTTPClient, namespace: str, operator: None
+) -> None:
+    strategy = [
+        {"capacityProvider": "FARGATE", "base": 1, "weight": 1},
+        {"capacityProvider": "FARGATE_SPOT", "weight": 3},
+    ]
+    service = {
+        "apiVersion": "ecs.ecsk.io/v1alpha1",
+        "kind": "ECSService",
+        "metadata": {"name": "web"},
+        "spec": {
+            "serviceName": "web",
+            "taskDefinition": "fg",
+            "desiredCount": 5,
+            "capacityProviderStrategy": strategy,
+            "networkConfiguration": {"awsvpcConfiguration": {"subnets": ["subnet-1"]}},
+        },
+    }
+    _apply(kubeconfig, namespace, TASK_DEF, service)
+    pods = wait_for(
+        lambda: _running_on_fargate(api, namespace, 5, **{"ecs.ecsk.io/service": "web"}),
+        timeout=90,
+        what="5 Fargate service tasks",
+    )
+    kinds = sorted(
+        pykube.Node.objects(api).get(name=p.obj["spec"]["nodeName"]).labels[fg.CAPACITY_TYPE] for p in pods
+    )
+    assert kinds == ["ON_DEMAND", "ON_DEMAND", "SPOT", "SPOT", "SPOT"]  # base 1, then 4 by 1:3
+    kubectl(
+        kubeconfig, "patch", "-n", namespace, "ecsservices.ecs.ecsk.io", "web", "--type=merge",
+        "-p", json.dumps({"spec": {"desiredCount": 1}}),
+    )  # fmt: skip
+    wait_for(
+        lambda: len(fargate_nodes_of(api, namespace)) == 1, timeout=60, what="scale-in removes Fargate nodes"
+    )

@@ -8,7 +8,15 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from ecsk.core.capacity import StrategyItem, next_by_weight, split, split_by_name
+from ecsk.core.capacity import (
+    StrategyItem,
+    addition_order,
+    choose_provider,
+    deletion_costs,
+    next_by_weight,
+    split,
+    split_by_name,
+)
 
 
 def _s(*items: tuple[str, int, int]) -> list[StrategyItem]:
@@ -107,3 +115,55 @@ def test_split_is_stable_when_scaling_up_and_down(tasks: int) -> None:
         prev = split(strategy, tasks - 1)
         cur = split(strategy, tasks)
         assert sum(c - p for p, c in zip(prev, cur, strict=True)) == 1
+
+
+# --- realising the split with pods -----------------------------------------------------------------
+
+
+def test_addition_order_replays_the_split() -> None:
+    strategy = _s(("a", 1, 2), ("b", 3, 0))
+    order = addition_order(strategy, 10)
+    assert order == [0, 0, 1, 1, 0, 1, 1, 1, 0, 1]
+    for n in range(11):
+        assert [order[:n].count(0), order[:n].count(1)] == split(strategy, n)
+
+
+def test_addition_order_stops_when_nobody_takes_tasks() -> None:
+    assert addition_order(_s(("a", 0, 2)), 5) == [0, 0]
+
+
+def test_choose_provider_fills_the_biggest_gap() -> None:
+    strategy = _s(("a", 1, 2), ("b", 3, 0))
+    assert choose_provider(strategy, [0, 0]) == 0  # base first
+    assert choose_provider(strategy, [2, 0]) == 1
+    assert choose_provider(strategy, [4, 5]) == 1  # split(10) = [4, 6]
+    assert choose_provider(strategy, [1, 9]) == 0  # after losing tasks, repair the split
+    assert choose_provider(_s(("a", 0, 0)), [0]) is None
+
+
+def test_choose_provider_reaches_the_split_from_any_start() -> None:
+    strategy = _s(("a", 2, 1), ("b", 3, 0), ("c", 5, 0))
+    counts = [0, 0, 0]
+    for n in range(1, 30):
+        i = choose_provider(strategy, counts)
+        assert i is not None
+        counts[i] += 1
+        assert counts == split(strategy, n)
+
+
+def test_deletion_costs_remove_in_reverse_order() -> None:
+    strategy = _s(("a", 1, 2), ("b", 3, 0))
+    costs = deletion_costs(strategy, [4, 6])
+    assert costs == [[10, 9, 6, 2], [8, 7, 5, 4, 3, 1]]
+    # removing the lowest-cost tasks one by one walks the split down
+    flat = sorted((c, i) for i, cs in enumerate(costs) for c in cs)
+    counts = [4, 6]
+    for cost, provider in flat:
+        counts[provider] -= 1
+        assert counts == split(strategy, sum(counts)), cost
+
+
+def test_deletion_costs_put_surplus_first() -> None:
+    strategy = _s(("a", 1, 0), ("b", 1, 0))
+    costs = deletion_costs(strategy, [3, 0])  # e.g. b was added to the strategy later
+    assert costs == [[3, 1, -2], []]  # the newest surplus task goes first

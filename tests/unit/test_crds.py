@@ -37,6 +37,8 @@ def test_write_crds_and_main(tmp_path: Path, capsys: pytest.CaptureFixture[str])
         "Task",
         "ScheduledTask",
         "FargateProfile",
+        "CapacityProvider",
+        "ECSCluster",
     ]
 
 
@@ -66,9 +68,10 @@ def _walk(node: Any, path: str = "") -> Iterator[tuple[str, Json]]:
 @pytest.mark.parametrize("kind", [k.kind for k in KINDS])
 def test_schemas_are_structural(kind: str) -> None:
     schema = _version(kind)["schema"]["openAPIV3Schema"]
-    text = yaml.safe_dump(schema)
+    nodes = [node for _, node in _walk(schema)]
     for banned in ("$ref", "anyOf", "allOf", "oneOf", "$defs", "nullable", "title", "default"):
-        assert banned not in text, banned
+        # keys, not text: AWS field names such as defaultCapacityProviderStrategy contain "default"
+        assert not any(banned in node for node in nodes), banned
     for path, node in _walk(schema):
         typed = (
             "type" in node

@@ -15,6 +15,7 @@ from ecsk.core.placement import (
     LEGACY_PROFILES,
     NEEDS_INVENTORY,
     PlacementEngine,
+    SchedulerProfiles,
     chain,
     place,
 )
@@ -149,7 +150,7 @@ def test_rules_after_binpack_are_tie_breakers_and_dropped_with_a_note() -> None:
     assert out.diagnostics[0].path == "placementStrategy[1]"
 
 
-def test_random_picks_the_random_profile_and_keeps_earlier_spreads() -> None:
+def test_random_keeps_earlier_spreads_on_the_default_scheduler_and_ends_the_plan() -> None:
     spec: dict[str, Any] = {}
     place(
         spec,
@@ -160,7 +161,19 @@ def test_random_picks_the_random_profile_and_keeps_earlier_spreads() -> None:
             ]
         ),
     )
-    assert spec == {"topologySpreadConstraints": [zone_spread()], "schedulerName": "ecsk-random"}
+    assert spec == {"topologySpreadConstraints": [zone_spread()]}
+    spec = {}
+    out = place(spec, inputs(placement_strategy=[{"type": "random"}, {"type": "binpack", "field": "cpu"}]))
+    assert spec == {}
+    assert [d.code for d in out.diagnostics] == ["placement.strategy-tie-breaker"]
+
+
+def test_a_random_profile_can_be_configured() -> None:
+    spec: dict[str, Any] = {}
+    place(
+        spec, inputs(placement_strategy=[{"type": "random"}]), profiles=SchedulerProfiles(random="my-random")
+    )
+    assert spec == {"schedulerName": "my-random"}
 
 
 def test_an_invalid_strategy_is_an_error() -> None:
@@ -549,3 +562,31 @@ def test_chain_runs_hooks_in_order_and_collects_diagnostics() -> None:
     found = hook(spec, inputs(placement_strategy=[{"type": "binpack", "field": "cpu"}]))
     assert seen == ["first"]
     assert [d.code for d in found] == ["placement.scheduler-taken"]
+
+
+def test_standalone_inputs_and_task_definition_constraints_and_the_call_group() -> None:
+    from ecsk.core.models import RunTask
+    from ecsk.core.placement import standalone_inputs
+
+    t = td(
+        placementConstraints=[{"type": "memberOf", "expression": "attribute:ecs.instance-type == m5.large"}]
+    )
+    call = RunTask.model_validate(
+        {
+            "taskDefinition": "app",
+            "group": "batch",
+            "placementConstraints": [{"type": "distinctInstance"}],
+            "placementStrategy": [{"type": "spread", "field": "instanceId"}],
+        }
+    )
+    given = standalone_inputs(call, t)
+    assert given.task_group == "batch"
+    assert [c["type"] for c in given.placement_constraints or ()] == ["memberOf", "distinctInstance"]
+    spec: dict[str, Any] = {}
+    assert place(spec, given).diagnostics == []
+    assert spec["topologySpreadConstraints"][0]["labelSelector"] == {
+        "matchLabels": {"ecs.ecsk.io/task-group": task_group_label_value("batch")}
+    }
+    assert node_terms(spec) and spec["affinity"]["podAntiAffinity"]
+    default = standalone_inputs(RunTask.model_validate({"taskDefinition": "app"}), t)
+    assert default.task_group == "family:app"

@@ -19,6 +19,7 @@ from rich.console import Console
 from rich.table import Table
 
 from ecsk.core import fargate as fg
+from ecsk.core.capacity_scaling import pod_reservation, quantity
 from ecsk.core.fleet import instance_id
 
 ZONE = "topology.kubernetes.io/zone"
@@ -30,35 +31,6 @@ ATTRIBUTES = {
     "ecs.os-type": "kubernetes.io/os",
     "ecs.cpu-architecture": "kubernetes.io/arch",
 }
-
-
-def _q(value: Any) -> Decimal:
-    try:
-        return fg.parse_quantity(value) if value is not None else Decimal(0)
-    except fg.FargateRefusal:
-        return Decimal(0)  # an unreadable quantity must not break a listing
-
-
-def _req(resources: Mapping[str, Any] | None, key: str) -> Decimal:
-    res = resources or {}
-    value = (res.get("requests") or {}).get(key)
-    return _q(value if value is not None else (res.get("limits") or {}).get(key))
-
-
-def pod_reservation(spec: Mapping[str, Any]) -> tuple[Decimal, Decimal]:
-    """(cores, bytes) the scheduler reserves: pod-level resources, else max(app + sidecars, init)."""
-    out = []
-    for key in ("cpu", "memory"):
-        pod_level = _req(spec.get("resources"), key)
-        if pod_level:
-            out.append(pod_level)
-            continue
-        inits = spec.get("initContainers") or ()
-        app = [*(spec.get("containers") or ()), *(c for c in inits if c.get("restartPolicy") == "Always")]
-        plain_init = [c for c in inits if c.get("restartPolicy") != "Always"]
-        total = sum((_req(c.get("resources"), key) for c in app), Decimal(0))
-        out.append(max(total, max((_req(c.get("resources"), key) for c in plain_init), default=Decimal(0))))
-    return out[0], out[1]
 
 
 def _units(cores: Decimal) -> int:
@@ -85,7 +57,7 @@ def describe(node: Mapping[str, Any], pods: Iterable[Mapping[str, Any]]) -> dict
     labels = meta.get("labels") or {}
     name = str(meta.get("name") or "")
     alloc = (node.get("status") or {}).get("allocatable") or {}
-    cpu, mem = _units(_q(alloc.get("cpu"))), _mib(_q(alloc.get("memory")))
+    cpu, mem = _units(quantity(alloc.get("cpu"))), _mib(quantity(alloc.get("memory")))
     used_cpu = used_mem = Decimal(0)
     running = pending = 0
     for pod in pods:

@@ -43,6 +43,7 @@ def operator(
     )
     if not verbose:
         logging.getLogger("kopf").setLevel(logging.WARNING)
+        logging.getLogger("aiohttp.access").setLevel(logging.WARNING)  # one line per liveness probe
     config = OperatorConfig(
         resync_seconds=resync,
         task_retention_seconds=task_retention,

@@ -48,6 +48,9 @@ def rows(pods: list[dict[str, Any]], zones: dict[str, str]) -> list[list[str]]:
         ts = derive_task_status(pod)
         ann = pod.get("metadata", {}).get("annotations") or {}
         node = ts.node or ""
+        labels = pod.get("metadata", {}).get("labels") or {}
+        # Label values are sanitised (`service:web` -> `service_web`); show ECS's group name.
+        group = f"service:{labels[LABEL_SERVICE]}" if labels.get(LABEL_SERVICE) else (ts.group or "")
         out.append(
             [
                 ts.taskId,
@@ -57,7 +60,7 @@ def rows(pods: list[dict[str, Any]], zones: dict[str, str]) -> list[list[str]]:
                 zones.get(node, ""),
                 node,
                 ts.startedAt or "",
-                ts.group or "",
+                group,
                 ts.stopCode or "",
             ]
         )
@@ -93,4 +96,7 @@ def tasks(
         table.add_column(col)
     for row in rows(pods, zones):
         table.add_row(*row)
-    Console().print(table)
+    console = Console()
+    if not console.is_terminal:
+        console = Console(width=250)  # piped output: never truncate ids
+    console.print(table)

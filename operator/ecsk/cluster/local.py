@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
+import hashlib
 import json
 import os
 import socket
@@ -150,9 +151,30 @@ def load_fleet(fleet_file: Path | None) -> Fleet:
         raise ClusterError(f"invalid fleet file {fleet_file or '(default)'}: {exc}") from exc
 
 
+def _scheduler_config() -> Path:
+    return Path(str(resources.files("ecsk.cluster") / "data" / "scheduler.yaml"))
+
+
+def config_fingerprint(metrics_server: bool) -> str:
+    """What a running cluster must have been created with: versions and scheduler profiles.
+
+    A cluster created by an older checkout (other binaries, other profiles) is recreated rather
+    than silently reused, so tests never run against a scheduler missing a profile they need.
+    """
+    text = json.dumps(
+        {"versions": binaries.versions(), "scheduler": _scheduler_config().read_text(), "ms": metrics_server},
+        sort_keys=True,
+    )
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def _fingerprint_file() -> Path:
+    return paths.cluster_dir() / "ecsk-fingerprint"
+
+
 def _create(tools: binaries.Toolset, say: binaries.Progress, metrics_server: bool) -> None:
     api, etcd, peer, kwok, kcm, sched = _free_ports(6)
-    scheduler_config = Path(str(resources.files("ecsk.cluster") / "data" / "scheduler.yaml"))
+    scheduler_config = _scheduler_config()
     args = [
         "create", "cluster",
         "--runtime", "binary",
@@ -274,6 +296,10 @@ def up(
     with _locked():
         tools = binaries.ensure(say, with_metrics_server=metrics_server)
         st = status(tools)
+        if st.exists and _recorded_fingerprint() != config_fingerprint(metrics_server):
+            say("the existing cluster was created with other versions or scheduler profiles: recreating it")
+            _delete(tools)
+            st = status(tools)
         if st.healthy:
             say("the local cluster is already running")
         elif st.exists:
@@ -293,11 +319,21 @@ def down(say: binaries.Progress = print) -> bool:
         if not (paths.cluster_dir() / "kwok.yaml").is_file():
             say("no local cluster to delete")
             return False
-        tools = binaries.ensure(say, with_metrics_server=False)
-        result = _kwokctl(tools, "delete", "cluster", "--kubeconfig", str(paths.kubeconfig()))
-        if result.returncode != 0:
-            raise ClusterError(f"deleting the cluster failed: {_tail(result.stderr)}")
-        with contextlib.suppress(FileNotFoundError):
-            paths.kubeconfig().unlink()
+        _delete(binaries.ensure(say, with_metrics_server=False))
         say("local cluster deleted")
         return True
+
+
+def _recorded_fingerprint() -> str:
+    try:
+        return _fingerprint_file().read_text().strip()
+    except FileNotFoundError:
+        return ""
+
+
+def _delete(tools: binaries.Toolset) -> None:
+    result = _kwokctl(tools, "delete", "cluster", "--kubeconfig", str(paths.kubeconfig()))
+    if result.returncode != 0:
+        raise ClusterError(f"deleting the cluster failed: {_tail(result.stderr)}")
+    with contextlib.suppress(FileNotFoundError):
+        paths.kubeconfig().unlink()

@@ -38,7 +38,9 @@ class OperatorConfig:
 class Runtime(Protocol):
     """What reconcilers may use from the runtime (kept narrow so tests can fake it)."""
 
-    kube: Kube
+    @property
+    def kube(self) -> Kube: ...
+
     config: OperatorConfig
 
     def enqueue(self, kind: str, namespace: str, name: str, delay: float = 0.0) -> None: ...

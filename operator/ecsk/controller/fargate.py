@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections import Counter
+from collections import Counter, defaultdict
 from collections.abc import Mapping
 from typing import Any
 
@@ -29,9 +29,13 @@ from kubernetes import client as k8s_client
 from kubernetes.client.exceptions import ApiException
 from pydantic import ValidationError
 
-from ecsk.controller.kube import API_VERSION, Kube, KubeError
+from ecsk.controller.kube import Kube, KubeError
+from ecsk.controller.launch import Group, alive, group_of, labels, list_custom, list_pods, owners
+from ecsk.core import capacity as cap
 from ecsk.core import fargate as fg
+from ecsk.core.capacity_scaling import PROVIDER_LABEL
 from ecsk.core.fargate_profiles import FargateProfile, matching_profile, profile_name
+from ecsk.core.models.service import FARGATE_PROVIDERS
 
 log = logging.getLogger("ecsk.controller.fargate")
 
@@ -42,36 +46,41 @@ ZONE_LABEL = "topology.kubernetes.io/zone"
 class FargateController:
     """Polls unscheduled pods and Fargate nodes; safe to run next to the main operator."""
 
-    def __init__(self, kube: Kube, region: str = "us-east-1", interval: float = 1.0) -> None:
+    def __init__(
+        self,
+        kube: Kube,
+        region: str = "us-east-1",
+        interval: float = 1.0,
+        namespaces: list[str] | None = None,
+    ) -> None:
         self.kube = kube
         self.region = region
         self.interval = interval
+        self.namespaces = namespaces or None
+        """A namespaced operator handles only its namespaces' pods, profiles and their nodes."""
         self._warned: set[tuple[str, str]] = set()
 
     # --- reads -------------------------------------------------------------------------------
 
     def _pending_pods(self) -> list[dict[str, Any]]:
-        try:
-            res = self.kube.core.list_pod_for_all_namespaces(field_selector="spec.nodeName=")
-        except ApiException as exc:
-            raise KubeError(f"list unscheduled pods: {exc.reason}", exc.status) from exc
-        items = self.kube.api_client.sanitize_for_serialization(res).get("items") or []
-        return [dict(p, apiVersion="v1", kind="Pod") for p in items]
+        return list_pods(self.kube, self.namespaces, field_selector="spec.nodeName=")
 
     def _nodes(self) -> tuple[list[dict[str, Any]], list[str]]:
         """Fargate nodes, and the zones the cluster's other nodes are in (where subnets exist)."""
         nodes = self.kube.list("v1", "Node")
-        fargate = [n for n in nodes if _labels(n).get(fg.ORIGIN_LABEL) == "fargate"]
-        others = [_labels(n) for n in nodes if _labels(n).get(fg.ORIGIN_LABEL) != "fargate"]
+        fargate = [
+            n
+            for n in nodes
+            if labels(n).get(fg.ORIGIN_LABEL) == "fargate"
+            and (self.namespaces is None or _pod_namespace(n) in self.namespaces)
+        ]
+        others = [labels(n) for n in nodes if labels(n).get(fg.ORIGIN_LABEL) != "fargate"]
         zones = sorted({lab[ZONE_LABEL] for lab in others if lab.get(ZONE_LABEL)})
         return fargate, zones or list(DEFAULT_ZONES)
 
     def profiles(self) -> list[tuple[str, FargateProfile]]:
         """Every valid FargateProfile, from any namespace (EKS profiles are cluster-wide)."""
-        try:
-            bodies = self.kube.list(API_VERSION, "FargateProfile")
-        except KubeError:
-            return []  # CRD not installed: only ECS tasks use Fargate
+        bodies = list_custom(self.kube, "FargateProfile", self.namespaces)  # none without the CRD
         out = []
         for body in bodies:
             try:
@@ -91,7 +100,11 @@ class FargateController:
         if not pods:
             return
         profiles = self.profiles()
-        by_uid = {_labels(n).get(fg.POD_UID_LABEL): n for n in fargate_nodes}
+        try:
+            self._label_providers(pods)
+        except KubeError as exc:
+            log.warning("fargate: choosing FARGATE / FARGATE_SPOT: %s", exc)
+        by_uid = {labels(n).get(fg.POD_UID_LABEL): n for n in fargate_nodes}
         for pod in pods:
             try:
                 node = self._place(pod, profiles, by_uid, zones)
@@ -103,6 +116,46 @@ class FargateController:
                 continue
             if node is not None:
                 by_uid[pod["metadata"]["uid"]] = node
+
+    def _label_providers(self, pods: list[dict[str, Any]]) -> None:
+        """ECS tasks: FARGATE or FARGATE_SPOT, by the strategy's base/weight split over the
+        owner's live tasks (`ecsk.core.capacity`); the choice is a pod label, so it survives
+        restarts and is what the next choice counts."""
+        todo = [
+            p
+            for p in pods
+            if fg.is_ecs_task_pod(p) and labels(p).get(PROVIDER_LABEL) not in FARGATE_PROVIDERS
+        ]
+        if not todo:
+            return
+        strategy_of = owners(self.kube, self.namespaces)
+        counts: dict[Group, Counter[str]] = defaultdict(Counter)
+        for other in list_pods(self.kube, self.namespaces):
+            chosen = labels(other).get(PROVIDER_LABEL, "")
+            if chosen in FARGATE_PROVIDERS and alive(other):
+                counts[group_of(other)][chosen] += 1
+        for pod in todo:
+            group = group_of(pod)
+            strategy = strategy_of.get(group, ([], ""))[0]
+            items = [
+                cap.StrategyItem.from_aws(i)
+                for i in strategy
+                if i.get("capacityProvider") in FARGATE_PROVIDERS
+            ]
+            idx = (
+                cap.choose_provider(items, [counts[group][it.capacityProvider] for it in items])
+                if items
+                else None
+            )
+            if idx is not None:
+                provider = items[idx].capacityProvider
+            else:
+                provider = "FARGATE_SPOT" if fg.capacity_type(pod) == "SPOT" else "FARGATE"
+            meta = pod["metadata"]
+            patch = {"metadata": {"labels": {PROVIDER_LABEL: provider}}}
+            self.kube.merge_patch("v1", "Pod", meta["name"], meta["namespace"], patch)
+            meta.setdefault("labels", {})[PROVIDER_LABEL] = provider
+            counts[group][provider] += 1
 
     def _place(
         self,
@@ -156,7 +209,7 @@ class FargateController:
         zones: list[str],
     ) -> dict[str, Any]:
         meta = pod["metadata"]
-        per_zone = Counter(_labels(n).get(ZONE_LABEL, "") for n in by_uid.values())
+        per_zone = Counter(labels(n).get(ZONE_LABEL, "") for n in by_uid.values())
         taken = {n["metadata"]["name"] for n in self.kube.list("v1", "Node")}
         zone_index = fg.pick_zone(zones, per_zone)
         for _ in range(5):  # another creator may take the name between list and create
@@ -170,7 +223,9 @@ class FargateController:
                 pod_name=meta["name"],
                 pod_uid=meta["uid"],
                 profile=profile,
-                capacity=fg.capacity_type(pod),
+                capacity="SPOT"
+                if labels(pod).get(PROVIDER_LABEL) == "FARGATE_SPOT"
+                else fg.capacity_type(pod),
             )
             created = self.kube.create(body)
             if created is not None:
@@ -195,7 +250,7 @@ class FargateController:
         node whose pod went to another node (two controllers raced) is a leftover too."""
         for node in fargate_nodes:
             ref = (node["metadata"].get("annotations") or {}).get(fg.POD_ANNOTATION, "")
-            uid = _labels(node).get(fg.POD_UID_LABEL)
+            uid = labels(node).get(fg.POD_UID_LABEL)
             ns, _, name = ref.partition("/")
             try:
                 pod = self.kube.get("v1", "Pod", name, ns) if ns and name else None
@@ -229,17 +284,23 @@ class FargateController:
 
 
 def start(
-    kube: Kube, stop: threading.Event, region: str = "us-east-1", interval: float = 1.0
+    kube: Kube,
+    stop: threading.Event,
+    region: str = "us-east-1",
+    interval: float = 1.0,
+    namespaces: list[str] | None = None,
 ) -> threading.Thread:
     """Run the controller in a daemon thread until `stop` is set (used by the operator and tests)."""
-    ctl = FargateController(kube, region=region, interval=interval)
+    ctl = FargateController(kube, region=region, interval=interval, namespaces=namespaces)
     thread = threading.Thread(target=ctl.run, args=(stop,), name="ecsk-fargate", daemon=True)
     thread.start()
     return thread
 
 
-def _labels(obj: Mapping[str, Any]) -> dict[str, str]:
-    return dict((obj.get("metadata") or {}).get("labels") or {})
+def _pod_namespace(node: Mapping[str, Any]) -> str:
+    return str(((node.get("metadata") or {}).get("annotations") or {}).get(fg.POD_ANNOTATION, "")).partition(
+        "/"
+    )[0]
 
 
 def _elsewhere(pod: Mapping[str, Any], node: Mapping[str, Any]) -> bool:

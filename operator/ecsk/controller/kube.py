@@ -133,6 +133,7 @@ class Kube:
             raise KubeError(
                 f"apply {obj['kind']} {namespace}/{meta['name']}: {exc.reason}: {_body(exc)}", exc.status
             ) from exc
+        log.info("applied %s %s/%s", obj["kind"], namespace or "-", meta["name"])
         return _plain(out), True
 
     def create(self, obj: Mapping[str, Any]) -> dict[str, Any] | None:
@@ -213,6 +214,8 @@ class Kube:
         if all(current.get(k) == v for k, v in status.items()):
             return None
         meta = obj["metadata"]
+        changed = ", ".join(sorted(k for k, v in status.items() if current.get(k) != v))
+        log.info("status of %s %s/%s: %s", obj["kind"], meta.get("namespace"), meta["name"], changed)
         return self.merge_patch(
             obj["apiVersion"],
             obj["kind"],

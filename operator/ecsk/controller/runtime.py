@@ -18,7 +18,7 @@ from typing import Any
 
 import kopf
 
-from ecsk.controller import scheduled, services, taskdefs, tasks
+from ecsk.controller import capacity, fargate, placement, scheduled, services, taskdefs, tasks
 from ecsk.controller.common import OperatorConfig
 from ecsk.controller.kube import GROUP, VERSION, Kube, KubeError
 from ecsk.controller.workqueue import WorkQueue
@@ -35,6 +35,15 @@ PLURALS = {
     "Task": "tasks",
     "ScheduledTask": "scheduledtasks",
 }
+CHILDREN = (
+    ("apps", "v1", "deployments"),
+    ("apps", "v1", "daemonsets"),
+    ("", "v1", "pods"),
+    ("batch", "v1", "cronjobs"),
+    ("", "v1", "services"),
+)
+"""Kinds we render and watch for drift and progress (only objects labelled managed-by=ecsk)."""
+CHILD_PLURALS = tuple(plural for _, _, plural in CHILDREN)
 RECONCILERS: dict[str, Reconciler] = {
     "TaskDefinition": taskdefs.reconcile,
     "ECSService": services.reconcile,
@@ -46,8 +55,11 @@ RECONCILERS: dict[str, Reconciler] = {
 class OperatorRuntime:
     """The state shared by kopf's handlers and the worker threads."""
 
-    def __init__(self, config: OperatorConfig, kube: Kube | None = None) -> None:
+    def __init__(
+        self, config: OperatorConfig, kube: Kube | None = None, namespaces: list[str] | None = None
+    ) -> None:
         self.config = config
+        self.namespaces = namespaces or None  # scope of the node-level launch-type controllers
         self._kube = kube
         self.queue: WorkQueue[Key] = WorkQueue()
         self._store: dict[Key, dict[str, Any]] = {}
@@ -162,6 +174,11 @@ class OperatorRuntime:
         t = threading.Thread(target=self._resync, name="ecsk-resync", daemon=True)
         t.start()
         self._threads.append(t)
+        # Fargate nodes and capacity provider groups: level-based polling loops of their own.
+        for launch in (fargate, capacity):
+            self._threads.append(
+                launch.start(self.kube, self._stop, region=self.config.region, namespaces=self.namespaces)
+            )
 
     def stop(self, timeout: float = 10.0) -> None:
         self._stop.set()
@@ -196,14 +213,13 @@ def build_registry(rt: OperatorRuntime) -> kopf.OperatorRegistry:
     def child(body: kopf.Body, **_: Any) -> None:
         rt.child_changed(dict(body))
 
-    for group, version, plural in (
-        ("apps", "v1", "deployments"),
-        ("apps", "v1", "daemonsets"),
-        ("", "v1", "pods"),
-        ("batch", "v1", "cronjobs"),
-        ("", "v1", "services"),
-    ):
+    for group, version, plural in CHILDREN:
         kopf.on.event(group, version, plural, labels=ours, registry=registry, id=f"watch-{plural}")(child)
+
+    @kopf.on.event("", "v1", "nodes", registry=registry, id="watch-nodes")
+    def node(type: str | None, body: kopf.Body, **_: Any) -> None:
+        # Placement resolved against node labels (regex constraints) must follow the fleet.
+        placement.node_event(rt, type, dict(body))
 
     @kopf.on.login(registry=registry)
     def login(**kwargs: Any) -> Any:
@@ -216,9 +232,18 @@ def build_registry(rt: OperatorRuntime) -> kopf.OperatorRegistry:
         settings.posting.enabled = False
         settings.peering.standalone = True
         settings.watching.server_timeout = 300
+        for plural in CHILD_PLURALS:  # server-side filter: never stream the cluster's other pods
+            settings.watching.label_selectors[plural] = f"{MANAGED_BY}=ecsk"
         settings.networking.request_timeout = 60
-        settings.persistence.finalizer = f"{GROUP}/kopf-unused"  # never added: no handler needs one
         rt.start()
+
+    @kopf.on.probe(registry=registry, id="workers")
+    def workers_alive(**_: Any) -> int:
+        """Liveness fails (kubelet restarts us) if a worker thread died: kopf alone would not notice."""
+        dead = [t.name for t in rt._threads if not t.is_alive()]
+        if dead and not rt._stop.is_set():
+            raise RuntimeError(f"dead threads: {', '.join(dead)}")
+        return len(rt.queue)
 
     @kopf.on.cleanup(registry=registry)
     def cleanup(**_: Any) -> None:
@@ -229,7 +254,7 @@ def build_registry(rt: OperatorRuntime) -> kopf.OperatorRegistry:
 
 def run(config: OperatorConfig, liveness: str | None = None, namespaces: list[str] | None = None) -> None:
     """Run in-process until interrupted: standalone (no peering), cluster-wide unless namespaces."""
-    rt = OperatorRuntime(config)
+    rt = OperatorRuntime(config, namespaces=namespaces)
     registry = build_registry(rt)
     kopf.run(
         registry=registry,

@@ -109,14 +109,21 @@ def reconcile(rt: Runtime, body: Mapping[str, Any]) -> float | None:
         return None
     try:
         resolved = taskdefs.resolve(rt, ns, st.ecsParameters.taskDefinition)
+    except taskdefs.NotYetRegistered:
+        return 1.0
     except TaskDefinitionError as exc:
         report(False, "TaskDefinitionNotUsable", str(exc))
         return None
     cluster = cluster_name(st.cluster)
-    result = render_task_definition(
-        resolved.task_definition,
-        RenderOptions(namespace=ns, cluster=cluster, revision=resolved.revision.revision, explain=False),
-    )
+    try:
+        result = render_task_definition(
+            resolved.task_definition,
+            RenderOptions(namespace=ns, cluster=cluster, revision=resolved.revision.revision, explain=False),
+        )
+    except Exception as exc:  # a translator bug must surface on the object, not loop in the log
+        log.exception("render_task_definition failed for %s/%s", ns, name)
+        report(False, "TranslationFailed", f"internal error while rendering: {exc}")
+        return None
     if result.errors:
         report(False, "TranslationFailed", "; ".join(f"{d.path}: {d.message}" for d in result.errors))
         return None

@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
-from ecsk.controller import taskdefs
+from ecsk.controller import placement, taskdefs
 from ecsk.controller.common import (
     CLUSTER_SCOPED,
     Runtime,
@@ -23,13 +23,13 @@ from ecsk.controller.common import (
     merge_conditions,
 )
 from ecsk.controller.kube import KubeError, adopt, now_iso
-from ecsk.core import fargate
+from ecsk.core import capacity
 from ecsk.core import rollout as ro
 from ecsk.core import service_events as ev
 from ecsk.core.models import ECSService, load_document
 from ecsk.core.revisions import TaskDefinitionError, parse_reference
 from ecsk.core.task_status import derive_task_status
-from ecsk.core.translate import RenderOptions, render_service
+from ecsk.core.translate import PlacementHook, RenderOptions, render_service
 from ecsk.core.translate.names import LABEL_REVISION
 from ecsk.core.validation import validate_service
 
@@ -87,6 +87,32 @@ def _prune(rt: Runtime, body: Mapping[str, Any], selector: str, keep: set[tuple[
             owned = any(r.get("uid") == uid for r in meta.get("ownerReferences") or [])
             if owned and (kind, meta.get("name")) not in keep:
                 rt.kube.delete(api_version, kind, meta["name"], ns)
+
+
+def placement_hook(rt: Runtime, key: tuple[str, str, str]) -> PlacementHook:
+    """ECS placement on live nodes chained after the launch-type gates; if the engine itself is
+    broken the gates alone apply, so a placement bug degrades a service instead of blocking it."""
+    try:
+        return placement.hook_for(rt, key)
+    except Exception:
+        log.exception("placement engine unavailable for %s", key)
+        return capacity.placement_hook
+
+
+def _unplaced_message(rt: Runtime, name: str, message: str, pod: Mapping[str, Any]) -> str | None:
+    """The placement engine names the closest instance best; the scheduler message alone is the fallback."""
+    try:
+        text = placement.unplaced_message(rt, name, message, pod)
+    except Exception:
+        log.exception("placement.unplaced_message failed")
+        text = None
+    if text:
+        return text
+    failure = ev.parse_failed_scheduling(message)
+    if failure is None:
+        return None
+    inst = None if failure.reason == "no-instances" else _closest_instance(rt, failure.reason)
+    return ev.unable_to_place(name, failure.reason, inst)
 
 
 def _closest_instance(rt: Runtime, reason: str) -> str | None:
@@ -160,6 +186,8 @@ def reconcile(rt: Runtime, body: Mapping[str, Any]) -> float | None:
         )
         if revision != resolved.revision.revision:
             resolved = taskdefs.resolve(rt, ns, f"{resolved.family}:{revision}", keep_revision=revision)
+    except taskdefs.NotYetRegistered:
+        return 1.0
     except TaskDefinitionError as exc:
         return _invalid(rt, body, "TaskDefinitionNotUsable", str(exc))
     td = resolved.task_definition
@@ -169,9 +197,17 @@ def reconcile(rt: Runtime, body: Mapping[str, Any]) -> float | None:
 
     cluster = cluster_name(svc.cluster)
     opts = RenderOptions(
-        namespace=ns, cluster=cluster, revision=revision, explain=False, placement_hook=fargate.placement_hook
+        namespace=ns,
+        cluster=cluster,
+        revision=revision,
+        explain=False,
+        placement_hook=placement_hook(rt, ("ECSService", ns, meta["name"])),
     )
-    result = render_service(svc, td, opts)
+    try:
+        result = render_service(svc, td, opts)
+    except Exception as exc:  # a translator bug must surface on the object, not loop in the log
+        log.exception("render_service failed for %s/%s", ns, meta["name"])
+        return _invalid(rt, body, "TranslationFailed", f"internal error while rendering: {exc}")
     if result.errors:
         text = "; ".join(f"{d.path}: {d.message}" for d in result.errors)
         return _invalid(rt, body, "TranslationFailed", text)
@@ -198,7 +234,7 @@ def reconcile(rt: Runtime, body: Mapping[str, Any]) -> float | None:
     pods = rt.kube.list("v1", "Pod", ns, selector)
     observed: dict[int, dict[str, Any]] = {}
     task_ids: list[str] = []
-    unplaced: list[str] = []
+    unplaced: list[tuple[str, dict[str, Any]]] = []
     running = pending = healthy = 0
     wait_healthy: float | None = None
     now_ts = datetime.now(UTC).timestamp()
@@ -231,7 +267,14 @@ def reconcile(rt: Runtime, body: Mapping[str, Any]) -> float | None:
                 and c.get("status") == "False"
                 and c.get("reason") == "Unschedulable"
             ):
-                unplaced.append(str(c.get("message") or ""))
+                unplaced.append((str(c.get("message") or ""), pod))
+    if not daemon:
+        try:  # scale-in victims as ECS would choose them (pod-deletion-cost); no write when settled
+            strategies = [p.to_aws() for p in svc.placementStrategy or ()] or None
+            alive = [p for p in pods if not p["metadata"].get("deletionTimestamp")]
+            placement.sync_deletion_costs(rt, strategies, alive)
+        except Exception:
+            log.exception("deletion costs for %s/%s", ns, meta["name"])
     obs = {r: ro.Observed(v["running"], v["pending"], tuple(v["pods"])) for r, v in observed.items()}
     others = sum(len(v["pods"]) for r, v in observed.items() if r != revision)
     cb = svc.deploymentConfiguration.deploymentCircuitBreaker if svc.deploymentConfiguration else None
@@ -260,10 +303,9 @@ def reconcile(rt: Runtime, body: Mapping[str, Any]) -> float | None:
     if started:
         msgs.append(("Normal", "TasksStarted", ev.started_tasks(name, started)))
     if unplaced:
-        failure = ev.parse_failed_scheduling(unplaced[0])
-        if failure is not None:
-            inst = None if failure.reason == "no-instances" else _closest_instance(rt, failure.reason)
-            msgs.append(("Warning", "FailedPlacement", ev.unable_to_place(name, failure.reason, inst)))
+        placed_msg = _unplaced_message(rt, name, unplaced[0][0], unplaced[0][1])
+        if placed_msg:
+            msgs.append(("Warning", "FailedPlacement", placed_msg))
     if (workload["metadata"].get("annotations") or {}).get(BLOCKED_ANNOTATION):
         msgs.append(("Warning", "DeploymentBlocked", ev.deployment_config_blocked(name)))
     new_pin = pin

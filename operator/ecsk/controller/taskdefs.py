@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ecsk.controller.common import Runtime, condition, cr_document, issues_text, merge_conditions
-from ecsk.controller.kube import GROUP, KubeError, now_iso, owner_reference
+from ecsk.controller.kube import API_VERSION, GROUP, KubeError, now_iso, owner_reference
 from ecsk.core import revisions as rv
 from ecsk.core.models import TaskDefinition, load_document, parse_task_definition
 from ecsk.core.translate.names import label_value
@@ -180,6 +180,16 @@ def reconcile(rt: Runtime, body: Mapping[str, Any]) -> float | None:
     return None
 
 
+class NotYetRegistered(rv.TaskDefinitionError):
+    """The family exists but its first revision is not registered yet (both applied together):
+    callers wait a moment instead of reporting an error that would vanish a second later."""
+
+
+def _valid(body: Mapping[str, Any]) -> bool:
+    conds = (body.get("status") or {}).get("conditions") or []
+    return not any(c.get("type") == "Valid" and c.get("status") == "False" for c in conds)
+
+
 @dataclass(frozen=True)
 class Resolved:
     family: str
@@ -189,10 +199,16 @@ class Resolved:
 
 
 def find_family(rt: Runtime, namespace: str, family: str) -> Mapping[str, Any] | None:
+    """The family object, from the watch cache or, on a miss, from the API: right after a start
+    the services may be listed before the task definitions, and a miss must not flap the service."""
     by_name = rt.cached("TaskDefinition", namespace, family)
     if by_name is not None and family_of(by_name) == family:
         return by_name
-    return next((b for b in rt.cached_all("TaskDefinition", namespace) if family_of(b) == family), None)
+    found = next((b for b in rt.cached_all("TaskDefinition", namespace) if family_of(b) == family), None)
+    if found is not None:
+        return found
+    live = rt.kube.list(API_VERSION, "TaskDefinition", namespace)
+    return next((b for b in live if family_of(b) == family), None)
 
 
 def resolve(rt: Runtime, namespace: str, ref: str, keep_revision: int | None = None) -> Resolved:
@@ -201,9 +217,12 @@ def resolve(rt: Runtime, namespace: str, ref: str, keep_revision: int | None = N
     `keep_revision`: the revision the caller already runs; it may be INACTIVE (ECS lets existing
     services keep and scale a deregistered revision)."""
     parsed = rv.parse_reference(ref)
-    if find_family(rt, namespace, parsed.family) is None:
+    family_obj = find_family(rt, namespace, parsed.family)
+    if family_obj is None:
         raise rv.TaskDefinitionError("ClientException: Unable to describe task definition.")
     revisions, cms = stored_revisions(rt, namespace, parsed.family)
+    if not revisions and _valid(family_obj):
+        raise NotYetRegistered(f"{parsed.family} has no revision yet")
     allow = parsed.revision is not None and parsed.revision == keep_revision
     family, rev = rv.resolve(ref, revisions, allow_inactive=allow)
     if parsed.revision is None and keep_revision is not None and rev.revision < keep_revision:

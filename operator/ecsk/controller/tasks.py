@@ -26,7 +26,7 @@ from ecsk.controller.common import (
 )
 from ecsk.controller.kube import GROUP, adopt, now_iso, owner_reference
 from ecsk.controller.services import cluster_name
-from ecsk.core import fargate
+from ecsk.core import capacity
 from ecsk.core.models import RunTask, TaskOverride, load_document
 from ecsk.core.revisions import TaskDefinitionError
 from ecsk.core.task_status import (
@@ -90,7 +90,7 @@ def _pod(
     spec["restartPolicy"] = "Never"
     _apply_overrides(spec, task.overrides)
     strategy = [c.to_aws() for c in task.capacityProviderStrategy or ()] or None
-    fargate.placement_hook(spec, PlacementInputs(group, task.launchType, strategy))  # gate Fargate tasks
+    capacity.placement_hook(spec, PlacementInputs(group, task.launchType, strategy))  # launch-type gates
     labels = {
         **(tmeta.get("labels") or {}),
         LABEL_TASK: label_value(meta["name"]),
@@ -157,6 +157,8 @@ def reconcile(rt: Runtime, body: Mapping[str, Any]) -> float | None:
     ref = status.get("taskDefinition") or task.taskDefinition
     try:
         resolved = taskdefs.resolve(rt, ns, ref, keep_revision=_rev_of(status.get("taskDefinition")))
+    except taskdefs.NotYetRegistered:
+        return 1.0
     except TaskDefinitionError as exc:
         if not launched:
             fail("TaskDefinitionNotUsable", str(exc))
@@ -168,10 +170,17 @@ def reconcile(rt: Runtime, body: Mapping[str, Any]) -> float | None:
     }
     to_launch = [i for i in range(count) if i not in launched]
     if to_launch and resolved is not None:
-        result = render_task_definition(
-            resolved.task_definition,
-            RenderOptions(namespace=ns, cluster=cluster, revision=resolved.revision.revision, explain=False),
-        )
+        try:
+            result = render_task_definition(
+                resolved.task_definition,
+                RenderOptions(
+                    namespace=ns, cluster=cluster, revision=resolved.revision.revision, explain=False
+                ),
+            )
+        except Exception as exc:  # a translator bug must surface on the object, not loop in the log
+            log.exception("render_task_definition failed for %s/%s", ns, name)
+            fail("TranslationFailed", f"internal error while rendering: {exc}")
+            return None
         if result.errors:
             fail("TranslationFailed", "; ".join(f"{d.path}: {d.message}" for d in result.errors))
             return None

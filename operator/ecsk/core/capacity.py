@@ -21,6 +21,10 @@ from dataclasses import dataclass
 from fractions import Fraction
 from typing import Any
 
+from ecsk.core.fargate import placement_hook as fargate_hook
+from ecsk.core.fargate import uses_fargate
+from ecsk.core.translate.types import Diagnostic, PlacementInputs
+
 
 @dataclass(frozen=True, slots=True)
 class StrategyItem:
@@ -87,3 +91,71 @@ def split_by_name(strategy: Sequence[StrategyItem | Mapping[str, Any]], tasks: i
     items = _items(strategy)
     counts = split(items, tasks)
     return {it.capacityProvider: n for it, n in zip(items, counts, strict=True)}
+
+
+def addition_order(strategy: Sequence[StrategyItem | Mapping[str, Any]], tasks: int) -> list[int]:
+    """Which provider receives the 1st, 2nd, ... task: the k-th entry is where split(k) grew.
+
+    Scale-in removes tasks in the reverse of this order, which keeps split(n) for every n."""
+    items = _items(strategy)
+    order: list[int] = []
+    prev = [0] * len(items)
+    for k in range(1, tasks + 1):
+        cur = split(items, k)
+        grown = next((i for i, (a, b) in enumerate(zip(prev, cur, strict=True)) if b > a), None)
+        if grown is None:
+            break
+        order.append(grown)
+        prev = cur
+    return order
+
+
+def choose_provider(
+    strategy: Sequence[StrategyItem | Mapping[str, Any]], counts: Sequence[int]
+) -> int | None:
+    """Where the next task of a service goes, given its live tasks per provider: the provider
+    furthest below its share of split(n + 1) (ties to list order); None when nobody can take it."""
+    items = _items(strategy)
+    target = split(items, sum(counts) + 1)
+    best: int | None = None
+    best_gap = 0
+    for i, (want, have) in enumerate(zip(target, counts, strict=True)):
+        if want - have > best_gap:
+            best, best_gap = i, want - have
+    return best
+
+
+def deletion_costs(
+    strategy: Sequence[StrategyItem | Mapping[str, Any]], counts: Sequence[int]
+) -> list[list[int]]:
+    """Per provider, the `controller.kubernetes.io/pod-deletion-cost` of its 1st, 2nd, ... task
+    (oldest first): the task added last in `addition_order` gets the lowest cost, so a
+    Deployment scale-in removes tasks exactly in reverse and the split holds at every size.
+    Tasks beyond a provider's share (after a strategy change) get the lowest costs of all."""
+    items = _items(strategy)
+    order = addition_order(items, sum(counts))
+    costs: list[list[int]] = [[] for _ in items]
+    for k, provider in enumerate(order):
+        if len(costs[provider]) < counts[provider]:
+            costs[provider].append(len(order) - k)
+    for i, c in enumerate(counts):
+        while len(costs[i]) < c:
+            costs[i].append(-len(costs[i]))  # surplus: remove first, newest first
+    return costs
+
+
+CAPACITY_GATE = "ecs.ecsk.io/capacity-provider"
+"""Scheduling gate on tasks of an ASG capacity provider strategy: the controller picks each
+task's provider (keeping the base/weight split), adds the matching nodeSelector, lifts the gate."""
+
+
+def placement_hook(spec: dict[str, Any], inputs: PlacementInputs) -> list[Diagnostic] | None:
+    """The launch-type hook the operator installs: Fargate tasks get the Fargate gate, tasks of an
+    ASG capacity provider strategy get the capacity gate; everything else is left alone."""
+    if uses_fargate(inputs.launch_type, inputs.capacity_provider_strategy):
+        return fargate_hook(spec, inputs)
+    if inputs.launch_type is None and inputs.capacity_provider_strategy:
+        gates = spec.setdefault("schedulingGates", [])
+        if not any(g.get("name") == CAPACITY_GATE for g in gates):
+            gates.append({"name": CAPACITY_GATE})
+    return None

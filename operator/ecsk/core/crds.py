@@ -22,6 +22,7 @@ from typing import Any
 import yaml
 from pydantic import BaseModel
 
+from ecsk.core.capacity_models import CapacityProvider, ECSCluster
 from ecsk.core.fargate_profiles import FargateProfile
 from ecsk.core.models import ECSService, RunTask, ScheduledTask, TaskDefinition
 from ecsk.core.models.load import API_GROUP
@@ -399,6 +400,29 @@ KINDS: tuple[KindSpec, ...] = (
             _col("Namespace Selector", ".spec.selectors[0].namespace"),
             _AGE,
         ),
+    ),
+    KindSpec(
+        kind="CapacityProvider",
+        plural="capacityproviders",
+        short_names=("cp",),
+        model=CapacityProvider,
+        rules={},
+        columns=(
+            _col("Min", ".spec.autoScalingGroup.minSize", "integer"),
+            _col("Max", ".spec.autoScalingGroup.maxSize", "integer"),
+            _col("Desired", ".status.desiredCapacity", "integer"),
+            _col("Instances", ".status.instances", "integer"),
+            _col("Reservation", ".status.capacityProviderReservation", "number"),
+            _AGE,
+        ),
+    ),
+    KindSpec(
+        kind="ECSCluster",
+        plural="ecsclusters",
+        short_names=("ecscluster",),
+        model=ECSCluster,
+        rules={},
+        columns=(_col("Cluster", ".spec.clusterName"), _AGE),
     ),
 )
 

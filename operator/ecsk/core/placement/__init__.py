@@ -3,6 +3,7 @@
 * `PlacementEngine` / `place`: the translator's placement hook. memberOf + distinctInstance ->
   required (anti-)affinity merged with what the pod spec already has; strategies -> topology
   spread constraints and a scheduler profile; Fargate/DAEMON refusals in ECS's words.
+* `standalone_inputs`: RunTask / scheduled-task inputs (task definition + call, ANDed).
 * `node_view(s)`: Nodes as CQL container instances (the inventory regexes resolve against).
 * `deletion_costs` / `scale_in_order`: ECS's scale-in victim choice as pod-deletion-cost values.
 * `unable_to_place_event` / `closest_instance`: ECS's unplaceable-task event with an instance.
@@ -21,6 +22,7 @@ from ecsk.core.placement.hook import (
     is_fargate,
     place,
 )
+from ecsk.core.placement.inputs import standalone_inputs
 from ecsk.core.placement.merge import drop_absorbed, merge_affinity, merge_topology_spread
 from ecsk.core.placement.nodes import (
     ATTRIBUTES_ANNOTATION,
@@ -98,5 +100,6 @@ __all__ = [
     "scale_in_order",
     "spread_constraint",
     "spread_topology_key",
+    "standalone_inputs",
     "unable_to_place_event",
 ]

@@ -22,7 +22,11 @@ class SchedulerProfiles:
     default: str = DEFAULT_SCHEDULER
     binpack_cpu: str = "ecsk-binpack-cpu"
     binpack_memory: str = "ecsk-binpack-memory"
-    random: str = "ecsk-random"
+    random: str = DEFAULT_SCHEDULER
+    """kube-scheduler 1.37 breaks equal scores by heap order (`NodePluginScores.Randomizer` is only
+    filled in when scheduler extenders run), so a profile without scoring packs pods onto the first
+    node instead of placing them at random. The default profile spreads them, which is closer to
+    what random placement looks like over many tasks."""
 
     def binpack(self, resource: str) -> str:
         return self.binpack_cpu if resource == "cpu" else self.binpack_memory
@@ -30,8 +34,6 @@ class SchedulerProfiles:
 
 DEFAULT_PROFILES = SchedulerProfiles()
 
-LEGACY_PROFILES = SchedulerProfiles(
-    binpack_cpu="ecsk-binpack", binpack_memory="ecsk-binpack", random=DEFAULT_SCHEDULER
-)
-"""For clusters created before the per-resource and random profiles existed: one binpack profile
-scoring cpu and memory alike, and the default scheduler for random (spread-like, not random)."""
+LEGACY_PROFILES = SchedulerProfiles(binpack_cpu="ecsk-binpack", binpack_memory="ecsk-binpack")
+"""For clusters created before the per-resource binpack profiles existed: one binpack profile
+scoring cpu and memory alike."""

@@ -9,8 +9,8 @@ tie-breaker become the main criterion:
   effort, like ECS strategies). PodTopologySpread (plugin weight 2) outweighs resource scoring
   (weight 1), so "spread, then binpack" keeps the spread first, as ECS does;
 * the first binpack or random picks the scheduler profile, and ends the plan: any later rule is a
-  tie-breaker in ECS, and kube-scheduler breaks its own ties at random, which is what ECS does
-  once its rules are exhausted.
+  tie-breaker in ECS, and as a score it would outweigh the rule it should only refine. Remaining
+  ties are kube-scheduler's to break (deterministically in 1.37, see docs/placement.md).
 """
 
 from __future__ import annotations
@@ -87,7 +87,7 @@ def plan_strategies(
                     "info",
                     path,
                     f"{kind}{f' on {fld}' if fld else ''} only breaks ties after {decided_by}; "
-                    "kube-scheduler breaks remaining ties at random",
+                    "it is not rendered, because as a score it would outweigh that rule",
                     "placement.strategy-tie-breaker",
                 )
             )

@@ -1,0 +1,427 @@
+"""Capacity providers: split a service's tasks over providers and scale each emulated ASG.
+
+How the split is realised: the translator's launch-type hook gates every task of a service (or
+RunTask) whose strategy names ASG providers (`ecs.ecsk.io/capacity-provider`). One Deployment
+per service stays as it is; for each gated pod this controller picks the provider the split
+wants next (`ecsk.core.capacity.choose_provider`), adds a nodeSelector on the provider label and
+lifts the gate. Scale-in keeps the split too: every task carries a
+`controller.kubernetes.io/pod-deletion-cost` so the ReplicaSet removes tasks in the reverse of
+the order the split added them.
+
+Each provider's group is scaled by ECS managed scaling (`ecsk.core.capacity_scaling`): tasks
+waiting for room raise the desired size; launched instances join after `joinDelaySeconds`;
+instances empty for `scaleInAfterSeconds` are cordoned, then removed, down to `minSize`.
+Level-based polling, like the Fargate controller: a restart only forgets launches in flight,
+which the next pass simply plans again.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections import Counter, defaultdict
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from pydantic import ValidationError
+
+from ecsk.controller import launch
+from ecsk.controller.kube import Kube, KubeError
+from ecsk.controller.launch import alive, group_of, labels
+from ecsk.core import capacity as cap
+from ecsk.core import capacity_scaling as sc
+from ecsk.core.capacity_models import CapacityProvider, ECSCluster
+from ecsk.core.fleet import INSTANCE_TYPES
+from ecsk.core.translate.names import label_value
+
+log = logging.getLogger("ecsk.controller.capacity")
+
+DELETION_COST = "controller.kubernetes.io/pod-deletion-cost"
+ZONE_LABEL = "topology.kubernetes.io/zone"
+DEFAULT_ZONES = ("us-east-1a", "us-east-1b", "us-east-1c")
+NOT_FOUND = "The specified capacity provider '{}' was not found."
+NOT_ASSOCIATED = (
+    "The specified capacity provider strategy cannot contain a capacity provider that is not "
+    "associated with the cluster. Associate the capacity provider with the cluster or specify "
+    "a valid capacity provider and try again."
+)
+
+
+@dataclass
+class Launch:
+    name: str
+    zone: str
+    instance_type: str
+    join_at: float
+
+
+@dataclass
+class Provider:
+    name: str
+    body: dict[str, Any]
+    spec: CapacityProvider
+
+
+class CapacityController:
+    def __init__(
+        self,
+        kube: Kube,
+        region: str = "us-east-1",
+        interval: float = 1.0,
+        namespaces: list[str] | None = None,
+    ) -> None:
+        self.kube = kube
+        self.region = region
+        self.interval = interval
+        self.namespaces = namespaces or None
+        """A namespaced operator scales only the providers declared in its namespaces."""
+        self._launching: dict[str, list[Launch]] = defaultdict(list)
+        self._empty_since: dict[str, float] = {}
+        self._warned: set[tuple[str, str]] = set()
+
+    # --- reads -------------------------------------------------------------------------------
+
+    def _list_cr(self, kind: str) -> list[dict[str, Any]]:
+        return launch.list_custom(self.kube, kind, self.namespaces)
+
+    def providers(self) -> dict[str, Provider]:
+        out: dict[str, Provider] = {}
+        for body in sorted(
+            self._list_cr("CapacityProvider"), key=lambda b: b["metadata"].get("namespace", "")
+        ):
+            try:
+                spec = CapacityProvider.model_validate(body.get("spec") or {})
+            except ValidationError as exc:
+                self._warn(body, "ValidationFailed", f"ClientException: {exc.errors()[0].get('msg')}")
+                continue
+            unknown = spec.autoScalingGroup.unknown_types()
+            if unknown:
+                self._warn(body, "ValidationFailed", f"unknown instance type(s) {unknown}")
+                continue
+            name = spec.name or body["metadata"]["name"]
+            out.setdefault(name, Provider(name, body, spec))
+        return out
+
+    def _all_pods(self) -> list[dict[str, Any]]:
+        return launch.list_pods(self.kube, self.namespaces)
+
+    # --- one pass ----------------------------------------------------------------------------
+
+    def reconcile_once(self) -> None:
+        providers = self.providers()
+        # Without providers only gated tasks matter (to report them): pending pods suffice.
+        pods = (
+            self._all_pods() if providers else launch.list_pods(self.kube, self.namespaces, "spec.nodeName=")
+        )
+        owners = launch.owners(self.kube, self.namespaces)
+        self._assign(pods, providers, owners)
+        self._set_deletion_costs(pods, owners)
+        nodes = self.kube.list("v1", "Node")
+        for provider in providers.values():
+            try:
+                self._scale(provider, nodes, pods)
+            except KubeError as exc:
+                log.warning("capacity provider %s: %s", provider.name, exc)
+            except Exception:
+                log.exception("capacity provider %s: scaling failed", provider.name)
+
+    # --- the split ---------------------------------------------------------------------------
+
+    def _assign(
+        self,
+        pods: list[dict[str, Any]],
+        providers: Mapping[str, Provider],
+        owners: Mapping[tuple[str, str], tuple[list[dict[str, Any]], str]],
+    ) -> None:
+        counts: dict[tuple[str, str], Counter[str]] = defaultdict(Counter)
+        for pod in pods:
+            chosen = (pod["metadata"].get("labels") or {}).get(sc.PROVIDER_LABEL)
+            if chosen and alive(pod):
+                counts[group_of(pod)][chosen] += 1
+        clusters = {
+            (ECSCluster.model_validate(b.get("spec") or {}).clusterName or b["metadata"]["name"]): b
+            for b in self._list_cr("ECSCluster")
+            if _valid_cluster(b)
+        }
+        for pod in pods:
+            gates = (pod.get("spec") or {}).get("schedulingGates") or ()
+            if not any(g.get("name") == cap.CAPACITY_GATE for g in gates) or not alive(pod):
+                continue
+            group = group_of(pod)
+            strategy, cluster = owners.get(group, ([], "default"))
+            if not strategy:
+                continue  # owner not seen yet (or gone): try again next pass
+            items = [cap.StrategyItem.from_aws(i) for i in strategy]
+            have = [counts[group][it.capacityProvider] for it in items]
+            idx = cap.choose_provider(items, have)
+            if idx is None:
+                self._warn(pod, "FailedPlacement", "no capacity provider in the strategy has a weight > 0")
+                continue
+            name = items[idx].capacityProvider
+            if name not in providers:
+                self._warn(pod, "FailedPlacement", f"ClientException: {NOT_FOUND.format(name)}")
+                continue
+            cluster_body = clusters.get(cluster)
+            if cluster_body is not None and name not in (
+                (cluster_body.get("spec") or {}).get("capacityProviders") or []
+            ):
+                self._warn(pod, "FailedPlacement", f"InvalidParameterException: {NOT_ASSOCIATED}")
+                continue
+            value = label_value(name)
+            patch = {
+                "metadata": {"labels": {sc.PROVIDER_LABEL: value}},
+                "spec": {
+                    "nodeSelector": {sc.PROVIDER_LABEL: value},
+                    "schedulingGates": [g for g in gates if g.get("name") != cap.CAPACITY_GATE] or None,
+                },
+            }
+            try:
+                self.kube.merge_patch("v1", "Pod", pod["metadata"]["name"], group[0], patch)
+            except KubeError as exc:
+                log.warning("capacity: assign %s/%s: %s", group[0], pod["metadata"]["name"], exc)
+                continue
+            pod["metadata"].setdefault("labels", {})[sc.PROVIDER_LABEL] = value
+            counts[group][name] += 1
+
+    def _set_deletion_costs(
+        self,
+        pods: list[dict[str, Any]],
+        owners: Mapping[tuple[str, str], tuple[list[dict[str, Any]], str]],
+    ) -> None:
+        groups: dict[tuple[str, str], list[dict[str, Any]]] = defaultdict(list)
+        for pod in pods:
+            if alive(pod) and (pod["metadata"].get("labels") or {}).get(sc.PROVIDER_LABEL):
+                groups[group_of(pod)].append(pod)
+        for group, members in groups.items():
+            strategy = owners.get(group, ([], ""))[0]
+            if not strategy or not group[1].startswith("svc:"):
+                continue
+            items = [cap.StrategyItem.from_aws(i) for i in strategy]
+            index = {label_value(it.capacityProvider): i for i, it in enumerate(items)}
+            per: list[list[dict[str, Any]]] = [[] for _ in items]
+            for pod in members:
+                i = index.get(pod["metadata"]["labels"][sc.PROVIDER_LABEL])
+                if i is not None:
+                    per[i].append(pod)
+            for lst in per:
+                lst.sort(key=lambda p: (p["metadata"].get("creationTimestamp") or "", p["metadata"]["name"]))
+            costs = cap.deletion_costs(items, [len(lst) for lst in per])
+            for lst, cs in zip(per, costs, strict=True):
+                for pod, cost in zip(lst, cs, strict=True):
+                    if (pod["metadata"].get("annotations") or {}).get(DELETION_COST) == str(cost):
+                        continue
+                    patch = {"metadata": {"annotations": {DELETION_COST: str(cost)}}}
+                    try:
+                        self.kube.merge_patch("v1", "Pod", pod["metadata"]["name"], group[0], patch)
+                    except KubeError as exc:
+                        log.debug("capacity: deletion cost on %s: %s", pod["metadata"]["name"], exc)
+
+    # --- the group ---------------------------------------------------------------------------
+
+    def _scale(self, provider: Provider, nodes: list[dict[str, Any]], pods: list[dict[str, Any]]) -> None:
+        asg = provider.spec.autoScalingGroup
+        value = label_value(provider.name)
+        mine = [n for n in nodes if labels(n).get(sc.PROVIDER_LABEL) == value]
+        names = {n["metadata"]["name"] for n in mine}
+        on_node: dict[str, list[dict[str, Any]]] = defaultdict(list)
+        for pod in pods:
+            host = str((pod.get("spec") or {}).get("nodeName") or "")
+            if host in names and alive(pod):
+                on_node[host].append(pod)
+        waiting = [
+            sc.pod_request(p.get("spec") or {})
+            for p in pods
+            if ((p.get("spec") or {}).get("nodeSelector") or {}).get(sc.PROVIDER_LABEL) == value
+            and _unschedulable(p)
+        ]
+        itype = INSTANCE_TYPES[asg.instanceTypes[0]]
+        busy = sum(1 for n in mine if on_node.get(n["metadata"]["name"]))
+        needed = busy + (
+            sc.instances_for(waiting, (itype.allocatable_millicpu, itype.allocatable_memory_mib))
+            if waiting
+            else 0
+        )
+        now = time.monotonic()
+        self._join_due(provider, now)
+        launching = self._launching[provider.name]
+        current = len(mine) + len(launching)
+        if provider.spec.managed_scaling:
+            low, high = provider.spec.step_sizes
+            desired = sc.desired_capacity(
+                current=current,
+                needed=needed,
+                target=provider.spec.target_capacity,
+                min_size=asg.minSize,
+                max_size=asg.maxSize,
+                min_step=low,
+                max_step=high,
+            )
+        else:
+            desired = max(
+                asg.minSize,
+                min(asg.maxSize, asg.desiredCapacity if asg.desiredCapacity is not None else asg.minSize),
+            )
+        if desired >= current:
+            for node in mine:  # a cordoned instance is wanted again: cheaper than a launch
+                if (node.get("spec") or {}).get("unschedulable"):
+                    self.kube.merge_patch(
+                        "v1", "Node", node["metadata"]["name"], None, {"spec": {"unschedulable": None}}
+                    )
+                    self._empty_since.pop(node["metadata"]["name"], None)
+        if desired > current:
+            self._launch(provider, desired - current, nodes, now)
+        elif desired < current:
+            self._scale_in(provider, current - desired, mine, on_node, now)
+        for name in names:
+            if on_node.get(name):
+                self._empty_since.pop(name, None)
+        status = {
+            "desiredCapacity": desired,
+            "instances": len(mine),
+            "launching": len(self._launching[provider.name]),
+            "runningInstances": busy,
+            "capacityProviderReservation": round(sc.reservation(needed, current), 2),
+            "status": "ACTIVE",
+        }
+        out = self.kube.patch_status(provider.body, status)
+        if out is not None:
+            provider.body = out
+
+    def _zones(self, provider: Provider, nodes: list[dict[str, Any]]) -> list[str]:
+        if provider.spec.autoScalingGroup.zones:
+            return list(provider.spec.autoScalingGroup.zones)
+        found = sorted({labels(n).get(ZONE_LABEL, "") for n in nodes} - {""})
+        return found or list(DEFAULT_ZONES)
+
+    def _launch(self, provider: Provider, count: int, nodes: list[dict[str, Any]], now: float) -> None:
+        """ASG AZ balancing: each new instance goes to the zone with the fewest of ours."""
+        asg = provider.spec.autoScalingGroup
+        zones = self._zones(provider, nodes)
+        value = label_value(provider.name)
+        per_zone = Counter(
+            labels(n).get(ZONE_LABEL, "") for n in nodes if labels(n).get(sc.PROVIDER_LABEL) == value
+        )
+        taken = {n["metadata"]["name"] for n in nodes}
+        for launches in self._launching.values():
+            taken.update(job.name for job in launches)
+        for job in self._launching[provider.name]:
+            per_zone[job.zone] += 1
+        for _ in range(count):
+            zi = min(range(len(zones)), key=lambda i: (per_zone[zones[i]], i))
+            name = sc.instance_name(self.region, zi, taken)
+            taken.add(name)
+            per_zone[zones[zi]] += 1
+            self._launching[provider.name].append(
+                Launch(name, zones[zi], asg.instanceTypes[0], now + asg.joinDelaySeconds)
+            )
+            log.info("capacity provider %s: launching %s in %s", provider.name, name, zones[zi])
+        self._join_due(provider, now)
+
+    def _join_due(self, provider: Provider, now: float) -> None:
+        asg = provider.spec.autoScalingGroup
+        keep = []
+        for job in self._launching[provider.name]:
+            if job.join_at > now:
+                keep.append(job)
+                continue
+            body = sc.render_instance(
+                provider=label_value(provider.name),
+                name=job.name,
+                region=self.region,
+                zone=job.zone,
+                instance_type=INSTANCE_TYPES[job.instance_type],
+                capacity_type=asg.capacityType or "ON_DEMAND",
+            )
+            try:
+                self.kube.create(body)
+            except KubeError as exc:
+                log.warning("capacity provider %s: register %s: %s", provider.name, job.name, exc)
+                keep.append(job)
+        self._launching[provider.name] = keep
+
+    def _scale_in(
+        self,
+        provider: Provider,
+        excess: int,
+        mine: list[dict[str, Any]],
+        on_node: Mapping[str, list[dict[str, Any]]],
+        now: float,
+    ) -> None:
+        """Cancel launches first, then remove empty instances (cordon, then delete on a later
+        pass if still empty); busy ones only without managed termination protection."""
+        launching = self._launching[provider.name]
+        while excess and launching:
+            launching.pop()
+            excess -= 1
+        delay = provider.spec.autoScalingGroup.scaleInAfterSeconds
+        empty = [n for n in mine if not on_node.get(n["metadata"]["name"])]
+        for node in empty:
+            self._empty_since.setdefault(node["metadata"]["name"], now)
+        empty.sort(key=lambda n: n["metadata"]["name"], reverse=True)
+        victims = [n for n in empty if now - self._empty_since[n["metadata"]["name"]] >= delay][:excess]
+        if len(victims) < excess and not provider.spec.termination_protection:
+            busy = sorted(
+                (n for n in mine if on_node.get(n["metadata"]["name"])),
+                key=lambda n: (len(on_node[n["metadata"]["name"]]), n["metadata"]["name"]),
+            )
+            victims.extend(busy[: excess - len(victims)])
+        for node in victims:
+            name = node["metadata"]["name"]
+            if not (node.get("spec") or {}).get("unschedulable"):
+                self.kube.merge_patch("v1", "Node", name, None, {"spec": {"unschedulable": True}})
+                continue
+            self.kube.delete("v1", "Node", name)
+            self._empty_since.pop(name, None)
+            log.info("capacity provider %s: terminated %s", provider.name, name)
+
+    def _warn(self, obj: Mapping[str, Any], reason: str, message: str) -> None:
+        key = (str((obj.get("metadata") or {}).get("uid")), message)
+        if key in self._warned:
+            return
+        self._warned.add(key)
+        if len(self._warned) > 10000:
+            self._warned.clear()
+        self.kube.event(obj, reason, message, "Warning")
+
+    def run(self, stop: threading.Event) -> None:
+        while not stop.is_set():
+            try:
+                self.reconcile_once()
+            except KubeError as exc:
+                log.warning("capacity pass: %s", exc)
+            except Exception:
+                log.exception("capacity pass failed")
+            stop.wait(self.interval)
+
+
+def start(
+    kube: Kube,
+    stop: threading.Event,
+    region: str = "us-east-1",
+    interval: float = 1.0,
+    namespaces: list[str] | None = None,
+) -> threading.Thread:
+    """Run the controller in a daemon thread until `stop` is set (used by the operator and tests)."""
+    ctl = CapacityController(kube, region=region, interval=interval, namespaces=namespaces)
+    thread = threading.Thread(target=ctl.run, args=(stop,), name="ecsk-capacity", daemon=True)
+    thread.start()
+    return thread
+
+
+def _unschedulable(pod: Mapping[str, Any]) -> bool:
+    if (pod.get("spec") or {}).get("nodeName") or not alive(pod):
+        return False
+    return any(
+        c.get("type") == "PodScheduled" and c.get("status") == "False" and c.get("reason") == "Unschedulable"
+        for c in (pod.get("status") or {}).get("conditions") or ()
+    )
+
+
+def _valid_cluster(body: Mapping[str, Any]) -> bool:
+    try:
+        ECSCluster.model_validate(body.get("spec") or {})
+    except ValidationError:
+        return False
+    return True
