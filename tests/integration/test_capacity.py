@@ -182,3 +182,36 @@ def test_group_scales_out_for_pending_tasks_and_back_in_to_min(
     assert len({n.labels["topology.kubernetes.io/zone"] for n in nodes}) == 3  # AZ-balanced
     _scale(kubeconfig, namespace, 0)
     wait_for(lambda: len(_provider_nodes(api, namespace)) == 1, timeout=90, what="scale-in to minSize")
+
+
+def test_cluster_default_strategy_is_used_without_launch_type(
+    kubeconfig: str, api: pykube.HTTPClient, namespace: str, operator: None
+) -> None:
+    name = f"cp-{namespace}"
+    cluster = {
+        "apiVersion": API,
+        "kind": "ECSCluster",
+        "metadata": {"name": "prod"},
+        "spec": {
+            "clusterName": "prod",
+            "capacityProviders": [name],
+            "defaultCapacityProviderStrategy": [{"capacityProvider": name, "weight": 1}],
+        },
+    }
+    svc = service(2, [])
+    svc["spec"].pop("capacityProviderStrategy")
+    svc["spec"]["cluster"] = "prod"
+    _apply(
+        kubeconfig,
+        namespace,
+        cluster,
+        provider(name, min_size=0, max_size=3),
+        task_definition("256", "512"),
+        svc,
+    )
+    wait_for(
+        lambda: _running_by_provider(api, namespace)[name] == 2,
+        timeout=90,
+        what="tasks on the default provider",
+    )
+    assert len(_provider_nodes(api, namespace)) == 1  # two small tasks share one instance

@@ -22,7 +22,9 @@ import pytest
 from kubectl import kubectl
 from kubernetes import config as k8s_config
 from kubetest import wait_for
+from typer.testing import CliRunner
 
+from ecsk.cli.main import app
 from ecsk.controller import fargate as fargate_ctl
 from ecsk.controller.kube import Kube
 from ecsk.core import fargate as fg
@@ -175,6 +177,20 @@ def test_fargate_tasks_get_one_node_each_and_lose_it_when_stopped(
         assert {"key": fg.COMPUTE_TYPE, "value": "fargate", "effect": "NoSchedule"} in node.obj["spec"][
             "taints"
         ]
+    # `ecsk instances` lists them as Fargate capacity with the task size registered.
+    out = CliRunner().invoke(
+        app, ["instances", "-p", "FARGATE", "-o", "json"], env={"KUBECONFIG": kubeconfig}
+    )
+    assert out.exit_code == 0, out.output
+    listed = {i["nodeName"]: i for i in json.loads(out.output)["containerInstances"]}
+    for name in nodes:
+        assert listed[name]["instanceType"] == "fargate"
+        assert listed[name]["registeredResources"][0] == {
+            "name": "CPU",
+            "type": "INTEGER",
+            "integerValue": 256,
+        }
+        assert listed[name]["runningTasksCount"] == 1
     kubectl(kubeconfig, "delete", "-n", namespace, "tasks.ecs.ecsk.io", "job", "--wait=false")
     wait_for(lambda: not fargate_nodes_of(api, namespace), timeout=60, what="Fargate nodes removed")
 

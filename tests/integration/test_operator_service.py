@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import os
 import re
+import subprocess
+import sys
 import time
 from typing import Any
 
@@ -200,3 +203,77 @@ def test_invalid_service_does_not_crash(api: pykube.HTTPClient, kubeconfig: str,
     cond = wait_for(invalid, 60, what="Valid=False")
     assert cond["message"] == "ClientException: Unable to describe task definition."
     assert deployment(api, operator_ns, "ghost") is None
+
+
+def test_ecsk_tasks_lists_service_tasks(
+    api: pykube.HTTPClient, kubeconfig: str, operator_ns: str, web: str
+) -> None:
+    """`ecsk tasks` shows the ECS view: id, status, family:revision, zone and instance of each task."""
+    env = dict(os.environ, KUBECONFIG=kubeconfig)
+    out = subprocess.run(
+        [sys.executable, "-m", "ecsk.cli.main", "tasks", "-n", operator_ns, "--service", web],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=60,
+        check=True,
+    ).stdout
+    running = status(api, operator_ns, web)["tasks"]
+    nodes = {n.name: n.labels.get("topology.kubernetes.io/zone", "") for n in pykube.Node.objects(api)}
+    for pod in pykube.Pod.objects(api, namespace=operator_ns).filter(selector={"ecs.ecsk.io/service": web}):
+        tid = pod.obj["metadata"]["uid"].replace("-", "")
+        if tid not in running:
+            continue
+        line = next(row for row in out.splitlines() if tid in row)
+        node = pod.obj["spec"]["nodeName"]
+        assert "RUNNING" in line and "websvc:1" in line and node in line and nodes[node] in line
+        assert "service:web" in line
+
+
+def test_shared_service_account_has_one_owner_reference_per_user(
+    api: pykube.HTTPClient, kubeconfig: str, operator_ns: str
+) -> None:
+    """Two services whose task definition names the same task role share its ServiceAccount."""
+    shared = td("roled")
+    shared["spec"]["taskRoleArn"] = "arn:aws:iam::123456789012:role/shared-role"
+    apply(kubeconfig, operator_ns, shared, service("one", "roled", 1), service("two", "roled", 1))
+    wait_for(
+        lambda: steady(api, operator_ns, "one", 1) and steady(api, operator_ns, "two", 1), 90, what="both"
+    )
+    sa_name = deployment(api, operator_ns, "one")["spec"]["template"]["spec"]["serviceAccountName"]  # type: ignore[index]
+
+    def sa() -> dict[str, Any]:
+        return dict(pykube.ServiceAccount.objects(api, namespace=operator_ns).get(name=sa_name).obj)
+
+    owners = wait_for(
+        lambda: len(sa()["metadata"]["ownerReferences"]) == 2 and sa()["metadata"]["ownerReferences"],
+        30,
+        what="two owners",
+    )
+    assert {o["name"] for o in owners} == {"one", "two"} and not any(o["controller"] for o in owners)
+    before = sa()["metadata"]["resourceVersion"]
+    time.sleep(12)
+    assert sa()["metadata"]["resourceVersion"] == before  # the two users do not fight over it
+
+
+def test_duplicate_service_name_is_refused(
+    api: pykube.HTTPClient, kubeconfig: str, operator_ns: str, web: str
+) -> None:
+    dup = service("web-again", "websvc", 1)
+    dup["spec"]["serviceName"] = "web"
+    apply(kubeconfig, operator_ns, dup)
+
+    def refused() -> Any:
+        return next(
+            (
+                c
+                for c in status(api, operator_ns, "web-again").get("conditions") or []
+                if c["type"] == "Valid" and c["status"] == "False"
+            ),
+            None,
+        )
+
+    cond = wait_for(refused, 60, what="duplicate refused")
+    assert cond["message"].startswith("InvalidParameterException: Creation of service was not idempotent.")
+    owner = deployment(api, operator_ns, "web")["metadata"]["ownerReferences"][0]  # type: ignore[index]
+    assert owner["name"] == "web"

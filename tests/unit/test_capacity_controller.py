@@ -180,3 +180,28 @@ def test_bad_providers_are_reported_not_fatal() -> None:
     CapacityController(kube).reconcile_once()  # type: ignore[arg-type]
     assert {e[0] for e in kube.events} == {"x", "y"}
     assert len(_nodes(kube, "ok")) == 1
+
+
+def test_cluster_default_strategy_applies_without_launch_type_or_strategy() -> None:
+    from ecsk.controller import launch
+    from ecsk.core.models import ECSService
+
+    cluster = {
+        "apiVersion": API,
+        "kind": "ECSCluster",
+        "metadata": {"name": "prod", "namespace": "app"},
+        "spec": {
+            "capacityProviders": ["a"],
+            "defaultCapacityProviderStrategy": [{"capacityProvider": "a", "weight": 1}],
+        },
+    }
+    kube = FakeKube(cluster, served=SERVED)
+    plain = ECSService.model_validate({"serviceName": "web", "taskDefinition": "td", "cluster": "prod"})
+    filled = launch.with_cluster_default(kube, "app", plain)  # type: ignore[arg-type]
+    assert [i.capacityProvider for i in filled.capacityProviderStrategy or ()] == ["a"]
+    ec2 = plain.model_copy(update={"launchType": "EC2"})
+    assert launch.with_cluster_default(kube, "app", ec2) is ec2  # type: ignore[arg-type]
+    other = plain.model_copy(update={"cluster": "arn:aws:ecs:us-east-1:1:cluster/dev"})
+    assert launch.with_cluster_default(kube, "app", other) is other  # type: ignore[arg-type]
+    kube.add(_service([]) | {"spec": {"serviceName": "web", "taskDefinition": "td", "cluster": "prod"}})
+    assert launch.owners(kube, None)[("app", "svc:web")] == ([{"capacityProvider": "a", "weight": 1}], "prod")  # type: ignore[arg-type]

@@ -39,6 +39,9 @@ def test_write_crds_and_main(tmp_path: Path, capsys: pytest.CaptureFixture[str])
         "FargateProfile",
         "CapacityProvider",
         "ECSCluster",
+        "ScalableTarget",
+        "ScalingPolicy",
+        "ScheduledAction",
     ]
 
 

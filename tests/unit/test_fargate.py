@@ -142,8 +142,11 @@ def test_ephemeral_storage_requests_size_the_disk() -> None:
 
 def test_ecs_task_size_must_be_a_table_pair() -> None:
     assert fg.ecs_task_size(256, 512) == fg.FargateSize(256, 512)
-    for cpu, mem in [(256, 4096), (1024, 1024), (300, 512), (None, 512), (256, None)]:
+    for cpu, mem in [(256, 4096), (1024, 1024), (300, 512)]:
         with pytest.raises(fg.FargateRefusal, match=INVALID_CPU):
+            fg.ecs_task_size(cpu, mem)
+    for cpu, mem in [(None, 512), (256, None)]:
+        with pytest.raises(fg.FargateRefusal, match="defined at the task level"):
             fg.ecs_task_size(cpu, mem)
 
 

@@ -21,7 +21,7 @@ def _say(message: str) -> None:
 @app.command()
 def up(
     fleet: Path | None = typer.Option(None, "--fleet", "-f", help="Fleet file (default: 3 zones, 9 nodes)."),
-    metrics_server: bool = typer.Option(False, help="Also run metrics-server (resource metrics)."),
+    metrics_server: bool = typer.Option(True, help="Run metrics-server (resource metrics; Service Auto Scaling needs it)."),
 ) -> None:
     """Build what is missing, start the control plane on 127.0.0.1, create the fleet."""
     try:

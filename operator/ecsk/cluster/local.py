@@ -31,6 +31,7 @@ from ecsk.core.fleet import Fleet, render_fleet
 FLEET_LABEL = "ecs.ecsk.io/origin"
 FLEET_LABEL_VALUE = "fleet"
 FIELD_MANAGER = "ecsk-cluster"
+RESOURCE_METRICS_PATH = "metrics.k8s.io/resource-metrics-path"
 
 
 class ClusterError(RuntimeError):
@@ -208,7 +209,9 @@ def _create(tools: binaries.Toolset, say: binaries.Progress, metrics_server: boo
     }
     if metrics_server:
         args += ["--enable", "metrics-server", "--metrics-server-binary", str(tools["metrics-server"])]
-        loopback["metrics-server"] = ["bind-address=127.0.0.1"]
+        # kwokctl applies only the first patch per component: one source for each component's flags.
+        patches = {name: loopback.pop(name, []) + flags for name, flags in METRICS_EXTRA_ARGS.items()}
+        args += ["--config", str(_metrics_config(tools, patches))]
     for component, flags in loopback.items():
         for flag in flags:
             args += ["--extra-args", f"{component}={flag}"]
@@ -221,6 +224,55 @@ def _create(tools: binaries.Toolset, say: binaries.Progress, metrics_server: boo
             "the control plane did not come up, so it was removed again (no half-started cluster "
             f"is left behind).\nkwokctl said:\n{_tail(result.stderr)}\nComponent logs were in {logs}."
         )
+    _fingerprint_file().write_text(config_fingerprint(metrics_server))
+
+
+METRICS_EXTRA_ARGS = {
+    # kwok's node IP is each node's InternalIP, where metrics-server scrapes: keep it on loopback.
+    "kwok-controller": ["node-ip=127.0.0.1"],
+    "metrics-server": [
+        "bind-address=127.0.0.1",
+        "kubelet-preferred-address-types=InternalIP",
+        "kubelet-insecure-tls=true",
+        "metric-resolution=10s",  # metrics-server's minimum; the request timeout must stay below 90% of it
+        "kubelet-request-timeout=5s",
+    ],
+    # Autoscaling tests and labs should see a reaction within seconds, not the default 15 s.
+    "kube-controller-manager": ["horizontal-pod-autoscaler-sync-period=5s"],
+}
+"""Flags when metrics-server runs (appended: the later flag wins over kwokctl's own). They go
+through the configuration file: kwokctl v0.8.0's `--extra-args` mis-indexes a second flag for
+any component but the first (index out of range)."""
+
+
+def _metrics_config(tools: binaries.Toolset, patches: dict[str, list[str]]) -> Path:
+    """A kwokctl configuration pointing at our metrics-server manifest and kwok usage rules.
+
+    kwokctl otherwise fetches metrics-server's manifest from GitHub (unreachable here); a local
+    path is built with `kubectl kustomize`. kwokctl caches a manifest by its source path, so the
+    cached copy is dropped first: an upgraded ecsk must not run with a stale manifest.
+    """
+    data = Path(str(resources.files("ecsk.cluster") / "data"))
+    manifest = str(data / "metrics-server")
+    cached = paths.kwok_workdir() / "cache" / "manifest" / f"{hashlib.sha256(manifest.encode()).hexdigest()}.yaml"
+    cached.unlink(missing_ok=True)
+    doc = {
+        "apiVersion": "config.kwok.x-k8s.io/v1alpha1",
+        "kind": "KwokctlConfiguration",
+        "options": {"metricsServerManifests": [manifest], "kubectlBinary": str(tools["kubectl"])},
+        "componentsPatches": [
+            {"name": name, "extraArgs": [_extra_arg(flag) for flag in flags]}
+            for name, flags in patches.items()
+        ],
+    }
+    path = paths.home() / "kwokctl-metrics.yaml"
+    path.write_text(yaml.safe_dump(doc) + "---\n" + (data / "kwok-usage.yaml").read_text())
+    return path
+
+
+def _extra_arg(flag: str) -> dict[str, Any]:
+    key, value = flag.split("=", 1)
+    return {"key": key, "value": value}
 
 
 def _tail(text: str, lines: int = 15) -> str:
@@ -259,6 +311,10 @@ def apply_fleet(tools: binaries.Toolset, fleet: Fleet, say: binaries.Progress) -
     nodes = render_fleet(fleet)
     for node in nodes:
         node["metadata"]["labels"][FLEET_LABEL] = FLEET_LABEL_VALUE
+        # metrics-server scrapes this path on kwok's server, which serves every node's metrics.
+        node["metadata"]["annotations"][RESOURCE_METRICS_PATH] = (
+            f"/metrics/nodes/{node['metadata']['name']}/metrics/resource"
+        )
     wanted = [n["metadata"]["name"] for n in nodes]
     doc = {"apiVersion": "v1", "kind": "List", "items": nodes}
     result = kubectl(tools, "apply", "-f", "-", stdin=json.dumps(doc), timeout=120)
@@ -290,7 +346,7 @@ def up(
     fleet_file: Path | None = None,
     say: binaries.Progress = print,
     *,
-    metrics_server: bool = False,
+    metrics_server: bool = True,
 ) -> Status:
     fleet = load_fleet(fleet_file)  # refuse a bad fleet file before building or starting anything
     with _locked():

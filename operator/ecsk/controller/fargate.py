@@ -247,16 +247,26 @@ class FargateController:
 
     def _collect_garbage(self, fargate_nodes: list[dict[str, Any]]) -> None:
         """A Fargate node lives exactly as long as its pod (same uid, not merely the same name); a
-        node whose pod went to another node (two controllers raced) is a leftover too."""
+        node whose pod went to another node (two controllers raced) is a leftover too.
+
+        One pod list per pass rather than a GET per node; it is taken after the node list, and a
+        node is only created for a pod that already exists, so no live pod can be missing."""
+        if not fargate_nodes:
+            return
+        live = {
+            (p["metadata"]["namespace"], p["metadata"]["name"]): p
+            for p in list_pods(self.kube, self.namespaces)
+        }
         for node in fargate_nodes:
             ref = (node["metadata"].get("annotations") or {}).get(fg.POD_ANNOTATION, "")
-            uid = labels(node).get(fg.POD_UID_LABEL)
             ns, _, name = ref.partition("/")
+            pod = live.get((ns, name))
+            same = pod is not None and pod["metadata"].get("uid") == labels(node).get(fg.POD_UID_LABEL)
+            if same and pod is not None and not _elsewhere(pod, node):
+                continue
             try:
-                pod = self.kube.get("v1", "Pod", name, ns) if ns and name else None
-                if pod is None or pod["metadata"].get("uid") != uid or _elsewhere(pod, node):
-                    self.kube.delete("v1", "Node", node["metadata"]["name"])
-                    log.info("fargate node %s removed (pod %s gone)", node["metadata"]["name"], ref)
+                self.kube.delete("v1", "Node", node["metadata"]["name"])
+                log.info("fargate node %s removed (pod %s gone)", node["metadata"]["name"], ref)
             except KubeError as exc:
                 log.warning("fargate node %s: %s", node["metadata"]["name"], exc)
 

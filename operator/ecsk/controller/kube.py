@@ -111,7 +111,12 @@ class Kube:
         """SSA `obj` unless the live object already carries every rendered field (returns live).
 
         `live` may be given when the caller already fetched it. Returns (object, written).
+        Shared kinds get their owner reference merged separately (see `SHARED_KINDS`).
         """
+        shared_refs: list[dict[str, Any]] = []
+        if obj["kind"] in SHARED_KINDS:
+            shared_refs = list(obj.get("metadata", {}).get("ownerReferences") or [])
+            obj = {**obj, "metadata": {k: v for k, v in obj["metadata"].items() if k != "ownerReferences"}}
         obj = stamp_applied(obj)
         meta = obj.get("metadata", {})
         res = self.resource(obj["apiVersion"], obj["kind"])
@@ -119,22 +124,38 @@ class Kube:
         if live is None:
             live = self.get(obj["apiVersion"], obj["kind"], meta["name"], namespace)
         if live is not None and is_subset(obj, live):
-            return dict(live), False
-        try:
-            out = self.dyn.server_side_apply(
-                res,
-                body=dict(obj),
-                name=meta["name"],
-                namespace=namespace,
-                field_manager=FIELD_MANAGER,
-                force_conflicts=True,
+            result, written = dict(live), False
+        else:
+            try:
+                out = self.dyn.server_side_apply(
+                    res,
+                    body=dict(obj),
+                    name=meta["name"],
+                    namespace=namespace,
+                    field_manager=FIELD_MANAGER,
+                    force_conflicts=True,
+                )
+            except ApiException as exc:
+                raise KubeError(
+                    f"apply {obj['kind']} {namespace}/{meta['name']}: {exc.reason}: {_body(exc)}", exc.status
+                ) from exc
+            log.info("applied %s %s/%s", obj["kind"], namespace or "-", meta["name"])
+            result, written = _plain(out), True
+        have = {r.get("uid") for r in (result.get("metadata") or {}).get("ownerReferences") or []}
+        missing = [r for r in shared_refs if r.get("uid") not in have]
+        if missing:
+            # Strategic merge on ownerReferences merges by uid: every user keeps its reference,
+            # which a single-manager apply could not do (it would replace the previous user's).
+            result = self.merge_patch(
+                obj["apiVersion"],
+                obj["kind"],
+                meta["name"],
+                namespace,
+                {"metadata": {"ownerReferences": missing}},
+                content_type="application/strategic-merge-patch+json",
             )
-        except ApiException as exc:
-            raise KubeError(
-                f"apply {obj['kind']} {namespace}/{meta['name']}: {exc.reason}: {_body(exc)}", exc.status
-            ) from exc
-        log.info("applied %s %s/%s", obj["kind"], namespace or "-", meta["name"])
-        return _plain(out), True
+            written = True
+        return result, written
 
     def create(self, obj: Mapping[str, Any]) -> dict[str, Any] | None:
         """Create-only (bare Pods, Jobs): None when the name is taken, so retries never duplicate."""
@@ -187,6 +208,7 @@ class Kube:
         namespace: str | None,
         patch: Mapping[str, Any],
         subresource: str | None = None,
+        content_type: str = "application/merge-patch+json",
     ) -> dict[str, Any]:
         res = self.resource(api_version, kind)
         if subresource:
@@ -197,7 +219,7 @@ class Kube:
                 body=dict(patch),
                 name=name,
                 namespace=namespace,
-                content_type="application/merge-patch+json",
+                content_type=content_type,
                 field_manager=FIELD_MANAGER,
             )
         except ApiException as exc:
@@ -262,9 +284,14 @@ APPLIED_ANNOTATION = f"{GROUP}/applied-hash"
 def stamp_applied(obj: Mapping[str, Any]) -> dict[str, Any]:
     """Record a hash of what we applied: the subset test cannot see a field we *stopped*
     rendering, the hash can (a changed hash forces one apply, which drops the field)."""
-    blob = json.dumps(obj, sort_keys=True, separators=(",", ":"), default=str)
-    digest = hashlib.sha256(blob.encode()).hexdigest()[:16]
     out = copy.deepcopy(dict(obj))
+    # Owner references stay out of the hash: users of a shared object must agree on its hash.
+    content = {
+        **out,
+        "metadata": {k: v for k, v in out.get("metadata", {}).items() if k != "ownerReferences"},
+    }
+    blob = json.dumps(content, sort_keys=True, separators=(",", ":"), default=str)
+    digest = hashlib.sha256(blob.encode()).hexdigest()[:16]
     out.setdefault("metadata", {}).setdefault("annotations", {})[APPLIED_ANNOTATION] = digest
     return out
 
@@ -274,24 +301,31 @@ def _body(exc: ApiException) -> str:
     return text[:500]
 
 
-def owner_reference(owner: Mapping[str, Any]) -> dict[str, Any]:
+def owner_reference(owner: Mapping[str, Any], controller: bool = True) -> dict[str, Any]:
     meta = owner["metadata"]
     return {
         "apiVersion": owner["apiVersion"],
         "kind": owner["kind"],
         "name": meta["name"],
         "uid": meta["uid"],
-        "controller": True,
+        "controller": controller,
         "blockOwnerDeletion": True,
     }
+
+
+SHARED_KINDS = frozenset({"ServiceAccount", "PersistentVolumeClaim", "ConfigMap", "Secret"})
+"""Side objects named after something other than their owner (a task role, a volume), which
+several services/tasks of one namespace may render identically. They get a non-controller owner
+reference from each user, so Kubernetes deletes them when the last user goes and two users never
+fight over `controller: true` (the API allows one)."""
 
 
 def adopt(
     objects: Iterable[dict[str, Any]], owner: Mapping[str, Any], cluster_scoped_kinds: set[str]
 ) -> None:
     """Owner references on every namespaced child (cluster-scoped ones cannot have a namespaced owner)."""
-    ref = owner_reference(owner)
     for obj in objects:
         if obj["kind"] in cluster_scoped_kinds:
             continue
+        ref = owner_reference(owner, controller=obj["kind"] not in SHARED_KINDS)
         obj.setdefault("metadata", {})["ownerReferences"] = [ref]

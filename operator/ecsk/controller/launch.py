@@ -10,12 +10,16 @@ from __future__ import annotations
 import time
 import weakref
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, TypeVar
 
 from kubernetes.client.exceptions import ApiException
+from pydantic import BaseModel
 
 from ecsk.controller.kube import API_VERSION, Kube, KubeError
+from ecsk.core.models.placement import CapacityProviderStrategyItem
 from ecsk.core.translate.names import LABEL_SERVICE, label_value
+
+M = TypeVar("M", bound=BaseModel)
 
 Group = tuple[str, str]
 """(namespace, "svc:<service label>" | "task:<Task name>"): the tasks a strategy splits."""
@@ -63,20 +67,63 @@ def list_custom(kube: Kube, kind: str, namespaces: list[str] | None) -> list[dic
         return []
 
 
+def _cluster(spec: Mapping[str, Any]) -> str:
+    return str(spec.get("cluster") or "default").rsplit("/", 1)[-1] or "default"
+
+
+def cluster_defaults(kube: Kube, namespaces: list[str] | None) -> dict[tuple[str, str], list[dict[str, Any]]]:
+    """(namespace, cluster name) -> the ECSCluster's defaultCapacityProviderStrategy."""
+    out: dict[tuple[str, str], list[dict[str, Any]]] = {}
+    for body in list_custom(kube, "ECSCluster", namespaces):
+        spec = body.get("spec") or {}
+        default = spec.get("defaultCapacityProviderStrategy") or []
+        if default:
+            out[(body["metadata"]["namespace"], str(spec.get("clusterName") or body["metadata"]["name"]))] = (
+                default
+            )
+    return out
+
+
+def effective_strategy(
+    spec: Mapping[str, Any], namespace: str, defaults: Mapping[tuple[str, str], list[dict[str, Any]]]
+) -> list[dict[str, Any]]:
+    """ECS: no launch type and no strategy means the cluster's default capacity provider strategy."""
+    strategy = list(spec.get("capacityProviderStrategy") or [])
+    if strategy or spec.get("launchType"):
+        return strategy
+    return list(defaults.get((namespace, _cluster(spec)), []))
+
+
+def with_cluster_default(kube: Kube, namespace: str, model: M) -> M:
+    """A service or RunTask model with the cluster default strategy filled in (as ECS records it
+    at create time), so the render hook gates its tasks; unchanged when anything is missing."""
+    if getattr(model, "launchType", None) or getattr(model, "capacityProviderStrategy", None):
+        return model
+    try:
+        spec = {"cluster": getattr(model, "cluster", None)}
+        default = effective_strategy(spec, namespace, cluster_defaults(kube, [namespace]))
+        if not default:
+            return model
+        items = [CapacityProviderStrategyItem.model_validate(i) for i in default]
+        return model.model_copy(update={"capacityProviderStrategy": items})
+    except Exception:  # a broken ECSCluster must never break a service
+        return model
+
+
 def owners(kube: Kube, namespaces: list[str] | None) -> Owners:
-    """Every service's and RunTask's strategy, keyed like `group_of` keys their pods."""
+    """Every service's and RunTask's strategy (cluster default applied), keyed like `group_of`."""
     out: Owners = {}
+    defaults = cluster_defaults(kube, namespaces)
     for body in list_custom(kube, "ECSService", namespaces):
         spec = body.get("spec") or {}
+        ns = body["metadata"]["namespace"]
         name = spec.get("serviceName") or body["metadata"]["name"]
-        cluster = str(spec.get("cluster") or "default").rsplit("/", 1)[-1]
-        key = (body["metadata"]["namespace"], f"svc:{label_value(str(name))}")
-        out[key] = (spec.get("capacityProviderStrategy") or [], cluster)
+        out[(ns, f"svc:{label_value(str(name))}")] = (effective_strategy(spec, ns, defaults), _cluster(spec))
     for body in list_custom(kube, "Task", namespaces):
         spec = body.get("spec") or {}
-        cluster = str(spec.get("cluster") or "default").rsplit("/", 1)[-1]
-        key = (body["metadata"]["namespace"], f"task:{body['metadata']['name']}")
-        out[key] = (spec.get("capacityProviderStrategy") or [], cluster)
+        ns = body["metadata"]["namespace"]
+        key = (ns, f"task:{body['metadata']['name']}")
+        out[key] = (effective_strategy(spec, ns, defaults), _cluster(spec))
     return out
 
 

@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
-from ecsk.controller import placement, taskdefs
+from ecsk.controller import launch, placement, taskdefs
 from ecsk.controller.common import (
     CLUSTER_SCOPED,
     Runtime,
@@ -49,6 +49,18 @@ IN_PROGRESS_REQUEUE = 3.0
 def cluster_name(raw: str | None) -> str:
     """`spec.cluster` may be a name or an ARN (`...:cluster/name`); labels carry the name."""
     return (raw or "default").rsplit("/", 1)[-1] or "default"
+
+
+def _other_controller(live: Mapping[str, Any] | None, uid: str) -> str | None:
+    """The ECS object that already controls `live`, if it is not us (never steal a child)."""
+    for ref in ((live or {}).get("metadata") or {}).get("ownerReferences") or []:
+        if (
+            ref.get("controller")
+            and ref.get("uid") != uid
+            and str(ref.get("apiVersion", "")).startswith("ecs.ecsk.io/")
+        ):
+            return f"{ref.get('kind')} {ref.get('name')}"
+    return None
 
 
 def _selector_string(match_labels: Mapping[str, str]) -> str:
@@ -172,7 +184,7 @@ def reconcile(rt: Runtime, body: Mapping[str, Any]) -> float | None:
     doc = load_document(cr_document(body))[0]
     if doc.model is None or not isinstance(doc.model, ECSService):
         return _invalid(rt, body, "ValidationFailed", f"ClientException: {issues_text(doc.issues)}")
-    svc: ECSService = doc.model
+    svc: ECSService = launch.with_cluster_default(rt.kube, ns, doc.model)  # ECSCluster default strategy
     name = svc.serviceName
 
     deployments = status.get("deployments") or []
@@ -215,7 +227,20 @@ def reconcile(rt: Runtime, body: Mapping[str, Any]) -> float | None:
     adopt(objects, body, CLUSTER_SCOPED)
     workload: dict[str, Any] | None = None
     for obj in objects:
-        applied, _ = rt.kube.apply(obj)
+        live = rt.kube.get(
+            obj["apiVersion"], obj["kind"], obj["metadata"]["name"], obj["metadata"].get("namespace")
+        )
+        other = _other_controller(live, meta["uid"])
+        if other:
+            # Two ECSService objects with one serviceName: ECS refuses the second CreateService.
+            return _invalid(
+                rt,
+                body,
+                "DuplicateService",
+                "InvalidParameterException: Creation of service was not "
+                f"idempotent. ({obj['kind']} {obj['metadata']['name']} belongs to {other})",
+            )
+        applied, _ = rt.kube.apply(obj, live=live)
         if obj["kind"] in ("Deployment", "DaemonSet"):
             workload = applied
     if workload is None:
@@ -268,7 +293,9 @@ def reconcile(rt: Runtime, body: Mapping[str, Any]) -> float | None:
                 and c.get("reason") == "Unschedulable"
             ):
                 unplaced.append((str(c.get("message") or ""), pod))
-    if not daemon:
+    # With a capacity provider strategy the capacity controller owns pod-deletion-cost (scale-in
+    # must keep the base/weight split first; docs/capacity.md), so only one writer per pod.
+    if not daemon and not svc.capacityProviderStrategy:
         try:  # scale-in victims as ECS would choose them (pod-deletion-cost); no write when settled
             strategies = [p.to_aws() for p in svc.placementStrategy or ()] or None
             alive = [p for p in pods if not p["metadata"].get("deletionTimestamp")]

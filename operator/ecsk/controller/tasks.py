@@ -15,7 +15,7 @@ from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
-from ecsk.controller import taskdefs
+from ecsk.controller import launch, taskdefs
 from ecsk.controller.common import (
     CLUSTER_SCOPED,
     Runtime,
@@ -146,7 +146,7 @@ def reconcile(rt: Runtime, body: Mapping[str, Any]) -> float | None:
     if doc.model is None or not isinstance(doc.model, RunTask):
         fail("ValidationFailed", f"ClientException: {issues_text(doc.issues)}")
         return None
-    task: RunTask = doc.model
+    task: RunTask = launch.with_cluster_default(rt.kube, ns, doc.model)  # ECSCluster default strategy
     issues = validate_run_task(task)
     if issues:
         fail("ValidationFailed", f"InvalidParameterException: {issues_text(issues)}")

@@ -22,6 +22,7 @@ from typing import Any
 import yaml
 from pydantic import BaseModel
 
+from ecsk.core.autoscaling.models import ScalableTarget, ScalingPolicy, ScheduledAction
 from ecsk.core.capacity_models import CapacityProvider, ECSCluster
 from ecsk.core.fargate_profiles import FargateProfile
 from ecsk.core.models import ECSService, RunTask, ScheduledTask, TaskDefinition
@@ -323,6 +324,55 @@ def _col(name: str, path: str, kind: str = "string", priority: int = 0) -> Json:
 
 _AGE = _col("Age", ".metadata.creationTimestamp", "date")
 
+AUTOSCALING_KINDS: tuple[KindSpec, ...] = (
+    KindSpec(
+        kind="ScalableTarget",
+        plural="scalabletargets",
+        short_names=("ast",),
+        model=ScalableTarget,
+        rules={},
+        columns=(
+            _col("Resource", ".spec.ResourceId"),
+            _col("Min", ".spec.MinCapacity", "integer"),
+            _col("Max", ".spec.MaxCapacity", "integer"),
+            _col("Desired", ".status.desiredCount", "integer"),
+            _AGE,
+        ),
+    ),
+    KindSpec(
+        kind="ScalingPolicy",
+        plural="scalingpolicies",
+        short_names=("asp",),
+        model=ScalingPolicy,
+        rules={},
+        optional=("PolicyName",),
+        columns=(
+            _col("Resource", ".spec.ResourceId"),
+            _col("Type", ".spec.PolicyType"),
+            _col("Target", ".spec.TargetTrackingScalingPolicyConfiguration.TargetValue", "number"),
+            _col("State", ".status.state"),
+            _AGE,
+        ),
+    ),
+    KindSpec(
+        kind="ScheduledAction",
+        plural="scheduledactions",
+        short_names=("asa",),
+        model=ScheduledAction,
+        rules={},
+        optional=("ScheduledActionName",),
+        columns=(
+            _col("Resource", ".spec.ResourceId"),
+            _col("Schedule", ".spec.Schedule"),
+            _col("Min", ".spec.ScalableTargetAction.MinCapacity", "integer"),
+            _col("Max", ".spec.ScalableTargetAction.MaxCapacity", "integer"),
+            _col("Next Run", ".status.nextRun", "date"),
+            _AGE,
+        ),
+    ),
+)
+"""Application Auto Scaling kinds (PascalCase specs, as the AWS API names them)."""
+
 KINDS: tuple[KindSpec, ...] = (
     KindSpec(
         kind="TaskDefinition",
@@ -424,6 +474,7 @@ KINDS: tuple[KindSpec, ...] = (
         rules={},
         columns=(_col("Cluster", ".spec.clusterName"), _AGE),
     ),
+    *AUTOSCALING_KINDS,
 )
 
 

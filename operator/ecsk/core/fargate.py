@@ -174,7 +174,11 @@ def ecs_task_size(
     cpu_units: int | None, memory_mib: int | None, storage_gib: int | None = None
 ) -> FargateSize:
     """ECS Fargate takes the task size as given: it must be a table pair, never rounded."""
-    if cpu_units is None or memory_mib is None or (cpu_units, memory_mib) not in FARGATE_CPU_MEMORY:
+    if cpu_units is None or memory_mib is None:
+        raise FargateRefusal(
+            "ClientException: Fargate requires that 'cpu' and 'memory' be defined at the task level."
+        )
+    if (cpu_units, memory_mib) not in FARGATE_CPU_MEMORY:
         raise FargateRefusal(f"ClientException: {INVALID_CPU}")
     return FargateSize(cpu_units, memory_mib, ephemeral_gib(storage_gib))
 

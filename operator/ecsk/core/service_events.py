@@ -240,7 +240,7 @@ def add_events(
     """
     events = [dict(e) for e in existing]
     added: list[str] = []
-    stamp = now.isoformat()
+    stamp = now.replace(microsecond=0).isoformat().replace("+00:00", "Z")
     for msg in messages:
         recent = False
         for e in events:
