@@ -84,7 +84,9 @@ class Cluster:
         return proc.stdout
 
     def running_pods(self, namespace: str) -> int:
-        pods = pykube.Pod.objects(self.api).filter(namespace=namespace, field_selector={"status.phase": "Running"})
+        pods = pykube.Pod.objects(self.api).filter(
+            namespace=namespace, field_selector={"status.phase": "Running"}
+        )
         return sum(1 for p in pods if not p.obj["metadata"].get("deletionTimestamp"))
 
     def wait_running(self, namespace: str, want: int, started: float, timeout: float) -> float:
@@ -137,20 +139,28 @@ def proc_stats(pid: int) -> tuple[float, float]:
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     ticks = os.sysconf("SC_CLK_TCK")
     cpu = (int(fields[11]) + int(fields[12])) / ticks
-    hwm = next(line for line in Path(f"/proc/{pid}/status").read_text().splitlines() if line.startswith("VmHWM"))
+    hwm = next(
+        line for line in Path(f"/proc/{pid}/status").read_text().splitlines() if line.startswith("VmHWM")
+    )
     return cpu, int(hwm.split()[1]) / 1024
 
 
 def snapshot(c: Cluster, ns: str) -> dict[str, str]:
-    out = json.loads(c.kubectl("get", "ecsservices,taskdefinitions,deployments,services,serviceaccounts",
-                               "-n", ns, "-o", "json"))
+    out = json.loads(
+        c.kubectl(
+            "get", "ecsservices,taskdefinitions,deployments,services,serviceaccounts", "-n", ns, "-o", "json"
+        )
+    )
     return {f"{o['kind']}/{o['metadata']['name']}": o["metadata"]["resourceVersion"] for o in out["items"]}
 
 
 def ecsk_events(c: Cluster, ns: str) -> int:
     out = json.loads(c.kubectl("get", "events", "-n", ns, "-o", "json"))
-    return sum(int(e.get("count") or 1) for e in out["items"]
-               if (e.get("reportingComponent") or e.get("source", {}).get("component", "")).startswith("ecsk"))
+    return sum(
+        int(e.get("count") or 1)
+        for e in out["items"]
+        if (e.get("reportingComponent") or e.get("source", {}).get("component", "")).startswith("ecsk")
+    )
 
 
 def main() -> int:
@@ -167,7 +177,7 @@ def main() -> int:
     direct_ns, op_ns = f"bench-direct-{run}", f"bench-ecsk-{run}"
 
     print(f"== {args.services} services x {args.tasks} tasks = {total} tasks")
-    c.kubectl("apply", "--server-side", "--field-manager", "ecsk", "-f", str(ROOT / "crds"))
+    c.kubectl("apply", "--server-side", "--field-manager", "ecsk", "-k", str(ROOT / "crds"))
     bench_nodes = add_bench_nodes(c, total)
     print(f"added {len(bench_nodes)} bench nodes (m5.2xlarge) so capacity is never the limit")
     td = parse_task_definition(task_definition("bench"))
@@ -178,8 +188,11 @@ def main() -> int:
         namespace(c, direct_ns)
         objects = []
         for name in names:
-            res = render_service(parse_service(service(name, "bench", args.tasks)), td,
-                                 RenderOptions(namespace=direct_ns, revision=1, explain=False))
+            res = render_service(
+                parse_service(service(name, "bench", args.tasks)),
+                td,
+                RenderOptions(namespace=direct_ns, revision=1, explain=False),
+            )
             objects.extend(o for o in res.objects if o["kind"] in ("Deployment", "ServiceAccount"))
         doc = json.dumps({"apiVersion": "v1", "kind": "List", "items": objects})
         started = time.monotonic()
@@ -193,20 +206,40 @@ def main() -> int:
         log = open(paths.home() / "bench-operator.log", "w")  # noqa: SIM115
         op = subprocess.Popen(
             [sys.executable, "-m", "ecsk.cli.main", "operator", "-n", op_ns, "--resync", str(args.resync)],
-            stdout=log, stderr=subprocess.STDOUT, env=dict(os.environ, KUBECONFIG=kubeconfig,
-                                                             PYTHONPATH=str(ROOT / "operator")),
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            env=dict(os.environ, KUBECONFIG=kubeconfig, PYTHONPATH=str(ROOT / "operator")),
         )
         op_pid = op.pid
         time.sleep(3)  # let kopf start watching, so startup is not counted as reconcile time
         before = c.apiserver_requests()
-        crs = [{"apiVersion": "ecs.ecsk.io/v1alpha1", "kind": "TaskDefinition", "metadata": {"name": "bench"},
-                "spec": task_definition("bench")}]
-        crs += [{"apiVersion": "ecs.ecsk.io/v1alpha1", "kind": "ECSService", "metadata": {"name": n},
-                 "spec": service(n, "bench", args.tasks)} for n in names]
+        crs = [
+            {
+                "apiVersion": "ecs.ecsk.io/v1alpha1",
+                "kind": "TaskDefinition",
+                "metadata": {"name": "bench"},
+                "spec": task_definition("bench"),
+            }
+        ]
+        crs += [
+            {
+                "apiVersion": "ecs.ecsk.io/v1alpha1",
+                "kind": "ECSService",
+                "metadata": {"name": n},
+                "spec": service(n, "bench", args.tasks),
+            }
+            for n in names
+        ]
         cpu0, _ = proc_stats(op_pid)
         started = time.monotonic()
-        c.kubectl("apply", "-n", op_ns, "-f", "-", stdin=json.dumps({"apiVersion": "v1", "kind": "List",
-                                                                        "items": crs}))
+        c.kubectl(
+            "apply",
+            "-n",
+            op_ns,
+            "-f",
+            "-",
+            stdin=json.dumps({"apiVersion": "v1", "kind": "List", "items": crs}),
+        )
         via = c.wait_running(op_ns, total, started, args.timeout)
         print(f"through ecsk:       all {total} tasks RUNNING in {via:.1f}s")
         print(f"ratio ecsk/direct:  {via / direct:.2f}  (target <= 1.2)")
@@ -222,30 +255,54 @@ def main() -> int:
         cpu1, rss = proc_stats(op_pid)
         changed = sorted(k for k in rv1 if rv0.get(k) != rv1[k])
 
-        def writes(a: dict[tuple[str, str, str], float], b: dict[tuple[str, str, str], float],
-                   resources: set[str]) -> int:
-            return int(sum(v - a.get(k, 0.0) for k, v in b.items() if k[0] in WRITE_VERBS and k[1] in resources))
+        def writes(
+            a: dict[tuple[str, str, str], float], b: dict[tuple[str, str, str], float], resources: set[str]
+        ) -> int:
+            return int(
+                sum(v - a.get(k, 0.0) for k, v in b.items() if k[0] in WRITE_VERBS and k[1] in resources)
+            )
 
-        ours = {"ecsservices", "taskdefinitions", "deployments", "services", "serviceaccounts", "events",
-                "configmaps", "podtemplates", "networkpolicies"}
+        ours = {
+            "ecsservices",
+            "taskdefinitions",
+            "deployments",
+            "services",
+            "serviceaccounts",
+            "events",
+            "configmaps",
+            "podtemplates",
+            "networkpolicies",
+        }
         idle_writes = writes(after_converge, after_idle, ours)
         print(f"operator CPU:       {cpu1 - cpu0:.1f}s during convergence + idle; peak RSS {rss:.0f} MiB")
         conv_total = int(sum(v - before.get(k, 0.0) for k, v in after_converge.items() if k[1] in ours))
-        print(f"API requests on ecsk's resources while converging: {conv_total} "
-              f"(~{conv_total / max(1, args.services):.1f} per service)")
-        print(f"no-op resync over {window:.0f}s ({window / args.resync:.0f} resyncs): "
-              f"{len(changed)} objects changed, {ev1 - ev0} new ecsk events, "
-              f"{idle_writes} write requests on ecsk's resource types cluster-wide")
+        print(
+            f"API requests on ecsk's resources while converging: {conv_total} "
+            f"(~{conv_total / max(1, args.services):.1f} per service)"
+        )
+        print(
+            f"no-op resync over {window:.0f}s ({window / args.resync:.0f} resyncs): "
+            f"{len(changed)} objects changed, {ev1 - ev0} new ecsk events, "
+            f"{idle_writes} write requests on ecsk's resource types cluster-wide"
+        )
         if changed:
             print("  changed:", ", ".join(changed[:10]))
-        idle = {k: int(v - after_converge.get(k, 0.0)) for k, v in after_idle.items()
-                if k[0] in WRITE_VERBS and k[1] in ours and v - after_converge.get(k, 0.0) > 0}
+        idle = {
+            k: int(v - after_converge.get(k, 0.0))
+            for k, v in after_idle.items()
+            if k[0] in WRITE_VERBS and k[1] in ours and v - after_converge.get(k, 0.0) > 0
+        }
         if idle:
             print("  idle write requests by (verb, resource, subresource):", idle)
-        conv = {k: int(v - before.get(k, 0.0)) for k, v in after_converge.items()
-                if k[1] in ours and v - before.get(k, 0.0) > 0}
-        print("  converging requests by (verb, resource, subresource):",
-              dict(sorted(conv.items(), key=lambda kv: -kv[1])[:12]))
+        conv = {
+            k: int(v - before.get(k, 0.0))
+            for k, v in after_converge.items()
+            if k[1] in ours and v - before.get(k, 0.0) > 0
+        }
+        print(
+            "  converging requests by (verb, resource, subresource):",
+            dict(sorted(conv.items(), key=lambda kv: -kv[1])[:12]),
+        )
     finally:
         if op_pid:
             subprocess.run(["kill", str(op_pid)], check=False)

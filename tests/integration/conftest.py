@@ -103,7 +103,7 @@ def operator_ns(
     """A namespace per test module with its own operator watching only it (CRDs applied first)."""
     from kubectl import kubectl
 
-    kubectl(kubeconfig, "apply", "--server-side", "--force-conflicts", "-f", str(ROOT / "crds"))
+    kubectl(kubeconfig, "apply", "--server-side", "--force-conflicts", "-k", str(ROOT / "crds"))
     name = f"op-{uuid.uuid4().hex[:8]}"
     ns = pykube.Namespace(api, {"metadata": {"name": name, "labels": {"ecsk.io/test": "true"}}})
     ns.create()

@@ -54,7 +54,9 @@ def test_up_twice_down_twice_and_up_after_a_crash(private_home: Path) -> None:
     again = _ecsk(private_home, "up")
     assert again.returncode == 0, again.stderr
     assert "already running" in again.stderr
-    assert _pid(private_home, "kube-apiserver") == apiserver, "a second `up` must not restart a healthy cluster"
+    assert _pid(private_home, "kube-apiserver") == apiserver, (
+        "a second `up` must not restart a healthy cluster"
+    )
 
     # Crash: the apiserver and the scheduler die without a clean stop.
     os.kill(apiserver, signal.SIGKILL)

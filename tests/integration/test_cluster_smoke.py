@@ -63,8 +63,12 @@ def test_zone_spread_lands_evenly(api: pykube.HTTPClient, namespace: str) -> Non
     pykube.Deployment(api, dep).create()
 
     pods = wait_for(
-        lambda: (p := _pods(api, namespace, {"app": "spread"})) and len(p) == per_zone * len(zones)
-        and _running(p) and p,
+        lambda: (
+            (p := _pods(api, namespace, {"app": "spread"}))
+            and len(p) == per_zone * len(zones)
+            and _running(p)
+            and p
+        ),
         timeout=90,
         what="all spread pods Running",
     )
@@ -76,9 +80,7 @@ def test_zone_spread_lands_evenly(api: pykube.HTTPClient, namespace: str) -> Non
 def test_pod_larger_than_any_node_stays_pending_with_insufficient_cpu(
     api: pykube.HTTPClient, namespace: str
 ) -> None:
-    biggest = max(
-        _millicores(n.obj["status"]["allocatable"]["cpu"]) for n in ready_nodes(api)
-    )
+    biggest = max(_millicores(n.obj["status"]["allocatable"]["cpu"]) for n in ready_nodes(api))
     too_big = f"{biggest + 1000}m"
     pod = pykube.Pod(
         api,
@@ -127,14 +129,15 @@ def test_binpack_profile_picks_the_most_allocated_node(api: pykube.HTTPClient, n
                 "nodeName": target.name,
                 "containers": [
                     _container(
-                        cpu=f"{_millicores(alloc['cpu']) // 2}m", memory=f"{_mebibytes(alloc['memory']) // 2}Mi"
+                        cpu=f"{_millicores(alloc['cpu']) // 2}m",
+                        memory=f"{_mebibytes(alloc['memory']) // 2}Mi",
                     )
                 ],
             },
         },
     )
     filler.create()
-    wait_for(lambda: (filler.reload() or filler.obj["status"].get("phase") == "Running"), what="filler Running")
+    wait_for(lambda: filler.reload() or filler.obj["status"].get("phase") == "Running", what="filler Running")
 
     def place(name: str, scheduler: str | None) -> str:
         spec: dict[str, Any] = {"containers": [_container(cpu="100m", memory="64Mi")]}
@@ -142,7 +145,9 @@ def test_binpack_profile_picks_the_most_allocated_node(api: pykube.HTTPClient, n
             spec["schedulerName"] = scheduler
         pod = pykube.Pod(api, {"metadata": {"name": name, "namespace": namespace}, "spec": spec})
         pod.create()
-        return str(wait_for(lambda: (pod.reload() or pod.obj["spec"].get("nodeName")), what=f"{name} scheduled"))
+        return str(
+            wait_for(lambda: pod.reload() or pod.obj["spec"].get("nodeName"), what=f"{name} scheduled")
+        )
 
     assert place("packed", "ecsk-binpack") == target.name
     # The default profile (least allocated) must not prefer the half-full node: proves the

@@ -22,7 +22,7 @@ CORPUS = sorted(p for p in (ROOT / "tests/fixtures/corpus").iterdir() if p.is_di
 
 @pytest.fixture(scope="module")
 def crds_installed(kubeconfig: str) -> None:
-    kubectl(kubeconfig, "apply", "--server-side", "--field-manager", "ecsk", "-f", str(ROOT / "crds"))
+    kubectl(kubeconfig, "apply", "--server-side", "--field-manager", "ecsk", "-k", str(ROOT / "crds"))
     kubectl(kubeconfig, "apply", "--server-side", "-f", str(ROOT / "tests/fixtures/crds"))
     kubectl(kubeconfig, "wait", "--for=condition=Established", "crd", "--all", "--timeout=60s")
 
@@ -48,8 +48,18 @@ def test_rendered_corpus_is_accepted_by_the_apiserver(
         assert not errors, f"{case.name}/{item.name}: {errors}"
         objects.extend(item.result.objects)
     doc = json.dumps({"apiVersion": "v1", "kind": "List", "items": objects})
-    proc = kubectl(kubeconfig, "apply", "--server-side", "--dry-run=server", "--field-manager", "ecsk",
-                   "-f", "-", stdin=doc, check=False)
+    proc = kubectl(
+        kubeconfig,
+        "apply",
+        "--server-side",
+        "--dry-run=server",
+        "--field-manager",
+        "ecsk",
+        "-f",
+        "-",
+        stdin=doc,
+        check=False,
+    )
     assert proc.returncode == 0, f"{case.name}: apiserver refused:\n{proc.stderr}"
     assert proc.stdout.count("serverside-applied") == len(objects), proc.stdout
 
@@ -70,8 +80,17 @@ def test_imported_custom_resources_pass_admission(
     assert result.exit_code == 0, result.output
     docs = [d for d in yaml.safe_load_all(result.stdout) if d]
     assert docs
-    proc = kubectl(kubeconfig, "apply", "-n", namespace, "--dry-run=server", "-f", "-",
-                   stdin=yaml.safe_dump_all(docs), check=False)
+    proc = kubectl(
+        kubeconfig,
+        "apply",
+        "-n",
+        namespace,
+        "--dry-run=server",
+        "-f",
+        "-",
+        stdin=yaml.safe_dump_all(docs),
+        check=False,
+    )
     assert proc.returncode == 0, f"{case.name}: admission refused:\n{proc.stderr}"
 
 
@@ -91,8 +110,17 @@ def test_admission_refuses_an_invalid_fargate_size_with_the_ecs_message(
             "containerDefinitions": [{"name": "app", "image": "public.ecr.aws/nginx/nginx:1.27"}],
         },
     }
-    proc = kubectl(kubeconfig, "apply", "-n", namespace, "--dry-run=server", "-f", "-",
-                   stdin=json.dumps(bad), check=False)
+    proc = kubectl(
+        kubeconfig,
+        "apply",
+        "-n",
+        namespace,
+        "--dry-run=server",
+        "-f",
+        "-",
+        stdin=json.dumps(bad),
+        check=False,
+    )
     assert proc.returncode != 0
     assert "Invalid 'cpu' setting for task" in proc.stderr
 
@@ -105,7 +133,16 @@ def test_admission_refuses_eleven_containers(kubeconfig: str, namespace: str, cr
         "metadata": {"name": "too-many"},
         "spec": {"family": "too-many", "containerDefinitions": containers},
     }
-    proc = kubectl(kubeconfig, "apply", "-n", namespace, "--dry-run=server", "-f", "-",
-                   stdin=json.dumps(bad), check=False)
+    proc = kubectl(
+        kubeconfig,
+        "apply",
+        "-n",
+        namespace,
+        "--dry-run=server",
+        "-f",
+        "-",
+        stdin=json.dumps(bad),
+        check=False,
+    )
     assert proc.returncode != 0
     assert "containerDefinitions" in proc.stderr

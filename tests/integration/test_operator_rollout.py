@@ -159,17 +159,15 @@ def test_circuit_breaker_rolls_back(api: pykube.HTTPClient, kubeconfig: str, ope
     apply(kubeconfig, ns, td("breaker", "1"), service("breaker", "breaker", 3, 100, 200, breaker=True))
     wait_for(lambda: settled_on(api, ns, "breaker", 1, 3), 120, what="revision 1 settled")
     apply(kubeconfig, ns, td("breaker", "2"))
-    crashed: set[str] = set()
-    deadline = time.monotonic() + 90
+    deadline = time.monotonic() + 120
     failed: dict[str, Any] | None = None
     while time.monotonic() < deadline and failed is None:
         for p in pods(api, ns, "breaker"):
-            if (
-                p["metadata"]["labels"].get("ecs.ecsk.io/revision") == "2"
-                and p["metadata"]["uid"] not in crashed
-            ):
+            # Crash each new task once it runs (and again if anything reported it running since).
+            states = [c.get("state") or {} for c in p["status"].get("containerStatuses") or []]
+            running = p["status"].get("phase") == "Running" and any("running" in st for st in states)
+            if p["metadata"]["labels"].get("ecs.ecsk.io/revision") == "2" and running and live(p):
                 _crash(api, kubeconfig, ns, p)
-                crashed.add(p["metadata"]["uid"])
         deps = status(api, ns, "breaker").get("deployments") or []
         failed = next((d for d in deps if d["revision"] == 2 and d["rolloutState"] == "FAILED"), None)
         time.sleep(0.2)

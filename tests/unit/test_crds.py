@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 import yaml
 
-from ecsk.core.crds import KINDS, all_crds, crd_files, main, structural_schema, write_crds
+from ecsk.core.crds import KINDS, all_crds, crd_files, kustomization_text, main, structural_schema, write_crds
 from ecsk.core.models import TaskDefinition
 
 REPO = Path(__file__).resolve().parents[2]
@@ -19,7 +19,7 @@ Json = dict[str, Any]
 
 def test_committed_crds_match_the_models() -> None:
     """Drift test: regenerate with `python -m ecsk.core.crds crds/` after changing a model."""
-    expected = dict(crd_files())
+    expected = {**dict(crd_files()), "kustomization.yaml": kustomization_text()}
     committed = {p.name: p.read_text(encoding="utf-8") for p in CRD_DIR.glob("*.yaml")}
     assert sorted(committed) == sorted(expected), "crds/ has missing or extra files"
     stale = [name for name, text in expected.items() if committed[name] != text]
@@ -28,7 +28,9 @@ def test_committed_crds_match_the_models() -> None:
 
 def test_write_crds_and_main(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     written = write_crds(tmp_path / "out")
-    assert sorted(p.name for p in written) == sorted(name for name, _ in crd_files())
+    assert sorted(p.name for p in written) == sorted(
+        [*(name for name, _ in crd_files()), "kustomization.yaml"]
+    )
     assert main([]) == 0
     printed = [d for d in yaml.safe_load_all(capsys.readouterr().out) if d]
     assert [d["spec"]["names"]["kind"] for d in printed] == [

@@ -50,7 +50,9 @@ def test_node_names_are_unique_and_stable_for_large_fleets() -> None:
 
 def test_self_managed_and_spot_groups_are_labelled_like_eksctl() -> None:
     fleet = Fleet(
-        nodeGroups=[NodeGroup(name="sm", kind="self-managed", capacityType="SPOT", instanceTypes=["m6g.large"])]
+        nodeGroups=[
+            NodeGroup(name="sm", kind="self-managed", capacityType="SPOT", instanceTypes=["m6g.large"])
+        ]
     )
     labels = render_fleet(fleet)[0]["metadata"]["labels"]
     assert "eks.amazonaws.com/nodegroup" not in labels

@@ -22,7 +22,11 @@ def test_kind_workers_carry_eks_labels_over_three_zones() -> None:
     zones = sorted(w["labels"]["topology.kubernetes.io/zone"] for w in workers)
     assert zones == ["us-east-1a", "us-east-1b", "us-east-1c"]
     for w in workers:
-        for key in ("node.kubernetes.io/instance-type", "eks.amazonaws.com/nodegroup", "eks.amazonaws.com/capacityType"):
+        for key in (
+            "node.kubernetes.io/instance-type",
+            "eks.amazonaws.com/nodegroup",
+            "eks.amazonaws.com/capacityType",
+        ):
             assert key in w["labels"]
     control_plane = next(n for n in config["nodes"] if n["role"] == "control-plane")
     patch = yaml.safe_load(control_plane["kubeadmConfigPatches"][0])

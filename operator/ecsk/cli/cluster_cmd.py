@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Annotated
 
 import typer
 from rich.console import Console
@@ -10,7 +11,9 @@ from rich.table import Table
 
 from ecsk.cluster import binaries, local, paths
 
-app = typer.Typer(help="The local control plane (real Kubernetes binaries, kwok nodes).", no_args_is_help=True)
+app = typer.Typer(
+    help="The local control plane (real Kubernetes binaries, kwok nodes).", no_args_is_help=True
+)
 console = Console(stderr=True)
 
 
@@ -20,8 +23,12 @@ def _say(message: str) -> None:
 
 @app.command()
 def up(
-    fleet: Path | None = typer.Option(None, "--fleet", "-f", help="Fleet file (default: 3 zones, 9 nodes)."),
-    metrics_server: bool = typer.Option(True, help="Run metrics-server (resource metrics; Service Auto Scaling needs it)."),
+    fleet: Annotated[
+        Path | None, typer.Option("--fleet", "-f", help="Fleet file (default: 3 zones, 9 nodes).")
+    ] = None,
+    metrics_server: bool = typer.Option(
+        True, help="Run metrics-server (resource metrics; Service Auto Scaling needs it)."
+    ),
 ) -> None:
     """Build what is missing, start the control plane on 127.0.0.1, create the fleet."""
     try:

@@ -35,11 +35,25 @@ def main() -> int:
         return proc.stdout
 
     console.rule("1. CRDs")
-    kubectl("apply", "--server-side", "--field-manager", "ecsk", "-f", str(ROOT / "crds"))
-    kubectl("wait", "--for=condition=Established", "crd", "-l", "app.kubernetes.io/part-of=ecsk", "--timeout=60s",
-            check=False)
-    console.print(kubectl("get", "crd", "-o", "custom-columns=CRD:.metadata.name,KIND:.spec.names.kind,"
-                                      "SHORT:.spec.names.shortNames", "--sort-by=.metadata.name"))
+    kubectl("apply", "--server-side", "--field-manager", "ecsk", "-k", str(ROOT / "crds"))
+    kubectl(
+        "wait",
+        "--for=condition=Established",
+        "crd",
+        "-l",
+        "app.kubernetes.io/part-of=ecsk",
+        "--timeout=60s",
+        check=False,
+    )
+    console.print(
+        kubectl(
+            "get",
+            "crd",
+            "-o",
+            "custom-columns=CRD:.metadata.name,KIND:.spec.names.kind,SHORT:.spec.names.shortNames",
+            "--sort-by=.metadata.name",
+        )
+    )
 
     console.rule("2. operator")
     pid, started = operator_process.start(kubeconfig)
@@ -61,14 +75,19 @@ def main() -> int:
             break
         time.sleep(1)
     else:
-        console.print(f"[red]the service did not reach 6 running tasks in 120 s; see {operator_process.log_file()}[/red]")
+        console.print(
+            "[red]the service did not reach 6 running tasks in 120 s; "
+            f"see {operator_process.log_file()}[/red]"
+        )
         return 1
 
     console.rule("5. the result")
     console.print(kubectl("get", "taskdefinitions,ecsservices"))
     console.print(kubectl("get", "deployments,pods", "-l", "ecs.ecsk.io/service=web", "-o", "wide"))
     nodes = json.loads(kubectl("get", "nodes", "-o", "json"))["items"]
-    zone_of = {n["metadata"]["name"]: n["metadata"]["labels"].get("topology.kubernetes.io/zone") for n in nodes}
+    zone_of = {
+        n["metadata"]["name"]: n["metadata"]["labels"].get("topology.kubernetes.io/zone") for n in nodes
+    }
     pods = json.loads(kubectl("get", "pods", "-l", "ecs.ecsk.io/service=web", "-o", "json"))["items"]
     per_zone: dict[str, int] = {}
     for p in pods:
@@ -79,10 +98,12 @@ def main() -> int:
     for e in list(events)[:5]:
         console.print(f"  {e.get('createdAt', '')}  {e.get('message', '')}", highlight=False)
     console.rule("explore")
-    console.print(f"export KUBECONFIG={kubeconfig}\nkubectl get ecs            # every ECS resource\n"
-                  "ecsk tasks --service web   # tasks like `aws ecs describe-tasks`\n"
-                  "ecsk render -f tests/fixtures/corpus/01-web-alb-fargate --explain\n"
-                  "ecsk cluster down          # stop everything")
+    console.print(
+        f"export KUBECONFIG={kubeconfig}\nkubectl get ecs            # every ECS resource\n"
+        "ecsk tasks --service web   # tasks like `aws ecs describe-tasks`\n"
+        "ecsk render -f tests/fixtures/corpus/01-web-alb-fargate --explain\n"
+        "ecsk cluster down          # stop everything"
+    )
     return 0
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from ecsk.cli import cluster_cmd, instances_cmd, operator_cmd, placement_cmd, render_cmd, tasks_cmd
+from ecsk.cli import cluster_cmd, instances_cmd, load_cmd, operator_cmd, placement_cmd, render_cmd, tasks_cmd
 
 app = typer.Typer(
     name="ecsk",
@@ -19,6 +19,7 @@ app.command("operator")(operator_cmd.operator)
 app.command("tasks")(tasks_cmd.tasks)
 app.command("placement")(placement_cmd.placement)
 app.command("instances")(instances_cmd.instances)
+app.command("load")(load_cmd.load)
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -139,8 +139,7 @@ def _go() -> str:
     go = shutil.which("go")
     if not go:
         raise RuntimeError(
-            "Go is required to build the control plane (https://go.dev/doc/install); "
-            "none was found on PATH"
+            "Go is required to build the control plane (https://go.dev/doc/install); none was found on PATH"
         )
     return go
 

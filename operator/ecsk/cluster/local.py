@@ -79,7 +79,9 @@ def _kwokctl(tools: binaries.Toolset, *args: str, timeout: float = 300) -> subpr
     )
 
 
-def kubectl(tools: binaries.Toolset, *args: str, stdin: str | None = None, timeout: float = 60) -> subprocess.CompletedProcess[str]:
+def kubectl(
+    tools: binaries.Toolset, *args: str, stdin: str | None = None, timeout: float = 60
+) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [str(tools["kubectl"]), "--kubeconfig", str(paths.kubeconfig()), *args],
         input=stdin,
@@ -163,7 +165,13 @@ def config_fingerprint(metrics_server: bool) -> str:
     than silently reused, so tests never run against a scheduler missing a profile they need.
     """
     text = json.dumps(
-        {"versions": binaries.versions(), "scheduler": _scheduler_config().read_text(), "ms": metrics_server},
+        {
+            "versions": binaries.versions(),
+            "scheduler": _scheduler_config().read_text(),
+            "ms": metrics_server,
+            # metrics wiring (flags, usage rules, manifest): a change must recreate the cluster
+            "ms_config": [METRICS_EXTRA_ARGS, *map(_data_text, METRICS_DATA)] if metrics_server else None,
+        },
         sort_keys=True,
     )
     return hashlib.sha256(text.encode()).hexdigest()[:16]
@@ -242,7 +250,15 @@ METRICS_EXTRA_ARGS = {
 }
 """Flags when metrics-server runs (appended: the later flag wins over kwokctl's own). They go
 through the configuration file: kwokctl v0.8.0's `--extra-args` mis-indexes a second flag for
-any component but the first (index out of range)."""
+any component but the first (index out of range), and only the first patch per component is
+applied, so these components' loopback flags move into the file with them."""
+
+
+METRICS_DATA = ("kwok-usage.yaml", "metrics-server/kustomization.yaml", "metrics-server/metrics-server.yaml")
+
+
+def _data_text(name: str) -> str:
+    return (resources.files("ecsk.cluster") / "data" / name).read_text()
 
 
 def _metrics_config(tools: binaries.Toolset, patches: dict[str, list[str]]) -> Path:
@@ -254,8 +270,8 @@ def _metrics_config(tools: binaries.Toolset, patches: dict[str, list[str]]) -> P
     """
     data = Path(str(resources.files("ecsk.cluster") / "data"))
     manifest = str(data / "metrics-server")
-    cached = paths.kwok_workdir() / "cache" / "manifest" / f"{hashlib.sha256(manifest.encode()).hexdigest()}.yaml"
-    cached.unlink(missing_ok=True)
+    digest = hashlib.sha256(manifest.encode()).hexdigest()
+    (paths.kwok_workdir() / "cache" / "manifest" / f"{digest}.yaml").unlink(missing_ok=True)
     doc = {
         "apiVersion": "config.kwok.x-k8s.io/v1alpha1",
         "kind": "KwokctlConfiguration",
@@ -266,7 +282,7 @@ def _metrics_config(tools: binaries.Toolset, patches: dict[str, list[str]]) -> P
         ],
     }
     path = paths.home() / "kwokctl-metrics.yaml"
-    path.write_text(yaml.safe_dump(doc) + "---\n" + (data / "kwok-usage.yaml").read_text())
+    path.write_text(yaml.safe_dump(doc) + "---\n" + _data_text("kwok-usage.yaml"))
     return path
 
 

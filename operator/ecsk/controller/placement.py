@@ -45,6 +45,18 @@ _depends: set[Key] = set()
 _node_labels: dict[str, dict[str, str]] = {}
 """Last seen labels per node: kubelet heartbeats update Nodes every few seconds, and only a
 label change (or a node joining/leaving) can change what a resolved constraint admits."""
+_nodes: dict[str, dict[str, Any]] = {}
+"""Every node as last seen by the Node watch: the inventory every render and every scale-in
+decision reads. Listing all nodes per reconcile would cost O(nodes) API traffic per service."""
+_nodes_seen = threading.Event()
+
+
+def _cached_nodes(rt: Runtime) -> list[dict[str, Any]]:
+    """The watch-fed node cache, or a live list until the watch has delivered anything."""
+    if _nodes_seen.is_set():
+        with _lock:
+            return list(_nodes.values())
+    return list(rt.kube.list("v1", "Node"))
 
 
 class TrackedEngine(PlacementEngine):
@@ -67,7 +79,7 @@ class TrackedEngine(PlacementEngine):
 def inventory(rt: Runtime) -> list[Any]:
     """Live nodes as CQL container instances. Pods are not read: compiling never needs the tasks
     on an instance (task:group becomes pod affinity, which the scheduler evaluates itself)."""
-    return node_views(rt.kube.list("v1", "Node"))
+    return node_views(_cached_nodes(rt))
 
 
 def hook_for(rt: Runtime, key: Key, profiles: SchedulerProfiles = DEFAULT_PROFILES) -> PlacementHook:
@@ -92,7 +104,7 @@ def sync_deletion_costs(
     Returns how many pods were patched (0 on a settled service)."""
     if not service_pods:
         return 0
-    nodes = rt.kube.list("v1", "Node")
+    nodes = _cached_nodes(rt)
     node_pods: list[dict[str, Any]] | None = None
     if any(s.get("type") == "binpack" for s in strategies or ()):
         node_pods = rt.kube.list("v1", "Pod")  # binpack looks at everything on the instance
@@ -111,7 +123,7 @@ def unplaced_message(rt: Runtime, service: str, scheduler_message: str, pod: Map
     """ECS's unable-to-place event naming the constraint-satisfying instance with the most of the
     missing resource left (a drop-in for services._closest_instance + unable_to_place)."""
     try:
-        nodes = rt.kube.list("v1", "Node")
+        nodes = _cached_nodes(rt)
         pods = rt.kube.list("v1", "Pod")
     except KubeError:
         nodes, pods = [], []
@@ -128,8 +140,15 @@ def node_event(rt: Runtime, event_type: str | None, body: Mapping[str, Any]) -> 
         before = _node_labels.get(name)
         if event_type == "DELETED":
             _node_labels.pop(name, None)
+            _nodes.pop(name, None)
         else:
             _node_labels[name] = labels
+            _nodes[name] = {
+                "metadata": dict(meta),
+                "spec": body.get("spec") or {},
+                "status": body.get("status") or {},
+            }
+            _nodes_seen.set()
         changed = event_type == "DELETED" or before != labels
         keys = sorted(_depends) if changed else []
     for kind, ns, obj in keys:

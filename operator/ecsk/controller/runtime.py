@@ -18,7 +18,7 @@ from typing import Any
 
 import kopf
 
-from ecsk.controller import capacity, fargate, placement, scheduled, services, taskdefs, tasks
+from ecsk.controller import autoscaling, capacity, fargate, placement, scheduled, services, taskdefs, tasks
 from ecsk.controller.common import OperatorConfig
 from ecsk.controller.kube import GROUP, VERSION, Kube, KubeError
 from ecsk.controller.workqueue import WorkQueue
@@ -50,6 +50,8 @@ RECONCILERS: dict[str, Reconciler] = {
     "Task": tasks.reconcile,
     "ScheduledTask": scheduled.reconcile,
 }
+PLURALS |= autoscaling.PLURALS
+RECONCILERS |= autoscaling.RECONCILERS
 
 
 class OperatorRuntime:

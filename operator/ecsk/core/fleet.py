@@ -38,7 +38,7 @@ class InstanceType(BaseModel):
         reserved = 0.0
         for core in range(1, self.vcpu + 1):
             reserved += 60 if core == 1 else 10 if core == 2 else 5 if core <= 4 else 2.5
-        return self.vcpu * 1000 - int(round(reserved))
+        return self.vcpu * 1000 - round(reserved)
 
     @property
     def allocatable_memory_mib(self) -> int:
