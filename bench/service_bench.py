@@ -13,136 +13,27 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
 import os
-import re
 import subprocess
 import sys
 import time
-from pathlib import Path
-from typing import Any
 
-import pykube
+from benchlib import (
+    BENCH_LABEL,
+    ROOT,
+    WRITE_VERBS,
+    Cluster,
+    add_bench_nodes,
+    delete_namespace,
+    namespace,
+    proc_stats,
+    service,
+    task_definition,
+)
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "operator"))
-
-from ecsk.cluster import binaries, paths  # noqa: E402
-from ecsk.core.fleet import INSTANCE_TYPES, private_dns_name, render_ec2_node  # noqa: E402
-from ecsk.core.models.load import parse_service, parse_task_definition  # noqa: E402
-from ecsk.core.translate import RenderOptions, render_service  # noqa: E402
-
-BENCH_LABEL = "ecs.ecsk.io/origin"
-ZONES = ["us-east-1a", "us-east-1b", "us-east-1c"]
-WRITE_VERBS = {"POST", "PUT", "PATCH", "APPLY", "DELETE", "DELETECOLLECTION"}
-
-
-def task_definition(family: str) -> dict[str, Any]:
-    return {
-        "family": family,
-        "networkMode": "awsvpc",
-        "requiresCompatibilities": ["EC2"],
-        "containerDefinitions": [
-            {
-                "name": "app",
-                "image": "public.ecr.aws/nginx/nginx:1.27",
-                "essential": True,
-                "cpu": 32,
-                "memoryReservation": 32,
-                "portMappings": [{"containerPort": 80, "protocol": "tcp"}],
-            }
-        ],
-    }
-
-
-def service(name: str, family: str, tasks: int) -> dict[str, Any]:
-    return {
-        "serviceName": name,
-        "taskDefinition": family,
-        "desiredCount": tasks,
-        "launchType": "EC2",
-        "networkConfiguration": {"awsvpcConfiguration": {"subnets": ["subnet-0bench"]}},
-    }
-
-
-class Cluster:
-    def __init__(self, kubeconfig: str) -> None:
-        self.kubeconfig = kubeconfig
-        self.kubectl_path = str(binaries.ensure(lambda _m: None, with_metrics_server=False)["kubectl"])
-        self.api = pykube.HTTPClient(pykube.KubeConfig.from_file(kubeconfig), timeout=60)
-
-    def kubectl(self, *args: str, stdin: str | None = None) -> str:
-        proc = subprocess.run(
-            [self.kubectl_path, "--kubeconfig", self.kubeconfig, *args],
-            input=stdin,
-            capture_output=True,
-            text=True,
-            timeout=600,
-        )
-        if proc.returncode != 0:
-            raise SystemExit(f"kubectl {' '.join(args[:3])} failed: {proc.stderr[-2000:]}")
-        return proc.stdout
-
-    def running_pods(self, namespace: str) -> int:
-        pods = pykube.Pod.objects(self.api).filter(
-            namespace=namespace, field_selector={"status.phase": "Running"}
-        )
-        return sum(1 for p in pods if not p.obj["metadata"].get("deletionTimestamp"))
-
-    def wait_running(self, namespace: str, want: int, started: float, timeout: float) -> float:
-        while True:
-            if self.running_pods(namespace) >= want:
-                return time.monotonic() - started
-            if time.monotonic() - started > timeout:
-                raise SystemExit(f"{namespace}: not all {want} tasks RUNNING after {timeout}s")
-            time.sleep(0.25)
-
-    def apiserver_requests(self) -> dict[tuple[str, str, str], float]:
-        """apiserver_request_total by (verb, resource, subresource), summed over the other labels."""
-        text = self.kubectl("get", "--raw", "/metrics")
-        out: dict[tuple[str, str, str], float] = {}
-        for line in text.splitlines():
-            if not line.startswith("apiserver_request_total{"):
-                continue
-            labels = dict(re.findall(r'(\w+)="([^"]*)"', line))
-            key = (labels.get("verb", ""), labels.get("resource", ""), labels.get("subresource", ""))
-            out[key] = out.get(key, 0.0) + float(line.rsplit(" ", 1)[1])
-        return out
-
-
-def add_bench_nodes(c: Cluster, tasks: int) -> list[str]:
-    """Enough extra m5.2xlarge nodes that capacity never limits either run."""
-    it = INSTANCE_TYPES["m5.2xlarge"]
-    count = max(3, math.ceil(tasks * 1.2 / it.max_pods))
-    nodes = []
-    for i in range(count):
-        zone = ZONES[i % 3]
-        name = private_dns_name("us-east-1", i % 3, 200 + i // 3, network=9)
-        node = render_ec2_node(name=name, region="us-east-1", zone=zone, instance_type=it, group="bench")
-        node["metadata"]["labels"][BENCH_LABEL] = "bench"
-        nodes.append(node)
-    c.kubectl("apply", "-f", "-", stdin=json.dumps({"apiVersion": "v1", "kind": "List", "items": nodes}))
-    c.kubectl("wait", "--for=condition=Ready", "node", "-l", f"{BENCH_LABEL}=bench", "--timeout=120s")
-    return [n["metadata"]["name"] for n in nodes]
-
-
-def namespace(c: Cluster, name: str) -> None:
-    c.kubectl("create", "namespace", name)
-
-
-def delete_namespace(c: Cluster, name: str) -> None:
-    c.kubectl("delete", "namespace", name, "--ignore-not-found", "--timeout=300s")
-
-
-def proc_stats(pid: int) -> tuple[float, float]:
-    """(CPU seconds, peak RSS MiB) of a live process, from /proc."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    ticks = os.sysconf("SC_CLK_TCK")
-    cpu = (int(fields[11]) + int(fields[12])) / ticks
-    hwm = next(
-        line for line in Path(f"/proc/{pid}/status").read_text().splitlines() if line.startswith("VmHWM")
-    )
-    return cpu, int(hwm.split()[1]) / 1024
+from ecsk.cluster import paths
+from ecsk.core.models.load import parse_service, parse_task_definition
+from ecsk.core.translate import RenderOptions, render_service
 
 
 def snapshot(c: Cluster, ns: str) -> dict[str, str]:
@@ -244,8 +135,27 @@ def main() -> int:
         print(f"through ecsk:       all {total} tasks RUNNING in {via:.1f}s")
         print(f"ratio ecsk/direct:  {via / direct:.2f}  (target <= 1.2)")
 
-        # 3. Let the status settle, then watch a no-op resync window.
-        time.sleep(max(2 * args.resync, 5))
+        # 3. Wait until every service reports its deployment COMPLETED (ECS counts a task healthy
+        #    40 s after RUNNING), then watch a no-op resync window: nothing may be written.
+        settle_started = time.monotonic()
+        while time.monotonic() - settle_started < args.timeout:
+            items = json.loads(c.kubectl("get", "ecsservices", "-n", op_ns, "-o", "json"))["items"]
+            states = [
+                next(
+                    (
+                        d.get("rolloutState")
+                        for d in (i.get("status") or {}).get("deployments", [])
+                        if d.get("status") == "PRIMARY"
+                    ),
+                    None,
+                )
+                for i in items
+            ]
+            if states and all(s == "COMPLETED" for s in states):
+                break
+            time.sleep(1)
+        print(f"steady state:       every deployment COMPLETED {time.monotonic() - started:.1f}s after apply")
+        time.sleep(args.resync)
         after_converge = c.apiserver_requests()
         rv0, ev0 = snapshot(c, op_ns), ecsk_events(c, op_ns)
         window = 3 * args.resync
@@ -284,6 +194,12 @@ def main() -> int:
             f"no-op resync over {window:.0f}s ({window / args.resync:.0f} resyncs): "
             f"{len(changed)} objects changed, {ev1 - ev0} new ecsk events, "
             f"{idle_writes} write requests on ecsk's resource types cluster-wide"
+        )
+        idle_all = int(sum(v - after_converge.get(k, 0.0) for k, v in after_idle.items() if k[1] in ours))
+        reconciles = args.services * window / args.resync
+        print(
+            f"API requests per no-op reconcile: {idle_all / reconciles:.1f} "
+            f"({idle_all} requests over ~{reconciles:.0f} service reconciles, all reads)"
         )
         if changed:
             print("  changed:", ", ".join(changed[:10]))

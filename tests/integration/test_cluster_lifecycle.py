@@ -50,6 +50,7 @@ def test_up_twice_down_twice_and_up_after_a_crash(private_home: Path) -> None:
     first = _ecsk(private_home, "up")
     assert first.returncode == 0, first.stderr
     apiserver = _pid(private_home, "kube-apiserver")
+    _assert_loopback_only(private_home)
 
     again = _ecsk(private_home, "up")
     assert again.returncode == 0, again.stderr
@@ -78,6 +79,16 @@ def test_up_twice_down_twice_and_up_after_a_crash(private_home: Path) -> None:
     assert second_down.returncode == 0
     assert "no local cluster" in second_down.stderr
     assert _ecsk(private_home, "status").returncode == 3
+
+
+def _assert_loopback_only(home: Path) -> None:
+    """Every listening socket of every component is bound to 127.0.0.1, nothing wider."""
+    pids = {int(p.read_text()) for p in (home / "kwok/clusters/ecsk/pids").glob("*.pid")}
+    listening = subprocess.run(["ss", "-ltnpH"], capture_output=True, text=True, check=True).stdout
+    ours = [line.split() for line in listening.splitlines() if any(f"pid={pid}," in line for pid in pids)]
+    assert len(ours) >= len(pids), f"expected a listener per component, got {ours}"
+    for fields in ours:
+        assert fields[3].startswith("127.0.0.1:"), f"not loopback: {fields}"
 
 
 def test_a_bad_fleet_file_is_refused_before_anything_starts(private_home: Path, tmp_path: Path) -> None:

@@ -31,7 +31,7 @@ from ecsk.core.fleet import Fleet, render_fleet
 FLEET_LABEL = "ecs.ecsk.io/origin"
 FLEET_LABEL_VALUE = "fleet"
 FIELD_MANAGER = "ecsk-cluster"
-RESOURCE_METRICS_PATH = "metrics.k8s.io/resource-metrics-path"
+LAYOUT_VERSION = 2  # bump when the way clusters are created changes: older ones get recreated
 
 
 class ClusterError(RuntimeError):
@@ -166,6 +166,7 @@ def config_fingerprint(metrics_server: bool) -> str:
     """
     text = json.dumps(
         {
+            "layout": LAYOUT_VERSION,
             "versions": binaries.versions(),
             "scheduler": _scheduler_config().read_text(),
             "ms": metrics_server,
@@ -200,6 +201,9 @@ def _create(tools: binaries.Toolset, say: binaries.Progress, metrics_server: boo
         "--kube-controller-manager-port", str(kcm),
         "--kube-scheduler-port", str(sched),
         "--wait", "120s",
+        # Client-side rate limits of the controllers off: a laptop-sized control plane should not
+        # take minutes to create 10,000 pods because kube-controller-manager allows 20 QPS.
+        "--disable-qps-limits",
     ]  # fmt: skip
     # kwokctl binds 0.0.0.0 by default; the later flag wins, so every listener ends on loopback.
     loopback = {
@@ -327,10 +331,6 @@ def apply_fleet(tools: binaries.Toolset, fleet: Fleet, say: binaries.Progress) -
     nodes = render_fleet(fleet)
     for node in nodes:
         node["metadata"]["labels"][FLEET_LABEL] = FLEET_LABEL_VALUE
-        # metrics-server scrapes this path on kwok's server, which serves every node's metrics.
-        node["metadata"]["annotations"][RESOURCE_METRICS_PATH] = (
-            f"/metrics/nodes/{node['metadata']['name']}/metrics/resource"
-        )
     wanted = [n["metadata"]["name"] for n in nodes]
     doc = {"apiVersion": "v1", "kind": "List", "items": nodes}
     result = kubectl(tools, "apply", "-f", "-", stdin=json.dumps(doc), timeout=120)

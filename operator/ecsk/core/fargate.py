@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from ecsk.core.fleet import instance_id, private_dns_name
+from ecsk.core.fleet import private_dns_name, simulated_node
 from ecsk.core.models.service import FARGATE_PROVIDERS
 from ecsk.core.translate.types import Diagnostic, PlacementInputs
 from ecsk.core.validation.fargate import FARGATE_CPU_MEMORY, INVALID_CPU
@@ -317,25 +317,18 @@ def render_node(
         "pods": "1",
         "ephemeral-storage": f"{size.ephemeral_gib}Gi",
     }
-    return {
-        "apiVersion": "v1",
-        "kind": "Node",
-        "metadata": {
-            "name": name,
-            "labels": labels,
-            "annotations": {
-                "kwok.x-k8s.io/node": "fake",
-                "node.alpha.kubernetes.io/ttl": "0",
-                POD_ANNOTATION: f"{pod_namespace}/{pod_name}",
-                CAPACITY_ANNOTATION: size.capacity_provisioned,
-            },
+    return simulated_node(
+        name=name,
+        zone=zone,
+        labels=labels,
+        capacity=dict(resources),
+        allocatable=dict(resources),
+        taints=[dict(FARGATE_TAINT)],
+        annotations={
+            POD_ANNOTATION: f"{pod_namespace}/{pod_name}",
+            CAPACITY_ANNOTATION: size.capacity_provisioned,
         },
-        "spec": {
-            "providerID": f"aws:///{zone}/{instance_id(name)}",
-            "taints": [dict(FARGATE_TAINT)],
-        },
-        "status": {"capacity": dict(resources), "allocatable": dict(resources)},
-    }
+    )
 
 
 def pin_patch(pod: Mapping[str, Any], node: str, size: FargateSize, profile: str | None) -> dict[str, Any]:

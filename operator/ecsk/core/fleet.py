@@ -163,6 +163,28 @@ def render_ec2_node(
     }
     if instance_type.gpus:
         resources["nvidia.com/gpu"] = capacity["nvidia.com/gpu"] = str(instance_type.gpus)
+    return simulated_node(
+        name=name, zone=zone, labels=labels, capacity=capacity, allocatable=resources, taints=taints
+    )
+
+
+RESOURCE_METRICS_PATH = "metrics.k8s.io/resource-metrics-path"
+
+
+def simulated_node(
+    *,
+    name: str,
+    zone: str,
+    labels: dict[str, str],
+    capacity: dict[str, str],
+    allocatable: dict[str, str],
+    taints: list[dict[str, str]] | None = None,
+    annotations: dict[str, str] | None = None,
+) -> dict[str, Any]:
+    """The Node object every simulated instance shares (fleet, capacity providers, Fargate).
+
+    The metrics path annotation tells metrics-server where kwok serves this node's kubelet-style
+    resource metrics, so pods on any simulated node (not only the fleet's) report usage."""
     return {
         "apiVersion": "v1",
         "kind": "Node",
@@ -172,13 +194,15 @@ def render_ec2_node(
             "annotations": {
                 "kwok.x-k8s.io/node": "fake",
                 "node.alpha.kubernetes.io/ttl": "0",
+                RESOURCE_METRICS_PATH: f"/metrics/nodes/{name}/metrics/resource",
+                **(annotations or {}),
             },
         },
         "spec": {
             "providerID": f"aws:///{zone}/{instance_id(name)}",
             **({"taints": list(taints)} if taints else {}),
         },
-        "status": {"capacity": capacity, "allocatable": resources},
+        "status": {"capacity": capacity, "allocatable": allocatable},
     }
 
 

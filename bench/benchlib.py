@@ -1,0 +1,134 @@
+"""Shared pieces of the cluster benchmarks: the workload shape, a kubectl/pykube handle, bench
+nodes that keep capacity from being the limit, and /proc readings of the operator process."""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import re
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import pykube
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "operator"))
+
+from ecsk.cluster import binaries  # noqa: E402
+from ecsk.core.fleet import INSTANCE_TYPES, private_dns_name, render_ec2_node  # noqa: E402
+
+BENCH_LABEL = "ecs.ecsk.io/origin"
+ZONES = ["us-east-1a", "us-east-1b", "us-east-1c"]
+WRITE_VERBS = {"POST", "PUT", "PATCH", "APPLY", "DELETE", "DELETECOLLECTION"}
+
+
+def task_definition(family: str) -> dict[str, Any]:
+    return {
+        "family": family,
+        "networkMode": "awsvpc",
+        "requiresCompatibilities": ["EC2"],
+        "containerDefinitions": [
+            {
+                "name": "app",
+                "image": "public.ecr.aws/nginx/nginx:1.27",
+                "essential": True,
+                "cpu": 32,
+                "memoryReservation": 32,
+                "portMappings": [{"containerPort": 80, "protocol": "tcp"}],
+            }
+        ],
+    }
+
+
+def service(name: str, family: str, tasks: int) -> dict[str, Any]:
+    return {
+        "serviceName": name,
+        "taskDefinition": family,
+        "desiredCount": tasks,
+        "launchType": "EC2",
+        "networkConfiguration": {"awsvpcConfiguration": {"subnets": ["subnet-0bench"]}},
+    }
+
+
+class Cluster:
+    def __init__(self, kubeconfig: str) -> None:
+        self.kubeconfig = kubeconfig
+        self.kubectl_path = str(binaries.ensure(lambda _m: None, with_metrics_server=False)["kubectl"])
+        self.api = pykube.HTTPClient(pykube.KubeConfig.from_file(kubeconfig), timeout=60)
+
+    def kubectl(self, *args: str, stdin: str | None = None) -> str:
+        proc = subprocess.run(
+            [self.kubectl_path, "--kubeconfig", self.kubeconfig, *args],
+            input=stdin,
+            capture_output=True,
+            text=True,
+            timeout=600,
+        )
+        if proc.returncode != 0:
+            raise SystemExit(f"kubectl {' '.join(args[:3])} failed: {proc.stderr[-2000:]}")
+        return proc.stdout
+
+    def running_pods(self, namespace: str) -> int:
+        pods = pykube.Pod.objects(self.api).filter(
+            namespace=namespace, field_selector={"status.phase": "Running"}
+        )
+        return sum(1 for p in pods if not p.obj["metadata"].get("deletionTimestamp"))
+
+    def wait_running(self, namespace: str, want: int, started: float, timeout: float) -> float:
+        while True:
+            if self.running_pods(namespace) >= want:
+                return time.monotonic() - started
+            if time.monotonic() - started > timeout:
+                raise SystemExit(f"{namespace}: not all {want} tasks RUNNING after {timeout}s")
+            time.sleep(0.25)
+
+    def apiserver_requests(self) -> dict[tuple[str, str, str], float]:
+        """apiserver_request_total by (verb, resource, subresource), summed over the other labels."""
+        text = self.kubectl("get", "--raw", "/metrics")
+        out: dict[tuple[str, str, str], float] = {}
+        for line in text.splitlines():
+            if not line.startswith("apiserver_request_total{"):
+                continue
+            labels = dict(re.findall(r'(\w+)="([^"]*)"', line))
+            key = (labels.get("verb", ""), labels.get("resource", ""), labels.get("subresource", ""))
+            out[key] = out.get(key, 0.0) + float(line.rsplit(" ", 1)[1])
+        return out
+
+
+def add_bench_nodes(c: Cluster, tasks: int, count: int | None = None) -> list[str]:
+    """Extra m5.2xlarge nodes (by default enough that capacity never limits a run)."""
+    it = INSTANCE_TYPES["m5.2xlarge"]
+    count = count or max(3, math.ceil(tasks * 1.2 / it.max_pods))
+    nodes = []
+    for i in range(count):
+        zone = ZONES[i % 3]
+        name = private_dns_name("us-east-1", i % 3, i // 3, network=9)
+        node = render_ec2_node(name=name, region="us-east-1", zone=zone, instance_type=it, group="bench")
+        node["metadata"]["labels"][BENCH_LABEL] = "bench"
+        nodes.append(node)
+    c.kubectl("apply", "-f", "-", stdin=json.dumps({"apiVersion": "v1", "kind": "List", "items": nodes}))
+    c.kubectl("wait", "--for=condition=Ready", "node", "-l", f"{BENCH_LABEL}=bench", "--timeout=600s")
+    return [n["metadata"]["name"] for n in nodes]
+
+
+def namespace(c: Cluster, name: str) -> None:
+    c.kubectl("create", "namespace", name)
+
+
+def delete_namespace(c: Cluster, name: str) -> None:
+    c.kubectl("delete", "namespace", name, "--ignore-not-found", "--timeout=300s")
+
+
+def proc_stats(pid: int) -> tuple[float, float]:
+    """(CPU seconds, peak RSS MiB) of a live process, from /proc."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    ticks = os.sysconf("SC_CLK_TCK")
+    cpu = (int(fields[11]) + int(fields[12])) / ticks
+    hwm = next(
+        line for line in Path(f"/proc/{pid}/status").read_text().splitlines() if line.startswith("VmHWM")
+    )
+    return cpu, int(hwm.split()[1]) / 1024
