@@ -21,7 +21,7 @@ export ECSK_HOME
 export PYTHONPATH := $(CURDIR)/operator
 
 .PHONY: help venv demo test lint unit integration cluster-up cluster-down cluster-status crds \
-        operator sample bench kind-up kind-down kind-test image clean-cache
+        bench bench-scale kind-up kind-down kind-deploy kind-test image clean-cache
 
 help:
 	@echo "make demo    - local cluster + CRDs + operator + a sample service, then show the result"
@@ -74,9 +74,18 @@ bench: cluster-up
 	$(BIN)/python bench/render_bench.py
 	KUBECONFIG=$(LOCAL_KUBECONFIG) $(BIN)/python bench/service_bench.py
 
+bench-scale: cluster-up
+	KUBECONFIG=$(LOCAL_KUBECONFIG) $(BIN)/python bench/scale_bench.py
+
 # ---- the kind path (needs a Docker engine; not available on our build machines) ----
+KWOK_RELEASE := https://github.com/kubernetes-sigs/kwok/releases/download/v0.8.0
+
+# kwok in the kind cluster simulates the nodes that Fargate and capacity providers create
+# (annotated kwok.x-k8s.io/node=fake); the three real kind workers stay real.
 kind-up:
 	kind create cluster --name $(KIND_CLUSTER) --config kind/kind-config.yaml --kubeconfig $(KIND_KUBECONFIG)
+	KUBECONFIG=$(KIND_KUBECONFIG) kubectl apply -f $(KWOK_RELEASE)/kwok.yaml
+	KUBECONFIG=$(KIND_KUBECONFIG) kubectl apply -f $(KWOK_RELEASE)/stage-fast.yaml
 
 kind-down:
 	kind delete cluster --name $(KIND_CLUSTER) --kubeconfig $(KIND_KUBECONFIG)
@@ -91,7 +100,7 @@ kind-deploy: image
 	KUBECONFIG=$(KIND_KUBECONFIG) kubectl -n ecsk-system rollout status deployment/ecsk-operator --timeout=180s
 
 kind-test: venv
-	KUBECONFIG=$(KIND_KUBECONFIG) ECSK_OPERATOR_IN_CLUSTER=1 $(BIN)/python -m pytest tests/integration -m integration -q $(PYTEST_ARGS)
+	KUBECONFIG=$(KIND_KUBECONFIG) $(BIN)/python -m pytest tests/integration -m integration -q $(PYTEST_ARGS)
 
 clean-cache:
 	rm -rf $(ECSK_HOME)

@@ -111,14 +111,17 @@ class CapacityController:
 
     def reconcile_once(self) -> None:
         providers = self.providers()
-        # Without providers only gated tasks matter (to report them): pending pods suffice.
+        # Without providers only gated tasks matter (to report them): pending pods suffice, and
+        # with none of those this pass costs two small lists, whatever the cluster's size.
         pods = (
             self._all_pods() if providers else launch.list_pods(self.kube, self.namespaces, "spec.nodeName=")
         )
+        if not providers and not any(_gated(p) for p in pods):
+            return
         owners = launch.owners(self.kube, self.namespaces)
         self._assign(pods, providers, owners)
         self._set_deletion_costs(pods, owners)
-        nodes = self.kube.list("v1", "Node")
+        nodes = self.kube.list("v1", "Node", label_selector=sc.PROVIDER_LABEL)  # only group instances
         for provider in providers.values():
             try:
                 self._scale(provider, nodes, pods)
@@ -425,3 +428,8 @@ def _valid_cluster(body: Mapping[str, Any]) -> bool:
     except ValidationError:
         return False
     return True
+
+
+def _gated(pod: Mapping[str, Any]) -> bool:
+    gates = (pod.get("spec") or {}).get("schedulingGates") or ()
+    return any(g.get("name") == cap.CAPACITY_GATE for g in gates)

@@ -29,6 +29,7 @@ from kubernetes import client as k8s_client
 from kubernetes.client.exceptions import ApiException
 from pydantic import ValidationError
 
+from ecsk.controller import inventory
 from ecsk.controller.kube import Kube, KubeError
 from ecsk.controller.launch import Group, alive, group_of, labels, list_custom, list_pods, owners
 from ecsk.core import capacity as cap
@@ -67,14 +68,16 @@ class FargateController:
 
     def _nodes(self) -> tuple[list[dict[str, Any]], list[str]]:
         """Fargate nodes, and the zones the cluster's other nodes are in (where subnets exist)."""
-        nodes = self.kube.list("v1", "Node")
+        # Only Fargate nodes are read every pass (server-side filtered); the zones come from the
+        # watch-fed inventory, so a large EC2 fleet costs nothing here.
         fargate = [
             n
-            for n in nodes
-            if labels(n).get(fg.ORIGIN_LABEL) == "fargate"
-            and (self.namespaces is None or _pod_namespace(n) in self.namespaces)
+            for n in self.kube.list("v1", "Node", label_selector=f"{fg.ORIGIN_LABEL}=fargate")
+            if self.namespaces is None or _pod_namespace(n) in self.namespaces
         ]
-        others = [labels(n) for n in nodes if labels(n).get(fg.ORIGIN_LABEL) != "fargate"]
+        others = [
+            labels(n) for n in inventory.nodes(self.kube) if labels(n).get(fg.ORIGIN_LABEL) != "fargate"
+        ]
         zones = sorted({lab[ZONE_LABEL] for lab in others if lab.get(ZONE_LABEL)})
         return fargate, zones or list(DEFAULT_ZONES)
 

@@ -20,6 +20,7 @@ import threading
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from ecsk.controller import inventory as node_inventory
 from ecsk.controller.common import Runtime
 from ecsk.controller.kube import KubeError
 from ecsk.core import capacity
@@ -45,18 +46,6 @@ _depends: set[Key] = set()
 _node_labels: dict[str, dict[str, str]] = {}
 """Last seen labels per node: kubelet heartbeats update Nodes every few seconds, and only a
 label change (or a node joining/leaving) can change what a resolved constraint admits."""
-_nodes: dict[str, dict[str, Any]] = {}
-"""Every node as last seen by the Node watch: the inventory every render and every scale-in
-decision reads. Listing all nodes per reconcile would cost O(nodes) API traffic per service."""
-_nodes_seen = threading.Event()
-
-
-def _cached_nodes(rt: Runtime) -> list[dict[str, Any]]:
-    """The watch-fed node cache, or a live list until the watch has delivered anything."""
-    if _nodes_seen.is_set():
-        with _lock:
-            return list(_nodes.values())
-    return list(rt.kube.list("v1", "Node"))
 
 
 class TrackedEngine(PlacementEngine):
@@ -79,7 +68,7 @@ class TrackedEngine(PlacementEngine):
 def inventory(rt: Runtime) -> list[Any]:
     """Live nodes as CQL container instances. Pods are not read: compiling never needs the tasks
     on an instance (task:group becomes pod affinity, which the scheduler evaluates itself)."""
-    return node_views(_cached_nodes(rt))
+    return node_views(node_inventory.nodes(rt.kube))
 
 
 def hook_for(rt: Runtime, key: Key, profiles: SchedulerProfiles = DEFAULT_PROFILES) -> PlacementHook:
@@ -104,7 +93,7 @@ def sync_deletion_costs(
     Returns how many pods were patched (0 on a settled service)."""
     if not service_pods:
         return 0
-    nodes = _cached_nodes(rt)
+    nodes = node_inventory.nodes(rt.kube)
     node_pods: list[dict[str, Any]] | None = None
     if any(s.get("type") == "binpack" for s in strategies or ()):
         node_pods = rt.kube.list("v1", "Pod")  # binpack looks at everything on the instance
@@ -123,7 +112,7 @@ def unplaced_message(rt: Runtime, service: str, scheduler_message: str, pod: Map
     """ECS's unable-to-place event naming the constraint-satisfying instance with the most of the
     missing resource left (a drop-in for services._closest_instance + unable_to_place)."""
     try:
-        nodes = _cached_nodes(rt)
+        nodes = node_inventory.nodes(rt.kube)
         pods = rt.kube.list("v1", "Pod")
     except KubeError:
         nodes, pods = [], []
@@ -133,6 +122,7 @@ def unplaced_message(rt: Runtime, service: str, scheduler_message: str, pod: Map
 def node_event(rt: Runtime, event_type: str | None, body: Mapping[str, Any]) -> None:
     """A Node changed: if it joined, left or changed labels, re-queue the objects whose placement
     was resolved against the inventory (re-rendering is a no-op when nothing changed)."""
+    node_inventory.observe(event_type, body)
     meta = body.get("metadata") or {}
     name = str(meta.get("name", ""))
     labels = dict(meta.get("labels") or {})
@@ -140,15 +130,8 @@ def node_event(rt: Runtime, event_type: str | None, body: Mapping[str, Any]) -> 
         before = _node_labels.get(name)
         if event_type == "DELETED":
             _node_labels.pop(name, None)
-            _nodes.pop(name, None)
         else:
             _node_labels[name] = labels
-            _nodes[name] = {
-                "metadata": dict(meta),
-                "spec": body.get("spec") or {},
-                "status": body.get("status") or {},
-            }
-            _nodes_seen.set()
         changed = event_type == "DELETED" or before != labels
         keys = sorted(_depends) if changed else []
     for kind, ns, obj in keys:

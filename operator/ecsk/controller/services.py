@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
-from ecsk.controller import launch, placement, taskdefs
+from ecsk.controller import inventory, launch, placement, taskdefs
 from ecsk.controller.common import (
     CLUSTER_SCOPED,
     Runtime,
@@ -131,7 +131,7 @@ def _closest_instance(rt: Runtime, reason: str) -> str | None:
     """ECS names the closest instance; we name the node with the most allocatable of the lacking
     resource (an approximation: ECS's exact choice is unpublished)."""
     try:
-        nodes = rt.kube.list("v1", "Node")
+        nodes = inventory.nodes(rt.kube)
     except KubeError:
         return None
     if not nodes:

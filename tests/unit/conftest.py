@@ -1,0 +1,16 @@
+"""Unit-test isolation: module-level caches of the operator start empty for every test."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+
+from ecsk.controller import inventory
+
+
+@pytest.fixture(autouse=True)
+def _fresh_node_inventory() -> Iterator[None]:
+    inventory.reset()
+    yield
+    inventory.reset()
