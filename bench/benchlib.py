@@ -132,3 +132,15 @@ def proc_stats(pid: int) -> tuple[float, float]:
         line for line in Path(f"/proc/{pid}/status").read_text().splitlines() if line.startswith("VmHWM")
     )
     return cpu, int(hwm.split()[1]) / 1024
+
+
+def stop_process(proc: subprocess.Popen[bytes] | None) -> None:
+    """SIGTERM, then SIGKILL if the operator has not exited in 15 s (kopf's cleanup can hang)."""
+    if proc is None:
+        return
+    proc.terminate()
+    try:
+        proc.wait(15)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait(5)

@@ -25,6 +25,7 @@ from benchlib import (
     namespace,
     proc_stats,
     service,
+    stop_process,
     task_definition,
 )
 
@@ -105,8 +106,7 @@ def main() -> int:
         nodes_used = len({p["spec"].get("nodeName") for p in placed})
         print(f"placement:          {len(placed)} pods on {nodes_used} distinct nodes")
     finally:
-        if op:
-            op.terminate()
+        stop_process(op)
         delete_namespace(c, ns)
         c.kubectl("delete", "node", "-l", f"{BENCH_LABEL}=bench", "--wait=false")
     return 0

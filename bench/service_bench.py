@@ -28,6 +28,7 @@ from benchlib import (
     namespace,
     proc_stats,
     service,
+    stop_process,
     task_definition,
 )
 
@@ -73,7 +74,7 @@ def main() -> int:
     print(f"added {len(bench_nodes)} bench nodes (m5.2xlarge) so capacity is never the limit")
     td = parse_task_definition(task_definition("bench"))
     names = [f"svc-{i:04d}" for i in range(args.services)]
-    op_pid = None
+    op: subprocess.Popen[bytes] | None = None
     try:
         # 1. The same Deployments, rendered by the same core, applied directly.
         namespace(c, direct_ns)
@@ -220,8 +221,7 @@ def main() -> int:
             dict(sorted(conv.items(), key=lambda kv: -kv[1])[:12]),
         )
     finally:
-        if op_pid:
-            subprocess.run(["kill", str(op_pid)], check=False)
+        stop_process(op)
         delete_namespace(c, direct_ns)
         delete_namespace(c, op_ns)
         c.kubectl("delete", "node", "-l", f"{BENCH_LABEL}=bench", "--wait=false")

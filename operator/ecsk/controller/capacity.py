@@ -27,7 +27,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from ecsk.controller import launch
+from ecsk.controller import inventory, launch
 from ecsk.controller.kube import Kube, KubeError
 from ecsk.controller.launch import alive, group_of, labels
 from ecsk.core import capacity as cap
@@ -295,7 +295,9 @@ class CapacityController:
     def _zones(self, provider: Provider, nodes: list[dict[str, Any]]) -> list[str]:
         if provider.spec.autoScalingGroup.zones:
             return list(provider.spec.autoScalingGroup.zones)
-        found = sorted({labels(n).get(ZONE_LABEL, "") for n in nodes} - {""})
+        # The cluster's zones (where its subnets are), from the whole watch-fed inventory: `nodes`
+        # holds only provider instances.
+        found = sorted({labels(n).get(ZONE_LABEL, "") for n in inventory.nodes(self.kube)} - {""})
         return found or list(DEFAULT_ZONES)
 
     def _launch(self, provider: Provider, count: int, nodes: list[dict[str, Any]], now: float) -> None:

@@ -43,6 +43,11 @@ def nodes(kube: Kube) -> list[dict[str, Any]]:
     return kube.list("v1", "Node")
 
 
+def ready() -> bool:
+    """True once the watch has delivered nodes (reads are then served from memory)."""
+    return _seen.is_set()
+
+
 def reset() -> None:
     """Forget everything (tests, and an operator restarting in-process)."""
     with _lock:

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
 from ecsk.controller import inventory as node_inventory
@@ -71,14 +71,39 @@ def inventory(rt: Runtime) -> list[Any]:
     return node_views(node_inventory.nodes(rt.kube))
 
 
+class LazyInventory(Sequence[Any]):
+    """Node views computed on first use: only memberOf constraints read the inventory, and
+    converting every node per reconcile would make a 1,000-node cluster slow for every service."""
+
+    def __init__(self, rt: Runtime) -> None:
+        self._rt = rt
+        self._views: list[Any] | None = None
+
+    def _get(self) -> list[Any]:
+        if self._views is None:
+            self._views = inventory(self._rt)
+        return self._views
+
+    def __len__(self) -> int:
+        return len(self._get())
+
+    def __getitem__(self, index: Any) -> Any:
+        return self._get()[index]
+
+    def __iter__(self) -> Iterator[Any]:
+        return iter(self._get())
+
+
 def hook_for(rt: Runtime, key: Key, profiles: SchedulerProfiles = DEFAULT_PROFILES) -> PlacementHook:
     """The render hook for one object: the launch-type gates (`ecsk.core.capacity`, which covers
     Fargate) first, then ECS placement on live nodes."""
-    try:
-        nodes = inventory(rt)
-    except KubeError as exc:
-        log.warning("node inventory unavailable (%s); regex constraints will wait", exc)
-        nodes = None  # the engine reports `placement.needs-inventory` as an error: nothing applied
+    nodes: Sequence[Any] | None = LazyInventory(rt)
+    if not node_inventory.ready():
+        try:
+            nodes = inventory(rt)
+        except KubeError as exc:
+            log.warning("node inventory unavailable (%s); regex constraints will wait", exc)
+            nodes = None  # the engine reports `placement.needs-inventory` as an error: nothing applied
     return chain(capacity.placement_hook, TrackedEngine(key, nodes, profiles))
 
 

@@ -65,6 +65,9 @@ class OperatorRuntime:
         self._kube = kube
         self.queue: WorkQueue[Key] = WorkQueue()
         self._store: dict[Key, dict[str, Any]] = {}
+        self._service_labels: dict[Key, tuple[str, str]] = {}
+        """ECSService key -> (namespace, service label value): pods name their service only by
+        label, and a pod event must find its service without scanning every cached service."""
         self._lock = threading.Lock()
         self._threads: list[threading.Thread] = []
         self._stop = threading.Event()
@@ -83,12 +86,19 @@ class OperatorRuntime:
         with self._lock:
             if event_type == "DELETED":
                 self._store.pop(key, None)
+                self._service_labels.pop(key, None)
                 return
             old = self._store.get(key)
             if old is not None and _rv(old) > _rv(body):
                 return  # our own newer write already cached
             self._store[key] = copy.deepcopy(dict(body))
+            self._index(key, body)
         self.queue.add(key)
+
+    def _index(self, key: Key, body: Mapping[str, Any]) -> None:
+        if key[0] == "ECSService":
+            sname = (body.get("spec") or {}).get("serviceName") or key[2]
+            self._service_labels[key] = (key[1], label_value(str(sname)))
 
     def remember(self, obj: Mapping[str, Any]) -> None:
         kind = obj.get("kind", "")
@@ -98,6 +108,7 @@ class OperatorRuntime:
             old = self._store.get(key)
             if old is None or _rv(old) <= _rv(obj):
                 self._store[key] = copy.deepcopy(dict(obj))
+                self._index(key, obj)
 
     def cached(self, kind: str, namespace: str, name: str) -> dict[str, Any] | None:
         with self._lock:
@@ -125,10 +136,10 @@ class OperatorRuntime:
                 return
         svc_label = (meta.get("labels") or {}).get(LABEL_SERVICE)
         if svc_label:
-            for svc in self.cached_all("ECSService", ns):
-                sname = (svc.get("spec") or {}).get("serviceName") or svc["metadata"]["name"]
-                if label_value(str(sname)) == svc_label:
-                    self.enqueue("ECSService", ns, svc["metadata"]["name"])
+            with self._lock:
+                owners = [k for k, v in self._service_labels.items() if v == (ns, svc_label)]
+            for kind, owner_ns, name in owners:
+                self.enqueue(kind, owner_ns, name)
 
     # --- workers -------------------------------------------------------------------------------
 
