@@ -200,7 +200,7 @@ def main() -> int:
         reconciles = args.services * window / args.resync
         print(
             f"API requests per no-op reconcile: {idle_all / reconciles:.1f} "
-            f"({idle_all} requests over ~{reconciles:.0f} service reconciles, all reads)"
+            f"({idle_all} requests over ~{reconciles:.0f} service reconciles)"
         )
         if changed:
             print("  changed:", ", ".join(changed[:10]))
