@@ -18,7 +18,6 @@ which the next pass simply plans again.
 from __future__ import annotations
 
 import logging
-import threading
 import time
 from collections import Counter, defaultdict
 from collections.abc import Mapping
@@ -30,6 +29,7 @@ from pydantic import ValidationError
 from ecsk.controller import inventory, launch
 from ecsk.controller.kube import Kube, KubeError
 from ecsk.controller.launch import alive, group_of, labels
+from ecsk.controller.polling import PollingController
 from ecsk.core import capacity as cap
 from ecsk.core import capacity_scaling as sc
 from ecsk.core.capacity_models import CapacityProvider, ECSCluster
@@ -64,7 +64,9 @@ class Provider:
     spec: CapacityProvider
 
 
-class CapacityController:
+class CapacityController(PollingController):
+    name = "capacity"
+
     def __init__(
         self,
         kube: Kube,
@@ -72,14 +74,9 @@ class CapacityController:
         interval: float = 1.0,
         namespaces: list[str] | None = None,
     ) -> None:
-        self.kube = kube
-        self.region = region
-        self.interval = interval
-        self.namespaces = namespaces or None
-        """A namespaced operator scales only the providers declared in its namespaces."""
+        super().__init__(kube, region=region, interval=interval, namespaces=namespaces)
         self._launching: dict[str, list[Launch]] = defaultdict(list)
         self._empty_since: dict[str, float] = {}
-        self._warned: set[tuple[str, str]] = set()
 
     # --- reads -------------------------------------------------------------------------------
 
@@ -381,38 +378,9 @@ class CapacityController:
             self._empty_since.pop(name, None)
             log.info("capacity provider %s: terminated %s", provider.name, name)
 
-    def _warn(self, obj: Mapping[str, Any], reason: str, message: str) -> None:
-        key = (str((obj.get("metadata") or {}).get("uid")), message)
-        if key in self._warned:
-            return
-        self._warned.add(key)
-        if len(self._warned) > 10000:
-            self._warned.clear()
-        self.kube.event(obj, reason, message, "Warning")
 
-    def run(self, stop: threading.Event) -> None:
-        while not stop.is_set():
-            try:
-                self.reconcile_once()
-            except KubeError as exc:
-                log.warning("capacity pass: %s", exc)
-            except Exception:
-                log.exception("capacity pass failed")
-            stop.wait(self.interval)
-
-
-def start(
-    kube: Kube,
-    stop: threading.Event,
-    region: str = "us-east-1",
-    interval: float = 1.0,
-    namespaces: list[str] | None = None,
-) -> threading.Thread:
-    """Run the controller in a daemon thread until `stop` is set (used by the operator and tests)."""
-    ctl = CapacityController(kube, region=region, interval=interval, namespaces=namespaces)
-    thread = threading.Thread(target=ctl.run, args=(stop,), name="ecsk-capacity", daemon=True)
-    thread.start()
-    return thread
+start = CapacityController.start
+"""Run the controller in a daemon thread until `stop` is set."""
 
 
 def _unschedulable(pod: Mapping[str, Any]) -> bool:

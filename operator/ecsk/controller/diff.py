@@ -10,37 +10,24 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any
 
-_SUFFIX = {
-    "m": Decimal("0.001"),
-    "": Decimal(1),
-    "k": Decimal(1000),
-    "M": Decimal(10**6),
-    "G": Decimal(10**9),
-    "T": Decimal(10**12),
-    "Ki": Decimal(1024),
-    "Mi": Decimal(1024**2),
-    "Gi": Decimal(1024**3),
-    "Ti": Decimal(1024**4),
-}
-_QTY = re.compile(r"^([0-9.]+)(m|k|M|G|T|Ki|Mi|Gi|Ti)?$")
+from ecsk.core.quantity import quantity_or_none
+
+# Only plain quantities compare loosely: a wider reading ("1e3", "+5") could call two different
+# environment values equal and skip a write the user asked for.
+_PLAIN_QUANTITY = re.compile(r"^[0-9.]+(m|k|M|G|T|Ki|Mi|Gi|Ti)?$")
 
 
 def _quantity(value: Any) -> Decimal | None:
     if isinstance(value, bool):
         return None
-    if isinstance(value, int | float):
-        return Decimal(str(value))
-    if isinstance(value, str):
-        m = _QTY.match(value)
-        if m:
-            try:
-                return Decimal(m.group(1)) * _SUFFIX[m.group(2) or ""]
-            except InvalidOperation:
-                return None
-    return None
+    if isinstance(value, str) and not _PLAIN_QUANTITY.match(value):
+        return None
+    if not isinstance(value, int | float | str):
+        return None
+    return quantity_or_none(value)
 
 
 def _scalar_equal(want: Any, have: Any) -> bool:

@@ -20,7 +20,6 @@ recomputes from the live objects, so a restart or a missed event loses nothing.
 from __future__ import annotations
 
 import logging
-import threading
 from collections import Counter, defaultdict
 from collections.abc import Mapping
 from typing import Any
@@ -30,8 +29,9 @@ from kubernetes.client.exceptions import ApiException
 from pydantic import ValidationError
 
 from ecsk.controller import inventory
-from ecsk.controller.kube import Kube, KubeError
+from ecsk.controller.kube import KubeError
 from ecsk.controller.launch import Group, alive, group_of, labels, list_custom, list_pods, owners
+from ecsk.controller.polling import PollingController
 from ecsk.core import capacity as cap
 from ecsk.core import fargate as fg
 from ecsk.core.capacity_scaling import PROVIDER_LABEL
@@ -44,22 +44,10 @@ DEFAULT_ZONES = ("us-east-1a", "us-east-1b", "us-east-1c")
 ZONE_LABEL = "topology.kubernetes.io/zone"
 
 
-class FargateController:
+class FargateController(PollingController):
     """Polls unscheduled pods and Fargate nodes; safe to run next to the main operator."""
 
-    def __init__(
-        self,
-        kube: Kube,
-        region: str = "us-east-1",
-        interval: float = 1.0,
-        namespaces: list[str] | None = None,
-    ) -> None:
-        self.kube = kube
-        self.region = region
-        self.interval = interval
-        self.namespaces = namespaces or None
-        """A namespaced operator handles only its namespaces' pods, profiles and their nodes."""
-        self._warned: set[tuple[str, str]] = set()
+    name = "fargate"
 
     # --- reads -------------------------------------------------------------------------------
 
@@ -273,41 +261,9 @@ class FargateController:
             except KubeError as exc:
                 log.warning("fargate node %s: %s", node["metadata"]["name"], exc)
 
-    def _warn(self, obj: Mapping[str, Any], reason: str, message: str) -> None:
-        """One Warning event per object and message: a Pending pod is re-examined every pass."""
-        key = (str((obj.get("metadata") or {}).get("uid")), message)
-        if key in self._warned:
-            return
-        self._warned.add(key)
-        if len(self._warned) > 10000:
-            self._warned.clear()
-        self.kube.event(obj, reason, message, "Warning")
 
-    # --- the loop ----------------------------------------------------------------------------
-
-    def run(self, stop: threading.Event) -> None:
-        while not stop.is_set():
-            try:
-                self.reconcile_once()
-            except KubeError as exc:
-                log.warning("fargate pass: %s", exc)
-            except Exception:
-                log.exception("fargate pass failed")
-            stop.wait(self.interval)
-
-
-def start(
-    kube: Kube,
-    stop: threading.Event,
-    region: str = "us-east-1",
-    interval: float = 1.0,
-    namespaces: list[str] | None = None,
-) -> threading.Thread:
-    """Run the controller in a daemon thread until `stop` is set (used by the operator and tests)."""
-    ctl = FargateController(kube, region=region, interval=interval, namespaces=namespaces)
-    thread = threading.Thread(target=ctl.run, args=(stop,), name="ecsk-fargate", daemon=True)
-    thread.start()
-    return thread
+start = FargateController.start
+"""Run the controller in a daemon thread until `stop` is set."""
 
 
 def _pod_namespace(node: Mapping[str, Any]) -> str:

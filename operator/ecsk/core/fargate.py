@@ -10,12 +10,12 @@ unit tests pin every rounding case. The table itself belongs to `ecsk.core.valid
 from __future__ import annotations
 
 import math
-import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any
 
+from ecsk.core import quantity
 from ecsk.core.fleet import private_dns_name, simulated_node
 from ecsk.core.models.service import FARGATE_PROVIDERS
 from ecsk.core.translate.types import Diagnostic, PlacementInputs
@@ -73,31 +73,12 @@ def _num(value: float) -> str:
 
 # --- quantities ---------------------------------------------------------------------------------
 
-_SUFFIX = {
-    "": Decimal(1),
-    "m": Decimal("0.001"),
-    "k": Decimal(10**3),
-    "M": Decimal(10**6),
-    "G": Decimal(10**9),
-    "T": Decimal(10**12),
-    "Ki": Decimal(2**10),
-    "Mi": Decimal(2**20),
-    "Gi": Decimal(2**30),
-    "Ti": Decimal(2**40),
-}
-_QUANTITY = re.compile(r"^([0-9.]+(?:[eE][-+]?[0-9]+)?)(m|k|M|G|T|Ki|Mi|Gi|Ti)?$")
-
 
 def parse_quantity(value: Any) -> Decimal:
     """A Kubernetes quantity in base units; FargateRefusal when unreadable (never a crash)."""
-    if isinstance(value, int | float):
-        return Decimal(str(value))
-    match = _QUANTITY.match(str(value).strip())
-    if not match:
-        raise FargateRefusal(f"unreadable resource quantity {value!r}")
     try:
-        return Decimal(match.group(1)) * _SUFFIX[match.group(2) or ""]
-    except InvalidOperation as exc:
+        return quantity.parse_quantity(value)
+    except ValueError as exc:
         raise FargateRefusal(f"unreadable resource quantity {value!r}") from exc
 
 

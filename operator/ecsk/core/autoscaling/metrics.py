@@ -8,38 +8,18 @@ same numbers, so both policy types see one metric.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable, Mapping
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any
 
-_SUFFIX = {
-    "n": Decimal("1e-9"),
-    "u": Decimal("1e-6"),
-    "m": Decimal("1e-3"),
-    "": Decimal(1),
-    "k": Decimal(1000),
-    "M": Decimal(10**6),
-    "G": Decimal(10**9),
-    "T": Decimal(10**12),
-    "Ki": Decimal(2**10),
-    "Mi": Decimal(2**20),
-    "Gi": Decimal(2**30),
-    "Ti": Decimal(2**40),
-}
-_QUANTITY = re.compile(r"^([0-9.]+(?:[eE][-+]?[0-9]+)?)(n|u|m|k|M|G|T|Ki|Mi|Gi|Ti)?$")
+from ecsk.core.quantity import quantity_or_none
+
 RESOURCE_FOR_METRIC = {"CPUUtilization": "cpu", "MemoryUtilization": "memory"}
 
 
 def quantity(value: Any) -> Decimal | None:
     """A Kubernetes quantity in base units, None when unreadable (a bad sample is no sample)."""
-    match = _QUANTITY.match(str(value).strip())
-    if not match:
-        return None
-    try:
-        return Decimal(match.group(1)) * _SUFFIX[match.group(2) or ""]
-    except InvalidOperation:
-        return None
+    return quantity_or_none(value)
 
 
 def _requests(pod: Mapping[str, Any], resource: str) -> Decimal:

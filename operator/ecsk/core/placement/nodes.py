@@ -9,11 +9,10 @@ from __future__ import annotations
 
 import json
 import math
-import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any
 
 from ecsk.core.cql import ATTRIBUTE_LABEL_PREFIX, WELL_KNOWN_ATTRIBUTE_LABELS, NodeView
@@ -23,6 +22,7 @@ from ecsk.core.cql.labels import (
     TASK_GROUP_LABEL,
     is_hashed,
 )
+from ecsk.core.quantity import quantity_or_none
 
 ATTRIBUTES_ANNOTATION = "ecs.ecsk.io/attributes"
 """JSON object {name: value} of a node's custom ECS attributes, as PutAttributes gave them.
@@ -33,37 +33,12 @@ labels should write this annotation too. Without it, verbatim labels are read ba
 
 K8S_TO_ECS_ARCH = {"amd64": "x86_64", "arm64": "arm64"}
 
-_SUFFIX: dict[str, Decimal] = {
-    "": Decimal(1),
-    "m": Decimal("0.001"),
-    "k": Decimal(10**3),
-    "M": Decimal(10**6),
-    "G": Decimal(10**9),
-    "T": Decimal(10**12),
-    "P": Decimal(10**15),
-    "Ki": Decimal(2**10),
-    "Mi": Decimal(2**20),
-    "Gi": Decimal(2**30),
-    "Ti": Decimal(2**40),
-    "Pi": Decimal(2**50),
-}
-_QUANTITY = re.compile(r"^([+-]?[0-9.]+(?:[eE][-+]?[0-9]+)?)(m|k|M|G|T|P|Ki|Mi|Gi|Ti|Pi)?$")
-
 
 def quantity(value: Any) -> Decimal:
     """A Kubernetes quantity in base units; unreadable -> 0 (a display or a ranking must not crash
     on one odd object)."""
-    if value is None:
-        return Decimal(0)
-    if isinstance(value, int | float):
-        return Decimal(str(value))
-    m = _QUANTITY.match(str(value).strip())
-    if not m:
-        return Decimal(0)
-    try:
-        return Decimal(m.group(1)) * _SUFFIX[m.group(2) or ""]
-    except InvalidOperation:
-        return Decimal(0)
+    found = quantity_or_none(value) if value is not None else None
+    return found if found is not None else Decimal(0)
 
 
 def millicpu(value: Any) -> int:
