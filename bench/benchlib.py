@@ -144,3 +144,41 @@ def stop_process(proc: subprocess.Popen[bytes] | None) -> None:
     except subprocess.TimeoutExpired:
         proc.kill()
         proc.wait(5)
+
+
+def start_operator(kubeconfig: str, namespace: str, resync: float, log_name: str) -> subprocess.Popen[bytes]:
+    """`ecsk operator -n NS` as the benchmarks run it; waits 3 s so kopf's start-up (watch
+    establishment) is not counted as reconcile time."""
+    from ecsk.cluster import paths
+
+    with open(paths.home() / log_name, "wb") as log:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "ecsk.cli.main", "operator", "-n", namespace, "--resync", str(resync)],
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            env=dict(os.environ, KUBECONFIG=kubeconfig, PYTHONPATH=str(ROOT / "operator")),
+        )
+    time.sleep(3)
+    return proc
+
+
+def custom_resources(names: list[str], tasks: int) -> list[dict[str, Any]]:
+    """The `bench` TaskDefinition and one ECSService per name, as users would kubectl-apply them."""
+    crs = [
+        {
+            "apiVersion": "ecs.ecsk.io/v1alpha1",
+            "kind": "TaskDefinition",
+            "metadata": {"name": "bench"},
+            "spec": task_definition("bench"),
+        }
+    ]
+    crs += [
+        {
+            "apiVersion": "ecs.ecsk.io/v1alpha1",
+            "kind": "ECSService",
+            "metadata": {"name": n},
+            "spec": service(n, "bench", tasks),
+        }
+        for n in names
+    ]
+    return crs

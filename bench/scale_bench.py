@@ -12,7 +12,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import subprocess
 import sys
 import time
 
@@ -21,12 +20,12 @@ from benchlib import (
     ROOT,
     Cluster,
     add_bench_nodes,
+    custom_resources,
     delete_namespace,
     namespace,
     proc_stats,
-    service,
+    start_operator,
     stop_process,
-    task_definition,
 )
 
 from ecsk.cluster import paths
@@ -52,31 +51,8 @@ def main() -> int:
     op = None
     try:
         namespace(c, ns)
-        log = open(paths.home() / "scale-bench-operator.log", "w")  # noqa: SIM115
-        op = subprocess.Popen(
-            [sys.executable, "-m", "ecsk.cli.main", "operator", "-n", ns, "--resync", str(args.resync)],
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            env=dict(os.environ, KUBECONFIG=kubeconfig, PYTHONPATH=str(ROOT / "operator")),
-        )
-        time.sleep(3)
-        crs = [
-            {
-                "apiVersion": "ecs.ecsk.io/v1alpha1",
-                "kind": "TaskDefinition",
-                "metadata": {"name": "bench"},
-                "spec": task_definition("bench"),
-            }
-        ]
-        crs += [
-            {
-                "apiVersion": "ecs.ecsk.io/v1alpha1",
-                "kind": "ECSService",
-                "metadata": {"name": f"svc-{i:04d}"},
-                "spec": service(f"svc-{i:04d}", "bench", args.tasks),
-            }
-            for i in range(args.services)
-        ]
+        op = start_operator(kubeconfig, ns, args.resync, "scale-bench-operator.log")
+        crs = custom_resources([f"svc-{i:04d}" for i in range(args.services)], args.tasks)
         cpu0, _ = proc_stats(op.pid)
         started = time.monotonic()
         for i in range(0, len(crs), 200):  # kubectl apply in chunks keeps each request small

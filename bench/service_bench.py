@@ -24,10 +24,12 @@ from benchlib import (
     WRITE_VERBS,
     Cluster,
     add_bench_nodes,
+    custom_resources,
     delete_namespace,
     namespace,
     proc_stats,
     service,
+    start_operator,
     stop_process,
     task_definition,
 )
@@ -95,33 +97,10 @@ def main() -> int:
 
         # 2. Through ecsk: TaskDefinition + ECSService custom resources, reconciled by the operator.
         namespace(c, op_ns)
-        log = open(paths.home() / "bench-operator.log", "w")  # noqa: SIM115
-        op = subprocess.Popen(
-            [sys.executable, "-m", "ecsk.cli.main", "operator", "-n", op_ns, "--resync", str(args.resync)],
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            env=dict(os.environ, KUBECONFIG=kubeconfig, PYTHONPATH=str(ROOT / "operator")),
-        )
+        op = start_operator(kubeconfig, op_ns, args.resync, "bench-operator.log")
         op_pid = op.pid
-        time.sleep(3)  # let kopf start watching, so startup is not counted as reconcile time
         before = c.apiserver_requests()
-        crs = [
-            {
-                "apiVersion": "ecs.ecsk.io/v1alpha1",
-                "kind": "TaskDefinition",
-                "metadata": {"name": "bench"},
-                "spec": task_definition("bench"),
-            }
-        ]
-        crs += [
-            {
-                "apiVersion": "ecs.ecsk.io/v1alpha1",
-                "kind": "ECSService",
-                "metadata": {"name": n},
-                "spec": service(n, "bench", args.tasks),
-            }
-            for n in names
-        ]
+        crs = custom_resources(names, args.tasks)
         cpu0, _ = proc_stats(op_pid)
         started = time.monotonic()
         c.kubectl(

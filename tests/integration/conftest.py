@@ -7,14 +7,13 @@ same suite runs against the embedded kwok cluster, a kind cluster or EKS.
 from __future__ import annotations
 
 import os
-import subprocess
-import sys
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import pykube
 import pytest
+from kubetest import OperatorProcess
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -50,50 +49,6 @@ def namespace(api: pykube.HTTPClient) -> Iterator[str]:
         yield name
     finally:
         ns.delete()
-
-
-class OperatorProcess:
-    """`ecsk operator -n <namespace>` as a child process, so tests can kill and restart it."""
-
-    def __init__(self, kubeconfig: str, namespace: str, log_path: Path) -> None:
-        self.kubeconfig, self.namespace, self.log_path = kubeconfig, namespace, log_path
-        self.proc: subprocess.Popen[bytes] | None = None
-
-    def start(self) -> None:
-        args = [
-            sys.executable,
-            "-m",
-            "ecsk.cli.main",
-            "operator",
-            "-n",
-            self.namespace,
-            "--resync",
-            "5",
-            "--task-retention",
-            "20",
-            "--healthy-after",
-            "8",
-        ]
-        # ECSK_OPERATOR_KUBECONFIG runs the operator with other credentials (e.g. the manifests'
-        # ServiceAccount, to prove the ClusterRole is enough) while the tests keep theirs.
-        kubeconfig = os.environ.get("ECSK_OPERATOR_KUBECONFIG") or self.kubeconfig
-        env = dict(os.environ, KUBECONFIG=kubeconfig, PYTHONPATH=str(ROOT / "operator"))
-        with open(self.log_path, "ab") as log:
-            self.proc = subprocess.Popen(args, stdout=log, stderr=subprocess.STDOUT, env=env)
-
-    def kill(self) -> None:
-        """SIGKILL: the restart test wants no graceful shutdown."""
-        if self.proc and self.proc.poll() is None:
-            self.proc.kill()
-            self.proc.wait(10)
-
-    def stop(self) -> None:
-        if self.proc and self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(15)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
 
 
 @pytest.fixture(scope="module")

@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 import time
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import pykube
+
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def wait_for(
@@ -31,3 +37,47 @@ def ready_nodes(api: pykube.HTTPClient) -> list[pykube.Node]:
         and not any(t.get("effect") == "NoSchedule" for t in n.obj["spec"].get("taints", []))
         and any(c["type"] == "Ready" and c["status"] == "True" for c in n.obj["status"].get("conditions", []))
     ]
+
+
+class OperatorProcess:
+    """`ecsk operator -n <namespace>` as a child process, so tests can kill and restart it."""
+
+    # Short periods so tests see resyncs, task retention and "healthy" within seconds.
+    TEST_SETTINGS = ("--resync", "5", "--task-retention", "20", "--healthy-after", "8")
+
+    def __init__(
+        self,
+        kubeconfig: str,
+        namespace: str,
+        log_path: Path | None = None,
+        settings: tuple[str, ...] = TEST_SETTINGS,
+    ) -> None:
+        self.kubeconfig, self.namespace, self.log_path = kubeconfig, namespace, log_path
+        self.settings = settings
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> None:
+        args = [sys.executable, "-m", "ecsk.cli.main", "operator", "-n", self.namespace, *self.settings]
+        # ECSK_OPERATOR_KUBECONFIG runs the operator with other credentials (e.g. the manifests'
+        # ServiceAccount, to prove the ClusterRole is enough) while the tests keep theirs.
+        kubeconfig = os.environ.get("ECSK_OPERATOR_KUBECONFIG") or self.kubeconfig
+        env = dict(os.environ, KUBECONFIG=kubeconfig, PYTHONPATH=str(ROOT / "operator"))
+        if self.log_path is None:
+            self.proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)
+            return
+        with open(self.log_path, "ab") as log:
+            self.proc = subprocess.Popen(args, stdout=log, stderr=subprocess.STDOUT, env=env)
+
+    def kill(self) -> None:
+        """SIGKILL: the restart test wants no graceful shutdown."""
+        if self.proc and self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait(10)
+
+    def stop(self) -> None:
+        if self.proc and self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(15)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()

@@ -7,10 +7,6 @@ declared in that namespace). Node labels carry provider names, so names include 
 from __future__ import annotations
 
 import json
-import os
-import signal
-import subprocess
-import sys
 from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
@@ -19,7 +15,7 @@ from typing import Any
 import pykube
 import pytest
 from kubectl import kubectl
-from kubetest import wait_for
+from kubetest import OperatorProcess, wait_for
 
 from ecsk.core.capacity_scaling import PROVIDER_LABEL
 
@@ -56,21 +52,12 @@ def capacity(kubeconfig: str, api: pykube.HTTPClient, namespace: str) -> Iterato
 @pytest.fixture
 def operator(kubeconfig: str, namespace: str, capacity: None) -> Iterator[None]:
     """`ecsk operator -n <namespace>`: it runs the capacity controller for the namespace's providers."""
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "ecsk.cli.main", "operator", "-n", namespace, "--resync", "5"],
-        env=dict(os.environ, KUBECONFIG=kubeconfig),
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        start_new_session=True,
-    )
+    op = OperatorProcess(kubeconfig, namespace, settings=("--resync", "5"))
+    op.start()
     try:
         yield
     finally:
-        os.killpg(proc.pid, signal.SIGTERM)
-        try:
-            proc.wait(15)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
+        op.stop()
 
 
 def provider(name: str, *, min_size: int, max_size: int, instance: str = "t3.medium") -> dict[str, Any]:

@@ -8,10 +8,6 @@ namespace, so they never touch anything else.
 from __future__ import annotations
 
 import json
-import os
-import signal
-import subprocess
-import sys
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -21,7 +17,7 @@ import pykube
 import pytest
 from kubectl import kubectl
 from kubernetes import config as k8s_config
-from kubetest import wait_for
+from kubetest import OperatorProcess, wait_for
 from typer.testing import CliRunner
 
 from ecsk.cli.main import app
@@ -75,21 +71,12 @@ def fargate(kubeconfig: str, namespace: str, fargate_nodes_cleaned: None) -> Ite
 @pytest.fixture
 def operator(kubeconfig: str, namespace: str, fargate_nodes_cleaned: None) -> Iterator[None]:
     """`ecsk operator -n <namespace>`: its launch-type controllers include Fargate."""
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "ecsk.cli.main", "operator", "-n", namespace, "--resync", "5"],
-        env=dict(os.environ, KUBECONFIG=kubeconfig),
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        start_new_session=True,
-    )
+    op = OperatorProcess(kubeconfig, namespace, settings=("--resync", "5"))
+    op.start()
     try:
         yield
     finally:
-        os.killpg(proc.pid, signal.SIGTERM)
-        try:
-            proc.wait(15)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
+        op.stop()
 
 
 def _pods(api: pykube.HTTPClient, namespace: str, **selector: str) -> list[pykube.Pod]:
