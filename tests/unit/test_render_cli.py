@@ -81,6 +81,17 @@ def test_service_without_its_task_definition_is_an_error() -> None:
     assert "TaskDefinition not found" in err
 
 
+def test_errors_are_not_hard_wrapped_on_narrow_terminals(monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """CI checks out under long paths; a wrapped message breaks every grep on stderr."""
+    from ecsk.cli import render_cmd
+
+    monkeypatch.setattr(render_cmd.err, "_width", 40)
+    code, _, err = run("render", "-f", str(CORPUS / "01-web-alb-fargate" / "service.json"))
+    assert code == 1
+    line = next(x for x in err.splitlines() if "TaskDefinition not found" in x)
+    assert "is not among the given documents" in line
+
+
 def test_import_produces_custom_resources() -> None:
     d = CORPUS / "01-web-alb-fargate"
     code, out, _ = run("import", "-f", str(d / "service.json"), "-f", str(d / "taskdef.json"))

@@ -14,7 +14,7 @@ from ecsk.cluster import binaries, local, paths
 app = typer.Typer(
     help="The local control plane (real Kubernetes binaries, kwok nodes).", no_args_is_help=True
 )
-console = Console(stderr=True)
+console = Console(stderr=True, soft_wrap=True)
 
 
 def _say(message: str) -> None:

@@ -21,7 +21,7 @@ CPU = "ecs.ecsk.io/usage-cpu-percent"
 MEMORY = "ecs.ecsk.io/usage-memory-percent"
 REQUESTS = "ecs.ecsk.io/requests-per-target"
 
-console = Console(stderr=True)
+console = Console(stderr=True, soft_wrap=True)
 
 
 def _api() -> Any:

@@ -23,7 +23,7 @@ from ecsk.core.models import API_VERSION, ECSService, LoadedDocument, TaskDefini
 from ecsk.core.translate import RenderOptions, names
 from ecsk.core.translate.bundle import BundleItem, render_documents, task_definition_ref
 
-err = Console(stderr=True, highlight=False)
+err = Console(stderr=True, highlight=False, soft_wrap=True)  # never hard-wrap errors: they get grepped
 
 FilesOpt = Annotated[
     list[str],
