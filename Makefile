@@ -96,7 +96,7 @@ image:
 kind-deploy: image
 	kind load docker-image $(IMAGE) --name $(KIND_CLUSTER)
 	KUBECONFIG=$(KIND_KUBECONFIG) kubectl apply -k manifests/
-	KUBECONFIG=$(KIND_KUBECONFIG) kubectl -n ecsk-system set image deployment/ecsk-operator operator=$(IMAGE)
+	KUBECONFIG=$(KIND_KUBECONFIG) kubectl -n ecsk-system set image deployment/ecsk-operator operator=$(IMAGE) metrics-adapter=$(IMAGE)
 	KUBECONFIG=$(KIND_KUBECONFIG) kubectl -n ecsk-system rollout status deployment/ecsk-operator --timeout=180s
 
 kind-test: venv

@@ -63,6 +63,7 @@ def main() -> int:
     ap.add_argument("--tasks", type=int, default=5)
     ap.add_argument("--resync", type=float, default=5.0, help="operator resync period for the no-op check")
     ap.add_argument("--timeout", type=float, default=600.0)
+    ap.add_argument("--rounds", type=int, default=2, help="timing rounds, alternating which path goes first")
     args = ap.parse_args()
     kubeconfig = os.environ.get("KUBECONFIG") or str(paths.kubeconfig())
     c = Cluster(kubeconfig)
@@ -77,43 +78,50 @@ def main() -> int:
     td = parse_task_definition(task_definition("bench"))
     names = [f"svc-{i:04d}" for i in range(args.services)]
     op: subprocess.Popen[bytes] | None = None
-    try:
-        # 1. The same Deployments, rendered by the same core, applied directly.
-        namespace(c, direct_ns)
+
+    def run_direct(ns: str) -> float:
+        """The same Deployments, rendered by the same core, applied directly."""
+        namespace(c, ns)
         objects = []
         for name in names:
             res = render_service(
                 parse_service(service(name, "bench", args.tasks)),
                 td,
-                RenderOptions(namespace=direct_ns, revision=1, explain=False),
+                RenderOptions(namespace=ns, revision=1, explain=False),
             )
             objects.extend(o for o in res.objects if o["kind"] in ("Deployment", "ServiceAccount"))
         doc = json.dumps({"apiVersion": "v1", "kind": "List", "items": objects})
         started = time.monotonic()
         c.kubectl("apply", "--server-side", "--field-manager", "bench", "-f", "-", stdin=doc)
-        direct = c.wait_running(direct_ns, total, started, args.timeout)
-        print(f"direct Deployments: all {total} tasks RUNNING in {direct:.1f}s")
-        delete_namespace(c, direct_ns)
+        took = c.wait_running(ns, total, started, args.timeout)
+        print(f"  direct Deployments: all {total} tasks RUNNING in {took:.1f}s")
+        return took
 
-        # 2. Through ecsk: TaskDefinition + ECSService custom resources, reconciled by the operator.
-        namespace(c, op_ns)
-        op = start_operator(kubeconfig, op_ns, args.resync, "bench-operator.log")
-        op_pid = op.pid
-        before = c.apiserver_requests()
+    def run_ecsk(ns: str, log_name: str) -> tuple[float, float, subprocess.Popen[bytes]]:
+        """TaskDefinition + ECSService custom resources, reconciled by a fresh operator."""
+        namespace(c, ns)
+        proc = start_operator(kubeconfig, ns, args.resync, log_name)
         crs = custom_resources(names, args.tasks)
-        cpu0, _ = proc_stats(op_pid)
         started = time.monotonic()
         c.kubectl(
-            "apply",
-            "-n",
-            op_ns,
-            "-f",
-            "-",
-            stdin=json.dumps({"apiVersion": "v1", "kind": "List", "items": crs}),
+            "apply", "-n", ns, "-f", "-", stdin=json.dumps({"apiVersion": "v1", "kind": "List", "items": crs})
         )
-        via = c.wait_running(op_ns, total, started, args.timeout)
-        print(f"through ecsk:       all {total} tasks RUNNING in {via:.1f}s")
-        print(f"ratio ecsk/direct:  {via / direct:.2f}  (target <= 1.2)")
+        took = c.wait_running(ns, total, started, args.timeout)
+        print(f"  through ecsk:       all {total} tasks RUNNING in {took:.1f}s")
+        return took, started, proc
+
+    times: dict[str, list[float]] = {"direct": [], "ecsk": []}
+    try:
+        # Rounds alternate the order (direct, ecsk, then ecsk, direct, ...): a cluster that is
+        # still warming up, or noise that drifts, then weighs on both paths alike.
+        print("round 1")
+        times["direct"].append(run_direct(direct_ns))
+        delete_namespace(c, direct_ns)
+        before = c.apiserver_requests()
+        via, started, op = run_ecsk(op_ns, "bench-operator.log")
+        times["ecsk"].append(via)
+        op_pid = op.pid
+        cpu0 = 0.0
 
         # 3. Wait until every service reports its deployment COMPLETED (ECS counts a task healthy
         #    40 s after RUNNING), then watch a no-op resync window: nothing may be written.
@@ -164,7 +172,7 @@ def main() -> int:
             "networkpolicies",
         }
         idle_writes = writes(after_converge, after_idle, ours)
-        print(f"operator CPU:       {cpu1 - cpu0:.1f}s during convergence + idle; peak RSS {rss:.0f} MiB")
+        print(f"operator CPU:       {cpu1 - cpu0:.1f}s start to idle; peak RSS {rss:.0f} MiB")
         conv_total = int(sum(v - before.get(k, 0.0) for k, v in after_converge.items() if k[1] in ours))
         print(
             f"API requests on ecsk's resources while converging: {conv_total} "
@@ -198,6 +206,29 @@ def main() -> int:
         print(
             "  converging requests by (verb, resource, subresource):",
             dict(sorted(conv.items(), key=lambda kv: -kv[1])[:12]),
+        )
+        stop_process(op)
+        op = None
+        delete_namespace(c, op_ns)
+        for r in range(2, args.rounds + 1):
+            print(f"round {r}")
+            suffix = f"{run}-{r}"
+            order = ["ecsk", "direct"] if r % 2 == 0 else ["direct", "ecsk"]
+            for path in order:
+                if path == "direct":
+                    times["direct"].append(run_direct(f"bench-direct-{suffix}"))
+                    delete_namespace(c, f"bench-direct-{suffix}")
+                else:
+                    took, _, op = run_ecsk(f"bench-ecsk-{suffix}", f"bench-operator-{r}.log")
+                    times["ecsk"].append(took)
+                    stop_process(op)
+                    op = None
+                    delete_namespace(c, f"bench-ecsk-{suffix}")
+        d, e = sum(times["direct"]), sum(times["ecsk"])
+        print(
+            f"ratio ecsk/direct over {args.rounds} round(s): {e / d:.2f}  (target <= 1.2; "
+            f"direct {' '.join(f'{t:.1f}' for t in times['direct'])} s, "
+            f"ecsk {' '.join(f'{t:.1f}' for t in times['ecsk'])} s)"
         )
     finally:
         stop_process(op)

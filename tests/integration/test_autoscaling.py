@@ -78,7 +78,7 @@ def apply(kubeconfig: str, ns: str, *docs: dict[str, Any]) -> None:
 def load(kubeconfig: str, ns: str, svc: str, **usage: float) -> None:
     args = [sys.executable, "-m", "ecsk.cli.main", "load", "--service", svc, "-n", ns]
     for key, value in usage.items():
-        args += [f"--{key}", str(value)]
+        args += [f"--{key}", str(value)]  # metric="Namespace/Name=VALUE" -> --metric
     env = dict(os.environ, KUBECONFIG=kubeconfig, PYTHONPATH=str(ROOT / "operator"))
     proc = subprocess.run(args, capture_output=True, text=True, env=env, timeout=60)
     assert proc.returncode == 0, proc.stderr
@@ -229,3 +229,128 @@ def test_scheduled_action_changes_min_and_max_at_its_time(
     causes = [a["Cause"] for a in tgt["status"]["activities"]]
     assert any("scheduled action name scale-up was triggered" in c for c in causes)
     wait_for(lambda: running(api, ns, "sched") == 3, 60, what="3 tasks running")
+
+
+# --- ALB request count and customized metrics: ecsk's external metrics API -------------------
+
+TG_ARN = "arn:aws:elasticloadbalancing:us-east-1:123456789012:targetgroup/{tg}/73e2d6bc24d8a067"
+RESOURCE_LABEL = "app/lab-alb/50dc6c495c0c9188/targetgroup/{tg}/73e2d6bc24d8a067"
+
+
+@pytest.fixture(scope="module")
+def external_metrics_api(kubeconfig: str) -> None:
+    """Fail clearly when the aggregator does not serve ecsk's metrics adapter (`ecsk cluster up`)."""
+    proc = kubectl(kubeconfig, "get", "--raw", "/apis/external.metrics.k8s.io/v1beta1", check=False)
+    if proc.returncode != 0:
+        pytest.fail(f"external.metrics.k8s.io is not served (run `ecsk cluster up`): {proc.stderr}")
+
+
+@pytest.fixture(scope="module")
+def target_group_bindings(kubeconfig: str) -> None:
+    """A service with a targetGroupArn renders a TargetGroupBinding (AWS Load Balancer
+    Controller); install its CRD, as on an EKS cluster with that controller."""
+    kubectl(
+        kubeconfig, "apply", "--server-side", "-f", str(ROOT / "tests/fixtures/crds/targetgroupbinding.yaml")
+    )
+
+
+def web_service(name: str, desired: int, tg: str) -> list[dict[str, Any]]:
+    """A task definition with a port and a service registering it with target group `tg`."""
+    taskdef = td(name)
+    taskdef["spec"]["containerDefinitions"][0]["portMappings"] = [{"containerPort": 80}]
+    svc = service(name, desired)
+    lb = {"targetGroupArn": TG_ARN.format(tg=tg), "containerName": "app", "containerPort": 80}
+    svc["spec"]["loadBalancers"] = [lb]
+    return [taskdef, svc]
+
+
+def alb_policy(name: str, svc: str, tg: str, value: float, **config: Any) -> dict[str, Any]:
+    doc = tracking(name, svc, "ALBRequestCountPerTarget", value, **config)
+    cfg = doc["spec"]["TargetTrackingScalingPolicyConfiguration"]
+    cfg["PredefinedMetricSpecification"]["ResourceLabel"] = RESOURCE_LABEL.format(tg=tg)
+    return doc
+
+
+def test_external_metrics_answer_through_the_aggregator(
+    api: pykube.HTTPClient, kubeconfig: str, operator_ns: str, external_metrics_api: None
+) -> None:
+    ns = operator_ns
+    apply(kubeconfig, ns, *web_service("raw", 0, "raw-tg"))
+    load(kubeconfig, ns, "raw", requests=420, metric="MyApp/Queue Depth=7.5")
+    base = f"/apis/external.metrics.k8s.io/v1beta1/namespaces/{ns}"
+    out = kubectl(
+        kubeconfig, "get", "--raw",
+        f"{base}/alb-request-count?labelSelector=ecs.ecsk.io%2Ftarget-group%3Draw-tg",
+    )  # fmt: skip
+    body = yaml.safe_load(out.stdout)
+    assert body["kind"] == "ExternalMetricValueList"
+    assert [(i["metricName"], i["value"]) for i in body["items"]] == [("alb-request-count", "420")]
+    out = kubectl(kubeconfig, "get", "--raw", f"{base}/myapp-queue-depth")
+    assert [i["value"] for i in yaml.safe_load(out.stdout)["items"]] == ["7500m"]
+    other = kubectl(
+        kubeconfig, "get", "--raw",
+        f"{base}/alb-request-count?labelSelector=ecs.ecsk.io%2Ftarget-group%3Dother-tg",
+    )  # fmt: skip
+    assert yaml.safe_load(other.stdout)["items"] == []
+
+
+def test_alb_request_count_per_target_scales_to_total_over_target(
+    api: pykube.HTTPClient,
+    kubeconfig: str,
+    operator_ns: str,
+    external_metrics_api: None,
+    target_group_bindings: None,
+) -> None:
+    ns = operator_ns
+    apply(kubeconfig, ns, *web_service("alb", 1, "alb-tg"))
+    wait_for(lambda: running(api, ns, "alb") == 1, 60, what="alb running 1 task")
+    policy = alb_policy("req100", "alb", "alb-tg", 100, ScaleInCooldown=10)
+    apply(kubeconfig, ns, target("alb", 2, 8), policy)
+    # The min clamps first (1 -> 2); the target group then gets no requests, which keeps it at 2.
+    wait_for(lambda: desired(api, ns, "alb") == 2, 30, interval=1, what="alb clamped to its min of 2")
+    st = wait_for(lambda: get(api, ns, "ScalableTarget", "alb").get("status"), 15, what="alb's target status")
+    assert st["trackedPolicies"] == ["req100"] and not st.get("unsupportedPolicies")
+    assert not st.get("metricWarnings")  # the policy's target group is the service's
+
+    load(kubeconfig, ns, "alb", requests=500)  # total per minute: 500 / 100 per target = 5 tasks
+    wait_for(lambda: desired(api, ns, "alb") == 5, 40, interval=1, what="alb scaled out to 500/100 = 5")
+    time.sleep(8)  # at 5 tasks each gets 100/min: on target, no further scale-out
+    assert desired(api, ns, "alb") == 5
+
+    load(kubeconfig, ns, "alb", requests=5000)  # wants 50, capped by MaxCapacity
+    wait_for(lambda: desired(api, ns, "alb") == 8, 30, interval=1, what="alb capped at its max of 8")
+
+    load(kubeconfig, ns, "alb", requests=0)
+    wait_for(lambda: desired(api, ns, "alb") == 2, 45, interval=1, what="alb scaled in to its min of 2")
+    causes = [a["Cause"] for a in get(api, ns, "ScalableTarget", "alb")["status"]["activities"]]
+    assert any("triggered policy req100" in c for c in causes)
+
+
+def test_customized_metric_policy_scales_out(
+    api: pykube.HTTPClient, kubeconfig: str, operator_ns: str, external_metrics_api: None
+) -> None:
+    ns = operator_ns
+    cfg = {
+        "TargetValue": 10,
+        "CustomizedMetricSpecification": {
+            "Namespace": "MyApp", "MetricName": "BacklogPerTask", "Statistic": "Average", "Unit": "Count",
+            "Dimensions": [{"Name": "ServiceName", "Value": "cm"}],
+        },
+        "ScaleInCooldown": 10,
+    }  # fmt: skip
+    spec = {**REF, "ResourceId": "service/default/cm", "PolicyType": "TargetTrackingScaling",
+            "TargetTrackingScalingPolicyConfiguration": cfg}  # fmt: skip
+    policy = {"apiVersion": CR, "kind": "ScalingPolicy", "metadata": {"name": "backlog"}, "spec": spec}
+    start(api, kubeconfig, ns, "cm", 1, target("cm", 1, 4), policy)
+    hpa = wait_for(
+        lambda: pykube.HorizontalPodAutoscaler.objects(api, namespace=ns).get_or_none(name="ecsk-cm"), 30
+    )
+    [metric] = hpa.obj["spec"]["metrics"]
+    assert metric["external"]["target"] == {"type": "Value", "value": "10"}
+    time.sleep(6)  # no value yet: missing data, nothing scales
+    assert desired(api, ns, "cm") == 1
+    load(kubeconfig, ns, "cm", metric="MyApp/BacklogPerTask=30")  # 3x the target: ceil(1 * 30 / 10) = 3
+    wait_for(lambda: desired(api, ns, "cm") >= 3, 40, interval=1, what="cm scaled out on its custom metric")
+    wait_for(lambda: desired(api, ns, "cm") == 4, 40, interval=1, what="cm at its max of 4 (backlog stays)")
+    load(kubeconfig, ns, "cm", metric="MyApp/BacklogPerTask=1")
+    wait_for(lambda: desired(api, ns, "cm") == 1, 45, interval=1, what="cm scaled in on a small backlog")

@@ -60,7 +60,10 @@ def operator(kubeconfig: str, namespace: str, capacity: None) -> Iterator[None]:
         op.stop()
 
 
-def provider(name: str, *, min_size: int, max_size: int, instance: str = "t3.medium") -> dict[str, Any]:
+def provider(
+    name: str, *, min_size: int, max_size: int, instance: str = "t3.medium", join_delay: float = 1
+) -> dict[str, Any]:
+    """A provider whose instances join after `join_delay` s and warm up for 2 s (ECS: 300 s)."""
     return {
         "apiVersion": API,
         "kind": "CapacityProvider",
@@ -68,14 +71,14 @@ def provider(name: str, *, min_size: int, max_size: int, instance: str = "t3.med
         "spec": {
             "autoScalingGroupProvider": {
                 "autoScalingGroupArn": f"{ASG_ARN}/{name}",
-                "managedScaling": {"status": "ENABLED", "targetCapacity": 100},
+                "managedScaling": {"status": "ENABLED", "targetCapacity": 100, "instanceWarmupPeriod": 2},
                 "managedTerminationProtection": "ENABLED",
             },
             "autoScalingGroup": {
                 "instanceTypes": [instance],
                 "minSize": min_size,
                 "maxSize": max_size,
-                "joinDelaySeconds": 1,
+                "joinDelaySeconds": join_delay,
             },
         },
     }
@@ -202,3 +205,41 @@ def test_cluster_default_strategy_is_used_without_launch_type(
         what="tasks on the default provider",
     )
     assert len(_provider_nodes(api, namespace)) == 1  # two small tasks share one instance
+
+
+def _status(kubeconfig: str, namespace: str, name: str) -> dict[str, Any]:
+    out = kubectl(kubeconfig, "get", "-n", namespace, "capacityproviders.ecs.ecsk.io", name, "-o", "json")
+    return dict(json.loads(out.stdout).get("status") or {})
+
+
+def test_launches_in_flight_survive_an_operator_restart(
+    kubeconfig: str, api: pykube.HTTPClient, namespace: str, capacity: None
+) -> None:
+    name = f"cp-{namespace}"
+    op = OperatorProcess(kubeconfig, namespace, settings=("--resync", "5"))
+    op.start()
+    try:
+        _apply(kubeconfig, namespace, provider(name, min_size=2, max_size=3, join_delay=25))
+        pending = wait_for(
+            lambda: _status(kubeconfig, namespace, name).get("pendingLaunches"),
+            timeout=30,
+            what="launches recorded in the status",
+        )
+        assert len(pending) == 2 and not _provider_nodes(api, namespace)
+        op.kill()  # mid-launch: the instances have not registered yet
+        op.start()
+        nodes = wait_for(
+            lambda: _provider_nodes(api, namespace) if len(_provider_nodes(api, namespace)) >= 2 else None,
+            timeout=60,
+            what="the recorded launches registering",
+        )
+        # the same instances the first operator launched: none twice, none forgotten
+        assert sorted(n.name for n in nodes) == sorted(p["name"] for p in pending)
+        wait_for(
+            lambda: _status(kubeconfig, namespace, name).get("pendingLaunches") == [],
+            timeout=30,
+            what="no launches left in flight",
+        )
+        assert len(_provider_nodes(api, namespace)) == 2
+    finally:
+        op.stop()

@@ -297,3 +297,55 @@ def test_fargate_service_splits_fargate_and_spot_and_scales_in(
     wait_for(
         lambda: len(fargate_nodes_of(api, namespace)) == 1, timeout=60, what="scale-in removes Fargate nodes"
     )
+
+
+def test_fargate_profile_declared_in_the_fleet_file_catches_its_pods(
+    kubeconfig: str, api: pykube.HTTPClient, namespace: str, fargate: None
+) -> None:
+    """What `ecsk cluster up` does with a fleet file's `fargateProfiles`, against this cluster:
+    the profile object appears (labelled as the fleet's), and its pods get their own node."""
+    from ecsk.cluster import fargate_fleet
+    from ecsk.core.fleet import Fleet
+
+    name = f"fp-fleet-{namespace}"
+    fleet = Fleet.model_validate(
+        {
+            "nodeGroups": [{"name": "unused", "instanceTypes": ["m5.large"]}],  # not applied here
+            "fargateProfiles": [
+                {
+                    "name": name,
+                    "namespace": namespace,
+                    "selectors": [{"namespace": namespace, "labels": {"app": "fleet-*"}}],
+                }
+            ],
+        }
+    )
+
+    def run(*args: str, stdin: str | None = None, timeout: float = 60) -> Any:
+        return kubectl(kubeconfig, *args, stdin=stdin, check=False)
+
+    try:
+        assert fargate_fleet.apply(run, fleet, lambda _m: None) == [f"{namespace}/{name}"]
+        obj = pykube.object_factory(api, "ecs.ecsk.io/v1alpha1", "FargateProfile")
+        profile = obj.objects(api, namespace=namespace).get(name=name)
+        assert profile.labels[fargate_fleet.ORIGIN_LABEL] == fargate_fleet.ORIGIN_VALUE
+        sched = {"schedulerName": fg.FARGATE_SCHEDULER}
+        _apply(kubeconfig, namespace, _pod("fleet-web", {"app": "fleet-web"}, **sched))
+        (pod,) = wait_for(
+            lambda: _running_on_fargate(api, namespace, 1), timeout=60, what="profile pod on Fargate"
+        )
+        assert pod.labels[fg.PROFILE_LABEL] == name
+        node = pykube.Node.objects(api).get(name=pod.obj["spec"]["nodeName"])
+        assert node.labels["eks.amazonaws.com/compute-type"] == "fargate"
+        assert node.labels[fg.PROFILE_LABEL] == name
+    finally:
+        kubectl(
+            kubeconfig,
+            "delete",
+            "fargateprofiles.ecs.ecsk.io",
+            name,
+            "-n",
+            namespace,
+            "--ignore-not-found",
+            check=False,
+        )

@@ -77,3 +77,23 @@ def test_manifests_apply_with_a_server_side_dry_run(kubeconfig: str) -> None:
     finally:
         if not existed:
             kubectl(kubeconfig, "delete", "namespace", "ecsk-system", "--wait=false")
+
+
+def test_metrics_adapter_is_a_hardened_sidecar_behind_the_external_metrics_apiservice() -> None:
+    docs = _built()
+    dep = next(d for d in docs if d["kind"] == "Deployment")
+    pod = dep["spec"]["template"]
+    adapter = next(c for c in pod["spec"]["containers"] if c["name"] == "metrics-adapter")
+    assert adapter["command"][:2] == ["ecsk", "metrics-adapter"]
+    assert adapter["securityContext"]["readOnlyRootFilesystem"] is True
+    assert any(m["mountPath"] == "/tmp" for m in adapter["volumeMounts"])  # the self-signed cert
+    api = next(d for d in docs if d["kind"] == "APIService")
+    assert api["metadata"]["name"] == "v1beta1.external.metrics.k8s.io"
+    svc = next(
+        d for d in docs if d["kind"] == "Service" and d["metadata"]["name"] == api["spec"]["service"]["name"]
+    )
+    # The APIService reaches the adapter: the Service selects the pod and maps its port to the adapter's.
+    assert svc["metadata"]["namespace"] == api["spec"]["service"]["namespace"]
+    assert svc["spec"]["selector"].items() <= pod["metadata"]["labels"].items()
+    port = next(p for p in svc["spec"]["ports"] if p["port"] == api["spec"]["service"]["port"])
+    assert any(p["name"] == port["targetPort"] for p in adapter["ports"])

@@ -148,9 +148,32 @@ def test_service_load_is_copied_to_its_tasks() -> None:
 def test_load_annotations() -> None:
     assert load_annotations(80, None, 1000) == {
         "ecs.ecsk.io/usage-cpu-percent": "80",
-        "ecs.ecsk.io/requests-per-target": "1000",
+        "ecs.ecsk.io/requests-per-minute": "1000",
     }
     assert load_annotations(-1, 55.5, None) == {
         "ecs.ecsk.io/usage-cpu-percent": None,
         "ecs.ecsk.io/usage-memory-percent": "55.5",
     }
+
+
+def test_alb_policy_on_a_target_group_the_service_lacks_is_flagged() -> None:
+    label = "app/lab-alb/1/targetgroup/web-tg/2"
+    tt = {
+        "TargetValue": 100,
+        "PredefinedMetricSpecification": {
+            "PredefinedMetricType": "ALBRequestCountPerTarget",
+            "ResourceLabel": label,
+        },
+    }
+    spec = {**REF, "PolicyType": "TargetTrackingScaling", "TargetTrackingScalingPolicyConfiguration": tt}
+    kube = Kube(svc(2), target(), obj("ScalingPolicy", "req", spec))
+    autoscaling.reconcile_target(Rt(kube), kube.get("", "ScalableTarget", "web", NS) or {})
+    status = kube.objects[("ScalableTarget", NS, "web")]["status"]
+    assert status["trackedPolicies"] == ["req"] and not status.get("unsupportedPolicies")
+    assert "web-tg/2 is not in the service's loadBalancers" in status["metricWarnings"][0]
+    # Attached: no warning.
+    arn = "arn:aws:elasticloadbalancing:us-east-1:1:targetgroup/web-tg/2"
+    service = kube.objects[("ECSService", NS, "web")]
+    service["spec"]["loadBalancers"] = [{"targetGroupArn": arn, "containerName": "app", "containerPort": 80}]
+    autoscaling.reconcile_target(Rt(kube), kube.get("", "ScalableTarget", "web", NS) or {})
+    assert not kube.objects[("ScalableTarget", NS, "web")]["status"].get("metricWarnings")

@@ -106,15 +106,113 @@ def test_suspension_and_deployments_disable_directions() -> None:
     assert hpa["spec"]["behavior"]["scaleDown"]["selectPolicy"] == "Disabled"
 
 
-def test_unsupported_metrics_are_reported_not_rendered() -> None:
+def custom(name: str, value: float, **spec: Any) -> ScalingPolicy:
+    return ScalingPolicy.model_validate(
+        {
+            **REF,
+            "PolicyName": name,
+            "PolicyType": "TargetTrackingScaling",
+            "TargetTrackingScalingPolicyConfiguration": {
+                "TargetValue": value,
+                "CustomizedMetricSpecification": spec,
+            },
+        }
+    )
+
+
+def test_alb_request_count_is_an_external_average_value_metric_for_the_target_group() -> None:
     plan = render_hpa(
         target_name="web",
         namespace="ns",
         service_object="web",
         target=target(),
-        policies=[tt("alb", "ALBRequestCountPerTarget", 1000)],
+        policies=[
+            tt("alb", "ALBRequestCountPerTarget", 1000),
+            tt("cpu", "ECSServiceAverageCPUUtilization", 50),
+        ],
     )
-    assert plan.hpa is None and "load balancer" in plan.unsupported["alb"]
+    assert plan.unsupported == {} and plan.tracked == ["alb", "cpu"]
+    assert plan.hpa is not None
+    metrics = plan.hpa["spec"]["metrics"]
+    assert metrics[0]["type"] == "Resource"  # resources first, then external metrics
+    assert metrics[1] == {
+        "type": "External",
+        "external": {
+            "metric": {
+                "name": "alb-request-count",
+                "selector": {
+                    "matchLabels": {"ecs.ecsk.io/target-group": "tg", "ecs.ecsk.io/target-group-id": "2"}
+                },
+            },
+            # averageValue: the HPA divides the target group's total by the tasks, so its desired
+            # count is ceil(total / TargetValue), as ECS's ceil(tasks * perTarget / TargetValue).
+            "target": {"type": "AverageValue", "averageValue": "1000"},
+        },
+    }
+
+
+def test_alb_policies_on_one_target_group_collapse_to_the_lowest_target() -> None:
+    hpa = render([tt("a", "ALBRequestCountPerTarget", 250.5), tt("b", "ALBRequestCountPerTarget", 300)])
+    [metric] = hpa["spec"]["metrics"]
+    assert metric["external"]["target"] == {"type": "AverageValue", "averageValue": "250500m"}
+
+
+def test_customized_metric_is_an_external_value_metric_of_the_service() -> None:
+    hpa = render([custom("q", 10, Namespace="MyApp", MetricName="Queue Depth", Statistic="Average")])
+    [metric] = hpa["spec"]["metrics"]
+    assert metric == {
+        "type": "External",
+        "external": {
+            "metric": {
+                "name": "myapp-queue-depth",
+                "selector": {"matchLabels": {"ecs.ecsk.io/cluster": "default", "ecs.ecsk.io/service": "web"}},
+            },
+            "target": {"type": "Value", "value": "10"},
+        },
+    }
+
+
+def test_customized_metric_dimensions_pick_another_service() -> None:
+    dims = [{"Name": "ServiceName", "Value": "queue"}, {"Name": "ClusterName", "Value": "prod"}]
+    hpa = render([custom("q", 5, Namespace="MyApp", MetricName="Depth", Dimensions=dims)])
+    labels = hpa["spec"]["metrics"][0]["external"]["metric"]["selector"]["matchLabels"]
+    assert labels == {"ecs.ecsk.io/cluster": "prod", "ecs.ecsk.io/service": "queue"}
+
+
+def test_single_metric_stat_query_is_emulated_and_expressions_are_not() -> None:
+    stat = {
+        "Id": "m1",
+        "MetricStat": {"Metric": {"Namespace": "MyApp", "MetricName": "Depth"}, "Stat": "Sum"},
+    }
+    hpa = render([custom("q", 5, Metrics=[stat])])
+    assert hpa["spec"]["metrics"][0]["external"]["metric"]["name"] == "myapp-depth"
+    expr = [{**stat, "ReturnData": False}, {"Id": "e1", "Expression": "m1 / 2", "ReturnData": True}]
+    plan = render_hpa(
+        target_name="web", namespace="ns", service_object="web", target=target(),
+        policies=[custom("math", 5, Metrics=expr)],
+    )  # fmt: skip
+    assert plan.hpa is None and "metric math" in plan.unsupported["math"]
+
+
+def test_malformed_resource_label_is_reported_not_rendered() -> None:
+    bad = ScalingPolicy.model_validate(
+        {
+            **REF,
+            "PolicyName": "alb",
+            "PolicyType": "TargetTrackingScaling",
+            "TargetTrackingScalingPolicyConfiguration": {
+                "TargetValue": 100,
+                "PredefinedMetricSpecification": {
+                    "PredefinedMetricType": "ALBRequestCountPerTarget",
+                    "ResourceLabel": "my-target-group",
+                },
+            },
+        }
+    )
+    plan = render_hpa(
+        target_name="web", namespace="ns", service_object="web", target=target(), policies=[bad]
+    )
+    assert plan.hpa is None and "targetgroup" in plan.unsupported["alb"]
 
 
 def test_min_capacity_zero_keeps_hpa_valid() -> None:

@@ -8,7 +8,8 @@ from helpers_fake_kube import FakeKube
 
 from ecsk.controller.capacity import DELETION_COST, CapacityController
 from ecsk.core import capacity as cap
-from ecsk.core.capacity_scaling import PROVIDER_LABEL
+from ecsk.core.capacity_scaling import PROVIDER_LABEL, render_instance
+from ecsk.core.fleet import INSTANCE_TYPES
 
 API = "ecs.ecsk.io/v1alpha1"
 SERVED = ("CapacityProvider", "ECSService", "Task", "ECSCluster")
@@ -128,14 +129,25 @@ def _unschedulable(pod: dict[str, Any]) -> dict[str, Any]:
     return pod
 
 
-def test_group_scales_out_for_waiting_tasks_and_in_to_min() -> None:
+class Clock:
+    """A settable wall clock: launch, join and warm-up times are compared against it."""
+
+    def __init__(self, now: float = 1_800_000_000.0) -> None:
+        self.now = now
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def test_group_scales_out_for_waiting_tasks_and_in_to_min_after_warm_up() -> None:
     kube = FakeKube(
         _provider("a", minSize=1, maxSize=5),
         _service([{"capacityProvider": "a", "weight": 1}]),
         *[_unschedulable(_task(i)) for i in range(3)],
         served=SERVED,
     )
-    ctl = CapacityController(kube)  # type: ignore[arg-type]
+    clock = Clock()
+    ctl = CapacityController(kube, clock=clock)  # type: ignore[arg-type]
     ctl.reconcile_once()
     assert len(_nodes(kube, "a")) == 3  # one 1-vCPU task per t3.medium, join delay 0
     zones = {n["metadata"]["labels"]["topology.kubernetes.io/zone"] for n in _nodes(kube, "a")}
@@ -146,15 +158,130 @@ def test_group_scales_out_for_waiting_tasks_and_in_to_min() -> None:
     assert len(_nodes(kube, "a")) == 3  # steady: no further launches while tasks wait
     for i in range(3):
         del kube.objects[("Pod", "app", f"web-{i:02d}")]
+    clock.now += 299  # instanceWarmupPeriod defaults to 300 s: no scale-in while warming up
+    ctl.reconcile_once()
+    ctl.reconcile_once()
+    assert len(_nodes(kube, "a")) == 3
+    assert not any(n["spec"].get("unschedulable") for n in _nodes(kube, "a"))
+    assert kube.objects[("CapacityProvider", "app", "a")]["status"]["warmingInstances"] == 3
+    clock.now += 1
     ctl.reconcile_once()  # cordon the empty ones first
     assert sum(1 for n in _nodes(kube, "a") if n["spec"].get("unschedulable")) == 2
     ctl.reconcile_once()
     assert len(_nodes(kube, "a")) == 1
+    assert kube.objects[("CapacityProvider", "app", "a")]["status"]["warmingInstances"] == 0
+
+
+def test_warm_up_period_is_configurable() -> None:
+    body = _provider("a", minSize=0, maxSize=5)
+    body["spec"]["autoScalingGroupProvider"]["managedScaling"] = {"instanceWarmupPeriod": 5}
+    kube = FakeKube(body, _service([{"capacityProvider": "a", "weight": 1}]), served=SERVED)
+    kube.add(_unschedulable(_task(0)))
+    clock = Clock()
+    ctl = CapacityController(kube, clock=clock)  # type: ignore[arg-type]
+    ctl.reconcile_once()
+    assert len(_nodes(kube, "a")) == 1
+    del kube.objects[("Pod", "app", "web-00")]
+    clock.now += 4
+    ctl.reconcile_once()
+    assert not any(n["spec"].get("unschedulable") for n in _nodes(kube, "a"))
+    clock.now += 1
+    ctl.reconcile_once()
+    ctl.reconcile_once()
+    assert not _nodes(kube, "a")
+
+
+def test_launches_in_flight_survive_an_operator_restart() -> None:
+    kube = FakeKube(
+        _provider("a", minSize=0, maxSize=5, joinDelaySeconds=30),
+        _service([{"capacityProvider": "a", "weight": 1}]),
+        *[_unschedulable(_task(i)) for i in range(2)],
+        served=SERVED,
+    )
+    clock = Clock()
+    CapacityController(kube, clock=clock).reconcile_once()  # type: ignore[arg-type]
+    assert not _nodes(kube, "a")
+    pending = kube.objects[("CapacityProvider", "app", "a")]["status"]["pendingLaunches"]
+    assert len(pending) == 2
+    clock.now += 20
+    restarted = CapacityController(kube, clock=clock)  # type: ignore[arg-type]
+    restarted.reconcile_once()
+    status = kube.objects[("CapacityProvider", "app", "a")]["status"]
+    assert status["pendingLaunches"] == pending  # resumed: neither launched twice nor re-planned
+    assert status["launching"] == 2
+    clock.now += 10  # the original join time, not 30 s after the restart
+    restarted.reconcile_once()
+    assert sorted(n["metadata"]["name"] for n in _nodes(kube, "a")) == sorted(p["name"] for p in pending)
+    assert kube.objects[("CapacityProvider", "app", "a")]["status"]["pendingLaunches"] == []
+
+
+def test_a_launch_whose_instance_already_registered_is_not_repeated() -> None:
+    kube = FakeKube(_provider("a", minSize=1, maxSize=5, joinDelaySeconds=30), served=SERVED)
+    clock = Clock()
+    CapacityController(kube, clock=clock).reconcile_once()  # type: ignore[arg-type]
+    (job,) = kube.objects[("CapacityProvider", "app", "a")]["status"]["pendingLaunches"]
+    # the operator died after registering the node but before recording that in the status
+    kube.add(
+        render_instance(
+            provider="a",
+            name=job["name"],
+            region="us-east-1",
+            zone=job["zone"],
+            instance_type=INSTANCE_TYPES[job["instanceType"]],
+            capacity_type="ON_DEMAND",
+        )
+    )
+    clock.now += 30
+    CapacityController(kube, clock=clock).reconcile_once()  # type: ignore[arg-type]
+    assert [n["metadata"]["name"] for n in _nodes(kube, "a")] == [job["name"]]
+    assert kube.objects[("CapacityProvider", "app", "a")]["status"]["pendingLaunches"] == []
+
+
+def test_mixed_instance_types_size_the_estimate_by_the_largest_and_launch_by_strategy() -> None:
+    kube = FakeKube(
+        _provider("a", maxSize=5, instanceTypes=["m5.xlarge", "t3.medium"]),
+        _service([{"capacityProvider": "a", "weight": 1}]),
+        *[_unschedulable(_task(i)) for i in range(3)],
+        served=SERVED,
+    )
+    CapacityController(kube, clock=Clock()).reconcile_once()  # type: ignore[arg-type]
+    # three 1-vCPU tasks fit one m5.xlarge (3920m): ECS counts with the largest type
+    (node,) = _nodes(kube, "a")
+    assert node["metadata"]["labels"]["node.kubernetes.io/instance-type"] == "m5.xlarge"  # prioritized
+    cheap = FakeKube(
+        _provider(
+            "a",
+            maxSize=5,
+            instanceTypes=["m5.xlarge", "t3.medium"],
+            onDemandAllocationStrategy="lowest-price",
+        ),
+        _service([{"capacityProvider": "a", "weight": 1}]),
+        *[_unschedulable(_task(i)) for i in range(3)],
+        served=SERVED,
+    )
+    CapacityController(cheap, clock=Clock()).reconcile_once()  # type: ignore[arg-type]
+    (node,) = _nodes(cheap, "a")
+    assert node["metadata"]["labels"]["node.kubernetes.io/instance-type"] == "t3.medium"
+
+
+def test_tasks_too_big_for_the_smallest_type_stop_scale_out() -> None:
+    kube = FakeKube(
+        _provider("a", maxSize=5), _service([{"capacityProvider": "a", "weight": 1}]), served=SERVED
+    )
+    big = _unschedulable(_task(0))
+    big["spec"]["resources"] = {"requests": {"cpu": "4", "memory": "1024Mi"}}  # t3.medium: 1930m
+    kube.add(big)
+    CapacityController(kube, clock=Clock()).reconcile_once()  # type: ignore[arg-type]
+    assert not _nodes(kube, "a")
+    status = kube.objects[("CapacityProvider", "app", "a")]["status"]
+    assert status["capacityProviderReservation"] == 100.0  # stays at targetCapacity
+    assert status["desiredCapacity"] == 0
+    assert any(reason == "TaskNotCompatible" and "t3.medium" in msg for _, reason, msg in kube.events)
 
 
 def test_termination_protection_keeps_busy_instances() -> None:
     kube = FakeKube(_provider("a", minSize=0, maxSize=5), served=SERVED)
-    ctl = CapacityController(kube)  # type: ignore[arg-type]
+    ctl = CapacityController(kube)  # type: ignore[arg-type]  # maxSize applies despite warm-up
     kube.add(_unschedulable(_task(0)))
     ctl.reconcile_once()
     (node,) = _nodes(kube, "a")

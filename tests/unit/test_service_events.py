@@ -85,3 +85,10 @@ def test_event_list_bounded_dedup() -> None:
     many, _ = ev.add_events([], [str(i) for i in range(50)], now)
     assert len(many) == ev.MAX_EVENTS and many[0]["message"] == "49"
     assert ev.event_id("x", "t") == ev.event_id("x", "t")
+
+
+def test_kind_not_served_names_the_kind_and_the_missing_controller() -> None:
+    msg = ev.kind_not_served("web", "TargetGroupBinding.elbv2.k8s.aws/v1beta1")
+    assert msg.startswith("(service web) could not create its TargetGroupBinding.elbv2.k8s.aws/v1beta1")
+    assert "AWS Load Balancer Controller" in msg and "tasks run without it" in msg
+    assert "Load Balancer" not in ev.kind_not_served("web", "Ingress.networking.k8s.io/v1")

@@ -17,6 +17,10 @@ app = typer.Typer(
 console = Console(stderr=True, soft_wrap=True)
 
 
+SELF_MANAGED_LIFECYCLE = {"spot": "SPOT", "on-demand": "ON_DEMAND"}
+"""Self-managed nodes have no eks.amazonaws.com/capacityType; their node-lifecycle label says it."""
+
+
 def _say(message: str) -> None:
     console.print(message, highlight=False)
 
@@ -94,7 +98,8 @@ def _print_nodes(st: local.Status) -> None:
             labels.get("topology.kubernetes.io/zone", ""),
             labels.get("node.kubernetes.io/instance-type", ""),
             labels.get("eks.amazonaws.com/nodegroup", labels.get("alpha.eksctl.io/nodegroup-name", "")),
-            labels.get("eks.amazonaws.com/capacityType", ""),
+            labels.get("eks.amazonaws.com/capacityType")  # managed node groups only
+            or SELF_MANAGED_LIFECYCLE.get(labels.get("node-lifecycle", ""), ""),
             alloc.get("cpu", ""),
             alloc.get("memory", ""),
             "Ready" if ready else "NotReady",

@@ -21,6 +21,7 @@ from rich.table import Table
 from ecsk.core import fargate as fg
 from ecsk.core.capacity_scaling import pod_reservation, quantity
 from ecsk.core.fleet import instance_id
+from ecsk.core.placement.attributes import custom_attributes
 
 ZONE = "topology.kubernetes.io/zone"
 CAPACITY_PROVIDER = "ecs.ecsk.io/capacity-provider"
@@ -77,6 +78,10 @@ def describe(node: Mapping[str, Any], pods: Iterable[Mapping[str, Any]]) -> dict
     )
     fargate = labels.get(fg.COMPUTE_TYPE) == "fargate"
     attributes = [{"name": k, "value": labels[v]} for k, v in ATTRIBUTES.items() if labels.get(v)]
+    # Custom attributes (ecsk attributes put), ECS's shape: no "value" key for a valueless one.
+    attributes += [
+        {"name": k} | ({"value": v} if v else {}) for k, v in sorted(custom_attributes(node).items())
+    ]
     return {
         "nodeName": name,
         "ec2InstanceId": labels.get("ecs.ecsk.io/instance-id") or instance_id(name),
@@ -156,6 +161,7 @@ def instances(
         "MEM FREE",
         "TASKS",
         "NODE",
+        "ATTRIBUTES",
     ):
         table.add_column(col)
     for d in rows:
@@ -172,5 +178,8 @@ def instances(
             f"{d['runningTasksCount']}"
             + (f" (+{d['pendingTasksCount']} pending)" if d["pendingTasksCount"] else ""),
             d["nodeName"],
+            " ".join(
+                f"{a['name']}={a.get('value', '')}" for a in d["attributes"] if a["name"] not in ATTRIBUTES
+            ),
         )
     Console().print(table)

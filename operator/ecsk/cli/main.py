@@ -4,7 +4,17 @@ from __future__ import annotations
 
 import typer
 
-from ecsk.cli import cluster_cmd, instances_cmd, load_cmd, operator_cmd, placement_cmd, render_cmd, tasks_cmd
+from ecsk.cli import (
+    attributes_cmd,
+    cluster_cmd,
+    instances_cmd,
+    load_cmd,
+    metrics_adapter_cmd,
+    operator_cmd,
+    placement_cmd,
+    render_cmd,
+    tasks_cmd,
+)
 
 app = typer.Typer(
     name="ecsk",
@@ -13,6 +23,7 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 app.add_typer(cluster_cmd.app, name="cluster")
+app.add_typer(attributes_cmd.app, name="attributes")
 app.command("render")(render_cmd.render)
 app.command("import")(render_cmd.import_documents)
 app.command("operator")(operator_cmd.operator)
@@ -20,6 +31,7 @@ app.command("tasks")(tasks_cmd.tasks)
 app.command("placement")(placement_cmd.placement)
 app.command("instances")(instances_cmd.instances)
 app.command("load")(load_cmd.load)
+app.command("metrics-adapter")(metrics_adapter_cmd.metrics_adapter)
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
+import functools
 import hashlib
 import json
 import os
@@ -25,7 +26,7 @@ from typing import Any
 
 import yaml
 
-from ecsk.cluster import binaries, operator_process, paths
+from ecsk.cluster import binaries, fargate_fleet, metrics_adapter, operator_process, paths
 from ecsk.core.fleet import Fleet, render_fleet
 
 FLEET_LABEL = "ecs.ecsk.io/origin"
@@ -379,6 +380,11 @@ def up(
         else:
             _create(tools, say, metrics_server)
         apply_fleet(tools, fleet, say)
+        try:
+            fargate_fleet.apply(functools.partial(kubectl, tools), fleet, say)
+        except fargate_fleet.FargateFleetError as exc:
+            raise ClusterError(str(exc)) from exc
+        _ensure_metrics_adapter(tools, say)
         say(f"kubeconfig: {paths.kubeconfig()}  (export KUBECONFIG={paths.kubeconfig()})")
         return status(tools)
 
@@ -388,12 +394,36 @@ def down(say: binaries.Progress = print) -> bool:
     with _locked():
         if operator_process.stop():
             say("stopped the background operator")
+        if metrics_adapter.stop():
+            say("stopped the metrics adapter")
         if not (paths.cluster_dir() / "kwok.yaml").is_file():
             say("no local cluster to delete")
             return False
         _delete(binaries.ensure(say, with_metrics_server=False))
         say("local cluster deleted")
         return True
+
+
+def _ensure_metrics_adapter(tools: binaries.Toolset, say: binaries.Progress) -> None:
+    """ecsk's external metrics API (ALB request counts, customized metrics) for the HPA.
+
+    Why a failure only warns: everything but those two kinds of target tracking works without
+    it. A registration left pointing at no adapter is removed, because an unavailable
+    APIService makes every client's discovery report errors.
+    """
+
+    def apply(docs: list[dict[str, Any]]) -> None:
+        doc = json.dumps({"apiVersion": "v1", "kind": "List", "items": docs})
+        result = kubectl(tools, "apply", "-f", "-", stdin=doc)
+        if result.returncode != 0:
+            raise RuntimeError(f"registering the metrics adapter failed: {_tail(result.stderr)}")
+
+    try:
+        metrics_adapter.ensure(paths.kubeconfig(), apply, say)
+    except (OSError, RuntimeError, subprocess.SubprocessError) as exc:
+        metrics_adapter.stop()
+        kubectl(tools, "delete", "apiservice", metrics_adapter.APISERVICE, "--ignore-not-found")
+        say(f"warning: {exc}; ALBRequestCountPerTarget and customized-metric target tracking will not scale")
 
 
 def _recorded_fingerprint() -> str:

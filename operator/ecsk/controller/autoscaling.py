@@ -25,6 +25,7 @@ from pydantic import BaseModel, ValidationError
 from ecsk.controller.common import Runtime, condition, merge_conditions
 from ecsk.controller.kube import KubeError, owner_reference
 from ecsk.core.autoscaling import activities as act
+from ecsk.core.autoscaling.external import unreached_target_groups
 from ecsk.core.autoscaling.hpa import hpa_name, render_hpa
 from ecsk.core.autoscaling.metrics import RESOURCE_FOR_METRIC, aggregate_pods, pod_utilization
 from ecsk.core.autoscaling.models import ScalableTarget, ScalingPolicy, ScheduledAction
@@ -41,10 +42,10 @@ PLURALS = {
 LOAD_ANNOTATIONS = (
     "ecs.ecsk.io/usage-cpu-percent",
     "ecs.ecsk.io/usage-memory-percent",
-    "ecs.ecsk.io/requests-per-target",
 )
-"""Simulated load (`ecsk load`): set on the ECSService, copied onto each of its pods, where
-kwok's usage rules read them. New tasks inherit the service's load this way."""
+"""Simulated utilization (`ecsk load`): set on the ECSService, copied onto each of its pods, where
+kwok's usage rules read them. New tasks inherit the service's load this way. (Request rates and
+customized metrics stay on the service: the metrics adapter reads them there.)"""
 POLL_SECONDS = 5.0
 """Step alarms and schedules are evaluated this often (metrics-server resolves every 10 s)."""
 
@@ -250,6 +251,9 @@ def reconcile_target(rt: Runtime, body: Mapping[str, Any]) -> float | None:
         rt.kube.event(svc, "SuccessfulScaling", msg)
     cond = condition(run.status.get("conditions"), "Valid", True, "Valid", "", meta.get("generation"))
     unsupported = [f"{k}: {v}" for k, v in sorted(plan.unsupported.items())]
+    warnings = [
+        f"{k}: {v}" for k, v in sorted(unreached_target_groups([p for _, p in policies], svc).items())
+    ]
     status = {
         "desiredCount": run.desired,
         "minCapacity": lo,
@@ -257,6 +261,7 @@ def reconcile_target(rt: Runtime, body: Mapping[str, Any]) -> float | None:
         "hpa": plan.hpa["metadata"]["name"] if plan.hpa else None,
         "trackedPolicies": plan.tracked or None,
         "unsupportedPolicies": unsupported or None,
+        "metricWarnings": warnings or None,
         "scaleInSuspendedReason": (
             "a deployment is in progress" if in_progress else ("suspended" if scale_in_blocked else None)
         ),

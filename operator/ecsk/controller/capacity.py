@@ -11,8 +11,10 @@ the order the split added them.
 Each provider's group is scaled by ECS managed scaling (`ecsk.core.capacity_scaling`): tasks
 waiting for room raise the desired size; launched instances join after `joinDelaySeconds`;
 instances empty for `scaleInAfterSeconds` are cordoned, then removed, down to `minSize`.
-Level-based polling, like the Fargate controller: a restart only forgets launches in flight,
-which the next pass simply plans again.
+Level-based polling, like the Fargate controller. Launches in flight are recorded in the
+provider's status (`pendingLaunches`), so a restarted operator resumes them rather than
+launching twice or forgetting them; each instance carries its registration time, the clock of
+`instanceWarmupPeriod` (no scale-in while an instance warms up).
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ from __future__ import annotations
 import logging
 import time
 from collections import Counter, defaultdict
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -31,6 +33,7 @@ from ecsk.controller.kube import Kube, KubeError
 from ecsk.controller.launch import alive, group_of, labels
 from ecsk.controller.polling import PollingController
 from ecsk.core import capacity as cap
+from ecsk.core import capacity_asg as asg
 from ecsk.core import capacity_scaling as sc
 from ecsk.core.capacity_models import CapacityProvider, ECSCluster
 from ecsk.core.fleet import INSTANCE_TYPES
@@ -40,6 +43,7 @@ log = logging.getLogger("ecsk.controller.capacity")
 
 DELETION_COST = "controller.kubernetes.io/pod-deletion-cost"
 ZONE_LABEL = "topology.kubernetes.io/zone"
+INSTANCE_TYPE_LABEL = "node.kubernetes.io/instance-type"
 DEFAULT_ZONES = ("us-east-1a", "us-east-1b", "us-east-1c")
 NOT_FOUND = "The specified capacity provider '{}' was not found."
 NOT_ASSOCIATED = (
@@ -47,14 +51,6 @@ NOT_ASSOCIATED = (
     "associated with the cluster. Associate the capacity provider with the cluster or specify "
     "a valid capacity provider and try again."
 )
-
-
-@dataclass
-class Launch:
-    name: str
-    zone: str
-    instance_type: str
-    join_at: float
 
 
 @dataclass
@@ -73,10 +69,14 @@ class CapacityController(PollingController):
         region: str = "us-east-1",
         interval: float = 1.0,
         namespaces: list[str] | None = None,
+        clock: Callable[[], float] = time.time,
     ) -> None:
         super().__init__(kube, region=region, interval=interval, namespaces=namespaces)
-        self._launching: dict[str, list[Launch]] = defaultdict(list)
+        self._launching: dict[str, list[asg.PendingLaunch]] = {}
+        """Launches in flight per provider, mirrored into its status (`pendingLaunches`)."""
         self._empty_since: dict[str, float] = {}
+        self.clock = clock
+        """Wall clock: launch and warm-up times are persisted, so they must outlive the process."""
 
     # --- reads -------------------------------------------------------------------------------
 
@@ -221,8 +221,12 @@ class CapacityController(PollingController):
     # --- the group ---------------------------------------------------------------------------
 
     def _scale(self, provider: Provider, nodes: list[dict[str, Any]], pods: list[dict[str, Any]]) -> None:
-        asg = provider.spec.autoScalingGroup
+        spec = provider.spec
+        group = spec.autoScalingGroup
         value = label_value(provider.name)
+        now = self.clock()
+        self._pending(provider, {n["metadata"]["name"] for n in nodes})
+        nodes.extend(self._join_due(provider, now))  # instances registering now count already
         mine = [n for n in nodes if labels(n).get(sc.PROVIDER_LABEL) == value]
         names = {n["metadata"]["name"] for n in mine}
         on_node: dict[str, list[dict[str, Any]]] = defaultdict(list)
@@ -231,38 +235,57 @@ class CapacityController(PollingController):
             if host in names and alive(pod):
                 on_node[host].append(pod)
         waiting = [
-            sc.pod_request(p.get("spec") or {})
+            p
             for p in pods
             if ((p.get("spec") or {}).get("nodeSelector") or {}).get(sc.PROVIDER_LABEL) == value
             and _unschedulable(p)
         ]
-        itype = INSTANCE_TYPES[asg.instanceTypes[0]]
-        busy = sum(1 for n in mine if on_node.get(n["metadata"]["name"]))
-        needed = busy + (
-            sc.instances_for(waiting, (itype.allocatable_millicpu, itype.allocatable_memory_mib))
-            if waiting
-            else 0
+        estimate = sc.estimate_instances(
+            [sc.pod_request(p.get("spec") or {}) for p in waiting],
+            [INSTANCE_TYPES[t] for t in group.instanceTypes],
         )
-        now = time.monotonic()
-        self._join_due(provider, now)
+        if estimate.incompatible:
+            smallest = min(group.instanceTypes, key=lambda t: INSTANCE_TYPES[t].allocatable_millicpu)
+            self._warn(
+                provider.body,
+                "TaskNotCompatible",
+                f"{estimate.incompatible} task(s) need more CPU or memory than the smallest instance "
+                f"type of the group ({smallest}) offers: managed scaling leaves them out of the "
+                "scale-out calculation.",
+            )
+        busy = sum(1 for n in mine if on_node.get(n["metadata"]["name"]))
+        needed = busy + estimate.instances
         launching = self._launching[provider.name]
         current = len(mine) + len(launching)
-        if provider.spec.managed_scaling:
-            low, high = provider.spec.step_sizes
+        warming = [n for n in mine if asg.warming_up(n, now, spec.warmup_seconds)]
+        # Every waiting task too big for the smallest type: ECS stops scaling the group and the
+        # metric stays at the target.
+        hold = bool(waiting) and estimate.incompatible == len(waiting)
+        if not spec.managed_scaling:
+            desired = max(
+                group.minSize,
+                min(
+                    group.maxSize,
+                    group.desiredCapacity if group.desiredCapacity is not None else group.minSize,
+                ),
+            )
+        elif hold:
+            desired = max(group.minSize, min(max(group.minSize, group.maxSize), current))
+        else:
+            low, high = spec.step_sizes
             desired = sc.desired_capacity(
                 current=current,
                 needed=needed,
-                target=provider.spec.target_capacity,
-                min_size=asg.minSize,
-                max_size=asg.maxSize,
+                target=spec.target_capacity,
+                min_size=group.minSize,
+                max_size=group.maxSize,
                 min_step=low,
                 max_step=high,
             )
-        else:
-            desired = max(
-                asg.minSize,
-                min(asg.maxSize, asg.desiredCapacity if asg.desiredCapacity is not None else asg.minSize),
-            )
+            if desired < current and warming:
+                # Target tracking does not scale in while an instance warms up; only maxSize
+                # (enforced by the group itself) can still shrink it.
+                desired = min(current, max(group.minSize, group.maxSize))
         if desired >= current:
             for node in mine:  # a cordoned instance is wanted again: cheaper than a launch
                 if (node.get("spec") or {}).get("unschedulable"):
@@ -281,13 +304,28 @@ class CapacityController(PollingController):
             "desiredCapacity": desired,
             "instances": len(mine),
             "launching": len(self._launching[provider.name]),
+            "pendingLaunches": asg.launches_to_status(self._launching[provider.name]),
+            "warmingInstances": len(warming),
             "runningInstances": busy,
-            "capacityProviderReservation": round(sc.reservation(needed, current), 2),
+            "capacityProviderReservation": (
+                float(spec.target_capacity) if hold else round(sc.reservation(needed, current), 2)
+            ),
             "status": "ACTIVE",
         }
         out = self.kube.patch_status(provider.body, status)
         if out is not None:
             provider.body = out
+
+    def _pending(self, provider: Provider, registered: set[str]) -> None:
+        """Launches in flight: from memory, or after a restart from the provider's status.
+
+        A launch whose instance already registered (the operator stopped between creating the
+        node and recording it) is done, not launched again."""
+        if provider.name not in self._launching:
+            self._launching[provider.name] = asg.launches_from_status(provider.body.get("status"))
+        self._launching[provider.name] = [
+            job for job in self._launching[provider.name] if job.name not in registered
+        ]
 
     def _zones(self, provider: Provider, nodes: list[dict[str, Any]]) -> list[str]:
         if provider.spec.autoScalingGroup.zones:
@@ -298,50 +336,70 @@ class CapacityController(PollingController):
         return found or list(DEFAULT_ZONES)
 
     def _launch(self, provider: Provider, count: int, nodes: list[dict[str, Any]], now: float) -> None:
-        """ASG AZ balancing: each new instance goes to the zone with the fewest of ours."""
-        asg = provider.spec.autoScalingGroup
+        """ASG AZ balancing, then the group's allocation strategy for the instance type."""
+        group = provider.spec.autoScalingGroup
         zones = self._zones(provider, nodes)
         value = label_value(provider.name)
-        per_zone = Counter(
-            labels(n).get(ZONE_LABEL, "") for n in nodes if labels(n).get(sc.PROVIDER_LABEL) == value
+        members = [
+            asg.Instance(labels(n).get(ZONE_LABEL, ""), labels(n).get(INSTANCE_TYPE_LABEL, ""))
+            for n in nodes
+            if labels(n).get(sc.PROVIDER_LABEL) == value
+        ]
+        members += [asg.Instance(job.zone, job.instance_type) for job in self._launching[provider.name]]
+        plan = asg.plan_launches(
+            count,
+            zones=zones,
+            members=members,
+            types=group.instanceTypes,
+            capacity_type=group.capacityType or "ON_DEMAND",
+            on_demand_strategy=group.onDemandAllocationStrategy,
+            spot_strategy=group.spotAllocationStrategy,
         )
         taken = {n["metadata"]["name"] for n in nodes}
         for launches in self._launching.values():
             taken.update(job.name for job in launches)
-        for job in self._launching[provider.name]:
-            per_zone[job.zone] += 1
-        for _ in range(count):
-            zi = min(range(len(zones)), key=lambda i: (per_zone[zones[i]], i))
-            name = sc.instance_name(self.region, zi, taken)
+        for instance in plan:
+            name = sc.instance_name(self.region, zones.index(instance.zone), taken)
             taken.add(name)
-            per_zone[zones[zi]] += 1
             self._launching[provider.name].append(
-                Launch(name, zones[zi], asg.instanceTypes[0], now + asg.joinDelaySeconds)
+                asg.PendingLaunch(
+                    name, instance.zone, instance.instance_type, now, now + group.joinDelaySeconds
+                )
             )
-            log.info("capacity provider %s: launching %s in %s", provider.name, name, zones[zi])
+            log.info(
+                "capacity provider %s: launching %s (%s) in %s",
+                provider.name,
+                name,
+                instance.instance_type,
+                instance.zone,
+            )
         self._join_due(provider, now)
 
-    def _join_due(self, provider: Provider, now: float) -> None:
-        asg = provider.spec.autoScalingGroup
-        keep = []
-        for job in self._launching[provider.name]:
-            if job.join_at > now:
-                keep.append(job)
-                continue
+    def _join_due(self, provider: Provider, now: float) -> list[dict[str, Any]]:
+        """Register the launches whose boot time is over; returns the new instances' nodes."""
+        group = provider.spec.autoScalingGroup
+        joined = []
+        due, keep = asg.split_due(self._launching.get(provider.name, []), now)
+        for job in due:
             body = sc.render_instance(
                 provider=label_value(provider.name),
                 name=job.name,
                 region=self.region,
                 zone=job.zone,
                 instance_type=INSTANCE_TYPES[job.instance_type],
-                capacity_type=asg.capacityType or "ON_DEMAND",
+                capacity_type=group.capacityType or "ON_DEMAND",
+                in_service_at=asg.to_rfc3339(now),
             )
             try:
-                self.kube.create(body)
+                created = self.kube.create(body)
             except KubeError as exc:
                 log.warning("capacity provider %s: register %s: %s", provider.name, job.name, exc)
                 keep.append(job)
+                continue
+            if created is not None:
+                joined.append(created)
         self._launching[provider.name] = keep
+        return joined
 
     def _scale_in(
         self,

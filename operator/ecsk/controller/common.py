@@ -7,6 +7,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+from ecsk.controller.children import ChildCache
 from ecsk.controller.kube import Kube, now_iso
 from ecsk.core.models import ValidationIssue
 
@@ -33,6 +34,9 @@ class OperatorConfig:
     healthy_after_seconds: float = 40.0
     """ECS counts a task without health check or load balancer healthy 40 s after RUNNING; a
     deployment is not COMPLETED before its tasks are healthy (and the circuit breaker still counts)."""
+    coalesce_seconds: float = 0.5
+    """Child watch events wake their owner this long after the first of a burst (see
+    `WorkQueue.add_coalesced`); the owner's own events still run at once."""
 
 
 class Runtime(Protocol):
@@ -42,6 +46,7 @@ class Runtime(Protocol):
     def kube(self) -> Kube: ...
 
     config: OperatorConfig
+    children: ChildCache
 
     def enqueue(self, kind: str, namespace: str, name: str, delay: float = 0.0) -> None: ...
 

@@ -41,6 +41,11 @@ class KubeError(RuntimeError):
         self.status = status
 
 
+class KindNotServed(KubeError):
+    """The cluster has no such API (a CRD not installed, e.g. the AWS Load Balancer Controller's
+    TargetGroupBinding on a plain kind or kwok cluster)."""
+
+
 def now_iso() -> str:
     return datetime.now(UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z")
 
@@ -77,8 +82,16 @@ class Kube:
                 try:
                     self._resources[key] = self.dyn.resources.get(api_version=api_version, kind=kind)
                 except ResourceNotFoundError as exc:
-                    raise KubeError(f"{kind}.{api_version} is not served by this cluster") from exc
+                    raise KindNotServed(f"{kind}.{api_version} is not served by this cluster") from exc
             return self._resources[key]
+
+    def _forget_kind(self, api_version: str, kind: str) -> None:
+        with self._lock:
+            self._resources.pop((api_version, kind), None)
+        try:
+            self.dyn.resources.invalidate_cache()  # the client's discovery cache is a shared file
+        except Exception:  # best effort: the next lookup still works from the stale cache
+            log.debug("discovery cache invalidation failed", exc_info=True)
 
     # --- reads -------------------------------------------------------------------------------
 
@@ -112,11 +125,12 @@ class Kube:
     # --- writes ------------------------------------------------------------------------------
 
     def apply(
-        self, obj: Mapping[str, Any], live: Mapping[str, Any] | None = None
+        self, obj: Mapping[str, Any], live: Mapping[str, Any] | None = None, fetch: bool = True
     ) -> tuple[dict[str, Any], bool]:
         """SSA `obj` unless the live object already carries every rendered field (returns live).
 
-        `live` may be given when the caller already fetched it. Returns (object, written).
+        `live` may be given when the caller already fetched it; `fetch=False` says a None `live`
+        is known absent (the caller's cache covers the kind). Returns (object, written).
         Shared kinds get their owner reference merged separately (see `SHARED_KINDS`).
         """
         shared_refs: list[dict[str, Any]] = []
@@ -127,7 +141,7 @@ class Kube:
         meta = obj.get("metadata", {})
         res = self.resource(obj["apiVersion"], obj["kind"])
         namespace = meta.get("namespace") if res.namespaced else None
-        if live is None:
+        if live is None and fetch:
             live = self.get(obj["apiVersion"], obj["kind"], meta["name"], namespace)
         if live is not None and is_subset(obj, live):
             result, written = dict(live), False
@@ -142,6 +156,13 @@ class Kube:
                     force_conflicts=True,
                 )
             except ApiException as exc:
+                if exc.status == 404 and "page not found" in _body(exc):
+                    # The path itself is gone (a CRD deleted after discovery was cached): forget
+                    # it, so a later install is found again.
+                    self._forget_kind(obj["apiVersion"], obj["kind"])
+                    raise KindNotServed(
+                        f"{obj['kind']}.{obj['apiVersion']} is not served by this cluster"
+                    ) from exc
                 raise KubeError(
                     f"apply {obj['kind']} {namespace}/{meta['name']}: {exc.reason}: {_body(exc)}", exc.status
                 ) from exc

@@ -18,7 +18,18 @@ from typing import Any
 
 import kopf
 
-from ecsk.controller import autoscaling, capacity, fargate, placement, scheduled, services, taskdefs, tasks
+from ecsk.controller import (
+    autoscaling,
+    capacity,
+    fargate,
+    instances,
+    placement,
+    scheduled,
+    services,
+    taskdefs,
+    tasks,
+)
+from ecsk.controller.children import ChildCache
 from ecsk.controller.common import OperatorConfig
 from ecsk.controller.kube import GROUP, VERSION, Kube, KubeError
 from ecsk.controller.workqueue import WorkQueue
@@ -41,9 +52,22 @@ CHILDREN = (
     ("", "v1", "pods"),
     ("batch", "v1", "cronjobs"),
     ("", "v1", "services"),
+    ("networking.k8s.io", "v1", "ingresses"),
+    ("networking.k8s.io", "v1", "networkpolicies"),
+    ("", "v1", "configmaps"),  # task definition revisions
 )
 """Kinds we render and watch for drift and progress (only objects labelled managed-by=ecsk)."""
 CHILD_PLURALS = tuple(plural for _, _, plural in CHILDREN)
+CACHED_CHILDREN = (
+    ("apps/v1", "Deployment"),
+    ("apps/v1", "DaemonSet"),
+    ("batch/v1", "CronJob"),
+    ("v1", "Service"),
+    ("networking.k8s.io/v1", "Ingress"),
+    ("networking.k8s.io/v1", "NetworkPolicy"),
+    ("v1", "ConfigMap"),
+)
+"""Children kept in `OperatorRuntime.children` (every watched kind but pods: see children.py)."""
 RECONCILERS: dict[str, Reconciler] = {
     "TaskDefinition": taskdefs.reconcile,
     "ECSService": services.reconcile,
@@ -70,6 +94,7 @@ class OperatorRuntime:
         label, and a pod event must find its service without scanning every cached service."""
         self._lock = threading.Lock()
         self._threads: list[threading.Thread] = []
+        self.children = ChildCache()
         self._stop = threading.Event()
 
     @property
@@ -126,20 +151,21 @@ class OperatorRuntime:
     def enqueue(self, kind: str, namespace: str, name: str, delay: float = 0.0) -> None:
         self.queue.add_after((kind, namespace, name), delay)
 
-    def child_changed(self, body: Mapping[str, Any]) -> None:
-        """A child changed: wake its owner (owner references, or the service label for pods)."""
+    def child_changed(self, body: Mapping[str, Any], event_type: str | None = None) -> None:
+        """A child changed: cache it, wake its owner (owner references, or the service label for pods)."""
+        self.children.observe(event_type, body)
         meta = body.get("metadata") or {}
         ns = meta.get("namespace", "")
         for ref in meta.get("ownerReferences") or []:
             if str(ref.get("apiVersion", "")).startswith(f"{GROUP}/") and ref.get("kind") in PLURALS:
-                self.enqueue(ref["kind"], ns, ref.get("name", ""))
+                self.queue.add_coalesced((ref["kind"], ns, ref.get("name", "")), self.config.coalesce_seconds)
                 return
         svc_label = (meta.get("labels") or {}).get(LABEL_SERVICE)
         if svc_label:
             with self._lock:
                 owners = [k for k, v in self._service_labels.items() if v == (ns, svc_label)]
             for kind, owner_ns, name in owners:
-                self.enqueue(kind, owner_ns, name)
+                self.queue.add_coalesced((kind, owner_ns, name), self.config.coalesce_seconds)
 
     # --- workers -------------------------------------------------------------------------------
 
@@ -179,7 +205,20 @@ class OperatorRuntime:
             for key in keys:
                 self.queue.add(key)
 
+    def seed_children(self) -> None:
+        """One LIST per cached kind before any worker runs, so a cache miss means "absent"."""
+        selector = f"{MANAGED_BY}=ecsk"
+        scopes: list[str | None] = list(self.namespaces) if self.namespaces else [None]
+        for api_version, kind in CACHED_CHILDREN:
+            try:
+                items = [item for ns in scopes for item in self.kube.list(api_version, kind, ns, selector)]
+            except KubeError as exc:  # e.g. a kind this cluster does not serve: read it live
+                log.warning("not caching %s: %s", kind, exc)
+                continue
+            self.children.seed(kind, items)
+
     def start(self) -> None:
+        self.seed_children()
         for i in range(max(1, self.config.workers)):
             t = threading.Thread(target=self._work, name=f"ecsk-worker-{i}", daemon=True)
             t.start()
@@ -192,6 +231,8 @@ class OperatorRuntime:
             self._threads.append(
                 launch.start(self.kube, self._stop, region=self.config.region, namespaces=self.namespaces)
             )
+        # runningTasksCount & co. as node labels, for memberOf constraints on those subjects.
+        self._threads.append(instances.start(self.kube, self._stop, namespaces=self.namespaces))
 
     def stop(self, timeout: float = 10.0) -> None:
         self._stop.set()
@@ -223,8 +264,8 @@ def build_registry(rt: OperatorRuntime) -> kopf.OperatorRegistry:
 
         kopf.on.event(GROUP, VERSION, plural, registry=registry, id=f"watch-{plural}")(make(kind))
 
-    def child(body: kopf.Body, **_: Any) -> None:
-        rt.child_changed(dict(body))
+    def child(type: str | None, body: kopf.Body, **_: Any) -> None:
+        rt.child_changed(dict(body), type)
 
     for group, version, plural in CHILDREN:
         kopf.on.event(group, version, plural, labels=ours, registry=registry, id=f"watch-{plural}")(child)
@@ -233,6 +274,11 @@ def build_registry(rt: OperatorRuntime) -> kopf.OperatorRegistry:
     def node(type: str | None, body: kopf.Body, **_: Any) -> None:
         # Placement resolved against node labels (regex constraints) must follow the fleet.
         placement.node_event(rt, type, dict(body))
+        instances.node_event(type, dict(body))
+
+    @kopf.on.event("", "v1", "pods", labels=ours, registry=registry, id="watch-pods-instances")
+    def task_pod(type: str | None, body: kopf.Body, **_: Any) -> None:
+        instances.pod_event(type, dict(body))  # running tasks per node (runningTasksCount)
 
     @kopf.on.login(registry=registry)
     def login(**kwargs: Any) -> Any:

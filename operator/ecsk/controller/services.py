@@ -22,7 +22,7 @@ from ecsk.controller.common import (
     issues_text,
     merge_conditions,
 )
-from ecsk.controller.kube import KubeError, adopt, now_iso
+from ecsk.controller.kube import KindNotServed, KubeError, adopt, now_iso
 from ecsk.core import capacity
 from ecsk.core import rollout as ro
 from ecsk.core import service_events as ev
@@ -85,13 +85,20 @@ def _invalid(rt: Runtime, body: Mapping[str, Any], reason: str, message: str) ->
     return None
 
 
-def _prune(rt: Runtime, body: Mapping[str, Any], selector: str, keep: set[tuple[str, str]]) -> None:
-    """Delete children we rendered before but no longer do (only ours: owner uid must match)."""
+def _prune(
+    rt: Runtime, body: Mapping[str, Any], match: Mapping[str, str], keep: set[tuple[str, str]]
+) -> None:
+    """Delete children we rendered before but no longer do (only ours: owner uid must match).
+
+    Reads the watch cache where it covers the kind: this runs on every pass of every service."""
     uid = body["metadata"]["uid"]
     ns = body["metadata"]["namespace"]
     for api_version, kind in PRUNABLE:
         try:
-            live = rt.kube.list(api_version, kind, ns, selector)
+            if rt.children.covers(kind):
+                live = rt.children.select(kind, ns, match)
+            else:
+                live = rt.kube.list(api_version, kind, ns, _selector_string(match))
         except KubeError:
             continue
         for obj in live:
@@ -99,6 +106,44 @@ def _prune(rt: Runtime, body: Mapping[str, Any], selector: str, keep: set[tuple[
             owned = any(r.get("uid") == uid for r in meta.get("ownerReferences") or [])
             if owned and (kind, meta.get("name")) not in keep:
                 rt.kube.delete(api_version, kind, meta["name"], ns)
+                rt.children.drop(kind, ns, meta["name"])
+
+
+def _scales_in(obj: Mapping[str, Any], live: Mapping[str, Any] | None) -> bool:
+    if obj["kind"] != "Deployment" or live is None:
+        return False
+    want = (obj.get("spec") or {}).get("replicas")
+    have = (live.get("spec") or {}).get("replicas")
+    return isinstance(want, int) and isinstance(have, int) and want < have
+
+
+def _sync_deletion_costs(rt: Runtime, svc: ECSService, daemon: bool, pods: list[dict[str, Any]]) -> None:
+    """Scale-in victims as ECS would choose them (pod-deletion-cost); no write when settled.
+
+    Written once a service has settled and again right before its Deployment scales in, not on
+    every pass while tasks start: each new task re-ranks the others, and patching them all on
+    every pass was the largest cost of starting a service. With a capacity provider strategy the
+    capacity controller owns the annotation (scale-in keeps the base/weight split first;
+    docs/capacity.md), so each pod has one writer."""
+    if daemon or svc.capacityProviderStrategy:
+        return
+    try:
+        strategies = [p.to_aws() for p in svc.placementStrategy or ()] or None
+        alive = [p for p in pods if not p["metadata"].get("deletionTimestamp")]
+        placement.sync_deletion_costs(rt, strategies, alive)
+    except Exception:
+        log.exception(
+            "deletion costs for %s/%s", pods[0]["metadata"].get("namespace") if pods else "?", svc.serviceName
+        )
+
+
+def _live(rt: Runtime, obj: Mapping[str, Any]) -> dict[str, Any] | None:
+    """The live child: from the watch cache when it covers the kind (a miss there means absent),
+    else from the API."""
+    kind, meta = obj["kind"], obj["metadata"]
+    if rt.children.covers(kind):
+        return rt.children.get(kind, meta.get("namespace") or "", meta["name"])
+    return rt.kube.get(obj["apiVersion"], kind, meta["name"], meta.get("namespace"))
 
 
 def placement_hook(rt: Runtime, key: tuple[str, str, str]) -> PlacementHook:
@@ -226,28 +271,43 @@ def reconcile(rt: Runtime, body: Mapping[str, Any]) -> float | None:
     objects = [o for o in result.objects if o.get("kind") != "PodTemplate"]
     adopt(objects, body, CLUSTER_SCOPED)
     workload: dict[str, Any] | None = None
+    not_served: list[str] = []
     for obj in objects:
-        live = rt.kube.get(
-            obj["apiVersion"], obj["kind"], obj["metadata"]["name"], obj["metadata"].get("namespace")
-        )
-        other = _other_controller(live, meta["uid"])
-        if other:
-            # Two ECSService objects with one serviceName: ECS refuses the second CreateService.
-            return _invalid(
-                rt,
-                body,
-                "DuplicateService",
-                "InvalidParameterException: Creation of service was not "
-                f"idempotent. ({obj['kind']} {obj['metadata']['name']} belongs to {other})",
-            )
-        applied, _ = rt.kube.apply(obj, live=live)
+        try:
+            live = _live(rt, obj)
+            if _scales_in(obj, live) and not _other_controller(live, meta["uid"]):
+                # The ReplicaSet picks its victims the moment replicas drop: rank them first.
+                match_now = obj["spec"]["selector"]["matchLabels"]
+                _sync_deletion_costs(
+                    rt, svc, False, rt.kube.list("v1", "Pod", ns, _selector_string(match_now))
+                )
+            other = _other_controller(live, meta["uid"])
+            if other:
+                # Two ECSService objects with one serviceName: ECS refuses the second CreateService.
+                return _invalid(
+                    rt,
+                    body,
+                    "DuplicateService",
+                    "InvalidParameterException: Creation of service was not "
+                    f"idempotent. ({obj['kind']} {obj['metadata']['name']} belongs to {other})",
+                )
+            applied, written = rt.kube.apply(obj, live=live, fetch=not rt.children.covers(obj["kind"]))
+        except KindNotServed:
+            if obj["kind"] in ("Deployment", "DaemonSet"):
+                raise
+            # An integration's CRD is missing (no AWS Load Balancer Controller here): the tasks
+            # still run, as ECS tasks would with a target group nobody registers them in.
+            not_served.append(f"{obj['kind']}.{obj['apiVersion']}")
+            continue
+        if written:
+            rt.children.put(applied)
         if obj["kind"] in ("Deployment", "DaemonSet"):
             workload = applied
     if workload is None:
         return _invalid(rt, body, "TranslationFailed", "the translation produced no workload")
     match = workload["spec"]["selector"]["matchLabels"]
     selector = _selector_string(match)
-    _prune(rt, body, selector, {(o["kind"], o["metadata"]["name"]) for o in objects})
+    _prune(rt, body, match, {(o["kind"], o["metadata"]["name"]) for o in objects})
 
     # --- observe -------------------------------------------------------------------------------
     daemon = workload["kind"] == "DaemonSet"
@@ -293,17 +353,10 @@ def reconcile(rt: Runtime, body: Mapping[str, Any]) -> float | None:
                 and c.get("reason") == "Unschedulable"
             ):
                 unplaced.append((str(c.get("message") or ""), pod))
-    # With a capacity provider strategy the capacity controller owns pod-deletion-cost (scale-in
-    # must keep the base/weight split first; docs/capacity.md), so only one writer per pod.
-    if not daemon and not svc.capacityProviderStrategy:
-        try:  # scale-in victims as ECS would choose them (pod-deletion-cost); no write when settled
-            strategies = [p.to_aws() for p in svc.placementStrategy or ()] or None
-            alive = [p for p in pods if not p["metadata"].get("deletionTimestamp")]
-            placement.sync_deletion_costs(rt, strategies, alive)
-        except Exception:
-            log.exception("deletion costs for %s/%s", ns, meta["name"])
     obs = {r: ro.Observed(v["running"], v["pending"], tuple(v["pods"])) for r, v in observed.items()}
     others = sum(len(v["pods"]) for r, v in observed.items() if r != revision)
+    if pending == 0 and others == 0:  # settled enough: starting tasks would re-rank every pass
+        _sync_deletion_costs(rt, svc, daemon, pods)
     cb = svc.deploymentConfiguration.deploymentCircuitBreaker if svc.deploymentConfiguration else None
     now = now_iso()
     outcome = ro.step(
@@ -333,6 +386,8 @@ def reconcile(rt: Runtime, body: Mapping[str, Any]) -> float | None:
         placed_msg = _unplaced_message(rt, name, unplaced[0][0], unplaced[0][1])
         if placed_msg:
             msgs.append(("Warning", "FailedPlacement", placed_msg))
+    for kind in not_served:
+        msgs.append(("Warning", "KindNotServed", ev.kind_not_served(name, kind)))
     if (workload["metadata"].get("annotations") or {}).get(BLOCKED_ANNOTATION):
         msgs.append(("Warning", "DeploymentBlocked", ev.deployment_config_blocked(name)))
     new_pin = pin

@@ -46,10 +46,19 @@ def _selector(family: str) -> str:
 
 
 def stored_revisions(
-    rt: Runtime, namespace: str, family: str
+    rt: Runtime, namespace: str, family: str, cached: bool = False
 ) -> tuple[list[rv.Revision], dict[int, dict[str, Any]]]:
-    """Revisions of a family from their ConfigMaps (label values are sanitised: re-check family)."""
-    cms = rt.kube.list("v1", "ConfigMap", namespace, _selector(family))
+    """Revisions of a family from their ConfigMaps (label values are sanitised: re-check family).
+
+    `cached`: read the watch-fed cache (services and tasks resolve on every pass). Registration
+    itself always reads the API, since it decides the next revision number."""
+    cms: list[dict[str, Any]] = []
+    if cached and rt.children.covers("ConfigMap"):
+        cms = rt.children.select(
+            "ConfigMap", namespace, {L_COMPONENT: COMPONENT, L_FAMILY: label_value(family)}
+        )
+    if not cms:
+        cms = rt.kube.list("v1", "ConfigMap", namespace, _selector(family))
     revs: list[rv.Revision] = []
     by_rev: dict[int, dict[str, Any]] = {}
     for cm in cms:
@@ -131,9 +140,11 @@ def reconcile(rt: Runtime, body: Mapping[str, Any]) -> float | None:
         digest = rv.spec_hash(td.identity())
         revisions, rev, created = rv.register(revisions, digest, now)
         if created:
-            if rt.kube.create(_snapshot(body, td, rev, rt)) is None:
+            made = rt.kube.create(_snapshot(body, td, rev, rt))
+            if made is None:
                 # A previous run created it but our list did not see it yet: look again shortly.
                 return 1.0
+            rt.children.put(made)  # the services woken below resolve from the cache
             events.append(("Normal", "Registered", f"Registered task definition {family}:{rev.revision}"))
             for svc in rt.cached_all("ECSService", ns):
                 rt.enqueue("ECSService", ns, svc["metadata"]["name"])
@@ -144,7 +155,7 @@ def reconcile(rt: Runtime, body: Mapping[str, Any]) -> float | None:
     for before, r in zip(revisions, after, strict=True):
         if before.status != r.status and r.revision in cms:
             cm = cms[r.revision]["metadata"]
-            rt.kube.merge_patch(
+            patched = rt.kube.merge_patch(
                 "v1",
                 "ConfigMap",
                 cm["name"],
@@ -156,6 +167,7 @@ def reconcile(rt: Runtime, body: Mapping[str, Any]) -> float | None:
                     }
                 },
             )
+            rt.children.put(patched)
             events.append(("Normal", "Deregistered", f"Deregistered task definition {family}:{r.revision}"))
     revisions = after
     latest = revisions[-1] if revisions else None
@@ -220,7 +232,11 @@ def resolve(rt: Runtime, namespace: str, ref: str, keep_revision: int | None = N
     family_obj = find_family(rt, namespace, parsed.family)
     if family_obj is None:
         raise rv.TaskDefinitionError("ClientException: Unable to describe task definition.")
-    revisions, cms = stored_revisions(rt, namespace, parsed.family)
+    revisions, cms = stored_revisions(rt, namespace, parsed.family, cached=True)
+    latest = (family_obj.get("status") or {}).get("revision")
+    wanted = {r for r in (keep_revision, parsed.revision, latest) if isinstance(r, int)}
+    if not wanted <= set(cms):
+        revisions, cms = stored_revisions(rt, namespace, parsed.family)  # the cache lags: ask the API
     if not revisions and _valid(family_obj):
         raise NotYetRegistered(f"{parsed.family} has no revision yet")
     allow = parsed.revision is not None and parsed.revision == keep_revision

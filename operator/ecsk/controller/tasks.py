@@ -15,7 +15,7 @@ from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
-from ecsk.controller import launch, taskdefs
+from ecsk.controller import launch, placement, taskdefs
 from ecsk.controller.common import (
     CLUSTER_SCOPED,
     Runtime,
@@ -28,6 +28,7 @@ from ecsk.controller.kube import GROUP, adopt, now_iso, owner_reference
 from ecsk.controller.services import cluster_name
 from ecsk.core import capacity
 from ecsk.core.models import RunTask, TaskOverride, load_document
+from ecsk.core.placement import standalone_inputs
 from ecsk.core.revisions import TaskDefinitionError
 from ecsk.core.task_status import (
     STARTED_BY_ANNOTATION,
@@ -37,7 +38,13 @@ from ecsk.core.task_status import (
     derive_task_status,
     status_rank,
 )
-from ecsk.core.translate import PlacementInputs, RenderOptions, render_task_definition
+from ecsk.core.translate import (
+    Diagnostic,
+    PlacementHook,
+    PlacementInputs,
+    RenderOptions,
+    render_task_definition,
+)
 from ecsk.core.translate.names import (
     LABEL_TASK_GROUP,
     container_name,
@@ -82,25 +89,31 @@ def _apply_overrides(spec: dict[str, Any], overrides: TaskOverride | None) -> No
 
 
 def _pod(
-    body: Mapping[str, Any], template: Mapping[str, Any], task: RunTask, index: int, group: str
-) -> dict[str, Any]:
+    body: Mapping[str, Any],
+    template: Mapping[str, Any],
+    task: RunTask,
+    index: int,
+    inputs: PlacementInputs,
+    hook: PlacementHook,
+) -> tuple[dict[str, Any], list[Diagnostic]]:
+    """One task's Pod, placed: the template is rendered without a hook, so each pod gets the
+    launch-type gates and the task definition's + RunTask's constraints and strategies exactly once."""
     meta = body["metadata"]
     tmeta = copy.deepcopy(dict(template.get("metadata") or {}))
     spec = copy.deepcopy(dict(template.get("spec") or {}))
     spec["restartPolicy"] = "Never"
     _apply_overrides(spec, task.overrides)
-    strategy = [c.to_aws() for c in task.capacityProviderStrategy or ()] or None
-    capacity.placement_hook(spec, PlacementInputs(group, task.launchType, strategy))  # launch-type gates
+    found = list(hook(spec, inputs) or ())
     labels = {
         **(tmeta.get("labels") or {}),
         LABEL_TASK: label_value(meta["name"]),
         LABEL_INDEX: str(index),
-        LABEL_TASK_GROUP: task_group_value(group),
+        LABEL_TASK_GROUP: task_group_value(inputs.task_group),
     }
     ann = dict(tmeta.get("annotations") or {})
     if task.startedBy:
         ann[STARTED_BY_ANNOTATION] = task.startedBy
-    return {
+    pod = {
         "apiVersion": "v1",
         "kind": "Pod",
         "metadata": {
@@ -112,6 +125,28 @@ def _pod(
         },
         "spec": spec,
     }
+    return pod, found
+
+
+def placement_hook(rt: Runtime, key: tuple[str, str, str]) -> PlacementHook:
+    """ECS placement on live nodes after the launch-type gates; if the engine itself is broken the
+    gates alone apply, so a placement bug degrades a task instead of blocking it (as for services)."""
+    try:
+        return placement.hook_for(rt, key)
+    except Exception:
+        log.exception("placement engine unavailable for %s", key)
+        return capacity.placement_hook
+
+
+def placement_error(diagnostics: list[Diagnostic]) -> str | None:
+    """The RunTask error ECS would return for these diagnostics, or None when the task may run.
+    Warnings (e.g. a constraint no node can meet today) are not errors: the task waits PENDING."""
+    errors = [d for d in diagnostics if d.severity == "error"]
+    if not errors:
+        return None
+    return "InvalidParameterException: " + "; ".join(
+        d.message if d.code == "placement.fargate" else f"{d.path}: {d.message}" for d in errors
+    )
 
 
 def _parse_time(value: str | None) -> datetime | None:
@@ -189,9 +224,15 @@ def reconcile(rt: Runtime, body: Mapping[str, Any]) -> float | None:
         for obj in side:
             rt.kube.apply(obj)
         template = next(o for o in result.objects if o["kind"] == "PodTemplate")["template"]
-        group = task.group or f"family:{resolved.family}"
-        for i in to_launch:
-            rt.kube.create(_pod(body, template, task, i, group))
+        inputs = standalone_inputs(task, resolved.task_definition)
+        hook = placement_hook(rt, ("Task", ns, name))
+        placed = [_pod(body, template, task, i, inputs, hook) for i in to_launch]
+        error = next((e for _, found in placed if (e := placement_error(found))), None)
+        if error:  # bad CQL, Fargate with constraints, ...: ECS refuses the whole RunTask call
+            fail("PlacementFailed", error)
+            return None
+        for i, (pod, _) in zip(to_launch, placed, strict=True):
+            rt.kube.create(pod)
             launched.append(i)
 
     pods = [

@@ -26,6 +26,7 @@ class WorkQueue(Generic[K]):
         self._dirty: set[K] = set()
         self._processing: set[K] = set()
         self._delayed: list[tuple[float, int, K]] = []
+        self._coalescing: set[K] = set()
         self._failures: dict[K, int] = {}
         self._seq = itertools.count()
         self._shutdown = False
@@ -51,6 +52,19 @@ class WorkQueue(Generic[K]):
             heapq.heappush(self._delayed, (time.monotonic() + delay, next(self._seq), key))
             self._cv.notify()
 
+    def add_coalesced(self, key: K, delay: float) -> None:
+        """Run `key` `delay` seconds from now, folding every further call until then into that run.
+
+        For watch events on children: a service's pods change state dozens of times while it
+        starts, and one pass per burst says the same as one per event while leaving the workers
+        free for services that have no Deployment yet."""
+        with self._cv:
+            if key in self._coalescing or key in self._dirty:
+                return
+            self._coalescing.add(key)
+            heapq.heappush(self._delayed, (time.monotonic() + delay, next(self._seq), key))
+            self._cv.notify()
+
     def add_rate_limited(self, key: K) -> float:
         with self._cv:
             n = self._failures.get(key, 0) + 1
@@ -72,6 +86,7 @@ class WorkQueue(Generic[K]):
                 now = time.monotonic()
                 while self._delayed and self._delayed[0][0] <= now:
                     _, _, key = heapq.heappop(self._delayed)
+                    self._coalescing.discard(key)
                     self._add_locked(key)
                 if self._queue:
                     key = self._queue.popleft()

@@ -15,6 +15,12 @@ from ecsk.core.fleet import INSTANCE_TYPES
 from ecsk.core.models.common import AwsModel
 from ecsk.core.models.placement import CapacityProviderStrategyItem
 
+SpotAllocationStrategy = Literal[
+    "price-capacity-optimized", "capacity-optimized", "capacity-optimized-prioritized", "lowest-price"
+]
+DEFAULT_WARMUP = 300
+"""ECS's default instanceWarmupPeriod in seconds."""
+
 
 class ManagedScaling(AwsModel):
     status: Literal["ENABLED", "DISABLED"] | None = None
@@ -44,6 +50,17 @@ class EmulatedAutoScalingGroup(AwsModel):
     maxSize: int = Field(default=10, json_schema_extra={"minimum": 0, "maximum": 1000})
     desiredCapacity: int | None = Field(default=None, json_schema_extra={"minimum": 0, "maximum": 1000})
     capacityType: Literal["ON_DEMAND", "SPOT"] | None = None
+    onDemandAllocationStrategy: Literal["prioritized", "lowest-price"] | None = None
+    """Which of several instance types an On-Demand launch uses (MixedInstancesPolicy's
+    InstancesDistribution; default `prioritized`: list order, as for groups without
+    InstanceRequirements)."""
+    spotAllocationStrategy: (
+        Literal[
+            "price-capacity-optimized", "capacity-optimized", "capacity-optimized-prioritized", "lowest-price"
+        ]
+        | None
+    ) = None
+    """Which Spot pool a Spot launch uses (default `price-capacity-optimized`, AWS's recommendation)."""
     joinDelaySeconds: float = Field(default=30.0, json_schema_extra={"minimum": 0, "maximum": 3600})
     """How long a launched instance takes to register (EC2 boot + ECS agent)."""
     scaleInAfterSeconds: float = Field(default=0.0, json_schema_extra={"minimum": 0, "maximum": 86400})
@@ -75,6 +92,12 @@ class CapacityProvider(AwsModel):
         low = ms.minimumScalingStepSize if ms and ms.minimumScalingStepSize else 1
         high = ms.maximumScalingStepSize if ms and ms.maximumScalingStepSize else 10000
         return low, max(low, high)
+
+    @property
+    def warmup_seconds(self) -> int:
+        """instanceWarmupPeriod, 300 s when omitted (as ECS)."""
+        ms = self.autoScalingGroupProvider.managedScaling
+        return ms.instanceWarmupPeriod if ms and ms.instanceWarmupPeriod is not None else DEFAULT_WARMUP
 
     @property
     def termination_protection(self) -> bool:

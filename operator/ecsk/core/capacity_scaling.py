@@ -13,9 +13,11 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
+from ecsk.core.capacity_asg import IN_SERVICE_ANNOTATION
 from ecsk.core.fargate import FargateRefusal, parse_quantity
 from ecsk.core.fleet import InstanceType, private_dns_name, render_ec2_node
 
@@ -78,6 +80,32 @@ def instances_for(pending: Sequence[tuple[int, int]], instance: tuple[int, int])
     return len(bins)
 
 
+@dataclass(frozen=True)
+class ScaleOutEstimate:
+    """Instances the waiting tasks need, and the tasks left out of the estimate."""
+
+    instances: int
+    incompatible: int
+
+
+def estimate_instances(pending: Sequence[tuple[int, int]], types: Sequence[InstanceType]) -> ScaleOutEstimate:
+    """ECS managed scale-out with several instance types: the types are ranked per parameter
+    (CPU, memory); the smallest values guard compatibility — a task that does not fit the
+    smallest is left out of the calculation — and the largest values size the bin-pack, so the
+    estimate is the fewest instances that could hold the tasks (ECS scales out again if the
+    instances that arrive are smaller). With one type this is a plain bin-pack."""
+    small = (
+        min(t.allocatable_millicpu for t in types),
+        min(t.allocatable_memory_mib for t in types),
+    )
+    large = (
+        max(t.allocatable_millicpu for t in types),
+        max(t.allocatable_memory_mib for t in types),
+    )
+    fits = [p for p in pending if p[0] <= small[0] and p[1] <= small[1]]
+    return ScaleOutEstimate(instances_for(fits, large) if fits else 0, len(pending) - len(fits))
+
+
 def reservation(needed: int, instances: int) -> float:
     """CapacityProviderReservation in percent (ECS: 100 when both are zero)."""
     if instances == 0:
@@ -122,9 +150,12 @@ def render_instance(
     zone: str,
     instance_type: InstanceType,
     capacity_type: str,
+    in_service_at: str | None = None,
 ) -> dict[str, Any]:
-    """An ASG instance registered as an EKS managed node group node of the provider's name."""
-    return render_ec2_node(
+    """An ASG instance registered as an EKS managed node group node of the provider's name.
+
+    `in_service_at` (RFC 3339) starts the instance's warm-up clock (`ecsk.core.capacity_asg`)."""
+    node = render_ec2_node(
         name=name,
         region=region,
         zone=zone,
@@ -134,3 +165,6 @@ def render_instance(
         capacity_type=capacity_type,
         extra_labels={PROVIDER_LABEL: provider, ORIGIN_LABEL: "capacity-provider"},
     )
+    if in_service_at:
+        node["metadata"]["annotations"][IN_SERVICE_ANNOTATION] = in_service_at
+    return node

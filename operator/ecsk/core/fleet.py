@@ -12,7 +12,9 @@ from __future__ import annotations
 import hashlib
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from ecsk.core.fargate_profiles import FargateProfile
 
 # Allocatable is what the EKS optimized AMI leaves after kube-reserved and eviction thresholds:
 #   cpu: 6% of the first core, 1% of the second, 0.5% of cores 3-4, 0.25% above (millicores);
@@ -32,6 +34,8 @@ class InstanceType(BaseModel):
     max_pods: int
     arch: Literal["amd64", "arm64"] = "amd64"
     gpus: int = 0
+    price: float = 0.0
+    """On-Demand USD per hour (us-east-1, Linux): what an ASG's `lowest-price` strategy ranks by."""
 
     @property
     def allocatable_millicpu(self) -> int:
@@ -48,17 +52,17 @@ class InstanceType(BaseModel):
 INSTANCE_TYPES: dict[str, InstanceType] = {
     it.name: it
     for it in (
-        InstanceType(name="t3.medium", vcpu=2, memory_mib=3857, max_pods=17),
-        InstanceType(name="t3.large", vcpu=2, memory_mib=7846, max_pods=35),
-        InstanceType(name="m5.large", vcpu=2, memory_mib=7748, max_pods=29),
-        InstanceType(name="m5.xlarge", vcpu=4, memory_mib=15715, max_pods=58),
-        InstanceType(name="m5.2xlarge", vcpu=8, memory_mib=31610, max_pods=58),
-        InstanceType(name="c5.large", vcpu=2, memory_mib=3788, max_pods=29),
-        InstanceType(name="c5.xlarge", vcpu=4, memory_mib=7680, max_pods=58),
-        InstanceType(name="r5.large", vcpu=2, memory_mib=15715, max_pods=29),
-        InstanceType(name="m6g.large", vcpu=2, memory_mib=7748, max_pods=29, arch="arm64"),
-        InstanceType(name="c6g.large", vcpu=2, memory_mib=3788, max_pods=29, arch="arm64"),
-        InstanceType(name="g4dn.xlarge", vcpu=4, memory_mib=15715, max_pods=29, gpus=1),
+        InstanceType(name="t3.medium", vcpu=2, memory_mib=3857, max_pods=17, price=0.0416),
+        InstanceType(name="t3.large", vcpu=2, memory_mib=7846, max_pods=35, price=0.0832),
+        InstanceType(name="m5.large", vcpu=2, memory_mib=7748, max_pods=29, price=0.096),
+        InstanceType(name="m5.xlarge", vcpu=4, memory_mib=15715, max_pods=58, price=0.192),
+        InstanceType(name="m5.2xlarge", vcpu=8, memory_mib=31610, max_pods=58, price=0.384),
+        InstanceType(name="c5.large", vcpu=2, memory_mib=3788, max_pods=29, price=0.085),
+        InstanceType(name="c5.xlarge", vcpu=4, memory_mib=7680, max_pods=58, price=0.17),
+        InstanceType(name="r5.large", vcpu=2, memory_mib=15715, max_pods=29, price=0.126),
+        InstanceType(name="m6g.large", vcpu=2, memory_mib=7748, max_pods=29, arch="arm64", price=0.077),
+        InstanceType(name="c6g.large", vcpu=2, memory_mib=3788, max_pods=29, arch="arm64", price=0.068),
+        InstanceType(name="g4dn.xlarge", vcpu=4, memory_mib=15715, max_pods=29, gpus=1, price=0.526),
     )
 }
 
@@ -87,14 +91,39 @@ class NodeGroup(BaseModel):
         return value
 
 
+class FleetFargateProfile(FargateProfile):
+    """A Fargate profile declared in the fleet file, next to the node groups.
+
+    Same fields as `aws eks create-fargate-profile` (the profile name is `name`, as eksctl's
+    config file spells it) plus `namespace`: where the FargateProfile object lives, which only
+    decides which (namespaced) operator reads it; the selectors decide which pods it catches."""
+
+    name: str = Field(min_length=1, max_length=63, pattern=r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
+    namespace: str = Field(default="default", min_length=1, max_length=63)
+
+
 class Fleet(BaseModel):
-    """The fleet file: the region, its zones and the node groups to create."""
+    """The fleet file: the region, its zones, the node groups and the Fargate profiles to create."""
 
     model_config = ConfigDict(extra="forbid")
 
+    clusterName: str = "ecsk"
     region: str = "us-east-1"
     zones: list[str] = Field(default_factory=lambda: ["us-east-1a", "us-east-1b", "us-east-1c"])
     nodeGroups: list[NodeGroup] = Field(min_length=1)
+    fargateProfiles: list[FleetFargateProfile] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _unique_names(self) -> Fleet:
+        # EKS refuses a second node group / Fargate profile of the same name in one cluster.
+        for what, names in (
+            ("node group", [g.name for g in self.nodeGroups]),
+            ("Fargate profile", [p.fargateProfileName or p.name for p in self.fargateProfiles]),
+        ):
+            dupes = sorted({n for n in names if names.count(n) > 1})
+            if dupes:
+                raise ValueError(f"{what} name(s) {dupes} used more than once; names must be unique")
+        return self
 
 
 def _stable_int(*parts: str) -> int:
@@ -119,6 +148,12 @@ def instance_id(node_name: str) -> str:
     return f"i-{_stable_int(node_name):017x}"[:19]
 
 
+def ami_id(region: str, instance_type: InstanceType) -> str:
+    """The EKS optimized AMI a managed node group picks: one per region, architecture and GPU."""
+    variant = f"{instance_type.arch}{'-gpu' if instance_type.gpus else ''}"
+    return f"ami-{_stable_int('eks-ami', region, variant):017x}"[:21]
+
+
 def render_ec2_node(
     *,
     name: str,
@@ -130,8 +165,15 @@ def render_ec2_node(
     capacity_type: str = "ON_DEMAND",
     extra_labels: dict[str, str] | None = None,
     taints: list[dict[str, str]] | None = None,
+    cluster_name: str = "ecsk",
 ) -> dict[str, Any]:
-    """A Node object labelled the way EKS labels an EC2 worker node."""
+    """A Node object labelled the way EKS labels an EC2 worker node.
+
+    Managed node group nodes get the labels EKS itself sets (`eks.amazonaws.com/nodegroup`,
+    `.../nodegroup-image`, `.../capacityType`). Self-managed nodes are plain EC2 instances that
+    joined the cluster: EKS sets none of those; eksctl's `alpha.eksctl.io/cluster-name` and
+    `alpha.eksctl.io/nodegroup-name` identify the group, and Spot-ness shows only through the
+    `node-lifecycle` label AWS's Spot guides pass to the kubelet (`--node-labels`)."""
     labels = {
         "kubernetes.io/hostname": name,
         "kubernetes.io/os": "linux",
@@ -139,13 +181,15 @@ def render_ec2_node(
         "node.kubernetes.io/instance-type": instance_type.name,
         "topology.kubernetes.io/region": region,
         "topology.kubernetes.io/zone": zone,
-        "eks.amazonaws.com/capacityType": capacity_type,
         "ecs.ecsk.io/instance-id": instance_id(name),
         "type": "kwok",
     }
     if group_kind == "managed":
         labels["eks.amazonaws.com/nodegroup"] = group
+        labels["eks.amazonaws.com/nodegroup-image"] = ami_id(region, instance_type)
+        labels["eks.amazonaws.com/capacityType"] = capacity_type
     else:
+        labels["alpha.eksctl.io/cluster-name"] = cluster_name
         labels["alpha.eksctl.io/nodegroup-name"] = group
         labels["node-lifecycle"] = "spot" if capacity_type == "SPOT" else "on-demand"
     labels.update(extra_labels or {})
@@ -228,9 +272,33 @@ def render_fleet(fleet: Fleet) -> list[dict[str, Any]]:
                             capacity_type=group.capacityType,
                             extra_labels=group.labels,
                             taints=group.taints,
+                            cluster_name=fleet.clusterName,
                         )
                     )
     names = [n["metadata"]["name"] for n in nodes]
     if len(set(names)) != len(names):  # pragma: no cover - guarded by the address scheme
         raise ValueError("fleet produced duplicate node names; use distinct node group names")
     return nodes
+
+
+FARGATE_PROFILE_API = "ecs.ecsk.io/v1alpha1"
+
+
+def render_fargate_profiles(fleet: Fleet) -> list[dict[str, Any]]:
+    """The fleet's Fargate profiles as FargateProfile objects, for the operator to act on.
+
+    The profile name goes into `spec.fargateProfileName` so pods are labelled with the name the
+    fleet file gave, whatever the object is called."""
+    out = []
+    for profile in fleet.fargateProfiles:
+        spec = profile.model_dump(exclude_none=True, exclude={"name", "namespace"})
+        spec.setdefault("fargateProfileName", profile.name)
+        out.append(
+            {
+                "apiVersion": FARGATE_PROFILE_API,
+                "kind": "FargateProfile",
+                "metadata": {"name": profile.name, "namespace": profile.namespace},
+                "spec": spec,
+            }
+        )
+    return out

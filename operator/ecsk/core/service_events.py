@@ -69,6 +69,15 @@ def deployment_config_blocked(service: str) -> str:
     )
 
 
+def kind_not_served(service: str, kind: str) -> str:
+    """ecsk's own message (ECS has no equivalent: its load balancer integration always exists)."""
+    hint = " (the AWS Load Balancer Controller's CRD)" if kind.startswith("TargetGroupBinding.") else ""
+    return (
+        f"{_svc(service)} could not create its {kind}: this cluster does not serve it{hint}. "
+        "The tasks run without it."
+    )
+
+
 _UNABLE = "was unable to place a task because no container instance met all of its requirements."
 
 

@@ -142,7 +142,7 @@ _PredefinedMetricSpecification = PredefinedMetricSpecification  # a field has th
 
 
 class CustomizedMetricSpecification(AasModel):
-    """Accepted so AWS documents load; the controller reports it as not emulated (no CloudWatch)."""
+    """A CloudWatch metric; its values come from `ecsk load --metric` (see core.autoscaling.external)."""
 
     MetricName: str | None = None
     Namespace: str | None = None

@@ -22,6 +22,7 @@ from ecsk.core.cql.labels import (
     TASK_GROUP_LABEL,
     is_hashed,
 )
+from ecsk.core.cql.values import agent_version_code
 from ecsk.core.quantity import quantity_or_none
 
 ATTRIBUTES_ANNOTATION = "ecs.ecsk.io/attributes"
@@ -32,6 +33,14 @@ and a regex must see the original value, so whoever writes the `attribute.ecs.ec
 labels should write this annotation too. Without it, verbatim labels are read back as values."""
 
 K8S_TO_ECS_ARCH = {"amd64": "x86_64", "arm64": "arm64"}
+
+AGENT_VERSION_ANNOTATION = "ecs.ecsk.io/agent-version"
+"""The ECS agent version a node reports, spelled the ECS way (`1.89.3`). Nodes have no ECS agent;
+whoever provisions a node can pin the version `agentVersion` constraints see with this annotation.
+The label of the same key holds the sortable integer code the compiler compares."""
+DEFAULT_AGENT_VERSION = "1.89.3"
+"""What `agentVersion` reads on a node without the annotation: a recent ECS agent (1.89 line), so
+constraints written for real fleets (`agentVersion >= 1.50.0`) admit ecsk's nodes."""
 
 
 def quantity(value: Any) -> Decimal:
@@ -83,14 +92,25 @@ def node_attributes(node: Mapping[str, Any]) -> dict[str, str | None]:
     return attrs
 
 
-def _ready(node: Mapping[str, Any]) -> bool:
+def agent_version(node: Mapping[str, Any]) -> str:
+    """The node's agent version: its annotation when that reads as a version, else the default (a
+    typo must not make the node fail every `agentVersion` constraint silently)."""
+    raw = ((node.get("metadata") or {}).get("annotations") or {}).get(AGENT_VERSION_ANNOTATION)
+    if raw and agent_version_code(str(raw)) is not None:
+        return str(raw).strip()
+    return DEFAULT_AGENT_VERSION
+
+
+def node_ready(node: Mapping[str, Any]) -> bool:
+    """Kubelet's Ready condition: the closest thing a node has to ECS's agentConnected."""
     for c in (node.get("status") or {}).get("conditions") or ():
         if c.get("type") == "Ready":
             return bool(c.get("status") == "True")
     return False
 
 
-def _created(node: Mapping[str, Any]) -> datetime:
+def node_created(node: Mapping[str, Any]) -> datetime:
+    """The node's creation time, which is ECS's registeredAt for it."""
     raw = (node.get("metadata") or {}).get("creationTimestamp")
     if isinstance(raw, datetime):
         return raw if raw.tzinfo else raw.replace(tzinfo=UTC)
@@ -114,9 +134,10 @@ def node_view(node: Mapping[str, Any], pods: Iterable[Mapping[str, Any]] = ()) -
     return NodeView(
         ec2_instance_id=str((node.get("metadata") or {}).get("name", "")),
         attributes=node_attributes(node),
-        registered_at=_created(node),
+        registered_at=node_created(node),
         running_tasks_count=running,
-        agent_connected=_ready(node) if connected is None else connected == "true",
+        agent_connected=node_ready(node) if connected is None else connected == "true",
+        agent_version=agent_version(node),
         task_groups=groups,
     )
 
