@@ -354,3 +354,71 @@ def test_customized_metric_policy_scales_out(
     wait_for(lambda: desired(api, ns, "cm") == 4, 40, interval=1, what="cm at its max of 4 (backlog stays)")
     load(kubeconfig, ns, "cm", metric="MyApp/BacklogPerTask=1")
     wait_for(lambda: desired(api, ns, "cm") == 1, 45, interval=1, what="cm scaled in on a small backlog")
+
+
+def task_level_service(name: str, launch_type: str) -> list[dict[str, Any]]:
+    """The typical Fargate-sized task: cpu/memory on the task only, containers reserve nothing."""
+    containers = [
+        {"name": "app", "image": "nginx"},
+        {"name": "log-router", "image": "fluent-bit", "essential": False},
+    ]
+    spec: dict[str, Any] = {"family": name, "cpu": "256", "memory": "512", "containerDefinitions": containers}
+    svc = service(name, 1)
+    if launch_type == "FARGATE":
+        spec |= {"networkMode": "awsvpc", "requiresCompatibilities": ["FARGATE"]}
+        net = {"awsvpcConfiguration": {"subnets": ["subnet-1"]}}
+        svc["spec"] |= {"launchType": "FARGATE", "networkConfiguration": net}
+    taskdef = {"apiVersion": CR, "kind": "TaskDefinition", "metadata": {"name": name}, "spec": spec}
+    return [taskdef, svc]
+
+
+@pytest.mark.parametrize("launch_type", ["EC2", "FARGATE"])
+def test_target_tracking_on_task_level_cpu_and_memory(
+    api: pykube.HTTPClient, kubeconfig: str, operator_ns: str, launch_type: str
+) -> None:
+    """Utilization is of the task size (pod-level requests): the HPA divides by them and the
+    simulated usage is a percentage of them, shared by the task's containers."""
+    ns, svc = operator_ns, f"tl-{launch_type.lower()}"
+    apply(kubeconfig, ns, *task_level_service(svc, launch_type))
+    wait_for(lambda: running(api, ns, svc) == 1, 90, what=f"{svc} running 1 task")
+    [pod] = pykube.Pod.objects(api, namespace=ns).filter(selector={"ecs.ecsk.io/service": svc})
+    assert pod.obj["spec"]["resources"]["requests"]  # task size -> pod-level requests
+    assert not any((c.get("resources") or {}).get("requests") for c in pod.obj["spec"]["containers"])
+
+    # A step policy whose alarm never fires: its status shows the operator's own CPU sample.
+    step = {"MetricIntervalLowerBound": 0, "ScalingAdjustment": 1}
+    watch = {
+        **REF, "ResourceId": f"service/default/{svc}", "PolicyType": "StepScaling",
+        "StepScalingPolicyConfiguration": {"AdjustmentType": "ChangeInCapacity", "StepAdjustments": [step]},
+        "Alarm": {"AlarmName": f"{svc}-watch", "MetricName": "CPUUtilization", "Statistic": "Average",
+                  "Threshold": 99, "ComparisonOperator": "GreaterThanOrEqualToThreshold",
+                  "EvaluationPeriods": 1, "Period": 10},
+    }  # fmt: skip
+    apply(
+        kubeconfig, ns, target(svc, 1, 3),
+        tracking(f"{svc}-cpu50", svc, CPU, 50, ScaleInCooldown=10),
+        tracking(f"{svc}-mem80", svc, MEMORY, 80, ScaleInCooldown=10),
+        {"apiVersion": CR, "kind": "ScalingPolicy", "metadata": {"name": f"{svc}-watch"}, "spec": watch},
+    )  # fmt: skip
+    load(kubeconfig, ns, svc, cpu=90, memory=30)
+    wait_for(lambda: desired(api, ns, svc) == 3, 150, interval=2, what=f"{svc} scaled out to its max of 3")
+
+    def utilization() -> dict[str, int] | None:
+        hpa = pykube.HorizontalPodAutoscaler.objects(api, namespace=ns).get(name=f"ecsk-{svc}")
+        current = (hpa.obj.get("status") or {}).get("currentMetrics") or []
+        seen = {m["resource"]["name"]: m["resource"]["current"].get("averageUtilization") for m in current}
+        return seen if len(seen) == 2 and None not in seen.values() else None
+
+    seen = wait_for(utilization, 30, interval=2, what="the HPA's current utilization of both metrics")
+    assert seen is not None
+    assert 85 <= seen["cpu"] <= 91, seen  # 90 % of the task's 256 units, not of 1m per container
+    assert 27 <= seen["memory"] <= 31, seen  # 30 % of the task's 512 MiB
+    causes = [a["Cause"] for a in get(api, ns, "ScalableTarget", svc)["status"]["activities"]]
+    assert any(f"triggered policy {svc}-cpu50" in c for c in causes)
+
+    def step_sample() -> float | None:
+        value = (get(api, ns, "ScalingPolicy", f"{svc}-watch").get("status") or {}).get("metricValue")
+        return float(value) if value is not None else None
+
+    sampled = wait_for(step_sample, 30, interval=2, what="the step policy's CPU sample")
+    assert sampled is not None and 85 <= sampled <= 91, sampled  # same reservation as the HPA's

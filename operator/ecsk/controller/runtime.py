@@ -114,8 +114,10 @@ class OperatorRuntime:
                 self._service_labels.pop(key, None)
                 return
             old = self._store.get(key)
-            if old is not None and _rv(old) > _rv(body):
-                return  # our own newer write already cached
+            if old is not None and _rv(old) >= _rv(body):
+                # Our own newer write is cached already, or this is the echo of it (same version:
+                # nothing the last pass did not see). Re-running on echoes doubled every pass.
+                return
             self._store[key] = copy.deepcopy(dict(body))
             self._index(key, body)
         self.queue.add(key)
@@ -129,11 +131,17 @@ class OperatorRuntime:
         kind = obj.get("kind", "")
         meta = obj.get("metadata") or {}
         key = (kind, meta.get("namespace", ""), meta.get("name", ""))
+        spec_changed = False
         with self._lock:
             old = self._store.get(key)
             if old is None or _rv(old) <= _rv(obj):
                 self._store[key] = copy.deepcopy(dict(obj))
                 self._index(key, obj)
+                spec_changed = old is None or _generation(old) != _generation(obj)
+        if spec_changed and kind in RECONCILERS:
+            # The watch echo of this write will be skipped (same version), so a write that changed
+            # the spec (autoscaling setting desiredCount) wakes the object's reconciler here.
+            self.queue.add(key)
 
     def cached(self, kind: str, namespace: str, name: str) -> dict[str, Any] | None:
         with self._lock:
@@ -240,6 +248,10 @@ class OperatorRuntime:
         deadline = time.monotonic() + timeout
         for t in self._threads:
             t.join(max(0.0, deadline - time.monotonic()))
+
+
+def _generation(obj: Mapping[str, Any]) -> int:
+    return int((obj.get("metadata") or {}).get("generation") or 0)
 
 
 def _rv(obj: Mapping[str, Any]) -> int:

@@ -271,6 +271,7 @@ def reconcile(rt: Runtime, body: Mapping[str, Any]) -> float | None:
     objects = [o for o in result.objects if o.get("kind") != "PodTemplate"]
     adopt(objects, body, CLUSTER_SCOPED)
     workload: dict[str, Any] | None = None
+    created = False  # the workload did not exist before this pass: it can have no pods yet
     not_served: list[str] = []
     for obj in objects:
         try:
@@ -303,6 +304,7 @@ def reconcile(rt: Runtime, body: Mapping[str, Any]) -> float | None:
             rt.children.put(applied)
         if obj["kind"] in ("Deployment", "DaemonSet"):
             workload = applied
+            created = written and live is None and rt.children.covers(obj["kind"])
     if workload is None:
         return _invalid(rt, body, "TranslationFailed", "the translation produced no workload")
     match = workload["spec"]["selector"]["matchLabels"]
@@ -316,7 +318,7 @@ def reconcile(rt: Runtime, body: Mapping[str, Any]) -> float | None:
         if daemon
         else int(svc.desiredCount if svc.desiredCount is not None else 1)
     )
-    pods = rt.kube.list("v1", "Pod", ns, selector)
+    pods = [] if created else rt.kube.list("v1", "Pod", ns, selector)
     observed: dict[int, dict[str, Any]] = {}
     task_ids: list[str] = []
     unplaced: list[tuple[str, dict[str, Any]]] = []

@@ -1,0 +1,74 @@
+"""The operator runtime's object store: which watch events and own writes wake a reconcile."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ecsk.controller.common import OperatorConfig
+from ecsk.controller.runtime import OperatorRuntime
+
+
+def svc(rv: int, generation: int = 1, desired: int = 2) -> dict[str, Any]:
+    return {
+        "apiVersion": "ecs.ecsk.io/v1alpha1",
+        "kind": "ECSService",
+        "metadata": {
+            "name": "web",
+            "namespace": "shop",
+            "resourceVersion": str(rv),
+            "generation": generation,
+        },
+        "spec": {"serviceName": "web", "desiredCount": desired},
+    }
+
+
+def queued(rt: OperatorRuntime) -> int:
+    return len(rt.queue)
+
+
+def test_a_watch_event_queues_its_object_once() -> None:
+    rt = OperatorRuntime(OperatorConfig())
+    rt.observe("ECSService", "ADDED", svc(1))
+    rt.observe("ECSService", "MODIFIED", svc(2))
+    assert queued(rt) == 1
+    assert rt.cached("ECSService", "shop", "web")["metadata"]["resourceVersion"] == "2"  # type: ignore[index]
+
+
+def test_the_echo_of_our_own_status_write_does_not_queue_again() -> None:
+    rt = OperatorRuntime(OperatorConfig())
+    rt.observe("ECSService", "ADDED", svc(1))
+    assert rt.queue.get() is not None
+    rt.remember(svc(5))  # a status patch: same generation
+    rt.observe("ECSService", "MODIFIED", svc(5))  # its watch echo
+    rt.observe("ECSService", "MODIFIED", svc(4))  # an older event arriving late
+    assert queued(rt) == 0
+
+
+def test_our_own_spec_write_wakes_the_reconciler() -> None:
+    """Autoscaling writes desiredCount and caches the result; the echo is skipped, so the write
+    itself must queue the service or the Deployment would wait for the next resync."""
+    rt = OperatorRuntime(OperatorConfig())
+    rt.observe("ECSService", "ADDED", svc(1))
+    key = rt.queue.get()
+    assert key is not None
+    rt.queue.done(key)
+    rt.remember(svc(6, generation=2, desired=5))
+    rt.observe("ECSService", "MODIFIED", svc(6, generation=2, desired=5))
+    assert queued(rt) == 1
+
+
+def test_someone_elses_change_queues() -> None:
+    rt = OperatorRuntime(OperatorConfig())
+    rt.observe("ECSService", "ADDED", svc(1))
+    key = rt.queue.get()
+    assert key is not None
+    rt.queue.done(key)
+    rt.observe("ECSService", "MODIFIED", svc(7, generation=2, desired=9))
+    assert queued(rt) == 1
+
+
+def test_deleted_forgets_the_object() -> None:
+    rt = OperatorRuntime(OperatorConfig())
+    rt.observe("ECSService", "ADDED", svc(1))
+    rt.observe("ECSService", "DELETED", svc(2))
+    assert rt.cached("ECSService", "shop", "web") is None
