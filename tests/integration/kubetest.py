@@ -81,3 +81,35 @@ class OperatorProcess:
                 self.proc.wait(15)
             except subprocess.TimeoutExpired:
                 self.proc.kill()
+
+
+def tainted_node_like(
+    template: dict[str, Any], name: str, taint: tuple[str, str], labels: dict[str, str] | None = None
+) -> dict[str, Any]:
+    """A test Node shaped like a fleet node (its labels, kwok annotations and capacity) but with
+    its own name and a NoSchedule taint, so only pods that tolerate it land there. ecsk's own
+    instance labels and custom attributes are not copied."""
+    copied = {
+        k: v
+        for k, v in template["metadata"]["labels"].items()
+        if not k.startswith(("ecs.ecsk.io/", "attribute.ecs.ecsk.io/"))
+    }
+    copied.update({"kubernetes.io/hostname": name, "ecs.ecsk.io/origin": "test", **(labels or {})})
+    return {
+        "apiVersion": "v1",
+        "kind": "Node",
+        "metadata": {
+            "name": name,
+            "labels": copied,
+            "annotations": {
+                k: v
+                for k, v in template["metadata"].get("annotations", {}).items()
+                if k.startswith(("kwok.x-k8s.io", "node.alpha"))
+            },
+        },
+        "spec": {"taints": [{"key": taint[0], "value": taint[1], "effect": "NoSchedule"}]},
+        "status": {
+            "allocatable": template["status"]["allocatable"],
+            "capacity": template["status"]["capacity"],
+        },
+    }

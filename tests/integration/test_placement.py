@@ -18,7 +18,7 @@ from typing import Any
 import pykube
 import pytest
 from kubectl import kubectl
-from kubetest import ready_nodes, wait_for
+from kubetest import ready_nodes, tainted_node_like, wait_for
 
 from ecsk.controller import placement as ctl_placement
 from ecsk.core.cql import attribute_label_key, evaluate, parse
@@ -340,30 +340,7 @@ def test_a_joining_node_that_matches_a_regex_becomes_eligible(
 
     template = nodes(api)[0]
     name = f"ecsk-test-{uuid.uuid4().hex[:8]}"
-    labels = {
-        k: v
-        for k, v in template["metadata"]["labels"].items()
-        if not k.startswith(("ecs.ecsk.io/", "attribute.ecs.ecsk.io/"))
-    }
-    labels.update({ITYPE: "r5.large", "kubernetes.io/hostname": name, "ecs.ecsk.io/origin": "test"})
-    node = {
-        "apiVersion": "v1",
-        "kind": "Node",
-        "metadata": {
-            "name": name,
-            "labels": labels,
-            "annotations": {
-                k: v
-                for k, v in template["metadata"].get("annotations", {}).items()
-                if k.startswith(("kwok.x-k8s.io", "node.alpha"))
-            },
-        },
-        "spec": {"taints": [{"key": taint_key, "value": namespace, "effect": "NoSchedule"}]},
-        "status": {
-            "allocatable": template["status"]["allocatable"],
-            "capacity": template["status"]["capacity"],
-        },
-    }
+    node = tainted_node_like(template, name, (taint_key, namespace), {ITYPE: "r5.large"})
     kubectl(kubeconfig, "apply", "-f", "-", stdin=json.dumps(node))
     try:
         wait_for(

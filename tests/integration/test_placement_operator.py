@@ -22,7 +22,7 @@ import pykube
 import pytest
 import yaml
 from kubectl import kubectl
-from kubetest import ROOT, ready_nodes, wait_for
+from kubetest import ROOT, ready_nodes, tainted_node_like, wait_for
 
 from ecsk.core.cql import attribute_label_key
 from ecsk.core.cql.labels import (
@@ -159,32 +159,7 @@ def test_nodes(api: pykube.HTTPClient, kubeconfig: str, operator_ns: str) -> Ite
     template = fleet(api)[0]
     names = [f"ecsk-test-{uuid.uuid4().hex[:8]}" for _ in range(2)]
     for name in names:
-        labels = {
-            k: v
-            for k, v in template["metadata"]["labels"].items()
-            if not k.startswith(("ecs.ecsk.io/", "attribute.ecs.ecsk.io/"))
-        }
-        labels.update(
-            {"kubernetes.io/hostname": name, "ecs.ecsk.io/origin": "test", NAMESPACE_LABEL: operator_ns}
-        )
-        node = {
-            "apiVersion": "v1",
-            "kind": "Node",
-            "metadata": {
-                "name": name,
-                "labels": labels,
-                "annotations": {
-                    k: v
-                    for k, v in template["metadata"].get("annotations", {}).items()
-                    if k.startswith(("kwok.x-k8s.io", "node.alpha"))
-                },
-            },
-            "spec": {"taints": [{"key": TAINT, "value": operator_ns, "effect": "NoSchedule"}]},
-            "status": {
-                "allocatable": template["status"]["allocatable"],
-                "capacity": template["status"]["capacity"],
-            },
-        }
+        node = tainted_node_like(template, name, (TAINT, operator_ns), {NAMESPACE_LABEL: operator_ns})
         kubectl(kubeconfig, "apply", "-f", "-", stdin=json.dumps(node))
     try:
         for name in names:

@@ -27,7 +27,7 @@ from collections import Counter
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from ecsk.controller.kube import Kube, KubeError
+from ecsk.controller.kube import Kube, KubeError, resource_version
 from ecsk.core.placement.instances import in_scope, instance_labels, is_running_task, label_patch
 from ecsk.core.translate.names import MANAGED_BY
 
@@ -35,13 +35,6 @@ log = logging.getLogger("ecsk.controller.instances")
 
 
 _NODE_FIELDS = ("name", "labels", "annotations", "creationTimestamp", "resourceVersion")
-
-
-def _rv(obj: Mapping[str, Any]) -> int:
-    try:
-        return int((obj.get("metadata") or {}).get("resourceVersion") or 0)
-    except ValueError:
-        return 0
 
 
 class InstanceLabeler:
@@ -172,7 +165,7 @@ class InstanceLabeler:
         """Keep what the labels depend on; False (and nothing kept) when `body` is older than what
         we have, e.g. a watch event overtaken by our own patch's response."""
         old = self._nodes.get(name)
-        if old is not None and _rv(old) > _rv(body):
+        if old is not None and resource_version(old) > resource_version(body):
             return False
         meta = body.get("metadata") or {}
         self._nodes[name] = {  # only what the labels depend on: managedFields alone can be kilobytes

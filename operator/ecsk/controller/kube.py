@@ -328,6 +328,16 @@ def _body(exc: ApiException) -> str:
     return text[:500]
 
 
+def resource_version(obj: Mapping[str, Any]) -> int:
+    """resourceVersion as a number, 0 if absent. Kubernetes calls it opaque; the caches here
+    compare it only to drop an event older than what they already hold, which etcd's revision
+    order makes safe on every conformant apiserver."""
+    try:
+        return int((obj.get("metadata") or {}).get("resourceVersion") or 0)
+    except ValueError:
+        return 0
+
+
 def owner_reference(owner: Mapping[str, Any], controller: bool = True) -> dict[str, Any]:
     meta = owner["metadata"]
     return {

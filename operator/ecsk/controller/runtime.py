@@ -31,7 +31,7 @@ from ecsk.controller import (
 )
 from ecsk.controller.children import ChildCache
 from ecsk.controller.common import OperatorConfig
-from ecsk.controller.kube import GROUP, VERSION, Kube, KubeError
+from ecsk.controller.kube import GROUP, VERSION, Kube, KubeError, resource_version
 from ecsk.controller.workqueue import WorkQueue
 from ecsk.core.translate.names import LABEL_SERVICE, MANAGED_BY, label_value
 
@@ -114,11 +114,11 @@ class OperatorRuntime:
                 self._service_labels.pop(key, None)
                 return
             old = self._store.get(key)
-            if old is not None and _rv(old) >= _rv(body):
+            if old is not None and resource_version(old) >= resource_version(body):
                 # Our own newer write is cached already, or this is the echo of it (same version:
                 # nothing the last pass did not see). Re-running on echoes doubled every pass.
                 return
-            self._store[key] = copy.deepcopy(dict(body))
+            self._store[key] = _stored(body)
             self._index(key, body)
         self.queue.add(key)
 
@@ -134,8 +134,8 @@ class OperatorRuntime:
         spec_changed = False
         with self._lock:
             old = self._store.get(key)
-            if old is None or _rv(old) <= _rv(obj):
-                self._store[key] = copy.deepcopy(dict(obj))
+            if old is None or resource_version(old) <= resource_version(obj):
+                self._store[key] = _stored(obj)
                 self._index(key, obj)
                 spec_changed = old is None or _generation(old) != _generation(obj)
         if spec_changed and kind in RECONCILERS:
@@ -250,15 +250,18 @@ class OperatorRuntime:
             t.join(max(0.0, deadline - time.monotonic()))
 
 
+def _stored(obj: Mapping[str, Any]) -> dict[str, Any]:
+    """A private copy without managedFields: nothing reads them, and on objects several managers
+    write (kubectl, our status, the HPA's scale) they are the largest part of the body."""
+    out = copy.deepcopy({k: v for k, v in obj.items() if k != "metadata"})
+    out["metadata"] = copy.deepcopy(
+        {k: v for k, v in (obj.get("metadata") or {}).items() if k != "managedFields"}
+    )
+    return out
+
+
 def _generation(obj: Mapping[str, Any]) -> int:
     return int((obj.get("metadata") or {}).get("generation") or 0)
-
-
-def _rv(obj: Mapping[str, Any]) -> int:
-    try:
-        return int((obj.get("metadata") or {}).get("resourceVersion") or 0)
-    except ValueError:
-        return 0
 
 
 def build_registry(rt: OperatorRuntime) -> kopf.OperatorRegistry:

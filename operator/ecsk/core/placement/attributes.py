@@ -17,9 +17,10 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from ecsk.core.cql.labels import ATTRIBUTE_LABEL_PREFIX, attribute_label_key, attribute_label_value, is_hashed
+from ecsk.core.cql.labels import attribute_label_key, attribute_label_value
 from ecsk.core.placement.instances import is_container_instance
 from ecsk.core.placement.nodes import ATTRIBUTES_ANNOTATION
+from ecsk.core.placement.nodes import custom_attributes as node_custom_attributes
 
 MAX_ATTRIBUTES_PER_CALL = 10
 MAX_CUSTOM_ATTRIBUTES = 10
@@ -192,22 +193,7 @@ def custom_attributes(node: Mapping[str, Any]) -> dict[str, str | None]:
     `attribute.ecs.ecsk.io/*` labels someone wrote by hand). Built-in `ecs.*` names that were put
     under the prefix (e.g. `ecs.ami-id` by a fleet tool) are kept too, so rewriting the annotation
     never drops them; they do not count against the limit of 10."""
-    meta = node.get("metadata") or {}
-    raw = (meta.get("annotations") or {}).get(ATTRIBUTES_ANNOTATION)
-    if raw:
-        try:
-            given = json.loads(raw)
-        except ValueError:
-            given = None
-        if isinstance(given, dict):
-            return {str(k): None if v is None else str(v) for k, v in given.items()}
-    out: dict[str, str | None] = {}
-    for key, value in (meta.get("labels") or {}).items():
-        if key.startswith(ATTRIBUTE_LABEL_PREFIX):
-            name = key[len(ATTRIBUTE_LABEL_PREFIX) :]
-            if not is_hashed(name) and not is_hashed(value):
-                out[name] = value or None
-    return out
+    return {name: value or None for name, value in node_custom_attributes(node).items()}
 
 
 def _annotation(attrs: Mapping[str, str | None]) -> str | None:

@@ -65,30 +65,37 @@ def _labels(obj: Mapping[str, Any]) -> dict[str, str]:
     return dict((obj.get("metadata") or {}).get("labels") or {})
 
 
-def node_attributes(node: Mapping[str, Any]) -> dict[str, str | None]:
-    """ECS attributes of a node: built-ins from the well-known labels (arch spelled the ECS way),
-    custom ones from the annotation, else from verbatim `attribute.ecs.ecsk.io/*` labels."""
-    labels = _labels(node)
-    attrs: dict[str, str | None] = {}
-    for name, key in WELL_KNOWN_ATTRIBUTE_LABELS.items():
-        if key in labels:
-            value = labels[key]
-            attrs[name] = K8S_TO_ECS_ARCH.get(value, value) if name == "ecs.cpu-architecture" else value
-    raw = ((node.get("metadata") or {}).get("annotations") or {}).get(ATTRIBUTES_ANNOTATION)
+def custom_attributes(node: Mapping[str, Any]) -> dict[str, str | None]:
+    """Custom attributes of a node: ecsk's annotation (PutAttributes writes it with the labels),
+    else the verbatim `attribute.ecs.ecsk.io/*` labels (hashed ones cannot be decoded)."""
+    meta = node.get("metadata") or {}
+    raw = (meta.get("annotations") or {}).get(ATTRIBUTES_ANNOTATION)
     if raw:
         try:
             given = json.loads(raw)
         except ValueError:
             given = None
         if isinstance(given, dict):
-            for k, v in given.items():
-                attrs[str(k)] = None if v is None else str(v)
-            return attrs
-    for key, value in labels.items():
+            return {str(k): None if v is None else str(v) for k, v in given.items()}
+    attrs: dict[str, str | None] = {}
+    for key, value in _labels(node).items():
         if key.startswith(ATTRIBUTE_LABEL_PREFIX):
             name = key[len(ATTRIBUTE_LABEL_PREFIX) :]
             if not is_hashed(name) and not is_hashed(value):
                 attrs[name] = value
+    return attrs
+
+
+def node_attributes(node: Mapping[str, Any]) -> dict[str, str | None]:
+    """ECS attributes of a node: built-ins from the well-known labels (arch spelled the ECS way),
+    then the custom ones."""
+    labels = _labels(node)
+    attrs: dict[str, str | None] = {}
+    for name, key in WELL_KNOWN_ATTRIBUTE_LABELS.items():
+        if key in labels:
+            value = labels[key]
+            attrs[name] = K8S_TO_ECS_ARCH.get(value, value) if name == "ecs.cpu-architecture" else value
+    attrs.update(custom_attributes(node))
     return attrs
 
 
