@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pykube
 import pytest
-from kubetest import OperatorProcess
+from kubetest import OperatorProcess, ecsk_in
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -81,3 +81,19 @@ OPERATORS: dict[str, OperatorProcess] = {}
 def operator_process(operator_ns: str) -> OperatorProcess:
     """The operator process of this module's namespace (kill/start it to test restarts)."""
     return OPERATORS[operator_ns]
+
+
+@pytest.fixture
+def private_home(tmp_path: Path) -> Iterator[Path]:
+    """An ECSK_HOME of its own (sharing only the cached binaries), for tests that create, crash or
+    reshape a whole local cluster; `ecsk cluster down` afterwards."""
+    from ecsk.cluster import paths
+
+    shared_bin = paths.bin_dir()
+    if not (shared_bin / "kwokctl-v0.8.0").is_file():
+        pytest.skip("the embedded cluster's binaries are not built on this machine")
+    home = tmp_path / "ecsk-home"
+    home.mkdir()
+    (home / "bin").symlink_to(shared_bin)
+    yield home
+    ecsk_in(home, "cluster", "down")

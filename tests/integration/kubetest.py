@@ -113,3 +113,12 @@ def tainted_node_like(
             "capacity": template["status"]["capacity"],
         },
     }
+
+
+def ecsk_in(home: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    """`ecsk ARGS` against a private ECSK_HOME (its own local cluster), never the shared one."""
+    env = dict(os.environ, ECSK_HOME=str(home), PYTHONPATH=str(ROOT / "operator"))
+    env.pop("KUBECONFIG", None)
+    return subprocess.run(
+        [sys.executable, "-m", "ecsk.cli.main", *args], env=env, capture_output=True, text=True, timeout=300
+    )

@@ -10,36 +10,16 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
-import sys
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-
-from ecsk.cluster import paths
+from kubetest import ecsk_in
 
 pytestmark = pytest.mark.integration
 
 
-@pytest.fixture
-def private_home(tmp_path: Path) -> Iterator[Path]:
-    shared_bin = paths.bin_dir()
-    if not (shared_bin / "kwokctl-v0.8.0").is_file():
-        pytest.skip("the embedded cluster's binaries are not built on this machine")
-    home = tmp_path / "ecsk-home"
-    home.mkdir()
-    (home / "bin").symlink_to(shared_bin)
-    yield home
-    _ecsk(home, "down")
-
-
 def _ecsk(home: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    env = dict(os.environ, ECSK_HOME=str(home))
-    env.pop("KUBECONFIG", None)
-    return subprocess.run(
-        [sys.executable, "-m", "ecsk.cli.main", "cluster", *args],
-        env=env, capture_output=True, text=True, timeout=300,
-    )  # fmt: skip
+    return ecsk_in(home, "cluster", *args)
 
 
 def _pid(home: Path, component: str) -> int:

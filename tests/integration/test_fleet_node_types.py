@@ -14,39 +14,17 @@ import os
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 from kubectl import kubectl
-
-from ecsk.cluster import paths
+from kubetest import ecsk_in
 
 pytestmark = pytest.mark.integration
 
 REPO = Path(__file__).resolve().parents[2]
 SAMPLE = REPO / "samples" / "fleet-eks-node-types.yaml"
-
-
-@pytest.fixture
-def private_home(tmp_path: Path) -> Iterator[Path]:
-    shared_bin = paths.bin_dir()
-    if not (shared_bin / "kwokctl-v0.8.0").is_file():
-        pytest.skip("the embedded cluster's binaries are not built on this machine")
-    home = tmp_path / "ecsk-home"
-    home.mkdir()
-    (home / "bin").symlink_to(shared_bin)
-    yield home
-    _ecsk(home, "cluster", "down")
-
-
-def _ecsk(home: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    env = dict(os.environ, ECSK_HOME=str(home), PYTHONPATH=str(REPO / "operator"))
-    env.pop("KUBECONFIG", None)
-    return subprocess.run(
-        [sys.executable, "-m", "ecsk.cli.main", *args], env=env, capture_output=True, text=True, timeout=300
-    )
 
 
 def _nodes(kubeconfig: str) -> list[dict[str, Any]]:
@@ -58,7 +36,7 @@ def _labels(node: dict[str, Any]) -> dict[str, str]:
 
 
 def test_managed_self_managed_and_fargate_nodes_from_one_fleet_file(private_home: Path) -> None:
-    up = _ecsk(private_home, "cluster", "up", "--fleet", str(SAMPLE), "--no-metrics-server")
+    up = ecsk_in(private_home, "cluster", "up", "--fleet", str(SAMPLE), "--no-metrics-server")
     assert up.returncode == 0, up.stderr
     kubeconfig = str(private_home / "kubeconfig")
     nodes = _nodes(kubeconfig)
@@ -115,7 +93,7 @@ def test_managed_self_managed_and_fargate_nodes_from_one_fleet_file(private_home
         operator.wait(15)
 
     # A profile removed from the fleet file is removed from the cluster on the next `up`.
-    again = _ecsk(private_home, "cluster", "up", "--no-metrics-server")
+    again = ecsk_in(private_home, "cluster", "up", "--no-metrics-server")
     assert again.returncode == 0, again.stderr
     assert "removing Fargate profile default/fp-serverless" in again.stderr
     assert not kubectl(kubeconfig, "get", "fargateprofiles.ecs.ecsk.io", "-A", "-o", "name").stdout.split()

@@ -112,17 +112,7 @@ def put(
     cluster: str = typer.Option("default", "--cluster", help=CLUSTER_HELP),
 ) -> None:
     """Create or update attributes on container instances (aws ecs put-attributes)."""
-    from ecsk.cli.tasks_cmd import _api
-
-    try:
-        items = parse_attributes([*attributes, *(more or ())])
-        validate(items, put=True)
-        api = _api()
-        _change(api, items, put_patch)
-    except AttributeRequestError as exc:
-        _fail(exc)
-        return
-    _echo(items, _targets(api, items))
+    _request([*attributes, *(more or ())], put=True)
 
 
 @app.command("delete")
@@ -133,13 +123,21 @@ def delete(
 ) -> None:
     """Delete attributes from container instances (aws ecs delete-attributes); the label and the
     annotation entry go together."""
-    from ecsk.cli.tasks_cmd import _api
+    _request([*attributes, *(more or ())], put=False)
+
+
+def _request(raw: list[str], put: bool) -> None:
+    """Parse, validate and apply one put/delete call; AWS's error shape and exit code on failure."""
+    from ecsk.cli.kube_api import pykube_api
 
     try:
-        items = parse_attributes([*attributes, *(more or ())])
-        validate(items, put=False)
-        api = _api()
-        _change(api, items, lambda node, group: delete_patch(node, [a.name for a in group]))
+        items = parse_attributes(raw)
+        validate(items, put=put)
+        api = pykube_api()
+        if put:
+            _change(api, items, put_patch)
+        else:
+            _change(api, items, lambda node, group: delete_patch(node, [a.name for a in group]))
     except AttributeRequestError as exc:
         _fail(exc)
         return
@@ -159,7 +157,7 @@ def list_(
     """List custom attributes of container instances (aws ecs list-attributes)."""
     import pykube
 
-    from ecsk.cli.tasks_cmd import _api
+    from ecsk.cli.kube_api import pykube_api
 
     if target_type != TARGET_TYPE:
         _fail(AttributeRequestError("InvalidParameterException", f"targetType must be {TARGET_TYPE}."))
@@ -170,7 +168,7 @@ def list_(
                 "attributeValue can only be specified together with attributeName.",
             )
         )
-    nodes = [n.obj for n in pykube.Node.objects(_api())]
+    nodes = [n.obj for n in pykube.Node.objects(pykube_api())]
     rows = list_attributes(nodes, attribute_name, attribute_value)
     if output == "json":
         typer.echo(json.dumps({"attributes": rows}, indent=4))

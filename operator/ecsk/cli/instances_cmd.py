@@ -135,9 +135,9 @@ def instances(
     """List container instances (nodes): type, zone, provider, registered/remaining CPU and memory."""
     import pykube
 
-    from ecsk.cli.tasks_cmd import _api
+    from ecsk.cli.kube_api import pykube_api
 
-    api = _api()
+    api = pykube_api()
     nodes = [n.obj for n in pykube.Node.objects(api)]
     pods = [p.obj for p in pykube.Pod.objects(api, namespace=pykube.all)]
     rows = [

@@ -14,12 +14,12 @@ live only on the ECSService, where ecsk's metrics adapter reads them for the HPA
 from __future__ import annotations
 
 import json
-import os
 from typing import Any
 
 import typer
 from rich.console import Console
 
+from ecsk.cli.kube_api import pykube_api
 from ecsk.core.translate.names import LABEL_SERVICE, MANAGED_BY, label_value
 
 CR = "ecs.ecsk.io/v1alpha1"
@@ -31,18 +31,6 @@ POD_LEVEL = (CPU, MEMORY)
 """Usage is per task (kwok reads it from each pod); the rest is read from the service."""
 
 console = Console(stderr=True, soft_wrap=True)
-
-
-def _api() -> Any:
-    import pykube
-
-    path = os.environ.get("KUBECONFIG") or os.path.expanduser("~/.kube/config")
-    config = (
-        pykube.KubeConfig.from_file(path)
-        if os.path.exists(path)
-        else pykube.KubeConfig.from_service_account()
-    )
-    return pykube.HTTPClient(config)
 
 
 def load_annotations(
@@ -126,7 +114,7 @@ def load(
     if not patch and not changes:
         console.print("[red]error:[/red] give at least one of --cpu, --memory, --requests, --metric")
         raise typer.Exit(2)
-    api = _api()
+    api = pykube_api()
     svc = _find_service(api, namespace, service)
     if svc is None:
         console.print(

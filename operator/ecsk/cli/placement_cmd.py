@@ -8,7 +8,6 @@ only `placement` talks to the API (pykube-ng, like the other tools).
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -20,6 +19,7 @@ from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
 
+from ecsk.cli.kube_api import pykube_api
 from ecsk.core.placement import NodeUsage, node_usage, pod_requests
 from ecsk.core.translate.names import LABEL_SERVICE, LABEL_TASK_GROUP, MANAGED_BY, label_value
 
@@ -154,20 +154,9 @@ def render_picture(picture: Picture, console: Console) -> None:
 
 
 def _api() -> Any:
-    import pykube
-
     from ecsk.cluster import paths
 
-    path = os.environ.get("KUBECONFIG")
-    if not path:
-        ecsk_config = paths.kubeconfig()
-        path = str(ecsk_config) if ecsk_config.is_file() else os.path.expanduser("~/.kube/config")
-    config = (
-        pykube.KubeConfig.from_file(path)
-        if os.path.exists(path)
-        else pykube.KubeConfig.from_service_account()
-    )
-    return pykube.HTTPClient(config)
+    return pykube_api(fallback=paths.kubeconfig())
 
 
 def placement(

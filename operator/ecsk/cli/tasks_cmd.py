@@ -6,30 +6,18 @@ core function the operator uses, so the CLI and the operator's status never disa
 
 from __future__ import annotations
 
-import os
 from typing import Any
 
 import typer
 from rich.console import Console
 from rich.table import Table
 
+from ecsk.cli.kube_api import pykube_api
 from ecsk.core.task_status import derive_task_status
 from ecsk.core.translate.names import LABEL_CLUSTER, LABEL_SERVICE, MANAGED_BY, label_value
 
 TD_ANNOTATION = "ecs.ecsk.io/task-definition"
 ZONE_LABEL = "topology.kubernetes.io/zone"
-
-
-def _api() -> Any:
-    import pykube
-
-    path = os.environ.get("KUBECONFIG") or os.path.expanduser("~/.kube/config")
-    config = (
-        pykube.KubeConfig.from_file(path)
-        if os.path.exists(path)
-        else pykube.KubeConfig.from_service_account()
-    )
-    return pykube.HTTPClient(config)
 
 
 def _selector(service: str | None, cluster: str | None) -> dict[str, str]:
@@ -75,7 +63,7 @@ def tasks(
     """List ECS tasks (pods rendered by ecsk) with state, revision, zone and instance."""
     import pykube
 
-    api = _api()
+    api = pykube_api()
     query = pykube.Pod.objects(api, namespace=namespace or pykube.all).filter(
         selector=_selector(service, cluster)
     )

@@ -162,6 +162,8 @@ class OperatorRuntime:
     def child_changed(self, body: Mapping[str, Any], event_type: str | None = None) -> None:
         """A child changed: cache it, wake its owner (owner references, or the service label for pods)."""
         self.children.observe(event_type, body)
+        if body.get("kind") == "ConfigMap":
+            return  # revisions are immutable and never re-created: the cache is all they feed
         meta = body.get("metadata") or {}
         ns = meta.get("namespace", "")
         for ref in meta.get("ownerReferences") or []:

@@ -276,12 +276,6 @@ def reconcile(rt: Runtime, body: Mapping[str, Any]) -> float | None:
     for obj in objects:
         try:
             live = _live(rt, obj)
-            if _scales_in(obj, live) and not _other_controller(live, meta["uid"]):
-                # The ReplicaSet picks its victims the moment replicas drop: rank them first.
-                match_now = obj["spec"]["selector"]["matchLabels"]
-                _sync_deletion_costs(
-                    rt, svc, False, rt.kube.list("v1", "Pod", ns, _selector_string(match_now))
-                )
             other = _other_controller(live, meta["uid"])
             if other:
                 # Two ECSService objects with one serviceName: ECS refuses the second CreateService.
@@ -291,6 +285,12 @@ def reconcile(rt: Runtime, body: Mapping[str, Any]) -> float | None:
                     "DuplicateService",
                     "InvalidParameterException: Creation of service was not "
                     f"idempotent. ({obj['kind']} {obj['metadata']['name']} belongs to {other})",
+                )
+            if _scales_in(obj, live):
+                # The ReplicaSet picks its victims the moment replicas drop: rank them first.
+                match_now = obj["spec"]["selector"]["matchLabels"]
+                _sync_deletion_costs(
+                    rt, svc, False, rt.kube.list("v1", "Pod", ns, _selector_string(match_now))
                 )
             applied, written = rt.kube.apply(obj, live=live, fetch=not rt.children.covers(obj["kind"]))
         except KindNotServed:
