@@ -48,7 +48,7 @@ cluster-status: venv
 	$(ECSK) cluster status
 
 crds: venv
-	$(BIN)/python -m ecsk.core.crds crds
+	$(BIN)/python -m ecsk.core.schema.crds crds
 
 lint: venv
 	$(BIN)/ruff check operator tests bench

@@ -19,7 +19,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "operator"))
 
 from ecsk.cluster import binaries  # noqa: E402
-from ecsk.core.fleet import INSTANCE_TYPES, private_dns_name, render_ec2_node  # noqa: E402
+from ecsk.core.capacity.fleet import INSTANCE_TYPES, private_dns_name, render_ec2_node  # noqa: E402
 
 BENCH_LABEL = "ecs.ecsk.io/origin"
 ZONES = ["us-east-1a", "us-east-1b", "us-east-1c"]

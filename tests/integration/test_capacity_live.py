@@ -17,7 +17,7 @@ import pytest
 from kubectl import kubectl
 from kubetest import OperatorProcess, wait_for
 
-from ecsk.core.capacity_scaling import PROVIDER_LABEL
+from ecsk.core.capacity.scaling import PROVIDER_LABEL
 
 pytestmark = pytest.mark.integration
 

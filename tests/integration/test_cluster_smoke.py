@@ -156,8 +156,8 @@ def test_binpack_profile_picks_the_most_allocated_node(api: pykube.HTTPClient, n
 
 
 def test_node_labels_match_the_fleet_file(api: pykube.HTTPClient) -> None:
-    from ecsk.cluster.local import FLEET_LABEL, FLEET_LABEL_VALUE, load_fleet
-    from ecsk.core.fleet import render_fleet
+    from ecsk.cluster.embedded.local import FLEET_LABEL, FLEET_LABEL_VALUE, load_fleet
+    from ecsk.core.capacity.fleet import render_fleet
 
     live = {n.name: n for n in pykube.Node.objects(api).filter(selector={FLEET_LABEL: FLEET_LABEL_VALUE})}
     if not live:

@@ -21,9 +21,9 @@ from kubetest import OperatorProcess, wait_for
 from typer.testing import CliRunner
 
 from ecsk.cli.main import app
-from ecsk.controller import fargate as fargate_ctl
-from ecsk.controller.kube import Kube
-from ecsk.core import fargate as fg
+from ecsk.controller.capacity import fargate as fargate_ctl
+from ecsk.controller.kube.client import Kube
+from ecsk.core.capacity import fargate as fg
 
 pytestmark = pytest.mark.integration
 
@@ -305,7 +305,7 @@ def test_fargate_profile_declared_in_the_fleet_file_catches_its_pods(
     """What `ecsk cluster up` does with a fleet file's `fargateProfiles`, against this cluster:
     the profile object appears (labelled as the fleet's), and its pods get their own node."""
     from ecsk.cluster import fargate_fleet
-    from ecsk.core.fleet import Fleet
+    from ecsk.core.capacity.fleet import Fleet
 
     name = f"fp-fleet-{namespace}"
     fleet = Fleet.model_validate(

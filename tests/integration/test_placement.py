@@ -20,7 +20,7 @@ import pytest
 from kubectl import kubectl
 from kubetest import ready_nodes, tainted_node_like, wait_for
 
-from ecsk.controller import placement as ctl_placement
+from ecsk.controller.placement import live as ctl_placement
 from ecsk.core.cql import attribute_label_key, evaluate, parse
 from ecsk.core.models import parse_service, parse_task_definition
 from ecsk.core.placement import (
@@ -45,12 +45,12 @@ ITYPE = "node.kubernetes.io/instance-type"
 
 
 class _Runtime:
-    """Just enough of the operator runtime for `ecsk.controller.placement` (its real API wrapper)."""
+    """Just enough of the operator runtime for `ecsk.controller.placement.live` (its real API wrapper)."""
 
     def __init__(self, kubeconfig: str) -> None:
         from kubernetes import config as k8s_config
 
-        from ecsk.controller.kube import Kube
+        from ecsk.controller.kube.client import Kube
 
         self.kube = Kube(k8s_config.new_client_from_config(config_file=kubeconfig))
         self.queued: list[tuple[str, str, str]] = []

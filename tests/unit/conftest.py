@@ -6,7 +6,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from ecsk.controller import inventory
+from ecsk.controller.kube import inventory
 
 
 @pytest.fixture(autouse=True)

@@ -1,4 +1,4 @@
-"""An in-memory stand-in for `ecsk.controller.kube.Kube`, enough for the launch-type controllers.
+"""An in-memory stand-in for `ecsk.controller.kube.client.Kube`, enough for the launch-type controllers.
 
 It records writes so tests can assert on them, and serves lists from plain dicts; merge patches
 follow RFC 7386 (None deletes, maps merge, lists replace), as the API server does for them.
@@ -10,7 +10,7 @@ import copy
 from collections.abc import Mapping
 from typing import Any
 
-from ecsk.controller.kube import KubeError
+from ecsk.controller.kube.client import KubeError
 
 
 def merge(target: dict[str, Any], patch: Mapping[str, Any]) -> dict[str, Any]:

@@ -10,8 +10,8 @@ from typing import Any
 from helpers_fake_kube import FakeKube
 
 from ecsk.cli.load_cmd import load_annotations
-from ecsk.controller import autoscaling
-from ecsk.controller.common import OperatorConfig
+from ecsk.controller.autoscaling import reconcile as autoscaling
+from ecsk.controller.runtime.common import OperatorConfig
 
 NS = "ns"
 REF = {

@@ -14,8 +14,8 @@ from typing import Any
 import pytest
 
 from ecsk.cli.load_cmd import merge_metrics, parse_metric
-from ecsk.cluster import metrics_adapter as adapter_process
-from ecsk.controller import metrics_adapter
+from ecsk.cluster.embedded import metrics_adapter as adapter_process
+from ecsk.controller.autoscaling import metrics_adapter
 from ecsk.core.autoscaling import external
 
 NOW = datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC)

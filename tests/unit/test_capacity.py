@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from ecsk.core.capacity import (
+from ecsk.core.capacity.providers import (
     StrategyItem,
     addition_order,
     choose_provider,

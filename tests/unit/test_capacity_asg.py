@@ -7,10 +7,10 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from ecsk.core import capacity_asg as asg
-from ecsk.core import capacity_scaling as sc
-from ecsk.core.capacity_models import CapacityProvider
-from ecsk.core.fleet import INSTANCE_TYPES
+from ecsk.core.capacity import asg
+from ecsk.core.capacity import scaling as sc
+from ecsk.core.capacity.fleet import INSTANCE_TYPES
+from ecsk.core.capacity.models import CapacityProvider
 
 TYPES = ["m5.xlarge", "t3.medium", "c5.large"]  # prices 0.192, 0.0416, 0.085
 

@@ -6,10 +6,10 @@ from typing import Any
 
 from helpers_fake_kube import FakeKube
 
-from ecsk.controller.capacity import DELETION_COST, CapacityController
-from ecsk.core import capacity as cap
-from ecsk.core.capacity_scaling import PROVIDER_LABEL, render_instance
-from ecsk.core.fleet import INSTANCE_TYPES
+from ecsk.controller.capacity.providers import DELETION_COST, CapacityController
+from ecsk.core.capacity import providers as cap
+from ecsk.core.capacity.fleet import INSTANCE_TYPES
+from ecsk.core.capacity.scaling import PROVIDER_LABEL, render_instance
 
 API = "ecs.ecsk.io/v1alpha1"
 SERVED = ("CapacityProvider", "ECSService", "Task", "ECSCluster")
@@ -310,7 +310,7 @@ def test_bad_providers_are_reported_not_fatal() -> None:
 
 
 def test_cluster_default_strategy_applies_without_launch_type_or_strategy() -> None:
-    from ecsk.controller import launch
+    from ecsk.controller.capacity import launch
     from ecsk.core.models import ECSService
 
     cluster = {

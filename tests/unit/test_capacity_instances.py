@@ -5,8 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from ecsk.cli.instances_cmd import describe, describe_all, pod_reservation, provider_of
-from ecsk.core import fargate as fg
-from ecsk.core.fleet import INSTANCE_TYPES, render_ec2_node
+from ecsk.core.capacity import fargate as fg
+from ecsk.core.capacity.fleet import INSTANCE_TYPES, render_ec2_node
 
 
 def _pod(node: str, cpu: str, mem: str, phase: str = "Running", ns: str = "app") -> dict[str, Any]:

@@ -8,11 +8,11 @@ from typing import Any
 import pytest
 from pydantic import ValidationError
 
-from ecsk.core import capacity as cap
-from ecsk.core import capacity_scaling as sc
-from ecsk.core import fargate as fg
-from ecsk.core.capacity_models import CapacityProvider, ECSCluster
-from ecsk.core.fleet import INSTANCE_TYPES
+from ecsk.core.capacity import fargate as fg
+from ecsk.core.capacity import providers as cap
+from ecsk.core.capacity import scaling as sc
+from ecsk.core.capacity.fleet import INSTANCE_TYPES
+from ecsk.core.capacity.models import CapacityProvider, ECSCluster
 from ecsk.core.translate.types import PlacementInputs
 
 # --- desired capacity -------------------------------------------------------------------------------

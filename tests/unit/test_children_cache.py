@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ecsk.controller.children import ChildCache
+from ecsk.controller.kube.children import ChildCache
 
 
 def deployment(name: str, rv: int, ns: str = "shop", **labels: str) -> dict[str, Any]:

@@ -9,8 +9,16 @@ from typing import Any
 import pytest
 import yaml
 
-from ecsk.core.crds import KINDS, all_crds, crd_files, kustomization_text, main, structural_schema, write_crds
 from ecsk.core.models import TaskDefinition
+from ecsk.core.schema.crds import (
+    KINDS,
+    all_crds,
+    crd_files,
+    kustomization_text,
+    main,
+    structural_schema,
+    write_crds,
+)
 
 REPO = Path(__file__).resolve().parents[2]
 CRD_DIR = REPO / "crds"
@@ -18,12 +26,12 @@ Json = dict[str, Any]
 
 
 def test_committed_crds_match_the_models() -> None:
-    """Drift test: regenerate with `python -m ecsk.core.crds crds/` after changing a model."""
+    """Drift test: regenerate with `python -m ecsk.core.schema.crds crds/` after changing a model."""
     expected = {**dict(crd_files()), "kustomization.yaml": kustomization_text()}
     committed = {p.name: p.read_text(encoding="utf-8") for p in CRD_DIR.glob("*.yaml")}
     assert sorted(committed) == sorted(expected), "crds/ has missing or extra files"
     stale = [name for name, text in expected.items() if committed[name] != text]
-    assert not stale, f"crds/ is stale for {stale}: run `python -m ecsk.core.crds crds/`"
+    assert not stale, f"crds/ is stale for {stale}: run `python -m ecsk.core.schema.crds crds/`"
 
 
 def test_write_crds_and_main(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

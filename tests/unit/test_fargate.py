@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from ecsk.core import fargate as fg
+from ecsk.core.capacity import fargate as fg
 from ecsk.core.translate.types import PlacementInputs
 from ecsk.core.validation.fargate import FARGATE_CPU_MEMORY, INVALID_CPU
 

@@ -6,9 +6,9 @@ from typing import Any
 
 from helpers_fake_kube import FakeKube
 
-from ecsk.controller.fargate import FargateController
-from ecsk.core import fargate as fg
-from ecsk.core.capacity_scaling import PROVIDER_LABEL
+from ecsk.controller.capacity.fargate import FargateController
+from ecsk.core.capacity import fargate as fg
+from ecsk.core.capacity.scaling import PROVIDER_LABEL
 from ecsk.core.validation.fargate import INVALID_CPU
 
 

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from ecsk.cluster import fargate_fleet
-from ecsk.core.fleet import Fleet
+from ecsk.core.capacity.fleet import Fleet
 
 NG = [{"name": "ng", "instanceTypes": ["m5.large"]}]
 

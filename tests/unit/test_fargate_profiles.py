@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from pydantic import ValidationError
 
-from ecsk.core.fargate_profiles import (
+from ecsk.core.capacity.fargate_profiles import (
     FargateProfile,
     glob_match,
     matching_profile,

@@ -8,8 +8,8 @@ import pytest
 import yaml
 from pydantic import ValidationError
 
-from ecsk.core.fargate_profiles import FargateProfile
-from ecsk.core.fleet import INSTANCE_TYPES, Fleet, NodeGroup, render_fargate_profiles, render_fleet
+from ecsk.core.capacity.fargate_profiles import FargateProfile
+from ecsk.core.capacity.fleet import INSTANCE_TYPES, Fleet, NodeGroup, render_fargate_profiles, render_fleet
 
 
 def _default_fleet() -> Fleet:

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from ecsk.controller import placement as ctl
-from ecsk.controller.common import OperatorConfig
+from ecsk.controller.placement import live as ctl
+from ecsk.controller.runtime.common import OperatorConfig
 from ecsk.core.placement import DELETION_COST_ANNOTATION
 from ecsk.core.translate import PlacementInputs
 

@@ -8,7 +8,7 @@ from typing import Any
 
 from helpers_fake_kube import FakeKube
 
-from ecsk.controller.instances import InstanceLabeler
+from ecsk.controller.placement.instances import InstanceLabeler
 from ecsk.core.cql import compile_expression, evaluate, parse
 from ecsk.core.cql.kube import node_matches
 from ecsk.core.cql.labels import (

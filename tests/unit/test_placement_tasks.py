@@ -7,9 +7,9 @@ from typing import Any
 
 import pytest
 
-from ecsk.controller import inventory as node_inventory
-from ecsk.controller import tasks
-from ecsk.controller.common import OperatorConfig
+from ecsk.controller.kube import inventory as node_inventory
+from ecsk.controller.runtime.common import OperatorConfig
+from ecsk.controller.tasks import reconcile as tasks
 from ecsk.core.cql import task_group_label_value
 from ecsk.core.models import RunTask, parse_task_definition
 from ecsk.core.placement import FARGATE_CONSTRAINTS, standalone_inputs

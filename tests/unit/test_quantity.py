@@ -6,7 +6,7 @@ from decimal import Decimal
 
 import pytest
 
-from ecsk.core.quantity import parse_quantity, quantity_or_none
+from ecsk.core.common.quantity import parse_quantity, quantity_or_none
 
 
 @pytest.mark.parametrize(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from ecsk.core import revisions as rv
+from ecsk.core.taskdefs import revisions as rv
 
 
 def test_register_is_idempotent_and_numbers_from_one() -> None:

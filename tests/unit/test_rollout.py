@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ecsk.core import rollout as ro
+from ecsk.core.services import rollout as ro
 
 
 def test_threshold_clamped() -> None:

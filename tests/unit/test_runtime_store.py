@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from ecsk.controller.common import OperatorConfig
-from ecsk.controller.runtime import OperatorRuntime
+from ecsk.controller.operator import OperatorRuntime
+from ecsk.controller.runtime.common import OperatorConfig
 
 
 def svc(rv: int, generation: int = 1, desired: int = 2) -> dict[str, Any]:

@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from ecsk.core.schedules import AtSchedule, CronSchedule, RateSchedule, ScheduleError, parse_schedule
+from ecsk.core.common.schedules import AtSchedule, CronSchedule, RateSchedule, ScheduleError, parse_schedule
 
 
 def test_rate_singular_and_plural_follow_aws() -> None:

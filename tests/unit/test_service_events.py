@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from ecsk.core import service_events as ev
+from ecsk.core.services import events as ev
 
 
 def test_exact_wording() -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ecsk.core.task_status import (
+from ecsk.core.tasks.status import (
     ESSENTIAL_ANNOTATION,
     STOP_CODE_ANNOTATION,
     derive_task_status,

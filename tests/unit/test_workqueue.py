@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 
-from ecsk.controller.workqueue import WorkQueue
+from ecsk.controller.runtime.workqueue import WorkQueue
 
 
 def drain(q: WorkQueue[str], wait: float) -> list[str]:

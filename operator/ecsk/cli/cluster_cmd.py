@@ -9,7 +9,8 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from ecsk.cluster import binaries, local, paths
+from ecsk.cluster import binaries, paths
+from ecsk.cluster.embedded import local
 
 app = typer.Typer(
     help="The local control plane (real Kubernetes binaries, kwok nodes).", no_args_is_help=True

@@ -16,7 +16,8 @@ from pathlib import Path
 
 from rich.console import Console
 
-from ecsk.cluster import binaries, operator_process, paths
+from ecsk.cluster import binaries, paths
+from ecsk.cluster.embedded import operator_process
 
 ROOT = Path(__file__).resolve().parents[3]
 console = Console(width=None if Console().is_terminal else 160)

@@ -18,9 +18,9 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from ecsk.core import fargate as fg
-from ecsk.core.capacity_scaling import pod_reservation, quantity
-from ecsk.core.fleet import instance_id
+from ecsk.core.capacity import fargate as fg
+from ecsk.core.capacity.fleet import instance_id
+from ecsk.core.capacity.scaling import pod_reservation, quantity
 from ecsk.core.placement.attributes import custom_attributes
 
 ZONE = "topology.kubernetes.io/zone"

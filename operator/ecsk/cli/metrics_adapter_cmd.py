@@ -24,7 +24,7 @@ def metrics_adapter(
     verbose: bool = typer.Option(False, "--verbose", "-v", help="Log every request."),
 ) -> None:
     """Serve external metrics from ECSService annotations until interrupted."""
-    from ecsk.controller import metrics_adapter as adapter
+    from ecsk.controller.autoscaling import metrics_adapter as adapter
 
     logging.basicConfig(
         level=logging.DEBUG if verbose else logging.INFO,

@@ -11,7 +11,7 @@ from typing import Annotated
 
 import typer
 
-from ecsk.controller.common import OperatorConfig
+from ecsk.controller.runtime.common import OperatorConfig
 
 
 def operator(
@@ -35,7 +35,7 @@ def operator(
     verbose: bool = typer.Option(False, "--verbose", "-v", help="Debug logging."),
 ) -> None:
     """Reconcile ECS custom resources into Kubernetes objects until interrupted."""
-    from ecsk.controller import runtime  # kopf is imported only when the operator actually runs
+    from ecsk.controller import operator as runtime  # kopf is imported only when the operator runs
 
     logging.basicConfig(
         level=logging.DEBUG if verbose else logging.INFO,

@@ -13,7 +13,7 @@ from rich.console import Console
 from rich.table import Table
 
 from ecsk.cli.kube_api import pykube_api
-from ecsk.core.task_status import derive_task_status
+from ecsk.core.tasks.status import derive_task_status
 from ecsk.core.translate.names import LABEL_CLUSTER, LABEL_SERVICE, MANAGED_BY, label_value
 
 TD_ANNOTATION = "ecs.ecsk.io/task-definition"

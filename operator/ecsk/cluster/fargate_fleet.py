@@ -14,15 +14,15 @@ import subprocess
 from collections.abc import Callable
 from typing import Any
 
-from ecsk.core.crds import all_crds
-from ecsk.core.fleet import Fleet, render_fargate_profiles
+from ecsk.core.capacity.fleet import Fleet, render_fargate_profiles
+from ecsk.core.schema.crds import all_crds
 
 ORIGIN_LABEL = "ecs.ecsk.io/origin"
 ORIGIN_VALUE = "fleet"
 CRD_NAME = "fargateprofiles.ecs.ecsk.io"
 
 Kubectl = Callable[..., subprocess.CompletedProcess[str]]
-"""`kubectl(*args, stdin=..., timeout=...)` bound to the cluster (`ecsk.cluster.local.kubectl`)."""
+"""`kubectl(*args, stdin=..., timeout=...)` bound to the cluster (`ecsk.cluster.embedded.local.kubectl`)."""
 
 
 class FargateFleetError(RuntimeError):

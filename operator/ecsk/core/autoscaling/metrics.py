@@ -14,7 +14,7 @@ from collections.abc import Iterable, Mapping
 from decimal import Decimal
 from typing import Any
 
-from ecsk.core.quantity import quantity_or_none
+from ecsk.core.common.quantity import quantity_or_none
 
 RESOURCE_FOR_METRIC = {"CPUUtilization": "cpu", "MemoryUtilization": "memory"}
 

@@ -19,7 +19,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from ecsk.core.schedules import ScheduleError, parse_schedule, resolve_timezone
+from ecsk.core.common.schedules import ScheduleError, parse_schedule, resolve_timezone
 
 SERVICE_NAMESPACE = "ecs"
 SCALABLE_DIMENSION = "ecs:service:DesiredCount"

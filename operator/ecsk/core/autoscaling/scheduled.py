@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from ecsk.core.autoscaling.models import ScheduledAction
-from ecsk.core.schedules import parse_schedule
+from ecsk.core.common.schedules import parse_schedule
 
 
 def _aware(moment: datetime) -> datetime:

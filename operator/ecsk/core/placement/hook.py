@@ -11,8 +11,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from ecsk.core.capacity.fargate import uses_fargate
 from ecsk.core.cql import CQLCompileError, NodeView
-from ecsk.core.fargate import uses_fargate
 from ecsk.core.placement.constraints import plan_constraints
 from ecsk.core.placement.merge import merge_affinity, merge_topology_spread
 from ecsk.core.placement.profiles import DEFAULT_PROFILES, DEFAULT_SCHEDULER, SchedulerProfiles
@@ -53,7 +53,7 @@ def place(
     """Mutate `spec` to carry the ECS placement of `inputs`; errors mean "do not apply"."""
     out = PlacementOutcome()
     if is_fargate(inputs):
-        # Fargate places each task on its own micro-VM (ecsk.core.fargate); ECS refuses both.
+        # Fargate places each task on its own micro-VM (ecsk.core.capacity.fargate); ECS refuses both.
         if inputs.placement_constraints:
             out.diagnostics.append(
                 Diagnostic("error", "placementConstraints", FARGATE_CONSTRAINTS, "placement.fargate")
@@ -140,7 +140,7 @@ class PlacementEngine:
 
 
 def chain(*hooks: PlacementHook | None) -> PlacementHook:
-    """Run several hooks in order (e.g. `ecsk.core.fargate.placement_hook`, then the engine):
+    """Run several hooks in order (e.g. `ecsk.core.capacity.fargate.placement_hook`, then the engine):
     `RenderOptions` takes one."""
     active = [h for h in hooks if h is not None]
 

@@ -2,7 +2,7 @@
 
 `runningTasksCount`, `registeredAt`, `agentConnected` and `agentVersion` compile to requirements on
 `ecs.ecsk.io/*` node labels (cql.md, "Mapping"). Nothing in Kubernetes writes them, so the operator
-does (`ecsk.controller.instances`); this module decides what they should say, from the Node and the
+does (`ecsk.controller.placement.instances`); this module decides what they should say, from the Node and the
 number of ECS tasks running on it, and which of them a patch must change. Keeping the decision here
 lets the controller stay a thin event loop and lets the unit tests pin every value.
 """
@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from ecsk.core.capacity.fargate import COMPUTE_TYPE
 from ecsk.core.cql.labels import (
     AGENT_CONNECTED_LABEL,
     AGENT_VERSION_LABEL,
@@ -20,7 +21,6 @@ from ecsk.core.cql.labels import (
     TASK_GROUP_LABEL,
 )
 from ecsk.core.cql.values import agent_version_code, epoch_seconds
-from ecsk.core.fargate import COMPUTE_TYPE
 from ecsk.core.placement.nodes import agent_version, node_created, node_ready
 from ecsk.core.translate.names import MANAGED_BY
 

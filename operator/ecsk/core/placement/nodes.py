@@ -15,6 +15,7 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
+from ecsk.core.common.quantity import quantity_or_none
 from ecsk.core.cql import ATTRIBUTE_LABEL_PREFIX, WELL_KNOWN_ATTRIBUTE_LABELS, NodeView
 from ecsk.core.cql.labels import (
     AGENT_CONNECTED_LABEL,
@@ -23,7 +24,6 @@ from ecsk.core.cql.labels import (
     is_hashed,
 )
 from ecsk.core.cql.values import agent_version_code
-from ecsk.core.quantity import quantity_or_none
 
 ATTRIBUTES_ANNOTATION = "ecs.ecsk.io/attributes"
 """JSON object {name: value} of a node's custom ECS attributes, as PutAttributes gave them.

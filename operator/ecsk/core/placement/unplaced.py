@@ -1,6 +1,6 @@
 """The ECS event for a task the scheduler could not place, naming the closest instance.
 
-`ecsk.core.service_events` already turns kube-scheduler's FailedScheduling summary into ECS's
+`ecsk.core.services.events` already turns kube-scheduler's FailedScheduling summary into ECS's
 reason and wording; what the summary lacks is *which* instance ECS would call "the closest
 matching". ECS does not publish its choice; ecsk names the instance that satisfies the task's
 node constraints and has the most of the missing resource left, which is the one a user would
@@ -12,9 +12,9 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
-from ecsk.core import service_events as ev
 from ecsk.core.cql import node_matches
 from ecsk.core.placement.nodes import node_usage, pod_requests
+from ecsk.core.services import events as ev
 
 _RESOURCE = {"cpu": "cpu", "memory": "memory"}
 

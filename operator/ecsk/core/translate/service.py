@@ -12,8 +12,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from ecsk.core import rollout
 from ecsk.core.models import ECSService, TaskDefinition
+from ecsk.core.services import rollout
 from ecsk.core.translate import loadbalancing, names
 from ecsk.core.translate import template as render
 from ecsk.core.translate.types import Context, PlacementInputs

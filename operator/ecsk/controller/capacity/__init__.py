@@ -1,0 +1,1 @@
+"""Capacity: capacity-provider and Fargate controllers and the reads they share."""

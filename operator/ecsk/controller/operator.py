@@ -1,0 +1,339 @@
+"""kopf as the watch layer, a keyed work queue as the reconcile layer.
+
+kopf watches our four kinds and the children we own, with raw event handlers only: those store
+nothing on the objects (no finalizers, no progress annotations), which keeps "no-op resync
+writes nothing" true. Every event becomes a key in the work queue; worker threads run the
+level-based reconcilers, a resync thread re-queues every known object periodically, and a
+reconciler may ask to be re-run after N seconds (rollouts, retention expiry, `at()` times).
+"""
+
+from __future__ import annotations
+
+import copy
+import logging
+import threading
+import time
+from collections.abc import Callable, Mapping
+from typing import Any
+
+import kopf
+
+from ecsk.controller.autoscaling import reconcile as autoscaling
+from ecsk.controller.capacity import fargate
+from ecsk.controller.capacity import providers as capacity
+from ecsk.controller.kube.children import ChildCache
+from ecsk.controller.kube.client import GROUP, VERSION, Kube, KubeError, resource_version
+from ecsk.controller.placement import instances
+from ecsk.controller.placement import live as placement
+from ecsk.controller.runtime.common import OperatorConfig
+from ecsk.controller.runtime.workqueue import WorkQueue
+from ecsk.controller.services import reconcile as services
+from ecsk.controller.taskdefs import reconcile as taskdefs
+from ecsk.controller.tasks import reconcile as tasks
+from ecsk.controller.tasks import scheduled
+from ecsk.core.translate.names import LABEL_SERVICE, MANAGED_BY, label_value
+
+log = logging.getLogger("ecsk.controller")
+
+Key = tuple[str, str, str]  # kind, namespace, name
+Reconciler = Callable[[Any, Mapping[str, Any]], "float | None"]
+
+PLURALS = {
+    "TaskDefinition": "taskdefinitions",
+    "ECSService": "ecsservices",
+    "Task": "tasks",
+    "ScheduledTask": "scheduledtasks",
+}
+CHILDREN = (
+    ("apps", "v1", "deployments"),
+    ("apps", "v1", "daemonsets"),
+    ("", "v1", "pods"),
+    ("batch", "v1", "cronjobs"),
+    ("", "v1", "services"),
+    ("networking.k8s.io", "v1", "ingresses"),
+    ("networking.k8s.io", "v1", "networkpolicies"),
+    ("", "v1", "configmaps"),  # task definition revisions
+)
+"""Kinds we render and watch for drift and progress (only objects labelled managed-by=ecsk)."""
+CHILD_PLURALS = tuple(plural for _, _, plural in CHILDREN)
+CACHED_CHILDREN = (
+    ("apps/v1", "Deployment"),
+    ("apps/v1", "DaemonSet"),
+    ("batch/v1", "CronJob"),
+    ("v1", "Service"),
+    ("networking.k8s.io/v1", "Ingress"),
+    ("networking.k8s.io/v1", "NetworkPolicy"),
+    ("v1", "ConfigMap"),
+)
+"""Children kept in `OperatorRuntime.children` (every watched kind but pods: see children.py)."""
+RECONCILERS: dict[str, Reconciler] = {
+    "TaskDefinition": taskdefs.reconcile,
+    "ECSService": services.reconcile,
+    "Task": tasks.reconcile,
+    "ScheduledTask": scheduled.reconcile,
+}
+PLURALS |= autoscaling.PLURALS
+RECONCILERS |= autoscaling.RECONCILERS
+
+
+class OperatorRuntime:
+    """The state shared by kopf's handlers and the worker threads."""
+
+    def __init__(
+        self, config: OperatorConfig, kube: Kube | None = None, namespaces: list[str] | None = None
+    ) -> None:
+        self.config = config
+        self.namespaces = namespaces or None  # scope of the node-level launch-type controllers
+        self._kube = kube
+        self.queue: WorkQueue[Key] = WorkQueue()
+        self._store: dict[Key, dict[str, Any]] = {}
+        self._service_labels: dict[Key, tuple[str, str]] = {}
+        """ECSService key -> (namespace, service label value): pods name their service only by
+        label, and a pod event must find its service without scanning every cached service."""
+        self._lock = threading.Lock()
+        self._threads: list[threading.Thread] = []
+        self.children = ChildCache()
+        self._stop = threading.Event()
+
+    @property
+    def kube(self) -> Kube:
+        if self._kube is None:
+            self._kube = Kube()
+        return self._kube
+
+    # --- the cache (fed by watch events and by our own status writes) --------------------------
+
+    def observe(self, kind: str, event_type: str | None, body: Mapping[str, Any]) -> None:
+        meta = body.get("metadata") or {}
+        key = (kind, meta.get("namespace", ""), meta.get("name", ""))
+        with self._lock:
+            if event_type == "DELETED":
+                self._store.pop(key, None)
+                self._service_labels.pop(key, None)
+                return
+            old = self._store.get(key)
+            if old is not None and resource_version(old) >= resource_version(body):
+                # Our own newer write is cached already, or this is the echo of it (same version:
+                # nothing the last pass did not see). Re-running on echoes doubled every pass.
+                return
+            self._store[key] = _stored(body)
+            self._index(key, body)
+        self.queue.add(key)
+
+    def _index(self, key: Key, body: Mapping[str, Any]) -> None:
+        if key[0] == "ECSService":
+            sname = (body.get("spec") or {}).get("serviceName") or key[2]
+            self._service_labels[key] = (key[1], label_value(str(sname)))
+
+    def remember(self, obj: Mapping[str, Any]) -> None:
+        kind = obj.get("kind", "")
+        meta = obj.get("metadata") or {}
+        key = (kind, meta.get("namespace", ""), meta.get("name", ""))
+        spec_changed = False
+        with self._lock:
+            old = self._store.get(key)
+            if old is None or resource_version(old) <= resource_version(obj):
+                self._store[key] = _stored(obj)
+                self._index(key, obj)
+                spec_changed = old is None or _generation(old) != _generation(obj)
+        if spec_changed and kind in RECONCILERS:
+            # The watch echo of this write will be skipped (same version), so a write that changed
+            # the spec (autoscaling setting desiredCount) wakes the object's reconciler here.
+            self.queue.add(key)
+
+    def cached(self, kind: str, namespace: str, name: str) -> dict[str, Any] | None:
+        with self._lock:
+            body = self._store.get((kind, namespace, name))
+            return copy.deepcopy(body) if body is not None else None
+
+    def cached_all(self, kind: str, namespace: str | None = None) -> list[dict[str, Any]]:
+        with self._lock:
+            return [
+                copy.deepcopy(b)
+                for (k, ns, _), b in self._store.items()
+                if k == kind and (namespace is None or ns == namespace)
+            ]
+
+    def enqueue(self, kind: str, namespace: str, name: str, delay: float = 0.0) -> None:
+        self.queue.add_after((kind, namespace, name), delay)
+
+    def child_changed(self, body: Mapping[str, Any], event_type: str | None = None) -> None:
+        """A child changed: cache it, wake its owner (owner references, or the service label for pods)."""
+        self.children.observe(event_type, body)
+        if body.get("kind") == "ConfigMap":
+            return  # revisions are immutable and never re-created: the cache is all they feed
+        meta = body.get("metadata") or {}
+        ns = meta.get("namespace", "")
+        for ref in meta.get("ownerReferences") or []:
+            if str(ref.get("apiVersion", "")).startswith(f"{GROUP}/") and ref.get("kind") in PLURALS:
+                self.queue.add_coalesced((ref["kind"], ns, ref.get("name", "")), self.config.coalesce_seconds)
+                return
+        svc_label = (meta.get("labels") or {}).get(LABEL_SERVICE)
+        if svc_label:
+            with self._lock:
+                owners = [k for k, v in self._service_labels.items() if v == (ns, svc_label)]
+            for kind, owner_ns, name in owners:
+                self.queue.add_coalesced((kind, owner_ns, name), self.config.coalesce_seconds)
+
+    # --- workers -------------------------------------------------------------------------------
+
+    def _work(self) -> None:
+        while True:
+            key = self.queue.get()
+            if key is None:
+                return
+            try:
+                self._reconcile(key)
+            finally:
+                self.queue.done(key)
+
+    def _reconcile(self, key: Key) -> None:
+        body = self.cached(*key)
+        if body is None:
+            return
+        kind = key[0]
+        try:
+            again = RECONCILERS[kind](self, body)
+        except KubeError as exc:
+            delay = self.queue.add_rate_limited(key)
+            log.warning("%s %s/%s: %s (retry in %.1fs)", kind, key[1], key[2], exc, delay)
+            return
+        except Exception:  # a bug must not take the operator down, nor stop other objects
+            delay = self.queue.add_rate_limited(key)
+            log.exception("%s %s/%s: reconcile failed (retry in %.1fs)", kind, key[1], key[2], delay)
+            return
+        self.queue.forget(key)
+        if again is not None:
+            self.queue.add_after(key, again)
+
+    def _resync(self) -> None:
+        while not self._stop.wait(self.config.resync_seconds):
+            with self._lock:
+                keys = list(self._store)
+            for key in keys:
+                self.queue.add(key)
+
+    def seed_children(self) -> None:
+        """One LIST per cached kind before any worker runs, so a cache miss means "absent"."""
+        selector = f"{MANAGED_BY}=ecsk"
+        scopes: list[str | None] = list(self.namespaces) if self.namespaces else [None]
+        for api_version, kind in CACHED_CHILDREN:
+            try:
+                items = [item for ns in scopes for item in self.kube.list(api_version, kind, ns, selector)]
+            except KubeError as exc:  # e.g. a kind this cluster does not serve: read it live
+                log.warning("not caching %s: %s", kind, exc)
+                continue
+            self.children.seed(kind, items)
+
+    def start(self) -> None:
+        self.seed_children()
+        for i in range(max(1, self.config.workers)):
+            t = threading.Thread(target=self._work, name=f"ecsk-worker-{i}", daemon=True)
+            t.start()
+            self._threads.append(t)
+        t = threading.Thread(target=self._resync, name="ecsk-resync", daemon=True)
+        t.start()
+        self._threads.append(t)
+        # Fargate nodes and capacity provider groups: level-based polling loops of their own.
+        for launch in (fargate, capacity):
+            self._threads.append(
+                launch.start(self.kube, self._stop, region=self.config.region, namespaces=self.namespaces)
+            )
+        # runningTasksCount & co. as node labels, for memberOf constraints on those subjects.
+        self._threads.append(instances.start(self.kube, self._stop, namespaces=self.namespaces))
+
+    def stop(self, timeout: float = 10.0) -> None:
+        self._stop.set()
+        self.queue.shut_down()
+        deadline = time.monotonic() + timeout
+        for t in self._threads:
+            t.join(max(0.0, deadline - time.monotonic()))
+
+
+def _stored(obj: Mapping[str, Any]) -> dict[str, Any]:
+    """A private copy without managedFields: nothing reads them, and on objects several managers
+    write (kubectl, our status, the HPA's scale) they are the largest part of the body."""
+    out = copy.deepcopy({k: v for k, v in obj.items() if k != "metadata"})
+    out["metadata"] = copy.deepcopy(
+        {k: v for k, v in (obj.get("metadata") or {}).items() if k != "managedFields"}
+    )
+    return out
+
+
+def _generation(obj: Mapping[str, Any]) -> int:
+    return int((obj.get("metadata") or {}).get("generation") or 0)
+
+
+def build_registry(rt: OperatorRuntime) -> kopf.OperatorRegistry:
+    """Raw event handlers only: our kinds, plus the children we render (filtered by our label)."""
+    registry = kopf.OperatorRegistry()
+    ours = {MANAGED_BY: "ecsk"}
+
+    for kind, plural in PLURALS.items():
+
+        def make(kind: str) -> Callable[..., None]:
+            def handler(type: str | None, body: kopf.Body, **_: Any) -> None:
+                rt.observe(kind, type, dict(body))
+
+            return handler
+
+        kopf.on.event(GROUP, VERSION, plural, registry=registry, id=f"watch-{plural}")(make(kind))
+
+    def child(type: str | None, body: kopf.Body, **_: Any) -> None:
+        rt.child_changed(dict(body), type)
+
+    for group, version, plural in CHILDREN:
+        kopf.on.event(group, version, plural, labels=ours, registry=registry, id=f"watch-{plural}")(child)
+
+    @kopf.on.event("", "v1", "nodes", registry=registry, id="watch-nodes")
+    def node(type: str | None, body: kopf.Body, **_: Any) -> None:
+        # Placement resolved against node labels (regex constraints) must follow the fleet.
+        placement.node_event(rt, type, dict(body))
+        instances.node_event(type, dict(body))
+
+    @kopf.on.event("", "v1", "pods", labels=ours, registry=registry, id="watch-pods-instances")
+    def task_pod(type: str | None, body: kopf.Body, **_: Any) -> None:
+        instances.pod_event(type, dict(body))  # running tasks per node (runningTasksCount)
+
+    @kopf.on.login(registry=registry)
+    def login(**kwargs: Any) -> Any:
+        # A custom registry does not inherit kopf's default login handlers.
+        return kopf.login_via_client(**kwargs)
+
+    @kopf.on.startup(registry=registry)
+    def configure(settings: kopf.OperatorSettings, **_: Any) -> None:
+        settings.posting.level = logging.WARNING  # kopf's own k8s Events only for real trouble
+        settings.posting.enabled = False
+        settings.peering.standalone = True
+        settings.watching.server_timeout = 300
+        for plural in CHILD_PLURALS:  # server-side filter: never stream the cluster's other pods
+            settings.watching.label_selectors[plural] = f"{MANAGED_BY}=ecsk"
+        settings.networking.request_timeout = 60
+        rt.start()
+
+    @kopf.on.probe(registry=registry, id="workers")
+    def workers_alive(**_: Any) -> int:
+        """Liveness fails (kubelet restarts us) if a worker thread died: kopf alone would not notice."""
+        dead = [t.name for t in rt._threads if not t.is_alive()]
+        if dead and not rt._stop.is_set():
+            raise RuntimeError(f"dead threads: {', '.join(dead)}")
+        return len(rt.queue)
+
+    @kopf.on.cleanup(registry=registry)
+    def cleanup(**_: Any) -> None:
+        rt.stop()
+
+    return registry
+
+
+def run(config: OperatorConfig, liveness: str | None = None, namespaces: list[str] | None = None) -> None:
+    """Run in-process until interrupted: standalone (no peering), cluster-wide unless namespaces."""
+    rt = OperatorRuntime(config, namespaces=namespaces)
+    registry = build_registry(rt)
+    kopf.run(
+        registry=registry,
+        standalone=True,
+        clusterwide=not namespaces,
+        namespaces=namespaces or (),
+        liveness_endpoint=liveness,
+    )

@@ -1,0 +1,110 @@
+"""Pieces every reconciler shares: operator settings, conditions, and the issue -> status path."""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from ecsk.controller.kube.children import ChildCache
+from ecsk.controller.kube.client import Kube, now_iso
+from ecsk.core.models import ValidationIssue
+
+CLUSTER_SCOPED = {
+    "StorageClass",
+    "PersistentVolume",
+    "ClusterRole",
+    "ClusterRoleBinding",
+    "Namespace",
+    "PriorityClass",
+    "CSIDriver",
+}
+
+
+@dataclass(frozen=True)
+class OperatorConfig:
+    """Knobs of one operator process (CLI flags)."""
+
+    resync_seconds: float = 30.0
+    task_retention_seconds: float = 3600.0
+    region: str = "us-east-1"
+    account: str = "000000000000"
+    workers: int = 4
+    healthy_after_seconds: float = 40.0
+    """ECS counts a task without health check or load balancer healthy 40 s after RUNNING; a
+    deployment is not COMPLETED before its tasks are healthy (and the circuit breaker still counts)."""
+    coalesce_seconds: float = 0.5
+    """Child watch events wake their owner this long after the first of a burst (see
+    `WorkQueue.add_coalesced`); the owner's own events still run at once."""
+
+
+class Runtime(Protocol):
+    """What reconcilers may use from the runtime (kept narrow so tests can fake it)."""
+
+    @property
+    def kube(self) -> Kube: ...
+
+    config: OperatorConfig
+    children: ChildCache
+
+    def enqueue(self, kind: str, namespace: str, name: str, delay: float = 0.0) -> None: ...
+
+    def cached(self, kind: str, namespace: str, name: str) -> dict[str, Any] | None: ...
+
+    def cached_all(self, kind: str, namespace: str | None = None) -> list[dict[str, Any]]: ...
+
+    def remember(self, obj: Mapping[str, Any]) -> None: ...
+
+
+def condition(
+    existing: Sequence[Mapping[str, Any]] | None,
+    ctype: str,
+    status: bool,
+    reason: str,
+    message: str,
+    generation: int | None,
+) -> dict[str, Any]:
+    """A metav1.Condition whose lastTransitionTime moves only when `status` flips (no-op resyncs)."""
+    prev = next((c for c in existing or () if c.get("type") == ctype), None)
+    value = "True" if status else "False"
+    stamp = prev.get("lastTransitionTime") if prev and prev.get("status") == value else now_iso()
+    out = {
+        "type": ctype,
+        "status": value,
+        "reason": reason,
+        "message": message[:32768],
+        "lastTransitionTime": stamp,
+    }
+    if generation is not None:
+        out["observedGeneration"] = generation
+    return out
+
+
+def merge_conditions(
+    existing: Sequence[Mapping[str, Any]] | None, new: Iterable[dict[str, Any]]
+) -> list[dict[str, Any]]:
+    by_type = {c.get("type"): dict(c) for c in existing or ()}
+    for c in new:
+        by_type[c["type"]] = c
+    return [by_type[k] for k in sorted(by_type, key=str)]
+
+
+def issues_text(issues: Iterable[ValidationIssue], limit: int = 10) -> str:
+    items = [str(i) for i in issues]
+    more = f" (+{len(items) - limit} more)" if len(items) > limit else ""
+    return "; ".join(items[:limit]) + more
+
+
+def plain(obj: Mapping[str, Any]) -> dict[str, Any]:
+    return copy.deepcopy(dict(obj))
+
+
+def cr_document(body: Mapping[str, Any]) -> dict[str, Any]:
+    """The custom resource as the core's loader expects it (spec under apiVersion/kind)."""
+    return {
+        "apiVersion": body.get("apiVersion"),
+        "kind": body.get("kind"),
+        "metadata": {"name": body["metadata"]["name"]},
+        "spec": copy.deepcopy(body.get("spec") or {}),
+    }

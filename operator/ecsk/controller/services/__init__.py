@@ -1,0 +1,1 @@
+"""ECSService reconciler: the rendered workload plus ECS's deployment bookkeeping."""

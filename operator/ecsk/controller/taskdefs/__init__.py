@@ -1,0 +1,1 @@
+"""TaskDefinition reconciler: revisions frozen in immutable ConfigMaps."""

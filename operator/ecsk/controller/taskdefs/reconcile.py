@@ -1,0 +1,259 @@
+"""TaskDefinition: every distinct spec registers the next revision, frozen in an immutable ConfigMap.
+
+The user edits one object per family (the "family"); ECS's immutable revisions become
+ConfigMaps `td-<family>-<revision>` with `immutable: true`, owned by that object. They, not the
+status, are the source of truth: a lost status is rebuilt from them, and a revision's content can
+never change underneath a running service. INACTIVE is a label on the ConfigMap (metadata stays
+mutable on immutable ConfigMaps), set from the annotation `ecs.ecsk.io/deregister: "3,4"` and
+never cleared, like DeregisterTaskDefinition.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from ecsk.controller.kube.client import API_VERSION, GROUP, KubeError, now_iso, owner_reference
+from ecsk.controller.runtime.common import Runtime, condition, cr_document, issues_text, merge_conditions
+from ecsk.core.models import TaskDefinition, load_document, parse_task_definition
+from ecsk.core.taskdefs import revisions as rv
+from ecsk.core.translate.names import label_value
+from ecsk.core.validation import validate_task_definition
+
+log = logging.getLogger("ecsk.controller.taskdefs.reconcile")
+
+DEREGISTER_ANNOTATION = f"{GROUP}/deregister"
+COMPONENT = "task-definition-revision"
+L_COMPONENT = "app.kubernetes.io/component"
+L_FAMILY = f"{GROUP}/family"
+L_REVISION = f"{GROUP}/revision"
+L_STATUS = f"{GROUP}/status"
+A_HASH = f"{GROUP}/spec-hash"
+A_REGISTERED = f"{GROUP}/registered-at"
+A_DEREGISTERED = f"{GROUP}/deregistered-at"
+DATA_KEY = "taskDefinition.json"
+
+
+def family_of(body: Mapping[str, Any]) -> str:
+    return str((body.get("spec") or {}).get("family") or body["metadata"]["name"])
+
+
+def _selector(family: str) -> str:
+    return f"{L_COMPONENT}={COMPONENT},{L_FAMILY}={label_value(family)}"
+
+
+def stored_revisions(
+    rt: Runtime, namespace: str, family: str, cached: bool = False
+) -> tuple[list[rv.Revision], dict[int, dict[str, Any]]]:
+    """Revisions of a family from their ConfigMaps (label values are sanitised: re-check family).
+
+    `cached`: read the watch-fed cache (services and tasks resolve on every pass). Registration
+    itself always reads the API, since it decides the next revision number."""
+    cms: list[dict[str, Any]] = []
+    if cached and rt.children.covers("ConfigMap"):
+        cms = rt.children.select(
+            "ConfigMap", namespace, {L_COMPONENT: COMPONENT, L_FAMILY: label_value(family)}
+        )
+    if not cms:
+        cms = rt.kube.list("v1", "ConfigMap", namespace, _selector(family))
+    revs: list[rv.Revision] = []
+    by_rev: dict[int, dict[str, Any]] = {}
+    for cm in cms:
+        meta = cm.get("metadata", {})
+        labels, ann = meta.get("labels") or {}, meta.get("annotations") or {}
+        try:
+            number = int(labels.get(L_REVISION, ""))
+            doc = json.loads((cm.get("data") or {}).get(DATA_KEY, "{}"))
+        except (ValueError, TypeError):
+            continue
+        if doc.get("family") != family:
+            continue
+        status: rv.RevisionStatus = "INACTIVE" if labels.get(L_STATUS) == "INACTIVE" else "ACTIVE"
+        revs.append(
+            rv.Revision(
+                number, ann.get(A_HASH, ""), ann.get(A_REGISTERED, ""), status, ann.get(A_DEREGISTERED)
+            )
+        )
+        by_rev[number] = cm
+    return sorted(revs, key=lambda r: r.revision), by_rev
+
+
+def _snapshot(body: Mapping[str, Any], td: TaskDefinition, rev: rv.Revision, rt: Runtime) -> dict[str, Any]:
+    family = td.family
+    arn = rv.task_definition_arn(family, rev.revision, rt.config.region, rt.config.account)
+    doc = {
+        **td.identity(),
+        "family": family,
+        "revision": rev.revision,
+        "taskDefinitionArn": arn,
+        "status": "ACTIVE",
+        "registeredAt": rev.registeredAt,
+    }
+    return {
+        "apiVersion": "v1",
+        "kind": "ConfigMap",
+        "metadata": {
+            "name": rv.snapshot_name(family, rev.revision),
+            "namespace": body["metadata"]["namespace"],
+            "labels": {
+                L_COMPONENT: COMPONENT,
+                L_FAMILY: label_value(family),
+                L_REVISION: str(rev.revision),
+                L_STATUS: "ACTIVE",
+                "app.kubernetes.io/managed-by": "ecsk",
+            },
+            "annotations": {A_HASH: rev.hash, A_REGISTERED: rev.registeredAt},
+            "ownerReferences": [owner_reference(body)],
+        },
+        "immutable": True,
+        "data": {DATA_KEY: json.dumps(doc, sort_keys=True, indent=1)},
+    }
+
+
+def reconcile(rt: Runtime, body: Mapping[str, Any]) -> float | None:
+    meta = body["metadata"]
+    ns, generation = meta["namespace"], meta.get("generation")
+    status = dict(body.get("status") or {})
+    conds = status.get("conditions") or []
+    family = family_of(body)
+    doc = load_document(cr_document(body))[0]
+    issues = list(doc.issues)
+    td: TaskDefinition | None = None
+    if doc.model is not None and isinstance(doc.model, TaskDefinition):
+        td = doc.model
+        issues += validate_task_definition(td)
+    revisions, cms = stored_revisions(rt, ns, family)
+    now = now_iso()
+    new_cond = []
+    events: list[tuple[str, str, str]] = []
+    if issues or td is None:
+        text = issues_text(issues) or "spec is not a task definition"
+        msg = f"ClientException: {text}"
+        new_cond.append(condition(conds, "Valid", False, "ValidationFailed", msg, generation))
+        if not any(c.get("type") == "Valid" and c.get("message") == msg for c in conds):
+            events.append(("Warning", "ValidationFailed", msg))
+    else:
+        new_cond.append(condition(conds, "Valid", True, "Registered", "task definition is valid", generation))
+        digest = rv.spec_hash(td.identity())
+        revisions, rev, created = rv.register(revisions, digest, now)
+        if created:
+            made = rt.kube.create(_snapshot(body, td, rev, rt))
+            if made is None:
+                # A previous run created it but our list did not see it yet: look again shortly.
+                return 1.0
+            rt.children.put(made)  # the services woken below resolve from the cache
+            events.append(("Normal", "Registered", f"Registered task definition {family}:{rev.revision}"))
+            for svc in rt.cached_all("ECSService", ns):
+                rt.enqueue("ECSService", ns, svc["metadata"]["name"])
+            for st in rt.cached_all("ScheduledTask", ns):
+                rt.enqueue("ScheduledTask", ns, st["metadata"]["name"])
+    wanted = rv.parse_deregister_annotation((meta.get("annotations") or {}).get(DEREGISTER_ANNOTATION))
+    after = rv.deregister(revisions, wanted, now)
+    for before, r in zip(revisions, after, strict=True):
+        if before.status != r.status and r.revision in cms:
+            cm = cms[r.revision]["metadata"]
+            patched = rt.kube.merge_patch(
+                "v1",
+                "ConfigMap",
+                cm["name"],
+                ns,
+                {
+                    "metadata": {
+                        "labels": {L_STATUS: "INACTIVE"},
+                        "annotations": {A_DEREGISTERED: r.deregisteredAt},
+                    }
+                },
+            )
+            rt.children.put(patched)
+            events.append(("Normal", "Deregistered", f"Deregistered task definition {family}:{r.revision}"))
+    revisions = after
+    latest = revisions[-1] if revisions else None
+    new_status: dict[str, Any] = {
+        "family": family,
+        "revisions": [r.to_dict() for r in revisions],
+        "revision": latest.revision if latest else None,
+        "status": latest.status if latest else None,
+        "taskDefinitionArn": (
+            rv.task_definition_arn(family, latest.revision, rt.config.region, rt.config.account)
+            if latest
+            else None
+        ),
+        "observedGeneration": generation,
+        "conditions": merge_conditions(conds, new_cond),
+    }
+    out = rt.kube.patch_status(body, new_status)
+    if out is not None:
+        rt.remember(out)
+    for type_, reason, message in events:
+        rt.kube.event(body, reason, message, type_)
+    return None
+
+
+class NotYetRegistered(rv.TaskDefinitionError):
+    """The family exists but its first revision is not registered yet (both applied together):
+    callers wait a moment instead of reporting an error that would vanish a second later."""
+
+
+def _valid(body: Mapping[str, Any]) -> bool:
+    conds = (body.get("status") or {}).get("conditions") or []
+    return not any(c.get("type") == "Valid" and c.get("status") == "False" for c in conds)
+
+
+@dataclass(frozen=True)
+class Resolved:
+    family: str
+    revision: rv.Revision
+    arn: str
+    task_definition: TaskDefinition
+
+
+def find_family(rt: Runtime, namespace: str, family: str) -> Mapping[str, Any] | None:
+    """The family object, from the watch cache or, on a miss, from the API: right after a start
+    the services may be listed before the task definitions, and a miss must not flap the service."""
+    by_name = rt.cached("TaskDefinition", namespace, family)
+    if by_name is not None and family_of(by_name) == family:
+        return by_name
+    found = next((b for b in rt.cached_all("TaskDefinition", namespace) if family_of(b) == family), None)
+    if found is not None:
+        return found
+    live = rt.kube.list(API_VERSION, "TaskDefinition", namespace)
+    return next((b for b in live if family_of(b) == family), None)
+
+
+def resolve(rt: Runtime, namespace: str, ref: str, keep_revision: int | None = None) -> Resolved:
+    """The task definition a service or task names, refusing what ECS refuses.
+
+    `keep_revision`: the revision the caller already runs; it may be INACTIVE (ECS lets existing
+    services keep and scale a deregistered revision)."""
+    parsed = rv.parse_reference(ref)
+    family_obj = find_family(rt, namespace, parsed.family)
+    if family_obj is None:
+        raise rv.TaskDefinitionError("ClientException: Unable to describe task definition.")
+    revisions, cms = stored_revisions(rt, namespace, parsed.family, cached=True)
+    latest = (family_obj.get("status") or {}).get("revision")
+    wanted = {r for r in (keep_revision, parsed.revision, latest) if isinstance(r, int)}
+    if not wanted <= set(cms):
+        revisions, cms = stored_revisions(rt, namespace, parsed.family)  # the cache lags: ask the API
+    if not revisions and _valid(family_obj):
+        raise NotYetRegistered(f"{parsed.family} has no revision yet")
+    allow = parsed.revision is not None and parsed.revision == keep_revision
+    family, rev = rv.resolve(ref, revisions, allow_inactive=allow)
+    if parsed.revision is None and keep_revision is not None and rev.revision < keep_revision:
+        # Deregistering the latest revision must not roll a family-tracking service backwards.
+        family, rev = rv.resolve(f"{parsed.family}:{keep_revision}", revisions, allow_inactive=True)
+    try:
+        doc = json.loads(cms[rev.revision]["data"][DATA_KEY])
+    except (KeyError, ValueError) as exc:
+        raise rv.TaskDefinitionError("ClientException: Unable to describe task definition.") from exc
+    for key in ("revision", "taskDefinitionArn", "status", "registeredAt"):
+        doc.pop(key, None)
+    try:
+        td = parse_task_definition(doc)
+    except ValueError as exc:
+        raise KubeError(f"stored revision {family}:{rev.revision} no longer loads: {exc}") from exc
+    td = td.model_copy(update={"revision": rev.revision})
+    arn = rv.task_definition_arn(family, rev.revision, rt.config.region, rt.config.account)
+    return Resolved(family, rev, arn, td)

@@ -1,0 +1,1 @@
+"""Task (RunTask) and ScheduledTask reconcilers."""

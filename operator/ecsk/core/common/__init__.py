@@ -1,0 +1,2 @@
+"""Shared by several concepts: Kubernetes quantities, schedule expressions (scheduled tasks and
+scheduled scaling)."""

@@ -1,0 +1,1 @@
+"""The Kubernetes face of every model: CustomResourceDefinitions generated from the pydantic models."""

@@ -1,0 +1,1 @@
+"""ECS services: deployments (rollout state, circuit breaker) and the service event messages (pure)."""

@@ -1,0 +1,1 @@
+"""ECS tasks: lifecycle state derived from a pod (pure)."""
