@@ -73,6 +73,16 @@ def operator_ns(
         ns.delete()
 
 
+@pytest.fixture(scope="session")
+def crds_installed(kubeconfig: str) -> None:
+    """Our CRDs, plus the third-party ones our renderings use (TargetGroupBinding, ...), established."""
+    from kubectl import kubectl
+
+    kubectl(kubeconfig, "apply", "--server-side", "--field-manager", "ecsk", "-k", str(ROOT / "crds"))
+    kubectl(kubeconfig, "apply", "--server-side", "-f", str(ROOT / "tests/fixtures/crds"))
+    kubectl(kubeconfig, "wait", "--for=condition=Established", "crd", "--all", "--timeout=60s")
+
+
 OPERATORS: dict[str, OperatorProcess] = {}
 """The operator of each `operator_ns` namespace, for tests that restart it."""
 

@@ -20,13 +20,6 @@ ROOT = Path(__file__).resolve().parents[2]
 CORPUS = sorted(p for p in (ROOT / "tests/fixtures/corpus").iterdir() if p.is_dir())
 
 
-@pytest.fixture(scope="module")
-def crds_installed(kubeconfig: str) -> None:
-    kubectl(kubeconfig, "apply", "--server-side", "--field-manager", "ecsk", "-k", str(ROOT / "crds"))
-    kubectl(kubeconfig, "apply", "--server-side", "-f", str(ROOT / "tests/fixtures/crds"))
-    kubectl(kubeconfig, "wait", "--for=condition=Established", "crd", "--all", "--timeout=60s")
-
-
 def _load(case: Path) -> list:  # type: ignore[type-arg]
     docs = []
     for f in sorted(case.iterdir()):
