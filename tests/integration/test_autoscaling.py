@@ -9,9 +9,12 @@ within a few minutes; the HPA controller syncs every 5 s on the embedded cluster
 from __future__ import annotations
 
 import os
+import ssl
 import subprocess
 import sys
 import time
+import urllib.error
+import urllib.request
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -294,6 +297,25 @@ def test_external_metrics_answer_through_the_aggregator(
     assert yaml.safe_load(other.stdout)["items"] == []
 
 
+def test_external_metrics_refuse_callers_that_bypass_the_aggregator(
+    api: pykube.HTTPClient, operator_ns: str, external_metrics_api: None
+) -> None:
+    """The adapter answers the aggregator (previous test) and nobody without its credentials."""
+    svc_ref = pykube.object_factory(api, "apiregistration.k8s.io/v1", "APIService")
+    spec = svc_ref.objects(api).get(name="v1beta1.external.metrics.k8s.io").obj["spec"]["service"]
+    service = pykube.Service.objects(api, namespace=spec["namespace"]).get(name=spec["name"]).obj
+    if service["spec"].get("type") != "ExternalName":
+        pytest.skip("the adapter runs in a pod here: not reachable from the test process")
+    url = f"https://{service['spec']['externalName']}:{spec['port']}"
+    ctx = ssl._create_unverified_context()
+    path = f"/apis/external.metrics.k8s.io/v1beta1/namespaces/{operator_ns}/alb-request-count"
+    with pytest.raises(urllib.error.HTTPError) as refused:
+        urllib.request.urlopen(url + path, context=ctx, timeout=10)
+    assert refused.value.code == 401
+    with urllib.request.urlopen(url + "/readyz", context=ctx, timeout=10) as health:
+        assert health.status == 200
+
+
 def test_alb_request_count_per_target_scales_to_total_over_target(
     api: pykube.HTTPClient,
     kubeconfig: str,
@@ -308,7 +330,14 @@ def test_alb_request_count_per_target_scales_to_total_over_target(
     apply(kubeconfig, ns, target("alb", 2, 8), policy)
     # The min clamps first (1 -> 2); the target group then gets no requests, which keeps it at 2.
     wait_for(lambda: desired(api, ns, "alb") == 2, 30, interval=1, what="alb clamped to its min of 2")
-    st = wait_for(lambda: get(api, ns, "ScalableTarget", "alb").get("status"), 15, what="alb's target status")
+    st = wait_for(
+        lambda: (
+            (get(api, ns, "ScalableTarget", "alb").get("status") or {}).get("trackedPolicies")
+            and get(api, ns, "ScalableTarget", "alb")["status"]
+        ),
+        15,
+        what="alb's target status lists its policies",
+    )
     assert st["trackedPolicies"] == ["req100"] and not st.get("unsupportedPolicies")
     assert not st.get("metricWarnings")  # the policy's target group is the service's
 

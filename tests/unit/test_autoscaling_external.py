@@ -7,11 +7,16 @@ import ssl
 import threading
 import urllib.error
 import urllib.request
-from datetime import UTC, datetime
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
 from ecsk.cli.load_cmd import merge_metrics, parse_metric
 from ecsk.cluster.embedded import metrics_adapter as adapter_process
@@ -137,25 +142,128 @@ def test_respond_routes_discovery_metrics_and_errors() -> None:
     assert code == 404 and body["reason"] == "NotFound"
 
 
-def test_server_answers_over_https(tmp_path: Path) -> None:
-    server = metrics_adapter.make_server(
-        "127.0.0.1", 0, lambda ns: [svc("web", {external.REQUESTS_ANNOTATION: "7"})], tmp_path
+def _ca(name: str) -> tuple[ec.EllipticCurvePrivateKey, x509.Certificate]:
+    key = ec.generate_private_key(ec.SECP256R1())
+    subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, name)])
+    now = datetime.now(UTC)
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(subject)
+        .issuer_name(subject)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - timedelta(minutes=5))
+        .not_valid_after(now + timedelta(days=1))
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .sign(key, hashes.SHA256())
     )
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
+    return key, cert
+
+
+def _client(tmp: Path, ca: tuple[ec.EllipticCurvePrivateKey, x509.Certificate], cn: str) -> tuple[str, str]:
+    key = ec.generate_private_key(ec.SECP256R1())
+    now = datetime.now(UTC)
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, cn)]))
+        .issuer_name(ca[1].subject)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - timedelta(minutes=5))
+        .not_valid_after(now + timedelta(days=1))
+        .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.CLIENT_AUTH]), critical=False)
+        .sign(ca[0], hashes.SHA256())
+    )
+    crt, pem_key = tmp / f"{cn}-{ca[1].subject.rfc4514_string()}.crt", tmp / f"{cn}.key"
+    crt.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    pem_key.write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+        )
+    )
+    return str(crt), str(pem_key)
+
+
+def _pem(cert: x509.Certificate) -> str:
+    return cert.public_bytes(serialization.Encoding.PEM).decode()
+
+
+@pytest.fixture
+def cas() -> dict[str, tuple[ec.EllipticCurvePrivateKey, x509.Certificate]]:
+    return {name: _ca(name) for name in ("front-proxy-ca", "cluster-ca", "stranger-ca")}
+
+
+@pytest.fixture
+def adapter_url(tmp_path: Path, cas: dict[str, Any]) -> Iterator[str]:
+    auth = metrics_adapter.ClientAuth.from_configmap_data(
+        {
+            "requestheader-client-ca-file": _pem(cas["front-proxy-ca"][1]),
+            "requestheader-allowed-names": '["front-proxy-client"]',
+            "requestheader-username-headers": '["X-Remote-User"]',
+            "client-ca-file": _pem(cas["cluster-ca"][1]),
+        }
+    )
+    lister = lambda ns: [svc("web", {external.REQUESTS_ANNOTATION: "7"})]  # noqa: E731
+    server = metrics_adapter.make_server("127.0.0.1", 0, lister, auth, tmp_path)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
     try:
-        port = server.server_address[1]
-        ctx = ssl._create_unverified_context()
-        url = f"https://127.0.0.1:{port}/apis/external.metrics.k8s.io/v1beta1/namespaces/x/alb-request-count"
-        with urllib.request.urlopen(url, context=ctx, timeout=10) as resp:
-            assert json.loads(resp.read())["items"][0]["value"] == "7"
-        with pytest.raises(urllib.error.HTTPError) as err:
-            urllib.request.urlopen(f"https://127.0.0.1:{port}/nope", context=ctx, timeout=10)
-        assert err.value.code == 404
+        yield f"https://127.0.0.1:{server.server_address[1]}"
     finally:
         server.shutdown()
         server.server_close()
     assert (tmp_path / "tls.crt").is_file()  # made once, reused on restart
+
+
+def _get(url: str, cert: tuple[str, str] | None = None, user: str | None = None) -> tuple[int, Any]:
+    ctx = ssl._create_unverified_context()
+    if cert:
+        ctx.load_cert_chain(*cert)
+    request = urllib.request.Request(url, headers={"X-Remote-User": user} if user else {})
+    try:
+        with urllib.request.urlopen(request, context=ctx, timeout=10) as resp:
+            return resp.status, json.loads(resp.read()) if "json" in resp.headers["Content-Type"] else None
+    except urllib.error.HTTPError as err:
+        return err.code, json.loads(err.read())
+
+
+METRIC = "/apis/external.metrics.k8s.io/v1beta1/namespaces/x/alb-request-count"
+
+
+def test_server_answers_the_aggregator_over_https(
+    adapter_url: str, tmp_path: Path, cas: dict[str, Any]
+) -> None:
+    front_proxy = _client(tmp_path, cas["front-proxy-ca"], "front-proxy-client")
+    code, body = _get(adapter_url + METRIC, front_proxy, user="system:kube-controller-manager")
+    assert code == 200 and body["items"][0]["value"] == "7"
+    assert _get(adapter_url + "/nope", front_proxy, user="u")[0] == 404
+    # The embedded cluster's aggregator: a plain client certificate of the cluster CA.
+    assert _get(adapter_url + METRIC, _client(tmp_path, cas["cluster-ca"], "admin"))[0] == 200
+
+
+def test_server_refuses_unauthenticated_callers(
+    adapter_url: str, tmp_path: Path, cas: dict[str, Any]
+) -> None:
+    code, body = _get(adapter_url + METRIC)
+    assert code == 401 and body["reason"] == "Unauthorized"
+    # A front-proxy certificate whose CN is not an allowed name, or without the user header.
+    assert (
+        _get(adapter_url + METRIC, _client(tmp_path, cas["front-proxy-ca"], "intruder"), user="u")[0] == 401
+    )
+    assert (
+        _get(adapter_url + METRIC, _client(tmp_path, cas["front-proxy-ca"], "front-proxy-client"))[0] == 401
+    )
+    # A certificate from a CA the cluster does not trust fails the handshake.
+    with pytest.raises((ssl.SSLError, urllib.error.URLError, ConnectionError)):
+        _get(adapter_url + METRIC, _client(tmp_path, cas["stranger-ca"], "front-proxy-client"), user="u")
+    # Health probes carry no certificate and stay answered.
+    assert _get(adapter_url + "/readyz")[0] == 200
+
+
+def test_client_auth_settings_are_checked() -> None:
+    with pytest.raises(metrics_adapter.AuthConfigError, match="names no client CA"):
+        metrics_adapter.ClientAuth.from_configmap_data({})
+    with pytest.raises(metrics_adapter.AuthConfigError, match="client-ca-file is not PEM"):
+        metrics_adapter.ClientAuth.from_configmap_data({"client-ca-file": "-----BEGIN CERTIFICATE-----\nxx"})
 
 
 def test_load_metric_flag_parses_and_merges() -> None:

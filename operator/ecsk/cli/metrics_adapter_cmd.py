@@ -30,7 +30,12 @@ def metrics_adapter(
         level=logging.DEBUG if verbose else logging.INFO,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
-    server = adapter.make_server(host, port, adapter.kube_lister(), cert_dir)
+    try:
+        auth = adapter.kube_client_auth()
+    except adapter.AuthConfigError as exc:
+        typer.echo(f"ecsk metrics-adapter: {exc}", err=True)
+        raise typer.Exit(1) from exc
+    server = adapter.make_server(host, port, adapter.kube_lister(), auth, cert_dir)
     bound = server.server_address[1]
     if port_file is not None:
         tmp = port_file.with_suffix(".tmp")

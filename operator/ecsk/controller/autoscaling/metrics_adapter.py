@@ -8,11 +8,16 @@ namespace and every operator (test sessions run namespaced operators side by sid
 
 The kube-aggregator proxies `/apis/external.metrics.k8s.io/v1beta1/...` here over HTTPS; the
 APIService says `insecureSkipTLSVerify` (as metrics-server's does), so a self-signed certificate,
-made at start (`cryptography`), is enough. No authentication or authorization: the
-adapter answers whoever reaches its port (on the local cluster it listens on 127.0.0.1; in a
-cluster, a NetworkPolicy or the Service's reach limits it). Values are request rates the lab
-typed in, not secrets; delegated authn (TokenReview/SubjectAccessReview) would add RBAC for no
-gain here.
+made at start (`cryptography`), is enough for the server side. The caller is authenticated the
+way every aggregated API server authenticates it: from the ConfigMap
+kube-system/extension-apiserver-authentication that kube-apiserver publishes, a client
+certificate signed by the `requestheader-client-ca-file` CA (with its CN in
+`requestheader-allowed-names`, the aggregator's front-proxy identity; the user is then the
+`X-Remote-User` header), or one signed by the cluster's `client-ca-file` CA (the user is the CN;
+the embedded cluster's aggregator presents such a certificate because it has no front-proxy CA).
+Anything else gets 401, or fails the TLS handshake. Health paths stay anonymous, like
+kube-apiserver's. There is no authorization step (SubjectAccessReview): any authenticated user
+may read these values, which are request rates a lab typed in.
 """
 
 from __future__ import annotations
@@ -23,7 +28,9 @@ import logging
 import re
 import ssl
 import tempfile
-from collections.abc import Callable
+import warnings
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -33,6 +40,7 @@ from urllib.parse import parse_qs, urlsplit
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.utils import CryptographyDeprecationWarning
 from cryptography.x509.oid import NameOID
 
 from ecsk.core.autoscaling import external
@@ -85,6 +93,96 @@ def self_signed(directory: Path) -> tuple[Path, Path]:
     return cert, key
 
 
+AUTH_CONFIGMAP = ("kube-system", "extension-apiserver-authentication")
+HEALTH_PATHS = frozenset({"/healthz", "/livez", "/readyz"})
+
+
+class AuthConfigError(RuntimeError):
+    """The cluster's client-authentication settings could not be read or used."""
+
+
+@dataclass(frozen=True, slots=True)
+class ClientAuth:
+    """Who may call: kube-apiserver's published client-authentication settings, parsed."""
+
+    requestheader_cas: tuple[x509.Certificate, ...] = ()
+    allowed_names: frozenset[str] = frozenset()
+    username_headers: tuple[str, ...] = ("X-Remote-User",)
+    client_cas: tuple[x509.Certificate, ...] = ()
+
+    @classmethod
+    def from_configmap_data(cls, data: Mapping[str, str]) -> ClientAuth:
+        def certs(key: str) -> tuple[x509.Certificate, ...]:
+            pem = data.get(key) or ""
+            try:
+                with warnings.catch_warnings():  # kwok's CA has serial 0: the cluster's, not ours to fix
+                    warnings.simplefilter("ignore", CryptographyDeprecationWarning)
+                    return tuple(x509.load_pem_x509_certificates(pem.encode())) if pem.strip() else ()
+            except ValueError as exc:
+                raise AuthConfigError(f"{'/'.join(AUTH_CONFIGMAP)}: {key} is not PEM: {exc}") from exc
+
+        def names(key: str) -> list[str]:
+            raw = data.get(key) or "[]"
+            try:
+                return [str(n) for n in json.loads(raw)]
+            except ValueError as exc:
+                raise AuthConfigError(f"{'/'.join(AUTH_CONFIGMAP)}: {key} is not a JSON list") from exc
+
+        auth = cls(
+            requestheader_cas=certs("requestheader-client-ca-file"),
+            allowed_names=frozenset(names("requestheader-allowed-names")),
+            username_headers=tuple(names("requestheader-username-headers")) or ("X-Remote-User",),
+            client_cas=certs("client-ca-file"),
+        )
+        if not auth.requestheader_cas and not auth.client_cas:
+            raise AuthConfigError(
+                f"{'/'.join(AUTH_CONFIGMAP)} names no client CA: the aggregator's calls could not be"
+                " authenticated (kube-apiserver needs --requestheader-client-ca-file or --client-ca-file)"
+            )
+        return auth
+
+    def ca_bundle(self) -> str:
+        """Every CA a caller's certificate may chain to, for the TLS handshake."""
+        pem = serialization.Encoding.PEM
+        return "".join(c.public_bytes(pem).decode() for c in (*self.requestheader_cas, *self.client_cas))
+
+    def user(self, peer_der: bytes | None, headers: Mapping[str, str]) -> str | None:
+        """The authenticated user, or None. The handshake already verified the chain against
+        `ca_bundle()`; the issuer says which authenticator applies, as kube-apiserver decides."""
+        if not peer_der:
+            return None
+        cert = x509.load_der_x509_certificate(peer_der)
+        cn = [a.value for a in cert.subject.get_attributes_for_oid(NameOID.COMMON_NAME)]
+        common_name = str(cn[0]) if cn else ""
+        if any(cert.issuer == ca.subject for ca in self.requestheader_cas):
+            if self.allowed_names and common_name not in self.allowed_names:
+                return None
+            lowered = {k.lower(): v for k, v in headers.items()}
+            return next((lowered[h.lower()] for h in self.username_headers if lowered.get(h.lower())), None)
+        if any(cert.issuer == ca.subject for ca in self.client_cas):
+            return common_name or None
+        return None
+
+
+def kube_client_auth() -> ClientAuth:
+    """Read kube-apiserver's client-authentication ConfigMap (the extension-apiserver-
+    authentication-reader Role grants it), refusing to start without it: an adapter that could
+    not authenticate the aggregator would either answer everyone or no one."""
+    from ecsk.controller.kube.client import Kube, KubeError
+
+    namespace, name = AUTH_CONFIGMAP
+    try:
+        cm = Kube().get("v1", "ConfigMap", name, namespace)
+    except KubeError as exc:
+        raise AuthConfigError(
+            f"cannot read ConfigMap {namespace}/{name} ({exc}); the adapter authenticates the"
+            " kube-aggregator with it: bind the Role extension-apiserver-authentication-reader"
+        ) from exc
+    if cm is None:
+        raise AuthConfigError(f"ConfigMap {namespace}/{name} does not exist (kube-apiserver publishes it)")
+    return ClientAuth.from_configmap_data(cm.get("data") or {})
+
+
 def kube_lister() -> ServiceLister:
     """List ECSServices with the operator's Kubernetes wrapper (in-cluster or kubeconfig)."""
     from ecsk.controller.kube.client import Kube
@@ -121,8 +219,13 @@ class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
 
     def do_GET(self) -> None:
-        if self.path.split("?", 1)[0] in ("/healthz", "/livez", "/readyz"):
+        if self.path.split("?", 1)[0] in HEALTH_PATHS:
             self._send(200, b"ok", "text/plain")
+            return
+        peer = self.connection.getpeercert(binary_form=True)
+        if self.server.auth.user(peer, dict(self.headers.items())) is None:
+            body = external.status(401, "Unauthorized", "Unauthorized: no valid client certificate")
+            self._send(401, json.dumps(body).encode(), "application/json")
             return
         try:
             code, body = respond(self.path, self.server.list_services, datetime.now(UTC))
@@ -145,23 +248,30 @@ class _Handler(BaseHTTPRequestHandler):
 class _Server(ThreadingHTTPServer):
     daemon_threads = True
 
-    def __init__(self, address: tuple[str, int], list_services: ServiceLister) -> None:
+    def __init__(self, address: tuple[str, int], list_services: ServiceLister, auth: ClientAuth) -> None:
         super().__init__(address, _Handler)
         self.list_services = list_services
+        self.auth = auth
 
 
 def make_server(
     host: str,
     port: int,
     list_services: ServiceLister,
+    auth: ClientAuth,
     cert_dir: Path | None = None,
 ) -> ThreadingHTTPServer:
-    """A bound HTTPS server (port 0 picks a free one; see `server_address`), not yet serving."""
+    """A bound HTTPS server (port 0 picks a free one; see `server_address`), not yet serving.
+
+    Client certificates are optional at the TLS level (health probes present none) and required
+    for everything else (`ClientAuth.user`); one chaining to none of the CAs fails the handshake."""
     directory = cert_dir or Path(tempfile.mkdtemp(prefix="ecsk-metrics-adapter-"))
     cert, key = self_signed(directory)
     context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     context.load_cert_chain(str(cert), str(key))
-    server = _Server((host, port), list_services)
+    context.verify_mode = ssl.CERT_OPTIONAL
+    context.load_verify_locations(cadata=auth.ca_bundle())
+    server = _Server((host, port), list_services, auth)
     # The handshake happens in each request's thread: done in accept(), one stalled client
     # would block every other.
     server.socket = context.wrap_socket(server.socket, server_side=True, do_handshake_on_connect=False)
