@@ -382,3 +382,46 @@ def test_kube_refuses_every_write_while_the_fence_is_closed() -> None:
         with pytest.raises(KubeError, match="not sure it still leads"):
             write()
     kube.event(obj, "Started", "started")  # events are best effort: silently not posted
+
+
+def test_an_unexpected_renewal_error_counts_like_an_api_error_never_kills_the_renewer() -> None:
+    api, clock = FakeLeases(), Clock()
+    a = elector(api, clock, None, A)
+    a.step()
+
+    def boom() -> None:
+        raise RuntimeError("bug")
+
+    api.hooks[("replace", CLUSTER_LEASE)] = boom
+    clock.now += 2
+    assert a.tick() is None
+    api.hooks[("replace", CLUSTER_LEASE)] = boom
+    clock.now += 4
+    why = a.tick()
+    assert why is not None and "bug" in why
+
+
+def test_an_unreachable_api_server_is_a_kube_error_the_election_retries() -> None:
+    from kubernetes import client as k8s_client
+
+    from ecsk.controller.kube.leases import KubeLeases
+
+    config = k8s_client.Configuration()
+    config.host = "http://127.0.0.1:9"  # discard port: connection refused at once
+    config.retries = 0
+    leases = KubeLeases(k8s_client.ApiClient(config))
+    with pytest.raises(KubeError, match="unreachable"):
+        leases.get(CLUSTER_LEASE)
+    why = Elector(leases, ["web"], identity=A).acquire(_stopped_after_one_round())
+    assert why is False
+
+
+def _stopped_after_one_round() -> Any:
+    import threading
+
+    class Once(threading.Event):
+        def wait(self, timeout: float | None = None) -> bool:
+            self.set()
+            return True
+
+    return Once()

@@ -79,7 +79,7 @@ def _print_operators(kubeconfig: str) -> None:
 
     try:
         holders = leader.active_operators_at(kubeconfig)
-    except Exception as exc:
+    except Exception as exc:  # status prints what it can
         _say(f"operators: unknown ({exc})")
         return
     if not holders:

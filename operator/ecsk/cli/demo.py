@@ -30,7 +30,7 @@ def _start_operator(kubeconfig: str) -> bool:
     ours = operator_process.running_pid()
     try:
         others = [h for h in leader.active_operators_at(kubeconfig) if not leader.is_this_process(h, ours)]
-    except Exception as exc:
+    except Exception as exc:  # no Lease API reachable: the operators' election still guards
         others = []
         console.print(f"could not list active operators ({exc}); starting ours anyway")
     cluster_wide = [h for h in others if h.namespace is None]

@@ -10,12 +10,13 @@ preconditions). Every call has a short timeout: a renewal that hangs for the cli
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from kubernetes import client as k8s_client
 from kubernetes import config as k8s_config
 from kubernetes.client.exceptions import ApiException
+from urllib3.exceptions import HTTPError
 
 from ecsk.controller.kube.client import KubeError
 
@@ -35,7 +36,7 @@ class KubeLeases:
         self,
         api_client: k8s_client.ApiClient | None = None,
         namespace: str = LEASE_NAMESPACE,
-        timeout: float = 3.0,
+        timeout: float = 2.0,
     ) -> None:
         self.api_client = api_client or _default_client()
         self.coordination = k8s_client.CoordinationV1Api(self.api_client)
@@ -50,9 +51,7 @@ class KubeLeases:
 
     def get(self, name: str) -> dict[str, Any] | None:
         try:
-            res = self.coordination.read_namespaced_lease(
-                name, self.namespace, _preload_content=False, _request_timeout=self.timeout
-            )
+            res = self._call(self.coordination.read_namespaced_lease, name, self.namespace)
         except ApiException as exc:
             if exc.status == 404:
                 return None
@@ -61,11 +60,8 @@ class KubeLeases:
 
     def list(self, label_selector: str) -> list[dict[str, Any]]:
         try:
-            res = self.coordination.list_namespaced_lease(
-                self.namespace,
-                label_selector=label_selector,
-                _preload_content=False,
-                _request_timeout=self.timeout,
+            res = self._call(
+                self.coordination.list_namespaced_lease, self.namespace, label_selector=label_selector
             )
         except ApiException as exc:
             if exc.status == 404:
@@ -91,9 +87,7 @@ class KubeLeases:
         """Update guarded by the body's resourceVersion: 409 if anyone wrote since we read."""
         name = body["metadata"]["name"]
         try:
-            res = self.coordination.replace_namespaced_lease(
-                name, self.namespace, _any(body), _preload_content=False, _request_timeout=self.timeout
-            )
+            res = self._call(self.coordination.replace_namespaced_lease, name, self.namespace, _any(body))
         except ApiException as exc:
             raise self._error("update", name, exc) from exc
         return _json(res)
@@ -102,19 +96,22 @@ class KubeLeases:
         """Delete only the version we hold (a taken-over Lease fails the preconditions: 409)."""
         options = {"preconditions": {"uid": uid, "resourceVersion": resource_version}}
         try:
-            self.coordination.delete_namespaced_lease(
-                name, self.namespace, body=_any(options), _request_timeout=self.timeout
-            )
+            self._call(self.coordination.delete_namespaced_lease, name, self.namespace, body=_any(options))
         except ApiException as exc:
             if exc.status == 404:
                 return
             raise self._error("delete", name, exc) from exc
 
     def _create(self, body: Mapping[str, Any]) -> dict[str, Any]:
-        res = self.coordination.create_namespaced_lease(
-            self.namespace, _any(body), _preload_content=False, _request_timeout=self.timeout
-        )
-        return _json(res)
+        return _json(self._call(self.coordination.create_namespaced_lease, self.namespace, _any(body)))
+
+    def _call(self, method: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+        """Raw JSON, the short timeout, and transport failures (API server unreachable, which the
+        client raises as urllib3/OS errors) as KubeError: election retries them until its deadline."""
+        try:
+            return method(*args, _preload_content=False, _request_timeout=self.timeout, **kwargs)
+        except (HTTPError, OSError) as exc:
+            raise KubeError(f"Lease API in {self.namespace} unreachable: {exc}") from exc
 
     def _error(self, verb: str, name: str, exc: ApiException) -> KubeError:
         cls = LeaseConflict if exc.status in (404, 409) else KubeError
@@ -123,7 +120,7 @@ class KubeLeases:
     def _ensure_namespace(self) -> None:
         ns = {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": self.namespace}}
         try:
-            self.core.create_namespace(_any(ns), _request_timeout=self.timeout)
+            self._call(self.core.create_namespace, _any(ns))
         except ApiException as exc:
             if exc.status != 409:
                 raise KubeError(

@@ -291,7 +291,7 @@ class Elector:
             self.renew()
         except LeaseLost as exc:
             return str(exc)
-        except KubeError as exc:
+        except Exception as exc:  # API errors, and bugs: never a silently dead renewer
             late = self.clock() - self.last_renew
             if late >= self.timing.renew_deadline:
                 deadline = self.timing.renew_deadline
@@ -403,7 +403,7 @@ def active_operators(
     """Operators whose Lease was renewed within its duration (wall clock: tools read once and
     have no history to observe), minus holders on this host whose process is gone."""
     now = now or _utcnow()
-    own = new_identity()  # only host and pid namespace matter: "is that pid ours to check"
+    host, _, pidns = _parts(new_identity())
     out = []
     for lease in api.list(f"{MANAGED_BY}=ecsk"):
         spec = lease.get("spec") or {}
@@ -414,7 +414,8 @@ def active_operators(
         ago = (now - datetime.fromisoformat(str(renewed).replace("Z", "+00:00"))).total_seconds()
         if ago > float(spec.get("leaseDurationSeconds") or Timing().lease_duration):
             continue
-        if holder.identity != own and dead_here(holder.identity, own, pid_alive):
+        h_host, h_pid, h_pidns = _parts(holder.identity)
+        if h_pid is not None and (h_host, h_pidns) == (host, pidns) and not pid_alive(h_pid):
             continue
         out.append(Holder(holder.identity, holder.lease, holder.namespace, max(0.0, ago)))
     return out
