@@ -11,9 +11,9 @@ import os
 import signal
 import time
 from collections.abc import Iterator
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
 
 import pykube
 import pytest
@@ -21,6 +21,7 @@ import yaml
 from kubectl import kubectl
 from kubernetes import config as k8s_config
 from kubetest import ROOT, OperatorProcess, wait_for
+from test_operator_revisions import apply, get, td
 
 from ecsk.controller.kube.client import KubeError
 from ecsk.controller.kube.leases import LEASE_NAMESPACE, KubeLeases
@@ -37,7 +38,6 @@ from ecsk.controller.runtime.leader import (
 pytestmark = pytest.mark.integration
 
 TIMING = Timing()  # what `ecsk operator` runs with by default
-CR = "ecs.ecsk.io/v1alpha1"
 
 
 @pytest.fixture(scope="module")
@@ -46,22 +46,59 @@ def leases(kubeconfig: str) -> KubeLeases:
     return KubeLeases.from_kubeconfig(kubeconfig)
 
 
+@dataclass
+class Election:
+    """A test namespace and the operators a test starts in it (all stopped afterwards)."""
+
+    api: pykube.HTTPClient
+    kubeconfig: str
+    namespace: str
+    leases: KubeLeases
+    tmp: Path
+    ops: list[OperatorProcess] = field(default_factory=list)
+
+    def start(self) -> OperatorProcess:
+        op = OperatorProcess(self.kubeconfig, self.namespace, self.tmp / f"operator-{len(self.ops)}.log")
+        op.start(beside_others=True)
+        self.ops.append(op)
+        return op
+
+    def standby(self) -> OperatorProcess:
+        op = self.start()
+        wait_for(lambda: "standing by" in log_of(op), 60, what="another operator to stand by")
+        return op
+
+    def leader_and_standby(self) -> tuple[OperatorProcess, OperatorProcess]:
+        a = self.start()
+        wait_for(lambda: self.leads(a), 60, what="the first operator to lead")
+        return a, self.standby()
+
+    def holder_pid(self) -> int | None:
+        lease = self.leases.get(lease_name(self.namespace))
+        return holder_of(lease).pid if lease is not None else None
+
+    def leads(self, op: OperatorProcess) -> bool:
+        assert op.proc is not None
+        return self.holder_pid() == op.proc.pid and "leading" in log_of(op)
+
+    def apply(self, family: str, value: str) -> None:
+        apply(self.kubeconfig, self.namespace, td(family, value))
+
+    def revision(self, family: str) -> int:
+        obj = get(self.api, "TaskDefinition", self.namespace, family)
+        return int((obj.get("status") or {}).get("revision") or 0)
+
+
 @pytest.fixture
-def operators(kubeconfig: str, namespace: str, tmp_path: Path) -> Iterator[list[OperatorProcess]]:
-    """Operators started by the test (any number, same namespace); all stopped afterwards."""
-    started: list[OperatorProcess] = []
-    yield started
-    for op in started:
+def election(
+    api: pykube.HTTPClient, kubeconfig: str, namespace: str, leases: KubeLeases, tmp_path: Path
+) -> Iterator[Election]:
+    env = Election(api, kubeconfig, namespace, leases, tmp_path)
+    yield env
+    for op in env.ops:
         if op.proc is not None and op.proc.poll() is None:
             os.kill(op.proc.pid, signal.SIGCONT)  # a frozen one must be able to die
         op.stop()
-
-
-def start(ops: list[OperatorProcess], kubeconfig: str, namespace: str, tmp: Path) -> OperatorProcess:
-    op = OperatorProcess(kubeconfig, namespace, tmp / f"operator-{len(ops)}.log")
-    op.start(beside_others=True)
-    ops.append(op)
-    return op
 
 
 def log_of(op: OperatorProcess) -> str:
@@ -69,126 +106,62 @@ def log_of(op: OperatorProcess) -> str:
     return op.log_path.read_text() if op.log_path.exists() else ""
 
 
-def holder_pid(leases: KubeLeases, name: str) -> int | None:
-    lease = leases.get(name)
-    return holder_of(lease).pid if lease is not None else None
-
-
-def leads(leases: KubeLeases, namespace: str, op: OperatorProcess) -> bool:
-    assert op.proc is not None
-    return holder_pid(leases, lease_name(namespace)) == op.proc.pid and "leading" in log_of(op)
-
-
-def task_definition(name: str, value: str) -> dict[str, Any]:
-    return {
-        "apiVersion": CR,
-        "kind": "TaskDefinition",
-        "metadata": {"name": name},
-        "spec": {
-            "family": name,
-            "containerDefinitions": [
-                {
-                    "name": "app",
-                    "image": "busybox",
-                    "memory": 64,
-                    "environment": [{"name": "V", "value": value}],
-                }
-            ],
-        },
-    }
-
-
-def apply(kubeconfig: str, namespace: str, doc: dict[str, Any]) -> None:
-    kubectl(kubeconfig, "-n", namespace, "apply", "-f", "-", stdin=yaml.safe_dump(doc))
-
-
-def revision(api: pykube.HTTPClient, namespace: str, name: str) -> int:
-    cls = pykube.object_factory(api, CR, "TaskDefinition")
-    obj = cls.objects(api, namespace=namespace).get(name=name).obj
-    return int((obj.get("status") or {}).get("revision") or 0)
-
-
-def test_standby_writes_nothing_then_takes_over_a_frozen_leader_which_exits_on_waking(
-    api: pykube.HTTPClient,
-    kubeconfig: str,
-    namespace: str,
-    leases: KubeLeases,
-    operators: list[OperatorProcess],
-    tmp_path: Path,
-) -> None:
-    a = start(operators, kubeconfig, namespace, tmp_path)
-    wait_for(lambda: leads(leases, namespace, a), 60, what="the first operator to lead")
-    b = start(operators, kubeconfig, namespace, tmp_path)
-    wait_for(lambda: "standing by" in log_of(b), 60, what="the second operator to stand by")
+def test_standby_writes_nothing_then_takes_over_a_frozen_leader_which_exits(election: Election) -> None:
+    e = election
+    a, b = e.leader_and_standby()
     assert a.proc is not None and b.proc is not None
     assert f"pid {a.proc.pid} on host" in log_of(b)
     # Freeze the leader: alive (so no "dead pid" shortcut), silent. Nobody may act until its
     # Lease has been silent for lease_duration: the standby does not, the leader cannot.
     os.kill(a.proc.pid, signal.SIGSTOP)
     frozen = time.monotonic()
-    apply(kubeconfig, namespace, task_definition("frozen", "v1"))
+    e.apply("frozen", "v1")
     time.sleep(4)
-    assert revision(api, namespace, "frozen") == 0, "someone reconciled while the leader was frozen"
-    assert holder_pid(leases, lease_name(namespace)) == a.proc.pid
-    wait_for(lambda: leads(leases, namespace, b), TIMING.takeover_bound + 10, what="the standby to take over")
+    assert e.revision("frozen") == 0, "someone reconciled while the leader was frozen"
+    assert e.holder_pid() == a.proc.pid
+    wait_for(lambda: e.leads(b), TIMING.takeover_bound + 10, what="the standby to take over")
     took = time.monotonic() - frozen
     print(f"takeover after the leader froze: {took:.1f}s (bound {TIMING.takeover_bound}s)")
     assert TIMING.lease_duration - 2 * TIMING.retry_period - 1 <= took <= TIMING.takeover_bound + 3
-    wait_for(lambda: revision(api, namespace, "frozen") == 1, 60, what="the new leader to reconcile")
+    wait_for(lambda: e.revision("frozen") == 1, 60, what="the new leader to reconcile")
     # The old leader wakes up deposed: it must notice and exit non-zero, not act.
     os.kill(a.proc.pid, signal.SIGCONT)
     assert a.proc.wait(TIMING.retry_period + 15) == 1
     assert "lost leadership" in log_of(a)
-    assert holder_pid(leases, lease_name(namespace)) == b.proc.pid
+    assert e.holder_pid() == b.proc.pid
 
 
-def test_kill_9_then_clean_stop_hand_over_and_the_last_stop_releases_the_lease(
-    api: pykube.HTTPClient,
-    kubeconfig: str,
-    namespace: str,
-    leases: KubeLeases,
-    operators: list[OperatorProcess],
-    tmp_path: Path,
-) -> None:
-    a = start(operators, kubeconfig, namespace, tmp_path)
-    wait_for(lambda: leads(leases, namespace, a), 60, what="the first operator to lead")
-    apply(kubeconfig, namespace, task_definition("web", "v1"))
-    wait_for(lambda: revision(api, namespace, "web") == 1, 60, what="revision 1")
-    b = start(operators, kubeconfig, namespace, tmp_path)
-    wait_for(lambda: "standing by" in log_of(b), 60, what="the second operator to stand by")
+def test_kill_9_then_clean_stop_hand_over_and_the_last_stop_releases_the_lease(election: Election) -> None:
+    e = election
+    a, b = e.leader_and_standby()
+    e.apply("web", "v1")
+    wait_for(lambda: e.revision("web") == 1, 60, what="revision 1")
 
     a.kill()  # SIGKILL: no release; the Lease still names a
     killed = time.monotonic()
-    apply(kubeconfig, namespace, task_definition("web", "v2"))  # a change made after the kill
-    wait_for(lambda: leads(leases, namespace, b), TIMING.takeover_bound + 5, what="takeover after kill -9")
+    e.apply("web", "v2")  # a change made after the kill
+    wait_for(lambda: e.leads(b), TIMING.takeover_bound + 5, what="takeover after kill -9")
     took = time.monotonic() - killed
     print(f"takeover after kill -9: {took:.1f}s (bound {TIMING.takeover_bound}s)")
     assert took <= TIMING.takeover_bound
-    wait_for(lambda: revision(api, namespace, "web") == 2, 60, what="the change made after the kill")
+    wait_for(lambda: e.revision("web") == 2, 60, what="the change made after the kill")
 
-    c = start(operators, kubeconfig, namespace, tmp_path)
-    wait_for(lambda: "standing by" in log_of(c), 60, what="a third operator to stand by")
+    c = e.standby()
     stopped = time.monotonic()
     b.stop()  # SIGTERM: kopf shuts down, the Lease is released
     assert b.proc is not None and b.proc.returncode == 0
     handover = 2 * TIMING.retry_period + 5
-    wait_for(lambda: leads(leases, namespace, c), handover, what="handover after a clean stop")
+    wait_for(lambda: e.leads(c), handover, what="handover after a clean stop")
     print(f"takeover after SIGTERM (clean stop): {time.monotonic() - stopped:.1f}s")
     c.stop()
-    assert leases.get(lease_name(namespace)) is None  # released: nothing left behind
+    assert e.leases.get(lease_name(e.namespace)) is None  # released: nothing left behind
 
 
-def test_namespaced_operator_never_acts_beside_an_active_cluster_wide_one(
-    api: pykube.HTTPClient,
-    kubeconfig: str,
-    namespace: str,
-    leases: KubeLeases,
-    operators: list[OperatorProcess],
-    tmp_path: Path,
-) -> None:
+def test_namespaced_operator_never_acts_beside_an_active_cluster_wide_one(election: Election) -> None:
+    e = election
     fake = "elsewhere_4343_1_c0ffee"
     now = micro_time(datetime.now(UTC))
-    leases.create(
+    e.leases.create(
         {
             "apiVersion": "coordination.k8s.io/v1",
             "kind": "Lease",
@@ -209,22 +182,22 @@ def test_namespaced_operator_never_acts_beside_an_active_cluster_wide_one(
     try:
         # Tools that start an operator refuse, naming the holder and how to stop it.
         with pytest.raises(AssertionError) as refused:
-            OperatorProcess(kubeconfig, namespace).start()
+            OperatorProcess(e.kubeconfig, e.namespace).start()
         assert "the cluster-wide operator (pid 4343 on host elsewhere" in str(refused.value)
         assert "kill 4343" in str(refused.value)
         # An operator started anyway stands by, says why, and gives its own Lease back.
-        op = start(operators, kubeconfig, namespace, tmp_path)
-        apply(kubeconfig, namespace, task_definition("waiting", "v1"))
+        op = e.start()
+        e.apply("waiting", "v1")
         wait_for(lambda: "standing by" in log_of(op), 20, what="the namespaced operator to stand by")
         assert "the cluster-wide operator (pid 4343 on host elsewhere" in log_of(op)
-        assert f"reconciles {namespace} too" in log_of(op)
-        assert leases.get(lease_name(namespace)) is None
-        assert revision(api, namespace, "waiting") == 0
+        assert f"reconciles {e.namespace} too" in log_of(op)
+        assert e.leases.get(lease_name(e.namespace)) is None
+        assert e.revision("waiting") == 0
     finally:
-        kubectl(kubeconfig, "-n", LEASE_NAMESPACE, "delete", "lease", CLUSTER_LEASE, "--ignore-not-found")
+        kubectl(e.kubeconfig, "-n", LEASE_NAMESPACE, "delete", "lease", CLUSTER_LEASE, "--ignore-not-found")
     # The cluster-wide holder is gone: the namespaced operator leads and catches up.
-    wait_for(lambda: leads(leases, namespace, op), 2 * TIMING.retry_period + 5, what="the operator to lead")
-    wait_for(lambda: revision(api, namespace, "waiting") == 1, 60, what="the waiting object to reconcile")
+    wait_for(lambda: e.leads(op), 2 * TIMING.retry_period + 5, what="the operator to lead")
+    wait_for(lambda: e.revision("waiting") == 1, 60, what="the waiting object to reconcile")
 
 
 def test_the_manifests_lease_role_is_exactly_enough_for_election(
