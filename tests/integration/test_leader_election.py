@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import os
 import signal
+import socket
 import time
+import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -57,14 +59,15 @@ class Election:
     tmp: Path
     ops: list[OperatorProcess] = field(default_factory=list)
 
-    def start(self) -> OperatorProcess:
-        op = OperatorProcess(self.kubeconfig, self.namespace, self.tmp / f"operator-{len(self.ops)}.log")
+    def start(self, *extra: str) -> OperatorProcess:
+        log = self.tmp / f"operator-{len(self.ops)}.log"
+        op = OperatorProcess(self.kubeconfig, self.namespace, log, OperatorProcess.TEST_SETTINGS + extra)
         op.start(beside_others=True)
         self.ops.append(op)
         return op
 
-    def standby(self) -> OperatorProcess:
-        op = self.start()
+    def standby(self, *extra: str) -> OperatorProcess:
+        op = self.start(*extra)
         wait_for(lambda: "standing by" in log_of(op), 60, what="another operator to stand by")
         return op
 
@@ -99,6 +102,20 @@ def election(
         if op.proc is not None and op.proc.poll() is None:
             os.kill(op.proc.pid, signal.SIGCONT)  # a frozen one must be able to die
         op.stop()
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def http_get(url: str) -> bytes:
+    try:
+        with urllib.request.urlopen(url, timeout=5) as res:
+            return bytes(res.read())
+    except OSError:
+        return b""  # between the standby's server and kopf's: not answered yet
 
 
 def log_of(op: OperatorProcess) -> str:
@@ -146,13 +163,16 @@ def test_kill_9_then_clean_stop_hand_over_and_the_last_stop_releases_the_lease(e
     assert took <= TIMING.takeover_bound
     wait_for(lambda: e.revision("web") == 2, 60, what="the change made after the kill")
 
-    c = e.standby()
+    probe = f"http://127.0.0.1:{free_port()}/healthz"
+    c = e.standby("--liveness", probe)
+    assert b"standby" in http_get(probe)  # a standby pod passes its liveness probe
     stopped = time.monotonic()
     b.stop()  # SIGTERM: kopf shuts down, the Lease is released
     assert b.proc is not None and b.proc.returncode == 0
     handover = 2 * TIMING.retry_period + 5
     wait_for(lambda: e.leads(c), handover, what="handover after a clean stop")
     print(f"takeover after SIGTERM (clean stop): {time.monotonic() - stopped:.1f}s")
+    wait_for(lambda: (r := http_get(probe)) and b"standby" not in r, 20, what="kopf's liveness endpoint")
     c.stop()
     assert e.leases.get(lease_name(e.namespace)) is None  # released: nothing left behind
 

@@ -37,8 +37,14 @@ def test_kustomization_contains_crds_rbac_and_a_hardened_operator() -> None:
     ns = next(d for d in docs if d["kind"] == "Namespace")
     assert ns["metadata"]["labels"]["pod-security.kubernetes.io/enforce"] == "restricted"
     dep = next(d for d in docs if d["kind"] == "Deployment")
-    assert dep["spec"]["replicas"] == 1
-    # Rolling is safe only because of leader election: the surge pod stands by (Lease below).
+    # Two replicas and rolling updates are safe only because of leader election: one acts, the
+    # other stands by (Lease Role below), preferably on another node.
+    assert dep["spec"]["replicas"] == 2
+    anti = dep["spec"]["template"]["spec"]["affinity"]["podAntiAffinity"]
+    term = anti["preferredDuringSchedulingIgnoredDuringExecution"][0]["podAffinityTerm"]
+    assert term["topologyKey"] == "kubernetes.io/hostname"
+    pod_labels = dep["spec"]["template"]["metadata"]["labels"]
+    assert term["labelSelector"]["matchLabels"].items() <= pod_labels.items()
     assert dep["spec"]["strategy"] == {
         "type": "RollingUpdate",
         "rollingUpdate": {"maxSurge": 1, "maxUnavailable": 0},

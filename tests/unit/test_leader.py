@@ -425,3 +425,26 @@ def _stopped_after_one_round() -> Any:
             return True
 
     return Once()
+
+
+def test_a_standby_answers_the_liveness_probe_and_frees_the_port_for_kopf() -> None:
+    import socket
+    import urllib.error
+    import urllib.request
+
+    from ecsk.controller.operator import standby_probe
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    url = f"http://127.0.0.1:{port}/healthz"
+    with standby_probe(url):
+        with urllib.request.urlopen(url, timeout=5) as res:
+            assert res.status == 200 and b"standby" in res.read()
+        with pytest.raises(urllib.error.HTTPError, match="404"):
+            urllib.request.urlopen(f"http://127.0.0.1:{port}/other", timeout=5)
+    with socket.socket() as s:  # released: kopf's own liveness server can bind it now
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        s.bind(("127.0.0.1", port))
+    with standby_probe(None):  # no --liveness: nothing served
+        pass

@@ -9,13 +9,16 @@ reconciler may ask to be re-run after N seconds (rollouts, retention expiry, `at
 
 from __future__ import annotations
 
+import contextlib
 import copy
+import http.server
 import logging
 import os
 import signal
 import threading
 import time
-from collections.abc import Callable, Mapping
+import urllib.parse
+from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
 import kopf
@@ -341,8 +344,9 @@ def run(
     written before we lead; losing the Lease ends the process at once (exit 1) so a supervisor
     restarts it as a standby; a clean stop releases the Lease so a standby takes over at once."""
     elector = leader.Elector(KubeLeases(), namespaces, timing=timing)
-    if not _stand_by(elector):
-        return
+    with standby_probe(liveness):
+        if not _stand_by(elector):
+            return
     renewing = threading.Event()
     renewer = threading.Thread(
         target=elector.keep_leading, args=(renewing, _lost), name="ecsk-lease", daemon=True
@@ -383,6 +387,37 @@ def _stand_by(elector: leader.Elector) -> bool:
     finally:
         for sig, handler in previous.items():
             signal.signal(sig, handler)
+
+
+@contextlib.contextmanager
+def standby_probe(liveness: str | None) -> Iterator[None]:
+    """Answer the liveness endpoint while standing by: kopf serves it only once we lead, and a
+    Deployment's standby pod must not be restarted by its liveness probe for waiting."""
+    if not liveness:
+        yield
+        return
+    url = urllib.parse.urlsplit(liveness)
+    path = url.path or "/"
+
+    class Probe(http.server.BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            found = self.path.split("?", 1)[0] == path
+            self.send_response(200 if found else 404)
+            self.send_header("Content-Type", "application/json")
+            self.end_headers()
+            self.wfile.write(b'{"standby": true}' if found else b"{}")
+
+        def log_message(self, format: str, *args: Any) -> None:  # one line per probe otherwise
+            return
+
+    server = http.server.ThreadingHTTPServer((url.hostname or "0.0.0.0", url.port or 80), Probe)
+    thread = threading.Thread(target=server.serve_forever, name="ecsk-standby-probe", daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        server.shutdown()  # before kopf binds the same port
+        server.server_close()
 
 
 def _lost(reason: str) -> None:

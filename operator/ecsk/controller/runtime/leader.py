@@ -446,7 +446,8 @@ def refusal(holders: Sequence[Holder], what: str) -> str:
     pids = " ".join(str(h.pid) for h in holders if h.pid is not None)
     lines.append(
         (f"Stop it first (`kill {pids}`" if pids else "Stop it first")
-        + "; the one `make demo` leaves running also stops with `ecsk cluster down`)."
+        + "; the one `make demo` leaves running also stops with `ecsk cluster down`; the in-cluster"
+        + " one with `kubectl -n ecsk-system scale deployment/ecsk-operator --replicas 0`)."
         + " A clean stop releases its Lease at once."
     )
     return "\n".join(lines)
