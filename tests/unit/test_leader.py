@@ -252,8 +252,15 @@ def test_namespaced_candidate_yields_to_an_active_cluster_wide_operator() -> Non
     why = ns.step()
     assert why is not None and "the cluster-wide operator (pid 101 on host host-a" in why
     assert "reconciles web too" in why
-    # It gave its own Lease back, so the cluster-wide side never waits for a mere standby.
+    # It gave its own Lease back, so the cluster-wide side never waits for a mere standby, and
+    # while the cluster-wide one stays active it does not even touch it (no Lease churn).
     assert "ecsk-operator-ns.web" not in api.leases and ns.held == {}
+    writes = api.writes
+    for _ in range(3):
+        clock.now += 2
+        cluster.tick()
+        assert ns.step() is not None
+    assert api.writes == writes + 3  # the cluster-wide renewals only
     cluster.release()
     assert ns.step() is None and ns.leading
 
@@ -284,10 +291,14 @@ def test_overlapping_candidates_racing_never_both_lead(first: str) -> None:
     ns, cluster = elector(api, clock, ["web"], A), elector(api, clock, None, B)
     results: list[str | None] = []
     if first == "namespaced":
-        # The namespaced one has taken its Lease and is about to read the cluster Lease when the
-        # cluster-wide one runs a whole round.
-        api.hooks[("get", CLUSTER_LEASE)] = lambda: results.append(cluster.step())
+        # The namespaced one found no cluster-wide operator, took its Lease, and is about to read
+        # the cluster Lease again (its second get) when the cluster-wide one runs a whole round.
+        def second_get() -> None:
+            api.hooks[("get", CLUSTER_LEASE)] = lambda: results.append(cluster.step())
+
+        api.hooks[("get", CLUSTER_LEASE)] = second_get
         results.append(ns.step())
+        assert api.holder(CLUSTER_LEASE) == B  # the interleaving happened as described
     else:
         # The cluster-wide one has taken its Lease and is about to list namespace Leases.
         api.hooks[("list", "")] = lambda: results.append(ns.step())

@@ -17,8 +17,9 @@ Overlapping scopes (a cluster-wide operator reconciles every namespace): Dekker'
 candidate first takes its own Lease(s), then reads the other side's: the namespaced operator the
 cluster Lease, the cluster-wide operator every namespace Lease. The API server's reads are
 linearizable, so of two candidates racing, at least one sees the other. The namespaced side
-always yields (releases its Leases and stands by), the cluster-wide side keeps its Lease and
-waits: no livelock, and an operator already acting is never displaced by a newcomer.
+always yields (releases its Leases and stands by; it peeks at the cluster Lease first, so it does
+not churn its own while a cluster-wide operator is active), the cluster-wide side keeps its Lease
+and waits: no livelock, and an operator already acting is never displaced by a newcomer.
 """
 
 from __future__ import annotations
@@ -221,24 +222,31 @@ class Elector:
         """One round: take or renew our Leases, then check the overlapping scope.
         None when we lead now; otherwise why we stand by (a sentence naming the holder)."""
         started = self.clock()
+        if self.namespaces and (blockers := self._overlapping_active()):
+            return self._yield(blockers[0])  # no need to touch our Leases while it is active
         for name in self.names:
             other = self._take(name)
             if other is not None:
                 return f"standing by: {other.describe()} holds the Lease for this scope"
         self.last_renew = started
-        blockers = self._overlapping_active()
+        blockers = self._overlapping_active()  # again: it may have started since we looked
         if blockers and self.namespaces:
-            self.release()  # yield, or the cluster-wide candidate would wait for us forever
-            return (
-                f"standing by: {blockers[0].describe()} is active and reconciles "
-                f"{', '.join(self.namespaces)} too; this operator acts once it stops"
-            )
+            return self._yield(blockers[0])
         if blockers:
             return "standing by (holding the cluster Lease) until namespaced operators stop: " + "; ".join(
                 b.describe() for b in blockers
             )
         self.leading = True
         return None
+
+    def _yield(self, cluster_wide: Holder) -> str:
+        """A namespaced candidate gives its Leases back to an active cluster-wide operator (or
+        the cluster-wide one, waiting for namespaced operators to stop, would wait for us)."""
+        self.release()
+        return (
+            f"standing by: {cluster_wide.describe()} is active and reconciles "
+            f"{', '.join(self.namespaces)} too; this operator acts once it stops"
+        )
 
     def _take(self, name: str) -> Holder | None:
         """Create, renew or take over one Lease; the live holder when someone else has it."""
