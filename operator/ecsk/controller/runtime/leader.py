@@ -54,9 +54,10 @@ class Timing:
     """client-go's defaults (15 s / 10 s / 2 s) scaled down: a kill -9'd leader is replaced within
     `lease_duration + 2 * retry_period` (14 s), a cleanly stopped one within `retry_period`.
 
-    A leader stops acting at the latest `renew_deadline + request_timeout + retry_period` (10 s)
-    after its last successful renewal was sent; standbys need `lease_duration` of silence, so the
-    deposed leader is gone before anyone takes over."""
+    A leader writes nothing once its last successful renewal was sent `renew_deadline` (6 s) ago
+    (the `confident()` fence) and exits at the latest about 9 s after it (deadline, one 2 s request
+    timeout, tick granularity); standbys need `lease_duration` (10 s) of silence, so a deposed
+    leader has stopped acting before anyone takes over."""
 
     lease_duration: int = 10
     renew_deadline: float = 6.0
