@@ -100,6 +100,10 @@ kind-deploy: image
 	KUBECONFIG=$(KIND_KUBECONFIG) kubectl -n ecsk-system rollout status deployment/ecsk-operator --timeout=180s
 
 kind-test: venv
+	# The tests run their own namespaced operators; the deployed cluster-wide one would overlap
+	# every test namespace (the tests refuse to start beside it): scale it to zero first.
+	-KUBECONFIG=$(KIND_KUBECONFIG) kubectl -n ecsk-system scale deployment/ecsk-operator --replicas 0
+	-KUBECONFIG=$(KIND_KUBECONFIG) kubectl -n ecsk-system wait --for=delete pod -l app.kubernetes.io/name=ecsk-operator --timeout=60s
 	KUBECONFIG=$(KIND_KUBECONFIG) $(BIN)/python -m pytest tests/integration -m integration -q $(PYTEST_ARGS)
 
 clean-cache:

@@ -19,6 +19,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "operator"))
 
 from ecsk.cluster import binaries  # noqa: E402
+from ecsk.controller.runtime.leader import active_operators_at, overlapping, refusal  # noqa: E402
 from ecsk.core.capacity.fleet import INSTANCE_TYPES, private_dns_name, render_ec2_node  # noqa: E402
 
 BENCH_LABEL = "ecs.ecsk.io/origin"
@@ -146,10 +147,22 @@ def stop_process(proc: subprocess.Popen[bytes] | None) -> None:
         proc.wait(5)
 
 
+def refuse_beside_an_operator(kubeconfig: str, namespace: str | None = None) -> None:
+    """Exit (status 1, naming its pid) if an operator covering `namespace` (any namespace when
+    None: a cluster-wide one covers the bench's) is active: the bench's operator would stand by
+    and the figures would time another process, or, without election, two would race."""
+    holders = active_operators_at(kubeconfig)
+    holders = overlapping(holders, [namespace]) if namespace else [h for h in holders if h.namespace is None]
+    if holders:
+        raise SystemExit(refusal(holders, "benchmark refused"))
+
+
 def start_operator(kubeconfig: str, namespace: str, resync: float, log_name: str) -> subprocess.Popen[bytes]:
     """`ecsk operator -n NS` as the benchmarks run it; waits 3 s so kopf's start-up (watch
     establishment) is not counted as reconcile time."""
     from ecsk.cluster import paths
+
+    refuse_beside_an_operator(kubeconfig, namespace)
 
     with open(paths.home() / log_name, "wb") as log:
         proc = subprocess.Popen(

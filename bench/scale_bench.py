@@ -24,6 +24,7 @@ from benchlib import (
     delete_namespace,
     namespace,
     proc_stats,
+    refuse_beside_an_operator,
     start_operator,
     stop_process,
 )
@@ -40,6 +41,7 @@ def main() -> int:
     ap.add_argument("--timeout", type=float, default=1800.0)
     args = ap.parse_args()
     kubeconfig = os.environ.get("KUBECONFIG") or str(paths.kubeconfig())
+    refuse_beside_an_operator(kubeconfig)  # before adding nodes: say so now, not minutes later
     c = Cluster(kubeconfig)
     total = args.services * args.tasks
     ns = f"bench-scale-{int(time.time()) % 100000}"

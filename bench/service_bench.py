@@ -28,6 +28,7 @@ from benchlib import (
     delete_namespace,
     namespace,
     proc_stats,
+    refuse_beside_an_operator,
     service,
     start_operator,
     stop_process,
@@ -66,6 +67,7 @@ def main() -> int:
     ap.add_argument("--rounds", type=int, default=2, help="timing rounds, alternating which path goes first")
     args = ap.parse_args()
     kubeconfig = os.environ.get("KUBECONFIG") or str(paths.kubeconfig())
+    refuse_beside_an_operator(kubeconfig)  # before adding nodes: say so now, not minutes later
     c = Cluster(kubeconfig)
     total = args.services * args.tasks
     run = f"{int(time.time()) % 100000}"

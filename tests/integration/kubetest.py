@@ -12,6 +12,8 @@ from typing import Any
 
 import pykube
 
+from ecsk.controller.runtime.leader import active_operators_at, overlapping, refusal
+
 ROOT = Path(__file__).resolve().parents[2]
 
 
@@ -56,7 +58,14 @@ class OperatorProcess:
         self.settings = settings
         self.proc: subprocess.Popen[bytes] | None = None
 
-    def start(self) -> None:
+    def start(self, beside_others: bool = False) -> None:
+        """Start it, unless an operator whose scope covers this namespace is active: the new one
+        would only stand by (or, without election, race it). `beside_others` is for the tests of
+        that election itself."""
+        if not beside_others:
+            holders = overlapping(active_operators_at(self.kubeconfig), [self.namespace])
+            if holders:
+                raise AssertionError(refusal(holders, f"not starting a test operator for {self.namespace}"))
         args = [sys.executable, "-m", "ecsk.cli.main", "operator", "-n", self.namespace, *self.settings]
         # ECSK_OPERATOR_KUBECONFIG runs the operator with other credentials (e.g. the manifests'
         # ServiceAccount, to prove the ClusterRole is enough) while the tests keep theirs.

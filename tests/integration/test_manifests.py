@@ -28,6 +28,8 @@ def test_kustomization_contains_crds_rbac_and_a_hardened_operator() -> None:
         "ServiceAccount",
         "ClusterRole",
         "ClusterRoleBinding",
+        "Role",
+        "RoleBinding",
         "Deployment",
     } <= kinds
     crds = {d["spec"]["names"]["kind"] for d in docs if d["kind"] == "CustomResourceDefinition"}
@@ -35,8 +37,18 @@ def test_kustomization_contains_crds_rbac_and_a_hardened_operator() -> None:
     ns = next(d for d in docs if d["kind"] == "Namespace")
     assert ns["metadata"]["labels"]["pod-security.kubernetes.io/enforce"] == "restricted"
     dep = next(d for d in docs if d["kind"] == "Deployment")
-    assert dep["spec"]["replicas"] == 1
-    assert dep["spec"]["strategy"]["type"] == "Recreate"
+    # Two replicas and rolling updates are safe only because of leader election: one acts, the
+    # other stands by (Lease Role below), preferably on another node.
+    assert dep["spec"]["replicas"] == 2
+    anti = dep["spec"]["template"]["spec"]["affinity"]["podAntiAffinity"]
+    term = anti["preferredDuringSchedulingIgnoredDuringExecution"][0]["podAffinityTerm"]
+    assert term["topologyKey"] == "kubernetes.io/hostname"
+    pod_labels = dep["spec"]["template"]["metadata"]["labels"]
+    assert term["labelSelector"]["matchLabels"].items() <= pod_labels.items()
+    assert dep["spec"]["strategy"] == {
+        "type": "RollingUpdate",
+        "rollingUpdate": {"maxSurge": 1, "maxUnavailable": 0},
+    }
     container = dep["spec"]["template"]["spec"]["containers"][0]
     assert container["livenessProbe"]
     # Least privilege: no wildcard verbs or resources anywhere in the ClusterRole.
@@ -44,6 +56,22 @@ def test_kustomization_contains_crds_rbac_and_a_hardened_operator() -> None:
     for rule in role["rules"]:
         assert "*" not in rule.get("verbs", []), rule
         assert "*" not in rule.get("resources", []), rule
+        assert "leases" not in rule["resources"], "Lease verbs belong to the ecsk-system Role only"
+    # Leader election: Lease verbs in the operator's own namespace only, exactly those it uses.
+    leases_name = "ecsk-operator-leases"
+    leases = next(d for d in docs if d["kind"] == "Role" and d["metadata"]["name"] == leases_name)
+    assert leases["metadata"]["namespace"] == "ecsk-system"
+    assert leases["rules"] == [
+        {
+            "apiGroups": ["coordination.k8s.io"],
+            "resources": ["leases"],
+            "verbs": ["get", "list", "create", "update", "delete"],
+        }
+    ]
+    binding = next(d for d in docs if d["kind"] == "RoleBinding" and d["metadata"]["name"] == leases_name)
+    assert binding["roleRef"]["name"] == leases_name
+    sa = {"kind": "ServiceAccount", "name": "ecsk-operator", "namespace": "ecsk-system"}
+    assert binding["subjects"] == [sa]
 
 
 def test_operator_pod_is_admitted_under_restricted_pod_security(kubeconfig: str, namespace: str) -> None:
@@ -67,16 +95,12 @@ def test_operator_pod_is_admitted_under_restricted_pod_security(kubeconfig: str,
 
 
 def test_manifests_apply_with_a_server_side_dry_run(kubeconfig: str) -> None:
-    # A dry run cannot create the namespace its other objects live in, so that one is real.
-    existed = kubectl(kubeconfig, "get", "namespace", "ecsk-system", check=False).returncode == 0
-    if not existed:
-        kubectl(kubeconfig, "create", "namespace", "ecsk-system")
-    try:
-        proc = kubectl(kubeconfig, "apply", "-k", str(ROOT / "manifests"), "--dry-run=server", check=False)
-        assert proc.returncode == 0, proc.stderr
-    finally:
-        if not existed:
-            kubectl(kubeconfig, "delete", "namespace", "ecsk-system", "--wait=false")
+    # A dry run cannot create the namespace its other objects live in, so that one is real. It
+    # stays: every operator (the other tests' too) keeps its leader-election Lease there.
+    if kubectl(kubeconfig, "get", "namespace", "ecsk-system", check=False).returncode != 0:
+        kubectl(kubeconfig, "create", "namespace", "ecsk-system", check=False)
+    proc = kubectl(kubeconfig, "apply", "-k", str(ROOT / "manifests"), "--dry-run=server", check=False)
+    assert proc.returncode == 0, proc.stderr
 
 
 def test_metrics_adapter_is_a_hardened_sidecar_behind_the_external_metrics_apiservice() -> None:

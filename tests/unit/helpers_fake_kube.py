@@ -67,6 +67,9 @@ class FakeKube:
         for obj in objects:
             self.add(obj)
 
+    def fence(self, what: str) -> None:
+        """Writes are always allowed here (the real fence is tested in test_leader.py)."""
+
     def add(self, obj: dict[str, Any]) -> None:
         meta = obj.setdefault("metadata", {})
         meta.setdefault("uid", f"uid-{meta.get('name')}")

@@ -70,6 +70,22 @@ def status() -> None:
     _print_nodes(st)
     if not st.healthy:
         raise typer.Exit(1)
+    _print_operators(str(st.kubeconfig))
+
+
+def _print_operators(kubeconfig: str) -> None:
+    """The operators that lead a scope now (their Leases), so a second one is not started blindly."""
+    from ecsk.controller.runtime import leader
+
+    try:
+        holders = leader.active_operators_at(kubeconfig)
+    except Exception as exc:  # status prints what it can
+        _say(f"operators: unknown ({exc})")
+        return
+    if not holders:
+        _say("operators: none active")
+    for h in holders:
+        _say(f"operator: {h.describe()}, renewed {h.renewed_ago or 0:.0f}s ago")
 
 
 @app.command()

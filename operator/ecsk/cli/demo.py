@@ -18,9 +18,33 @@ from rich.console import Console
 
 from ecsk.cluster import binaries, paths
 from ecsk.cluster.embedded import operator_process
+from ecsk.controller.runtime import leader
 
 ROOT = Path(__file__).resolve().parents[3]
 console = Console(width=None if Console().is_terminal else 160)
+
+
+def _start_operator(kubeconfig: str) -> bool:
+    """Start the demo's cluster-wide operator unless one is active (then use that one); refuse
+    while namespaced operators are active (ours would only stand by until they stop)."""
+    ours = operator_process.running_pid()
+    try:
+        others = [h for h in leader.active_operators_at(kubeconfig) if not leader.is_this_process(h, ours)]
+    except Exception as exc:  # no Lease API reachable: the operators' election still guards
+        others = []
+        console.print(f"could not list active operators ({exc}); starting ours anyway")
+    cluster_wide = [h for h in others if h.namespace is None]
+    if cluster_wide:
+        console.print(f"an operator is already active, the demo uses it: {cluster_wide[0].describe()}")
+        return True
+    if others:
+        message = leader.refusal(others, "not starting the demo operator")
+        console.print(f"[red]{message}[/red]", highlight=False)
+        return False
+    pid, started = operator_process.start(kubeconfig)
+    state = "started" if started else "already running"
+    console.print(f"operator {state} (pid {pid}, log {operator_process.log_file()})")
+    return True
 
 
 def main() -> int:
@@ -57,9 +81,8 @@ def main() -> int:
     )
 
     console.rule("2. operator")
-    pid, started = operator_process.start(kubeconfig)
-    state = "started" if started else "already running"
-    console.print(f"operator {state} (pid {pid}, log {operator_process.log_file()})")
+    if not _start_operator(kubeconfig):
+        return 1
 
     console.rule("3. sample: samples/web.yaml (TaskDefinition web + ECSService web, 6 tasks)")
     console.print(kubectl("apply", "-f", str(ROOT / "samples" / "web.yaml")))

@@ -32,10 +32,21 @@ def operator(
     ),
     region: str = typer.Option("us-east-1", help="Region used in ARNs."),
     account: str = typer.Option("000000000000", help="Account id used in ARNs."),
+    lease_duration: int = typer.Option(
+        10, help="Seconds a standby waits after the leader's last Lease renewal before taking over."
+    ),
+    renew_deadline: float = typer.Option(
+        6.0, help="Seconds the leader keeps acting while Lease renewals fail, then exits."
+    ),
+    retry_period: float = typer.Option(2.0, help="Seconds between Lease renewals / standby checks."),
     verbose: bool = typer.Option(False, "--verbose", "-v", help="Debug logging."),
 ) -> None:
-    """Reconcile ECS custom resources into Kubernetes objects until interrupted."""
+    """Reconcile ECS custom resources into Kubernetes objects until interrupted.
+
+    Only one operator acts per scope (Lease-based leader election, docs/operator.md): a second
+    one stands by and says who is active."""
     from ecsk.controller import operator as runtime  # kopf is imported only when the operator runs
+    from ecsk.controller.runtime.leader import Timing
 
     logging.basicConfig(
         level=logging.DEBUG if verbose else logging.INFO,
@@ -52,4 +63,8 @@ def operator(
         workers=workers,
         healthy_after_seconds=healthy_after,
     )
-    runtime.run(config, liveness=liveness, namespaces=list(namespace or []) or None)
+    try:
+        timing = Timing(lease_duration, renew_deadline, retry_period)
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc)) from exc
+    runtime.run(config, liveness=liveness, namespaces=list(namespace or []) or None, timing=timing)

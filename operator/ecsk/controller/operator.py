@@ -9,11 +9,16 @@ reconciler may ask to be re-run after N seconds (rollouts, retention expiry, `at
 
 from __future__ import annotations
 
+import contextlib
 import copy
+import http.server
 import logging
+import os
+import signal
 import threading
 import time
-from collections.abc import Callable, Mapping
+import urllib.parse
+from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
 import kopf
@@ -23,8 +28,10 @@ from ecsk.controller.capacity import fargate
 from ecsk.controller.capacity import providers as capacity
 from ecsk.controller.kube.children import ChildCache
 from ecsk.controller.kube.client import GROUP, VERSION, Kube, KubeError, resource_version
+from ecsk.controller.kube.leases import KubeLeases
 from ecsk.controller.placement import instances
 from ecsk.controller.placement import live as placement
+from ecsk.controller.runtime import leader
 from ecsk.controller.runtime.common import OperatorConfig
 from ecsk.controller.runtime.workqueue import WorkQueue
 from ecsk.controller.services import reconcile as services
@@ -326,14 +333,95 @@ def build_registry(rt: OperatorRuntime) -> kopf.OperatorRegistry:
     return registry
 
 
-def run(config: OperatorConfig, liveness: str | None = None, namespaces: list[str] | None = None) -> None:
-    """Run in-process until interrupted: standalone (no peering), cluster-wide unless namespaces."""
-    rt = OperatorRuntime(config, namespaces=namespaces)
-    registry = build_registry(rt)
-    kopf.run(
-        registry=registry,
-        standalone=True,
-        clusterwide=not namespaces,
-        namespaces=namespaces or (),
-        liveness_endpoint=liveness,
+def run(
+    config: OperatorConfig,
+    liveness: str | None = None,
+    namespaces: list[str] | None = None,
+    timing: leader.Timing | None = None,
+) -> None:
+    """Stand by until this process leads its scope (docs/operator.md "One active operator"), then
+    run kopf in-process until interrupted: cluster-wide unless namespaces. Nothing is watched or
+    written before we lead; losing the Lease ends the process at once (exit 1) so a supervisor
+    restarts it as a standby; a clean stop releases the Lease so a standby takes over at once."""
+    elector = leader.Elector(KubeLeases(), namespaces, timing=timing)
+    with standby_probe(liveness):
+        if not _stand_by(elector):
+            return
+    renewing = threading.Event()
+    renewer = threading.Thread(
+        target=elector.keep_leading, args=(renewing, _lost), name="ecsk-lease", daemon=True
     )
+    renewer.start()
+    try:
+        rt = OperatorRuntime(config, namespaces=namespaces)
+        rt.kube.may_write = elector.confident
+        kopf.run(
+            registry=build_registry(rt),
+            standalone=True,
+            clusterwide=not namespaces,
+            namespaces=namespaces or (),
+            liveness_endpoint=liveness,
+        )
+    finally:
+        renewing.set()
+        renewer.join(elector.timing.retry_period + 5)
+        elector.release()
+        log.info("released Lease(s) %s", ", ".join(elector.names))
+
+
+def _stand_by(elector: leader.Elector) -> bool:
+    """Wait to lead; SIGTERM/SIGINT while waiting release what we hold (a cluster-wide standby
+    holds its Lease while namespaced operators finish) and return False."""
+    stop = threading.Event()
+
+    def interrupted(signum: int, _frame: object) -> None:
+        stop.set()
+
+    previous = {sig: signal.signal(sig, interrupted) for sig in (signal.SIGTERM, signal.SIGINT)}
+    try:
+        if elector.acquire(stop):
+            return True
+        elector.release()
+        log.info("stopped while standing by")
+        return False
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+
+
+@contextlib.contextmanager
+def standby_probe(liveness: str | None) -> Iterator[None]:
+    """Answer the liveness endpoint while standing by: kopf serves it only once we lead, and a
+    Deployment's standby pod must not be restarted by its liveness probe for waiting."""
+    if not liveness:
+        yield
+        return
+    url = urllib.parse.urlsplit(liveness)
+    path = url.path or "/"
+
+    class Probe(http.server.BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            found = self.path.split("?", 1)[0] == path
+            self.send_response(200 if found else 404)
+            self.send_header("Content-Type", "application/json")
+            self.end_headers()
+            self.wfile.write(b'{"standby": true}' if found else b"{}")
+
+        def log_message(self, format: str, *args: Any) -> None:  # one line per probe otherwise
+            return
+
+    server = http.server.ThreadingHTTPServer((url.hostname or "0.0.0.0", url.port or 80), Probe)
+    thread = threading.Thread(target=server.serve_forever, name="ecsk-standby-probe", daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        server.shutdown()  # before kopf binds the same port
+        server.server_close()
+
+
+def _lost(reason: str) -> None:
+    """Deposed: no reconcile may run another instant. client-go exits the same way."""
+    log.critical("lost leadership, exiting so nothing acts without the Lease: %s", reason)
+    logging.shutdown()
+    os._exit(1)

@@ -230,6 +230,7 @@ class FargateController(PollingController):
             metadata=k8s_client.V1ObjectMeta(name=meta["name"], namespace=meta["namespace"], uid=meta["uid"]),
             target=k8s_client.V1ObjectReference(api_version="v1", kind="Node", name=node),
         )
+        self.kube.fence(f"bind pod {meta['namespace']}/{meta['name']}")
         try:
             self.kube.core.create_namespaced_binding(meta["namespace"], body, _preload_content=False)
         except ApiException as exc:

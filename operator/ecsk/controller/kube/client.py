@@ -13,7 +13,7 @@ import hashlib
 import json
 import logging
 import threading
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from datetime import UTC, datetime
 from typing import Any
 
@@ -74,6 +74,15 @@ class Kube:
         self.core = k8s_client.CoreV1Api(api_client)
         self._lock = threading.Lock()
         self._resources: dict[tuple[str, str], Any] = {}
+        self.may_write: Callable[[], bool] = lambda: True
+        """Leader election's fence (`Elector.confident`): a process that is not sure it still
+        holds its Lease refuses every write here, so a deposed leader that wakes up (SIGSTOP,
+        a long GC or CPU starvation) cannot act before its renewal thread notices."""
+
+    def fence(self, what: str) -> None:
+        """Raise (the reconcile retries with backoff) unless this process may write now."""
+        if not self.may_write():
+            raise KubeError(f"{what}: not writing, this operator is not sure it still leads")
 
     def resource(self, api_version: str, kind: str) -> Any:
         key = (api_version, kind)
@@ -146,6 +155,7 @@ class Kube:
         if live is not None and is_subset(obj, live):
             result, written = dict(live), False
         else:
+            self.fence(f"apply {obj['kind']} {namespace}/{meta['name']}")
             try:
                 out = self.dyn.server_side_apply(
                     res,
@@ -187,6 +197,7 @@ class Kube:
     def create(self, obj: Mapping[str, Any]) -> dict[str, Any] | None:
         """Create-only (bare Pods, Jobs): None when the name is taken, so retries never duplicate."""
         meta = obj.get("metadata", {})
+        self.fence(f"create {obj['kind']} {meta.get('namespace')}/{meta.get('name')}")
         try:
             out = self.dyn.create(
                 self.resource(obj["apiVersion"], obj["kind"]),
@@ -212,6 +223,7 @@ class Kube:
         namespace: str | None = None,
         propagation: str = "Background",
     ) -> bool:
+        self.fence(f"delete {kind} {namespace}/{name}")
         try:
             self.dyn.delete(
                 self.resource(api_version, kind),
@@ -237,6 +249,7 @@ class Kube:
         subresource: str | None = None,
         content_type: str = "application/merge-patch+json",
     ) -> dict[str, Any]:
+        self.fence(f"patch {kind} {namespace}/{name}")
         res = self.resource(api_version, kind)
         if subresource:
             res = res.subresources[subresource]
@@ -278,6 +291,9 @@ class Kube:
         """A core/v1 Event on the custom resource, so `kubectl describe` shows ECS's messages."""
         meta = obj["metadata"]
         ns = meta.get("namespace") or "default"
+        if not self.may_write():
+            log.warning("not posting event %s on %s/%s: not sure we lead", reason, ns, meta["name"])
+            return
         stamp = datetime.now(UTC)
         body = k8s_client.CoreV1Event(
             metadata=k8s_client.V1ObjectMeta(generate_name=f"{meta['name']}.", namespace=ns),
