@@ -306,8 +306,10 @@ _e(
 )
 _e(
     f"{TD}.placementConstraints[]",
-    "placement hook",
-    "memberOf expressions go to the CQL hook; kept in annotation ecs.ecsk.io/task-placement-constraints",
+    (f"{POD}.affinity.nodeAffinity", f"{POD}.affinity.podAffinity"),
+    "memberOf -> required node affinity (attributes as node labels) / pod affinity (task:group), "
+    "compiled by the CQL engine; a regex needs the live nodes (deferred by `ecsk render`); "
+    "kept in annotation ecs.ecsk.io/task-placement-constraints",
     "hook",
     subtree=True,
 )
@@ -468,12 +470,21 @@ for _f in ("bakeTimeInMinutes", "lifecycleHooks[]", "linearConfiguration", "cana
     )
 _e(
     f"{SVC}.placementConstraints[]",
-    "placement hook",
-    "distinctInstance/memberOf -> CQL hook",
+    (f"{D}.template.spec.affinity.podAntiAffinity", f"{D}.template.spec.affinity.nodeAffinity"),
+    "distinctInstance -> required pod anti-affinity on kubernetes.io/hostname; memberOf -> required "
+    "node affinity / pod affinity (regexes need the live nodes: deferred by `ecsk render`)",
     "hook",
     subtree=True,
 )
-_e(f"{SVC}.placementStrategy[]", "placement hook", "spread/binpack/random -> hook", "hook", subtree=True)
+_e(
+    f"{SVC}.placementStrategy[]",
+    (f"{D}.template.spec.topologySpreadConstraints", f"{D}.template.spec.schedulerName"),
+    "spread -> topology spread constraint (ScheduleAnyway); binpack cpu|memory -> scheduler profile "
+    "ecsk-binpack-<field>; random -> default profile; later rules only break ties; "
+    "kept in annotation ecs.ecsk.io/placement-strategy",
+    "hook",
+    subtree=True,
+)
 _e(f"{SVC}.networkConfiguration", None, "see sub-fields")
 _e(f"{SVC}.networkConfiguration.awsvpcConfiguration", None, "see sub-fields")
 _e(

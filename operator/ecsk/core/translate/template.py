@@ -3,11 +3,12 @@ the placement hook call (the CQL engine plugs in there; the core itself never pl
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from ecsk.core.models import TaskDefinition
 from ecsk.core.translate import names, pod
-from ecsk.core.translate.types import Context, PlacementInputs, RenderOptions
+from ecsk.core.translate.types import Context, NoteSink, PlacementInputs, RenderOptions
 
 
 def revision_of(td: TaskDefinition, options: RenderOptions) -> int:
@@ -52,3 +53,27 @@ def run_placement_hook(spec: dict[str, Any], inputs: PlacementInputs, ctx: Conte
     found = hook(spec, inputs)
     if found:
         ctx.diagnostics.extend(found)
+
+
+_CONSTRAINT = re.compile(r"^placementConstraints\[(\d+)\](.*)$")
+
+
+def placement_note_sink(ctx: Context, td_constraints: int, *, service: bool) -> NoteSink:
+    """Map the hook's paths back to the documents: constraints are the task definition's first
+    (`td_constraints` of them), then the service's; strategies are the service's. Service paths
+    carry the `svc:` prefix the service render splits its notes by."""
+    prefix = "svc:" if service else ""
+
+    def note(path: str, k8s: tuple[str, ...] | None, text: str) -> None:
+        match = _CONSTRAINT.match(path)
+        if match is not None:
+            i, rest = int(match.group(1)), match.group(2)
+            if i < td_constraints:
+                path = f"placementConstraints[{i}]{rest}"
+            else:
+                path = f"{prefix}placementConstraints[{i - td_constraints}]{rest}"
+        else:
+            path = f"{prefix}{path}"
+        ctx.note(path, k8s, text)
+
+    return note
