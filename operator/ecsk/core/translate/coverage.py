@@ -425,8 +425,21 @@ _e(
 )
 _e(f"{SVC}.desiredCount", f"{D}.replicas", "REPLICA only")
 _e(f"{SVC}.clientToken", None, "idempotency token of the API call", "read-only")
-_e(f"{SVC}.launchType", "placement hook", "kept in annotation ecs.ecsk.io/launch-type", "hook")
-_e(f"{SVC}.capacityProviderStrategy[]", "placement hook", "kept in annotation", "hook", subtree=True)
+_e(
+    f"{SVC}.launchType",
+    (f"{D}.template.spec.schedulingGates", "metadata.annotations['ecs.ecsk.io/launch-type']"),
+    "FARGATE -> scheduling gate ecs.ecsk.io/fargate + toleration (the operator makes a node per task); "
+    "EC2 -> no gate",
+    "hook",
+)
+_e(
+    f"{SVC}.capacityProviderStrategy[]",
+    (f"{D}.template.spec.schedulingGates", "metadata.annotations['ecs.ecsk.io/capacity-provider-strategy']"),
+    "ASG providers -> scheduling gate ecs.ecsk.io/capacity-provider: the operator picks each task's "
+    "provider by base/weight and pins its nodes; FARGATE/FARGATE_SPOT -> the Fargate gate",
+    "hook",
+    subtree=True,
+)
 _e(f"{SVC}.platformVersion", None, "Fargate platform versions do not exist in Kubernetes", "unsupported")
 _e(f"{SVC}.role", None, "service-linked role; the AWS Load Balancer Controller has its own", "unsupported")
 _e(f"{SVC}.deploymentConfiguration", None, "see sub-fields")

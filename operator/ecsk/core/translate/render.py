@@ -13,7 +13,6 @@ from typing import Any
 from ecsk.core.models import ECSService, TaskDefinition
 from ecsk.core.translate import explain, names, networking, service
 from ecsk.core.translate.template import (
-    placement_note_sink,
     pod_template,
     revision_of,
     run_placement_hook,
@@ -54,9 +53,8 @@ def render_task_definition(td: TaskDefinition, options: RenderOptions | None = N
         task_group=group,
         placement_constraints=[p.to_aws() for p in td.placementConstraints or ()] or None,
         requires_compatibilities=list(td.requiresCompatibilities or ()) or None,
-        note=placement_note_sink(ctx, len(td.placementConstraints or ()), service=False),
     )
-    run_placement_hook(template["spec"], inputs, ctx)
+    run_placement_hook(template["spec"], inputs, ctx, len(td.placementConstraints or ()), service=False)
     name = names.dns_label(f"{td.family}-{revision_of(td, opts)}", max_len=63)
     obj = {
         "apiVersion": "v1",

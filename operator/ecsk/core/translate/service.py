@@ -204,9 +204,8 @@ def build_service(svc: ECSService, td: TaskDefinition, ctx: Context) -> list[dic
         placement_strategy=[p.to_aws() for p in svc.placementStrategy or ()] or None,
         requires_compatibilities=list(td.requiresCompatibilities or ()) or None,
         scheduling_strategy=svc.effective_scheduling_strategy,
-        note=render.placement_note_sink(ctx, len(td.placementConstraints or ()), service=True),
     )
-    render.run_placement_hook(template["spec"], inputs, ctx)
+    render.run_placement_hook(template["spec"], inputs, ctx, len(td.placementConstraints or ()), service=True)
     meta_labels = {
         names.MANAGED_BY: "ecsk",
         **sel,
