@@ -150,8 +150,11 @@ def test_render_warns_on_stderr_and_exits_0() -> None:
     assert code == 0, err
     assert err.startswith("warning ") and "passes it to Docker as given" in err
     [tmpl] = [o for o in yaml.safe_load_all(out) if o["kind"] == "PodTemplate"]
-    collector = tmpl["template"]["spec"]["containers"][0]
-    assert collector["livenessProbe"]["exec"]["command"] == ["/healthcheck"]
+    spec = tmpl["template"]["spec"]
+    [collector] = [
+        c for c in spec.get("initContainers", []) + spec["containers"] if c["name"] == "aws-otel-collector"
+    ]
+    assert collector["readinessProbe"]["exec"]["command"] == ["/healthcheck"]
 
 
 def test_render_error_and_warning_both_printed_and_exit_1() -> None:
