@@ -236,3 +236,45 @@ def test_scheduled_task_keeps_the_severity_under_ecs_parameters() -> None:
 
 def _json(doc: Doc) -> str:
     return json.dumps(doc)
+
+
+def test_recent_ecs_fields_are_accepted_not_refused_as_unknown() -> None:
+    """Fields of the current ECS API (botocore's service model) must not read as typos."""
+    td_doc = ec2_td()
+    td_doc["trustedExecutionConfiguration"] = {"isolationMode": "STANDARD"}
+    td_doc["containerDefinitions"][0]["resourceRequirements"] = [{"type": "NeuronDevice", "value": "ALL"}]
+    svc_doc = {
+        "serviceName": "web",
+        "taskDefinition": "app",
+        "monitoring": {"metricConfigurations": []},
+        "gatewayConnectors": [],
+        "deploymentConfiguration": {
+            "earlySuccessCriteria": {"enable": True, "healthyPercent": 50},
+            "deploymentCircuitBreaker": {"enable": True, "rollback": True, "resetOnHealthyTask": True},
+        },
+    }
+    loaded = load_text(json.dumps([td_doc, svc_doc]))
+    assert all(d.ok for d in loaded), [str(i) for d in loaded for i in d.issues]
+    items = render_documents(loaded)
+    assert all(i.result is not None for i in items)
+    td_item = next(i for i in items if i.kind == "TaskDefinition")
+    assert td_item.result is not None
+    [warning] = [d for d in td_item.result.diagnostics if d.code == "resources.device"]
+    assert "NeuronDevice ALL has no Kubernetes resource count" in warning.message
+    limits = td_item.result.objects[-1]["template"]["spec"]["containers"][0]["resources"]["limits"]
+    assert limits == {"memory": "512Mi"}  # no made-up device count
+
+
+def test_resource_requirement_value_rules() -> None:
+    doc = ec2_td()
+    doc["containerDefinitions"][0]["resourceRequirements"] = [
+        {"type": "GPU"},
+        {"type": "NeuronDevice", "value": "2"},
+        {"type": "GPU", "sharingStrategy": {"nvidiaMps": {}}},
+        {"type": "GPU", "value": "1"},
+    ]
+    found = validate_task_definition(parse_task_definition(doc))
+    assert [(i.path, i.rule, i.severity) for i in found] == [
+        ("containerDefinitions[0].resourceRequirements[0].value", "resources.value", "error"),
+        ("containerDefinitions[0].resourceRequirements[1].value", "resources.value", "error"),
+    ]

@@ -246,7 +246,8 @@ _e(f"{CD}.systemControls[]", f"{POD}.securityContext.sysctls", "pod-wide", subtr
 _e(
     f"{CD}.resourceRequirements[]",
     f"{C}.resources.limits['nvidia.com/gpu']",
-    "GPU -> NVIDIA device plugin; InferenceAccelerator unsupported",
+    "GPU count -> NVIDIA device plugin; GPU ALL / sharing and NeuronDevice ALL have no count (warned, "
+    "not requested); InferenceAccelerator unsupported",
     "partial",
     subtree=True,
 )
@@ -362,6 +363,13 @@ _e(
     f"{TD}.enableFaultInjection",
     None,
     "ECS fault-injection endpoints have no Kubernetes counterpart",
+    "unsupported",
+)
+_e(
+    f"{TD}.trustedExecutionConfiguration",
+    None,
+    "trusted execution (isolation mode, attestation) is an ECS Managed Instances feature: "
+    "accepted, not rendered",
     "unsupported",
 )
 for _f in (
@@ -559,6 +567,24 @@ _e(
     "VPC Lattice: use the Gateway API controller",
     "unsupported",
     subtree=True,
+)
+_e(
+    f"{SVC}.gatewayConnectors",
+    None,
+    "ECS gateway ingress paths: use an Ingress or the Gateway API; accepted, not rendered",
+    "unsupported",
+)
+_e(
+    f"{SVC}.monitoring",
+    None,
+    "CloudWatch metric resolution of the service; ecsk's metrics come from the pods",
+    "unsupported",
+)
+_e(
+    f"{SVC}.deploymentConfiguration.earlySuccessCriteria",
+    None,
+    "early deployment success: the operator completes a rollout when every new task is healthy",
+    "unsupported",
 )
 for _f in (
     "serviceArn",

@@ -214,7 +214,23 @@ def check_secrets(at: str, secrets: list[Secret], out: Issues) -> None:
         seen.add(secret.name)
 
 
+def check_resource_requirements(base: str, c: ContainerDefinition, out: Issues) -> None:
+    """The ResourceRequirement rules of the API reference: a value unless a GPU shares by
+    strategy; NeuronDevice only as ALL (every Neuron device of the instance)."""
+    for j, req in enumerate(c.resourceRequirements or ()):
+        at = f"{base}.resourceRequirements[{j}]"
+        if req.value is None and not (req.type == "GPU" and req.sharingStrategy):
+            out.add(
+                f"{at}.value",
+                "You must specify value unless the type is GPU and you specify sharingStrategy.",
+                "resources.value",
+            )
+        elif req.type == "NeuronDevice" and req.value != "ALL":
+            out.add(f"{at}.value", "When the type is NeuronDevice, the value must be ALL.", "resources.value")
+
+
 def check_container_misc(base: str, c: ContainerDefinition, mode: NetworkMode, out: Issues) -> None:
+    check_resource_requirements(base, c, out)
     files = c.environmentFiles or ()
     if len(files) > 10:
         out.add(
