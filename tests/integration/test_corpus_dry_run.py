@@ -49,6 +49,14 @@ def _load(case: Path) -> list:  # type: ignore[type-arg]
     return docs
 
 
+def _admit(kubeconfig: str, namespace: str, text: str) -> tuple[int, str]:
+    """Server-side dry-run of custom resources: (exit code, stderr) of `kubectl apply`."""
+    proc = kubectl(
+        kubeconfig, "apply", "-n", namespace, "--dry-run=server", "-f", "-", stdin=text, check=False
+    )
+    return proc.returncode, proc.stderr
+
+
 @pytest.mark.parametrize("case", CORPUS, ids=[c.name for c in CORPUS])
 def test_rendered_corpus_is_accepted_by_the_apiserver(
     case: Path, kubeconfig: str, namespace: str, crds_installed: None
@@ -96,18 +104,8 @@ def test_imported_custom_resources_pass_admission(
     assert result.exit_code == 0, result.output
     docs = [d for d in yaml.safe_load_all(result.stdout) if d]
     assert docs
-    proc = kubectl(
-        kubeconfig,
-        "apply",
-        "-n",
-        namespace,
-        "--dry-run=server",
-        "-f",
-        "-",
-        stdin=yaml.safe_dump_all(docs),
-        check=False,
-    )
-    assert proc.returncode == 0, f"{case.name}: admission refused:\n{proc.stderr}"
+    code, err = _admit(kubeconfig, namespace, yaml.safe_dump_all(docs))
+    assert code == 0, f"{case.name}: admission refused:\n{err}"
 
 
 def test_admission_refuses_an_invalid_fargate_size_with_the_ecs_message(
@@ -126,19 +124,9 @@ def test_admission_refuses_an_invalid_fargate_size_with_the_ecs_message(
             "containerDefinitions": [{"name": "app", "image": "public.ecr.aws/nginx/nginx:1.27"}],
         },
     }
-    proc = kubectl(
-        kubeconfig,
-        "apply",
-        "-n",
-        namespace,
-        "--dry-run=server",
-        "-f",
-        "-",
-        stdin=json.dumps(bad),
-        check=False,
-    )
-    assert proc.returncode != 0
-    assert "Invalid 'cpu' setting for task" in proc.stderr
+    code, err = _admit(kubeconfig, namespace, json.dumps(bad))
+    assert code != 0
+    assert "Invalid 'cpu' setting for task" in err
 
 
 def test_admission_refuses_eleven_containers(kubeconfig: str, namespace: str, crds_installed: None) -> None:
@@ -149,34 +137,9 @@ def test_admission_refuses_eleven_containers(kubeconfig: str, namespace: str, cr
         "metadata": {"name": "too-many"},
         "spec": {"family": "too-many", "containerDefinitions": containers},
     }
-    proc = kubectl(
-        kubeconfig,
-        "apply",
-        "-n",
-        namespace,
-        "--dry-run=server",
-        "-f",
-        "-",
-        stdin=json.dumps(bad),
-        check=False,
-    )
-    assert proc.returncode != 0
-    assert "containerDefinitions" in proc.stderr
-
-
-def _admit(kubeconfig: str, namespace: str, doc: dict) -> tuple[int, str]:  # type: ignore[type-arg]
-    proc = kubectl(
-        kubeconfig,
-        "apply",
-        "-n",
-        namespace,
-        "--dry-run=server",
-        "-f",
-        "-",
-        stdin=json.dumps(doc),
-        check=False,
-    )
-    return proc.returncode, proc.stderr
+    code, err = _admit(kubeconfig, namespace, json.dumps(bad))
+    assert code != 0
+    assert "containerDefinitions" in err
 
 
 def _fargate_td(name: str, **fields: object) -> dict:  # type: ignore[type-arg]
@@ -202,13 +165,13 @@ def test_admission_accepts_what_ecs_registers(kubeconfig: str, namespace: str, c
     both, so admission must not refuse them."""
     doc = _fargate_td("adot", pidMode="task")
     doc["spec"]["containerDefinitions"][0]["healthCheck"] = {"command": ["/healthcheck"]}
-    code, err = _admit(kubeconfig, namespace, doc)
+    code, err = _admit(kubeconfig, namespace, json.dumps(doc))
     assert code == 0, err
 
 
 def test_admission_still_refuses_pid_mode_host_on_fargate(
     kubeconfig: str, namespace: str, crds_installed: None
 ) -> None:
-    code, err = _admit(kubeconfig, namespace, _fargate_td("pid-host", pidMode="host"))
+    code, err = _admit(kubeconfig, namespace, json.dumps(_fargate_td("pid-host", pidMode="host")))
     assert code != 0
     assert "On Fargate for Linux containers, the only valid pidMode is task." in err

@@ -12,6 +12,7 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
+from test_validation_taskdef import ec2_td, fargate_td
 
 from ecsk.core.models import (
     ScheduledTask,
@@ -36,34 +37,6 @@ from ecsk.core.validation.containers import (
 )
 
 Doc = dict[str, Any]
-
-
-def ec2_td() -> Doc:
-    return {
-        "family": "app",
-        "networkMode": "bridge",
-        "containerDefinitions": [
-            {
-                "name": "web",
-                "image": "nginx:1.25",
-                "memory": 512,
-                "portMappings": [{"containerPort": 80, "hostPort": 0}],
-                "healthCheck": {"command": ["CMD-SHELL", "curl -f http://localhost/ || exit 1"]},
-            },
-            {"name": "sidecar", "image": "busybox", "memoryReservation": 64, "essential": False},
-        ],
-    }
-
-
-def fargate_td() -> Doc:
-    return {
-        "family": "app",
-        "networkMode": "awsvpc",
-        "requiresCompatibilities": ["FARGATE"],
-        "cpu": "256",
-        "memory": "512",
-        "containerDefinitions": [{"name": "web", "image": "nginx", "portMappings": [{"containerPort": 80}]}],
-    }
 
 
 def _with(base: Callable[[], Doc], edit: Callable[[Doc], None]) -> Callable[[], Doc]:
