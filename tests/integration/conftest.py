@@ -78,7 +78,17 @@ def crds_installed(kubeconfig: str) -> None:
     """Our CRDs, plus the third-party ones our renderings use (TargetGroupBinding, ...), established."""
     from kubectl import kubectl
 
-    kubectl(kubeconfig, "apply", "--server-side", "--field-manager", "ecsk", "-k", str(ROOT / "crds"))
+    # --force-conflicts: another client (a plain `kubectl apply`) may own fields of the shared CRDs
+    kubectl(
+        kubeconfig,
+        "apply",
+        "--server-side",
+        "--force-conflicts",
+        "--field-manager",
+        "ecsk",
+        "-k",
+        str(ROOT / "crds"),
+    )
     kubectl(kubeconfig, "apply", "--server-side", "-f", str(ROOT / "tests/fixtures/crds"))
     kubectl(kubeconfig, "wait", "--for=condition=Established", "crd", "--all", "--timeout=60s")
 

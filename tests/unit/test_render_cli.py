@@ -138,3 +138,51 @@ def test_standalone_task_documents_are_skipped_with_a_note() -> None:
     code, out, err = run("render", "-f", "-", stdin=task)
     assert code == 0 and out == ""
     assert "skipped" in err
+
+
+FIDELITY = Path(__file__).resolve().parents[1] / "fixtures" / "fidelity"
+
+
+def test_render_warns_on_stderr_and_exits_0() -> None:
+    """ECS registers AWS's ADOT sample (`healthCheck.command: ["/healthcheck"]`, describe output
+    with `"ipcMode": ""` and nulls): so does ecsk, with a warning that says what happens."""
+    code, out, err = run("render", "-f", str(FIDELITY / "adot-sidecar-describe.json"))
+    assert code == 0, err
+    assert err.startswith("warning ") and "passes it to Docker as given" in err
+    [tmpl] = [o for o in yaml.safe_load_all(out) if o["kind"] == "PodTemplate"]
+    spec = tmpl["template"]["spec"]
+    [collector] = [
+        c for c in spec.get("initContainers", []) + spec["containers"] if c["name"] == "aws-otel-collector"
+    ]
+    assert collector["readinessProbe"]["exec"]["command"] == ["/healthcheck"]
+
+
+def test_render_error_and_warning_both_printed_and_exit_1() -> None:
+    doc = {
+        "family": "x",
+        "containerDefinitions": [
+            {
+                "name": "a",
+                "image": "i",
+                "memory": 64,
+                "memoryReservation": 128,
+                "healthCheck": {"command": ["/healthcheck"]},
+            }
+        ],
+    }
+    code, out, err = run("render", "-f", "-", stdin=json.dumps(doc))
+    assert code == 1 and out == ""
+    lines = err.splitlines()
+    assert lines[0].startswith("error ") and "memoryReservation" in lines[0]
+    assert any(line.startswith("warning ") and "healthCheck.command" in line for line in lines)
+
+
+def test_import_names_a_foreign_file() -> None:
+    template = {
+        "AWSTemplateFormatVersion": "2010-09-09",
+        "Resources": {"T": {"Type": "AWS::ECS::TaskDefinition"}},
+    }
+    code, out, err = run("import", "-f", "-", stdin=json.dumps(template))
+    assert code == 1 and out == ""
+    assert "This is a CloudFormation template (its ECS resources: T), not an ECS document" in err
+    assert len(err.strip().splitlines()) == 1

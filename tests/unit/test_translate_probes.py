@@ -78,7 +78,22 @@ def test_healthy_dependency_gets_a_gating_startup_probe() -> None:
     assert proxy["startupProbe"]["failureThreshold"] == 12
 
 
-def test_command_without_prefix_is_warned() -> None:
-    r = render(hc_td({"command": ["curl", "-f", "localhost"]}))
-    assert container(r, "a")["readinessProbe"]["exec"]["command"] == ["/bin/sh", "-c", "curl -f localhost"]
-    assert any(d.path.endswith("healthCheck.command") for d in r.diagnostics)
+def test_command_without_prefix_runs_as_given() -> None:
+    """ECS hands `["/healthcheck"]` (AWS's ADOT samples, a distroless image: no shell) to Docker
+    unchanged: the closest probe is an exec of the list itself, never a shell wrapper. The
+    warning is validation's; the render explains the probe instead of repeating it."""
+    r = render(hc_td({"command": ["/healthcheck"]}))
+    a = container(r, "a")
+    assert a["readinessProbe"]["exec"]["command"] == ["/healthcheck"]
+    assert a["livenessProbe"]["exec"]["command"] == ["/healthcheck"]
+    assert not r.diagnostics
+    note = next(e for e in r.explanations if e.ecs_path == "containerDefinitions[0].healthCheck.command")
+    assert "as given" in note.note
+
+
+def test_none_command_renders_no_probe() -> None:
+    r = render(hc_td({"command": ["NONE"]}))
+    a = container(r, "a")
+    assert not {"readinessProbe", "livenessProbe", "startupProbe"} & set(a)
+    note = next(e for e in r.explanations if e.ecs_path == "containerDefinitions[0].healthCheck")
+    assert "no probe" in note.note

@@ -140,7 +140,12 @@ UNSUPPORTED = [
         _unsupported("privileged"),
     ),
     ("links", _container(links=["db"]), "containerDefinitions[0].links", _unsupported("links")),
-    ("pidMode", _task(pidMode="task"), "pidMode", _unsupported("pidMode")),
+    (
+        "pidMode",
+        _task(pidMode="host"),
+        "pidMode",
+        "On Fargate for Linux containers, the only valid pidMode is task.",
+    ),
     ("ipcMode", _task(ipcMode="host"), "ipcMode", _unsupported("ipcMode")),
     (
         "placementConstraints",
@@ -189,12 +194,6 @@ UNSUPPORTED = [
         _container(dockerSecurityOptions=["no-new-privileges"]),
         "containerDefinitions[0].dockerSecurityOptions",
         _unsupported("dockerSecurityOptions"),
-    ),
-    (
-        "systemControls",
-        _container(systemControls=[{"namespace": "net.core.somaxconn", "value": "1024"}]),
-        "containerDefinitions[0].systemControls",
-        _unsupported("systemControls"),
     ),
     (
         "devices",

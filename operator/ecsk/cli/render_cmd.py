@@ -20,6 +20,7 @@ from rich.table import Table
 from rich.text import Text
 
 from ecsk.core.models import API_VERSION, ECSService, LoadedDocument, TaskDefinition, load_text
+from ecsk.core.placement import offline_hook
 from ecsk.core.translate import RenderOptions, names
 from ecsk.core.translate.bundle import BundleItem, render_documents, task_definition_ref
 
@@ -53,23 +54,29 @@ def _rewrite_map(pairs: list[str]) -> dict[str, str]:
     return out
 
 
-def _issue(where: str, path: str, message: str, rule: str) -> None:
+_COLOUR = {"error": "red", "warning": "yellow"}
+
+
+def _report(severity: str, where: str, path: str, message: str, rule: str = "") -> None:
+    colour = _COLOUR.get(severity, "dim")
     text = escape(f"{where}: {path or '-'}: {message}")
-    err.print(f"[red]error[/red] {text} [dim]({escape(rule)})[/dim]")
+    tail = f" [dim]({escape(rule)})[/dim]" if rule else ""
+    err.print(f"[{colour}]{severity}[/{colour}] {text}{tail}")
 
 
 def _print_issues(items: list[BundleItem]) -> bool:
+    """Errors first, then warnings, on stderr; True when anything blocks (exit 1). A warning
+    never hides an error: both are printed, and only errors decide the exit code."""
     bad = False
     for it in items:
-        for issue in it.issues:
-            bad = True
-            _issue(f"{it.source} {it.kind} {it.name}", issue.path, issue.message, issue.rule)
+        where = f"{it.source} {it.kind} {it.name}"
+        for issue in sorted(it.issues, key=lambda i: not i.is_error):
+            bad = bad or issue.is_error
+            _report(issue.severity, where, issue.path, issue.message, issue.rule)
         for d in it.result.diagnostics if it.result else ():
             bad = bad or d.severity == "error"
-            colour = "red" if d.severity == "error" else "yellow"
-            err.print(
-                f"[{colour}]{d.severity}[/{colour}] {escape(f'{it.kind} {it.name}: {d.path}: {d.message}')}"
-            )
+            if d.severity != "info":
+                _report(d.severity, f"{it.kind} {it.name}", d.path, d.message, d.code)
     return bad
 
 
@@ -135,6 +142,7 @@ def render(
         pod_level_resources=pod_level_resources,
         load_balancers=load_balancers,  # type: ignore[arg-type]
         explain=explain,
+        placement_hook=offline_hook(),
     )
     docs = _read(files)
     for doc in docs:
@@ -170,17 +178,14 @@ def render(
 
 
 def import_documents(files: FilesOpt) -> None:
-    """Convert AWS JSON (describe output or API input) into ecsk custom resources (YAML)."""
+    """Convert AWS JSON (describe output or API input) into ecsk custom resources (YAML).
+
+    The documents go through the same checks and offline placement as `render` (the operator will
+    run them again), so what the cluster would refuse is refused here, with ECS's wording, and
+    warnings and deferred placement show up on stderr before anything is applied."""
     docs = _read(files)
-    bad = False
-    out: list[dict[str, Any]] = []
-    for doc in docs:
-        if doc.model is None:
-            bad = True
-            for issue in doc.issues:
-                _issue(doc.source, issue.path, issue.message, issue.rule)
-            continue
-        out.append(to_custom_resource(doc.model))
+    bad = _print_issues(render_documents(docs, RenderOptions(explain=False, placement_hook=offline_hook())))
+    out = [to_custom_resource(doc.model) for doc in docs if doc.model is not None]
     if bad:
         raise typer.Exit(1)
     out.sort(key=lambda cr: cr["kind"] != "TaskDefinition")  # referenced ones first, order kept otherwise

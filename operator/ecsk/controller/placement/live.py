@@ -23,16 +23,15 @@ from typing import Any
 from ecsk.controller.kube import inventory as node_inventory
 from ecsk.controller.kube.client import KubeError
 from ecsk.controller.runtime.common import Runtime
-from ecsk.core.capacity import providers as capacity
 from ecsk.core.placement import (
     DEFAULT_PROFILES,
     PlacementEngine,
     SchedulerProfiles,
-    chain,
     cost_patches,
     deletion_costs,
     node_views,
     unable_to_place_event,
+    with_launch_gates,
 )
 from ecsk.core.translate import PlacementHook
 
@@ -104,7 +103,7 @@ def hook_for(rt: Runtime, key: Key, profiles: SchedulerProfiles = DEFAULT_PROFIL
         except KubeError as exc:
             log.warning("node inventory unavailable (%s); regex constraints will wait", exc)
             nodes = None  # the engine reports `placement.needs-inventory` as an error: nothing applied
-    return chain(capacity.placement_hook, TrackedEngine(key, nodes, profiles))
+    return with_launch_gates(TrackedEngine(key, nodes, profiles))
 
 
 def sync_deletion_costs(

@@ -9,7 +9,7 @@ from typing import Any, Protocol
 
 from ecsk.controller.kube.children import ChildCache
 from ecsk.controller.kube.client import Kube, now_iso
-from ecsk.core.models import ValidationIssue
+from ecsk.core.models import ValidationIssue, errors_of, warnings_of
 
 CLUSTER_SCOPED = {
     "StorageClass",
@@ -94,6 +94,31 @@ def issues_text(issues: Iterable[ValidationIssue], limit: int = 10) -> str:
     items = [str(i) for i in issues]
     more = f" (+{len(items) - limit} more)" if len(items) > limit else ""
     return "; ".join(items[:limit]) + more
+
+
+def blocking_text(issues: Sequence[ValidationIssue]) -> str | None:
+    """The errors of `issues` as one message, or None when only warnings (or nothing) remain:
+    a warning never blocks, and an error is never hidden behind one."""
+    errors = errors_of(issues)
+    return issues_text(errors) if errors else None
+
+
+def valid_text(ok: str, issues: Iterable[ValidationIssue]) -> str:
+    """The Valid=True condition message: `ok`, then the warnings (ECS accepts these; each says
+    what happens instead), so `kubectl describe` shows them for as long as they apply."""
+    warns = warnings_of(issues)
+    return f"{ok}; warnings: {issues_text(warns)}" if warns else ok
+
+
+def warning_event(
+    conds: Sequence[Mapping[str, Any]], message: str, issues: Iterable[ValidationIssue]
+) -> tuple[str, str, str] | None:
+    """One Warning event (type, reason, message) when the Valid message gains or changes its
+    warnings, not on every resync."""
+    warns = warnings_of(issues)
+    if not warns or any(c.get("type") == "Valid" and c.get("message") == message for c in conds):
+        return None
+    return ("Warning", "ValidationWarning", issues_text(warns))
 
 
 def plain(obj: Mapping[str, Any]) -> dict[str, Any]:

@@ -20,10 +20,13 @@ from ecsk.controller.placement import live as placement
 from ecsk.controller.runtime.common import (
     CLUSTER_SCOPED,
     Runtime,
+    blocking_text,
     condition,
     cr_document,
     issues_text,
     merge_conditions,
+    valid_text,
+    warning_event,
 )
 from ecsk.controller.taskdefs import reconcile as taskdefs
 from ecsk.core.capacity import providers as capacity
@@ -252,8 +255,9 @@ def reconcile(rt: Runtime, body: Mapping[str, Any]) -> float | None:
         return _invalid(rt, body, "TaskDefinitionNotUsable", str(exc))
     td = resolved.task_definition
     issues = validate_service(svc, td)
-    if issues:
-        return _invalid(rt, body, "ValidationFailed", f"InvalidParameterException: {issues_text(issues)}")
+    blocking = blocking_text(issues)
+    if blocking:
+        return _invalid(rt, body, "ValidationFailed", f"InvalidParameterException: {blocking}")
 
     cluster = cluster_name(svc.cluster)
     opts = RenderOptions(
@@ -417,8 +421,10 @@ def reconcile(rt: Runtime, body: Mapping[str, Any]) -> float | None:
         msgs.append(("Normal", "SteadyState", ev.steady_state(name)))
     events, added = ev.add_events(status.get("events") or [], [m for _, _, m in msgs], datetime.now(UTC))
 
+    valid_msg = valid_text("service is valid and rendered", issues)
+    warned = warning_event(conds, valid_msg, issues)
     new_conds = [
-        condition(conds, "Valid", True, "Reconciled", "service is valid and rendered", gen),
+        condition(conds, "Valid", True, "Reconciled", valid_msg, gen),
         condition(
             conds,
             "SteadyState",
@@ -452,6 +458,8 @@ def reconcile(rt: Runtime, body: Mapping[str, Any]) -> float | None:
     for type_, reason, message in msgs:
         if message in added:
             rt.kube.event(body, reason, message, type_)
+    if warned:
+        rt.kube.event(body, warned[1], warned[2], warned[0])
     if new_pin != pin:
         return 0.1
     if wait_healthy is not None and primary.rolloutState == "IN_PROGRESS":

@@ -17,7 +17,15 @@ from dataclasses import dataclass
 from typing import Any
 
 from ecsk.controller.kube.client import API_VERSION, GROUP, KubeError, now_iso, owner_reference
-from ecsk.controller.runtime.common import Runtime, condition, cr_document, issues_text, merge_conditions
+from ecsk.controller.runtime.common import (
+    Runtime,
+    blocking_text,
+    condition,
+    cr_document,
+    merge_conditions,
+    valid_text,
+    warning_event,
+)
 from ecsk.core.models import TaskDefinition, load_document, parse_task_definition
 from ecsk.core.taskdefs import revisions as rv
 from ecsk.core.translate.names import label_value
@@ -129,14 +137,18 @@ def reconcile(rt: Runtime, body: Mapping[str, Any]) -> float | None:
     now = now_iso()
     new_cond = []
     events: list[tuple[str, str, str]] = []
-    if issues or td is None:
-        text = issues_text(issues) or "spec is not a task definition"
-        msg = f"ClientException: {text}"
+    blocking = blocking_text(issues)
+    if blocking or td is None:
+        msg = f"ClientException: {blocking or 'spec is not a task definition'}"
         new_cond.append(condition(conds, "Valid", False, "ValidationFailed", msg, generation))
         if not any(c.get("type") == "Valid" and c.get("message") == msg for c in conds):
             events.append(("Warning", "ValidationFailed", msg))
     else:
-        new_cond.append(condition(conds, "Valid", True, "Registered", "task definition is valid", generation))
+        msg = valid_text("task definition is valid", issues)
+        new_cond.append(condition(conds, "Valid", True, "Registered", msg, generation))
+        warned = warning_event(conds, msg, issues)
+        if warned:
+            events.append(warned)
         digest = rv.spec_hash(td.identity())
         revisions, rev, created = rv.register(revisions, digest, now)
         if created:

@@ -21,10 +21,13 @@ from ecsk.controller.placement import live as placement
 from ecsk.controller.runtime.common import (
     CLUSTER_SCOPED,
     Runtime,
+    blocking_text,
     condition,
     cr_document,
     issues_text,
     merge_conditions,
+    valid_text,
+    warning_event,
 )
 from ecsk.controller.services.reconcile import cluster_name
 from ecsk.controller.taskdefs import reconcile as taskdefs
@@ -185,8 +188,9 @@ def reconcile(rt: Runtime, body: Mapping[str, Any]) -> float | None:
         return None
     task: RunTask = launch.with_cluster_default(rt.kube, ns, doc.model)  # ECSCluster default strategy
     issues = validate_run_task(task)
-    if issues:
-        fail("ValidationFailed", f"InvalidParameterException: {issues_text(issues)}")
+    blocking = blocking_text(issues)
+    if blocking:
+        fail("ValidationFailed", f"InvalidParameterException: {blocking}")
         return None
     launched: list[int] = sorted(int(i) for i in status.get("launched") or [])
     count = task.count or 1
@@ -294,6 +298,8 @@ def reconcile(rt: Runtime, body: Mapping[str, Any]) -> float | None:
             due = stopped_at.timestamp() - horizon
             next_expiry = due if next_expiry is None else min(next_expiry, due)
         kept.append(rec)
+    valid_msg = valid_text("tasks launched", issues)
+    warned = warning_event(conds, valid_msg, issues)
     live = [r for r in kept if r.get("lastStatus") != "STOPPED"]
     if live:
         last = min((r["lastStatus"] for r in live), key=status_rank)
@@ -309,13 +315,13 @@ def reconcile(rt: Runtime, body: Mapping[str, Any]) -> float | None:
         "desiredStatus": "RUNNING" if live else "STOPPED",
         "tasks": kept,
         "observedGeneration": gen,
-        "conditions": merge_conditions(
-            conds, [condition(conds, "Valid", True, "Launched", "tasks launched", gen)]
-        ),
+        "conditions": merge_conditions(conds, [condition(conds, "Valid", True, "Launched", valid_msg, gen)]),
     }
     out = rt.kube.patch_status(body, new_status)
     if out is not None:
         rt.remember(out)
+    if warned:
+        rt.kube.event(body, warned[1], warned[2], warned[0])
     if live:
         return ACTIVE_REQUEUE
     return next_expiry + 1 if next_expiry is not None else None

@@ -19,10 +19,13 @@ from ecsk.controller.kube.client import GROUP, adopt, now_iso
 from ecsk.controller.runtime.common import (
     CLUSTER_SCOPED,
     Runtime,
+    blocking_text,
     condition,
     cr_document,
     issues_text,
     merge_conditions,
+    valid_text,
+    warning_event,
 )
 from ecsk.controller.services.reconcile import cluster_name
 from ecsk.controller.taskdefs import reconcile as taskdefs
@@ -96,8 +99,9 @@ def reconcile(rt: Runtime, body: Mapping[str, Any]) -> float | None:
         return None
     st: ScheduledTask = doc.model
     issues = validate_scheduled_task(st)
-    if issues:
-        report(False, "ValidationFailed", f"ValidationException: {issues_text(issues)}")
+    blocking = blocking_text(issues)
+    if blocking:
+        report(False, "ValidationFailed", f"ValidationException: {blocking}")
         return None
     try:
         schedule = parse_schedule(
@@ -191,7 +195,11 @@ def reconcile(rt: Runtime, body: Mapping[str, Any]) -> float | None:
             extra.update(firedAt=now_iso(), lastRunTime=now_iso(), nextRunTime=None)
         elif not suspend:
             requeue = max(0.5, (fire - now).total_seconds())
-    report(True, "Scheduled", "schedule is active" if not suspend else "schedule is suspended", extra)
+    ok_msg = valid_text("schedule is active" if not suspend else "schedule is suspended", issues)
+    warned = warning_event(conds, ok_msg, issues)
+    report(True, "Scheduled", ok_msg, extra)
+    if warned:
+        rt.kube.event(body, warned[1], warned[2], warned[0])
     return requeue
 
 

@@ -24,7 +24,7 @@ from ecsk.core.models.containers import (
     Ulimit,
     VolumeFrom,
 )
-from ecsk.core.models.errors import ModelLoadError, ValidationIssue
+from ecsk.core.models.errors import ModelLoadError, ValidationIssue, errors_of, warnings_of
 from ecsk.core.models.load import (
     API_GROUP,
     API_VERSION,
@@ -97,6 +97,6 @@ __all__ = [
     "ServiceRegistry", "ServiceVolumeConfiguration", "SystemControl", "Tag", "Task",
     "TaskDefinition", "TaskDefinitionPlacementConstraint", "TaskOverride", "TaskVolumeConfiguration",
     "Tmpfs", "Ulimit", "ValidationIssue", "Volume", "VolumeFrom", "VpcLatticeConfiguration",
-    "load_document", "load_documents", "load_text", "parse_cpu_units", "parse_memory_mib",
-    "parse_run_task", "parse_scheduled_task", "parse_service", "parse_task_definition",
+    "errors_of", "load_document", "load_documents", "load_text", "parse_cpu_units", "parse_memory_mib",
+    "parse_run_task", "parse_scheduled_task", "parse_service", "parse_task_definition", "warnings_of",
 ]  # fmt: skip

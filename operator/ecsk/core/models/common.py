@@ -7,10 +7,12 @@ instead of silently dropped settings, which is what ECS itself does (ClientExcep
 
 from __future__ import annotations
 
+import functools
+import types
 from datetime import UTC, datetime
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, Union, get_args, get_origin
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, WithJsonSchema
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, WithJsonSchema, model_validator
 
 
 class AwsModel(BaseModel):
@@ -18,9 +20,43 @@ class AwsModel(BaseModel):
 
     model_config = ConfigDict(extra="forbid", validate_default=False, use_attribute_docstrings=False)
 
+    @model_validator(mode="before")
+    @classmethod
+    def _absent_as_aws_writes_it(cls, data: Any) -> Any:
+        """Read `null`, and `""` in enum fields, as absent: AWS writes both for unset fields
+        (describe output, console JSON exports: `"ipcMode": ""`, `"launchType": ""`,
+        `"versionConsistency": ""`, `"healthCheck": null`), and ECS accepts them back the same way.
+        An empty string can never be a valid enum value, so nothing that means something is lost;
+        in free-text fields `""` is kept, because there it can be a value (or a refused one)."""
+        if not isinstance(data, dict):
+            return data
+        enums = _enum_fields(cls)
+        return {k: v for k, v in data.items() if v is not None and not (v == "" and k in enums)}
+
     def to_aws(self) -> dict[str, Any]:
         """AWS JSON form: unset fields stay absent so round trips keep the user's document."""
         return self.model_dump(mode="json", exclude_none=True)
+
+
+@functools.cache
+def _enum_fields(model: type[BaseModel]) -> frozenset[str]:
+    """Names (and aliases) of the fields of `model` typed as a Literal (optionally `| None`)."""
+    out: set[str] = set()
+    for name, info in model.model_fields.items():
+        if _is_literal(info.annotation):
+            out.add(name)
+            if info.alias:
+                out.add(info.alias)
+    return frozenset(out)
+
+
+def _is_literal(annotation: Any) -> bool:
+    if get_origin(annotation) is Literal:
+        return True
+    if get_origin(annotation) in (Union, types.UnionType):
+        args = [a for a in get_args(annotation) if a is not type(None)]
+        return bool(args) and all(get_origin(a) is Literal for a in args)
+    return False
 
 
 def _stamp(value: Any) -> Any:

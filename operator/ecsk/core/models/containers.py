@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import Field
 from pydantic.json_schema import JsonDict
@@ -113,8 +113,9 @@ class SystemControl(AwsModel):
 
 
 class ResourceRequirement(AwsModel):
-    value: str
-    type: Literal["GPU", "InferenceAccelerator"]
+    value: str | None = None
+    type: Literal["GPU", "InferenceAccelerator", "NeuronDevice"]
+    sharingStrategy: dict[str, Any] | None = None
 
 
 class FirelensConfiguration(AwsModel):

@@ -8,19 +8,39 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import ValidationError
+
+IssueSeverity = Literal["error", "warning"]
 
 
 @dataclass(frozen=True, slots=True)
 class ValidationIssue:
+    """`error`: ECS refuses the call (nothing is applied). `warning`: ECS registers it, but it
+    documents a rule it does not enforce; the message says what happens instead, and the
+    translation goes ahead."""
+
     path: str
     message: str
     rule: str
+    severity: IssueSeverity = "error"
 
     def __str__(self) -> str:
         return f"{self.path}: {self.message}" if self.path else self.message
+
+    @property
+    def is_error(self) -> bool:
+        return self.severity == "error"
+
+
+def errors_of(issues: Iterable[ValidationIssue]) -> list[ValidationIssue]:
+    """What blocks: callers act on these and only surface the rest."""
+    return [i for i in issues if i.is_error]
+
+
+def warnings_of(issues: Iterable[ValidationIssue]) -> list[ValidationIssue]:
+    return [i for i in issues if not i.is_error]
 
 
 class ModelLoadError(ValueError):

@@ -142,6 +142,61 @@ def _unrecognised(source: str, why: str) -> LoadedDocument:
     return LoadedDocument("Unknown", None, {}, [issue], source)
 
 
+_COPILOT_TYPES = frozenset(
+    {
+        "Load Balanced Web Service",
+        "Backend Service",
+        "Worker Service",
+        "Request-Driven Web Service",
+        "Scheduled Job",
+        "Static Site",
+    }
+)
+_WANTED = (
+    "ecsk reads ECS task definitions, services, RunTask input and schedules "
+    "(AWS JSON such as `aws ecs describe-task-definition` output, or ecs.ecsk.io/v1alpha1 resources)"
+)
+
+
+def foreign_format(doc: Mapping[str, Any]) -> str | None:
+    """What a document that is not ECS looks like, for one clear message instead of field errors.
+
+    None when it looks like nothing known (the generic message applies)."""
+    api_version, kind = doc.get("apiVersion"), doc.get("kind")
+    if isinstance(api_version, str) and isinstance(kind, str):
+        return f"This is a Kubernetes {kind} ({api_version}), not an ECS document"
+    resources = doc.get("Resources")
+    if "AWSTemplateFormatVersion" in doc or (
+        isinstance(resources, Mapping)
+        and any(
+            isinstance(r, Mapping) and str(r.get("Type", "")).startswith("AWS::") for r in resources.values()
+        )
+    ):
+        ecs = sorted(
+            name
+            for name, r in (resources or {}).items()
+            if isinstance(r, Mapping) and r.get("Type") in ("AWS::ECS::TaskDefinition", "AWS::ECS::Service")
+        )
+        found = f" (its ECS resources: {', '.join(ecs)})" if ecs else ""
+        return (
+            f"This is a CloudFormation template{found}, not an ECS document: CloudFormation spells the "
+            "properties in PascalCase and resolves !Ref/!Sub at deploy time; export the registered "
+            "resources with `aws ecs describe-task-definition` / `describe-services` instead"
+        )
+    if doc.get("type") in _COPILOT_TYPES and "name" in doc:
+        return (
+            f"This is an AWS Copilot manifest ({doc['type']}), not an ECS document: Copilot generates "
+            "the task definition at deploy time; export it with `aws ecs describe-task-definition`"
+        )
+    services = doc.get("services")
+    if isinstance(services, Mapping) and all(isinstance(v, Mapping) for v in services.values()):
+        return (
+            "This is a docker-compose file, not an ECS document: its services are not ECS task "
+            "definitions (ecsk does not convert compose files)"
+        )
+    return None
+
+
 def _plain_kind(doc: Mapping[str, Any]) -> Kind | None:
     if "containerDefinitions" in doc:
         return "TaskDefinition"
@@ -191,9 +246,16 @@ def load_document(doc: Any, source: str = "") -> list[LoadedDocument]:
         ]
     if isinstance(doc.get("service"), Mapping):  # create-service / update-service output
         return [_make("ECSService", doc["service"], {}, source)]
+    foreign = foreign_format(doc) if "apiVersion" in doc or _plain_kind(doc) is None else None
+    if foreign:
+        return [_unrecognised(source, f"{foreign}. {_WANTED}.")]
     kind = _plain_kind(doc)
     if kind is None:
-        return [_unrecognised(source, "not a task definition, service, task or scheduled task document")]
+        return [
+            _unrecognised(
+                source, f"not a task definition, service, task or scheduled task document: {_WANTED}."
+            )
+        ]
     return [_make(kind, doc, {}, source)]
 
 

@@ -106,6 +106,8 @@ class ECSService(AwsModel):
     serviceConnectConfiguration: ServiceConnectConfiguration | None = None
     volumeConfigurations: list[ServiceVolumeConfiguration] | None = None
     vpcLatticeConfigurations: list[VpcLatticeConfiguration] | None = None
+    gatewayConnectors: list[dict[str, Any]] | None = None
+    monitoring: dict[str, Any] | None = None
 
     # describe-services output only
     serviceArn: str | None = None

@@ -34,6 +34,8 @@ class ServiceRegistry(AwsModel):
 class DeploymentCircuitBreaker(AwsModel):
     enable: bool
     rollback: bool
+    resetOnHealthyTask: bool | None = None
+    thresholdConfiguration: dict[str, Any] | None = None
 
 
 class DeploymentAlarms(AwsModel):
@@ -76,6 +78,7 @@ class DeploymentConfiguration(AwsModel):
     lifecycleHooks: list[DeploymentLifecycleHook] | None = None
     linearConfiguration: LinearConfiguration | None = None
     canaryConfiguration: CanaryConfiguration | None = None
+    earlySuccessCriteria: dict[str, Any] | None = None
 
 
 class DeploymentController(AwsModel):
@@ -136,6 +139,7 @@ class ServiceConnectConfiguration(AwsModel):
     services: list[ServiceConnectService] | None = None
     logConfiguration: LogConfiguration | None = None
     accessLogConfiguration: ServiceConnectAccessLogConfiguration | None = None
+    containerConfigurations: list[dict[str, Any]] | None = None
 
 
 class EBSTagSpecification(AwsModel):
@@ -182,3 +186,4 @@ class VpcLatticeConfiguration(AwsModel):
     roleArn: str
     targetGroupArn: str
     portName: str
+    advancedConfiguration: dict[str, Any] | None = None

@@ -83,6 +83,7 @@ class TaskDefinition(AwsModel):
     ephemeralStorage: EphemeralStorage | None = None
     runtimePlatform: RuntimePlatform | None = None
     enableFaultInjection: bool | None = None
+    trustedExecutionConfiguration: dict[str, Any] | None = None
 
     # describe-task-definition output only
     taskDefinitionArn: str | None = None

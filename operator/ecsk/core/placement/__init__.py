@@ -20,7 +20,9 @@ from ecsk.core.placement.hook import (
     PlacementOutcome,
     chain,
     is_fargate,
+    offline_hook,
     place,
+    with_launch_gates,
 )
 from ecsk.core.placement.inputs import standalone_inputs
 from ecsk.core.placement.merge import drop_absorbed, merge_affinity, merge_topology_spread
@@ -92,6 +94,7 @@ __all__ = [
     "node_usage",
     "node_view",
     "node_views",
+    "offline_hook",
     "place",
     "plan_constraints",
     "plan_strategies",
@@ -102,4 +105,5 @@ __all__ = [
     "spread_topology_key",
     "standalone_inputs",
     "unable_to_place_event",
+    "with_launch_gates",
 ]

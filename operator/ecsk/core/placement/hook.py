@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ecsk.core.capacity.fargate import uses_fargate
+from ecsk.core.capacity.providers import placement_hook as capacity_hook
 from ecsk.core.cql import CQLCompileError, NodeView
 from ecsk.core.placement.constraints import plan_constraints
 from ecsk.core.placement.merge import merge_affinity, merge_topology_spread
@@ -49,8 +50,14 @@ def place(
     inputs: PlacementInputs,
     inventory: Sequence[NodeView] | None = None,
     profiles: SchedulerProfiles = DEFAULT_PROFILES,
+    *,
+    offline: bool = False,
 ) -> PlacementOutcome:
-    """Mutate `spec` to carry the ECS placement of `inputs`; errors mean "do not apply"."""
+    """Mutate `spec` to carry the ECS placement of `inputs`; errors mean "do not apply".
+
+    `offline` (`ecsk render` / `import`: there are no nodes to read) defers what only the live
+    inventory can resolve, with a warning, instead of refusing; everything else is the same code
+    the operator runs."""
     out = PlacementOutcome()
     if is_fargate(inputs):
         # Fargate places each task on its own micro-VM (ecsk.core.capacity.fargate); ECS refuses both.
@@ -78,7 +85,7 @@ def place(
         out.diagnostics.append(
             Diagnostic("error", "placementStrategy", DAEMON_STRATEGIES, "placement.daemon")
         )
-    cplan = plan_constraints(inputs.placement_constraints, inputs.task_group, inventory)
+    cplan = plan_constraints(inputs.placement_constraints, inputs.task_group, inventory, offline=offline)
     out.diagnostics.extend(cplan.diagnostics)
     out.depends_on_inventory = cplan.compiled.depends_on_inventory or any(
         d.code == "placement.needs-inventory" for d in cplan.diagnostics
@@ -93,6 +100,9 @@ def place(
     out.diagnostics.extend(splan.diagnostics)
     if any(d.severity == "error" for d in out.diagnostics):
         return out
+    if inputs.note is not None:
+        for path, k8s, text in [*cplan.notes, *splan.notes]:
+            inputs.note(path, k8s, text)
     try:
         out.diagnostics.extend(merge_affinity(spec, cplan.compiled))
     except CQLCompileError as exc:
@@ -125,15 +135,20 @@ class PlacementEngine:
     """
 
     def __init__(
-        self, inventory: Sequence[NodeView] | None = None, profiles: SchedulerProfiles = DEFAULT_PROFILES
+        self,
+        inventory: Sequence[NodeView] | None = None,
+        profiles: SchedulerProfiles = DEFAULT_PROFILES,
+        *,
+        offline: bool = False,
     ) -> None:
         self.inventory = list(inventory) if inventory is not None else None
         self.profiles = profiles
+        self.offline = offline
         self.depends_on_inventory = False
         self.node_label_keys: frozenset[str] = frozenset()
 
     def __call__(self, spec: dict[str, Any], inputs: PlacementInputs) -> list[Diagnostic]:
-        outcome = place(spec, inputs, self.inventory, self.profiles)
+        outcome = place(spec, inputs, self.inventory, self.profiles, offline=self.offline)
         self.depends_on_inventory = self.depends_on_inventory or outcome.depends_on_inventory
         self.node_label_keys = self.node_label_keys | outcome.node_label_keys
         return outcome.diagnostics
@@ -151,3 +166,16 @@ def chain(*hooks: PlacementHook | None) -> PlacementHook:
         return found
 
     return run
+
+
+def with_launch_gates(engine: PlacementHook) -> PlacementHook:
+    """The hook every render uses: the launch-type gates (`ecsk.core.capacity.providers`, which
+    covers Fargate) first, then ECS placement. The operator passes an engine on live nodes,
+    `ecsk render` an offline one: one code path, so the two cannot drift."""
+    return chain(capacity_hook, engine)
+
+
+def offline_hook(profiles: SchedulerProfiles = DEFAULT_PROFILES) -> PlacementHook:
+    """Placement for `ecsk render` / `ecsk import`: no node inventory exists, so the few memberOf
+    expressions that need one are deferred (see `plan_constraints`); the rest is rendered."""
+    return with_launch_gates(PlacementEngine(None, profiles, offline=True))

@@ -41,6 +41,14 @@ class StrategyPlan:
     scheduler_name: str | None = None
     topology_spread: list[dict[str, Any]] = field(default_factory=list)
     diagnostics: list[Diagnostic] = field(default_factory=list)
+    notes: list[PlacementNote] = field(default_factory=list)
+    """What each given rule became, by `placementStrategy[i]` (for `--explain`)."""
+
+
+PlacementNote = tuple[str, "tuple[str, ...] | None", str]
+"""(ECS path relative to the placement inputs, Kubernetes paths or None, text)."""
+SPREAD_PATH = "spec.topologySpreadConstraints"
+SCHEDULER_PATH = "spec.schedulerName"
 
 
 def spread_topology_key(field_name: str) -> str:
@@ -91,6 +99,7 @@ def plan_strategies(
                     "placement.strategy-tie-breaker",
                 )
             )
+            plan.notes.append((path, None, f"only breaks ties after {decided_by}: not rendered"))
             continue
         if kind == "spread":
             try:
@@ -103,6 +112,17 @@ def plan_strategies(
             if key not in seen_keys:
                 seen_keys.add(key)
                 plan.topology_spread.append(spread_constraint(key, task_group))
+                plan.notes.append(
+                    (
+                        path,
+                        (SPREAD_PATH,),
+                        f"spread on {fld} -> topology spread constraint on {key} (maxSkew 1, "
+                        "ScheduleAnyway: best effort, as ECS strategies are), counting the "
+                        f"tasks of {task_group} per revision",
+                    )
+                )
+            else:
+                plan.notes.append((path, None, f"spread on {fld}: same domain ({key}) as an earlier spread"))
         elif kind == "binpack":
             if fld not in ("cpu", "memory"):
                 plan.diagnostics.append(
@@ -116,9 +136,24 @@ def plan_strategies(
                 continue
             plan.scheduler_name = profiles.binpack(str(fld))
             decided_by = f"binpack on {fld}"
+            plan.notes.append(
+                (
+                    path,
+                    (SCHEDULER_PATH,),
+                    f"binpack on {fld} -> scheduler profile {plan.scheduler_name} "
+                    f"(MostAllocated scoring on {fld}: fill the fullest node that fits first)",
+                )
+            )
         elif kind == "random":
             plan.scheduler_name = profiles.random
             decided_by = "random"
+            plan.notes.append(
+                (
+                    path,
+                    (SCHEDULER_PATH,),
+                    f"random -> scheduler profile {plan.scheduler_name} (see docs/placement.md)",
+                )
+            )
         else:
             plan.diagnostics.append(
                 Diagnostic(

@@ -27,7 +27,7 @@ from ecsk.core.capacity.fargate_profiles import FargateProfile
 from ecsk.core.capacity.models import CapacityProvider, ECSCluster
 from ecsk.core.models import ECSService, RunTask, ScheduledTask, TaskDefinition
 from ecsk.core.models.load import API_GROUP
-from ecsk.core.validation.fargate import FARGATE_CPU_MEMORY, INVALID_CPU
+from ecsk.core.validation.fargate import FARGATE_CPU_MEMORY, FARGATE_PID_MODE, INVALID_CPU
 from ecsk.core.validation.placement import FARGATE_MIX, LAUNCH_TYPE_AND_STRATEGY
 
 VERSION = "v1alpha1"
@@ -150,8 +150,14 @@ TASK_DEFINITION_RULES: dict[SchemaPath, list[Json]] = {
             ".containerDefinitions",
         ),
         _rule(
-            f"!({_FARGATE}) || (!has(self.pidMode) && !has(self.ipcMode))",
-            "Tasks using the Fargate launch type do not support pidMode or ipcMode.",
+            f"!({_FARGATE}) || !has(self.ipcMode)",
+            "Tasks using the Fargate launch type do not support ipcMode.",
+            ".ipcMode",
+        ),
+        _rule(
+            f"!({_FARGATE}) || !has(self.pidMode) || self.pidMode == 'task'",
+            FARGATE_PID_MODE,
+            ".pidMode",
         ),
     ],
     ("containerDefinitions", "*"): [
@@ -170,10 +176,10 @@ TASK_DEFINITION_RULES: dict[SchemaPath, list[Json]] = {
         ),
     ],
     ("containerDefinitions", "*", "healthCheck"): [
+        # only emptiness: ECS registers any other first element and passes it to Docker as
+        # given (the operator warns, see ecsk.core.validation.containers.check_health)
         _rule(
-            "size(self.command) > 0 && self.command[0] in ['CMD', 'CMD-SHELL']",
-            "The health check command must start with CMD or CMD-SHELL.",
-            ".command",
+            "size(self.command) > 0", "The health check command must start with CMD or CMD-SHELL.", ".command"
         ),
     ],
     ("volumes", "*", "efsVolumeConfiguration"): [

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from ecsk.core.models import ECSService, LoadedDocument, TaskDefinition, ValidationIssue
+from ecsk.core.models import ECSService, LoadedDocument, TaskDefinition, ValidationIssue, errors_of
 from ecsk.core.translate.render import render_service, render_task_definition
 from ecsk.core.translate.types import RenderOptions, RenderResult
 from ecsk.core.validation import validate_service, validate_task_definition
@@ -17,7 +17,7 @@ from ecsk.core.validation import validate_service, validate_task_definition
 
 @dataclass
 class BundleItem:
-    """One rendered document (or the reasons it was not rendered)."""
+    """One rendered document (or the reasons it was not rendered), with its validation warnings."""
 
     kind: str
     name: str
@@ -60,7 +60,8 @@ def render_documents(
     docs: list[LoadedDocument], options: RenderOptions | None = None, *, validate: bool = True
 ) -> list[BundleItem]:
     """Every task definition rendered on its own, every service with its task definition.
-    Nothing is rendered for a document with validation issues (they are returned instead)."""
+    Nothing is rendered for a document with validation errors (they are returned instead);
+    warnings are returned alongside the render."""
     opts = options or RenderOptions()
     items: list[BundleItem] = []
     tds = [d.model for d in docs if isinstance(d.model, TaskDefinition)]
@@ -76,7 +77,7 @@ def render_documents(
             issues = validate_task_definition(model) if validate else []
             td_issues[id(model)] = issues
             item = BundleItem("TaskDefinition", model.family, doc.source, issues)
-            if not issues:
+            if not errors_of(issues):
                 item.result = render_task_definition(model, opts)
             items.append(item)
     for doc in docs:
@@ -96,7 +97,7 @@ def render_documents(
         else:
             if validate:
                 item.issues.extend(validate_service(model, td))
-            if not item.issues and not td_issues.get(id(td)):
+            if not errors_of(item.issues) and not errors_of(td_issues.get(id(td), [])):
                 item.result = render_service(model, td, opts)
         items.append(item)
     return items

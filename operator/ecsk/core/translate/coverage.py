@@ -246,7 +246,8 @@ _e(f"{CD}.systemControls[]", f"{POD}.securityContext.sysctls", "pod-wide", subtr
 _e(
     f"{CD}.resourceRequirements[]",
     f"{C}.resources.limits['nvidia.com/gpu']",
-    "GPU -> NVIDIA device plugin; InferenceAccelerator unsupported",
+    "GPU count -> NVIDIA device plugin; GPU ALL / sharing and NeuronDevice ALL have no count (warned, "
+    "not requested); InferenceAccelerator unsupported",
     "partial",
     subtree=True,
 )
@@ -306,8 +307,10 @@ _e(
 )
 _e(
     f"{TD}.placementConstraints[]",
-    "placement hook",
-    "memberOf expressions go to the CQL hook; kept in annotation ecs.ecsk.io/task-placement-constraints",
+    (f"{POD}.affinity.nodeAffinity", f"{POD}.affinity.podAffinity"),
+    "memberOf -> required node affinity (attributes as node labels) / pod affinity (task:group), "
+    "compiled by the CQL engine; a regex needs the live nodes (deferred by `ecsk render`); "
+    "kept in annotation ecs.ecsk.io/task-placement-constraints",
     "hook",
     subtree=True,
 )
@@ -360,6 +363,13 @@ _e(
     f"{TD}.enableFaultInjection",
     None,
     "ECS fault-injection endpoints have no Kubernetes counterpart",
+    "unsupported",
+)
+_e(
+    f"{TD}.trustedExecutionConfiguration",
+    None,
+    "trusted execution (isolation mode, attestation) is an ECS Managed Instances feature: "
+    "accepted, not rendered",
     "unsupported",
 )
 for _f in (
@@ -423,8 +433,21 @@ _e(
 )
 _e(f"{SVC}.desiredCount", f"{D}.replicas", "REPLICA only")
 _e(f"{SVC}.clientToken", None, "idempotency token of the API call", "read-only")
-_e(f"{SVC}.launchType", "placement hook", "kept in annotation ecs.ecsk.io/launch-type", "hook")
-_e(f"{SVC}.capacityProviderStrategy[]", "placement hook", "kept in annotation", "hook", subtree=True)
+_e(
+    f"{SVC}.launchType",
+    (f"{D}.template.spec.schedulingGates", "metadata.annotations['ecs.ecsk.io/launch-type']"),
+    "FARGATE -> scheduling gate ecs.ecsk.io/fargate + toleration (the operator makes a node per task); "
+    "EC2 -> no gate",
+    "hook",
+)
+_e(
+    f"{SVC}.capacityProviderStrategy[]",
+    (f"{D}.template.spec.schedulingGates", "metadata.annotations['ecs.ecsk.io/capacity-provider-strategy']"),
+    "ASG providers -> scheduling gate ecs.ecsk.io/capacity-provider: the operator picks each task's "
+    "provider by base/weight and pins its nodes; FARGATE/FARGATE_SPOT -> the Fargate gate",
+    "hook",
+    subtree=True,
+)
 _e(f"{SVC}.platformVersion", None, "Fargate platform versions do not exist in Kubernetes", "unsupported")
 _e(f"{SVC}.role", None, "service-linked role; the AWS Load Balancer Controller has its own", "unsupported")
 _e(f"{SVC}.deploymentConfiguration", None, "see sub-fields")
@@ -468,12 +491,21 @@ for _f in ("bakeTimeInMinutes", "lifecycleHooks[]", "linearConfiguration", "cana
     )
 _e(
     f"{SVC}.placementConstraints[]",
-    "placement hook",
-    "distinctInstance/memberOf -> CQL hook",
+    (f"{D}.template.spec.affinity.podAntiAffinity", f"{D}.template.spec.affinity.nodeAffinity"),
+    "distinctInstance -> required pod anti-affinity on kubernetes.io/hostname; memberOf -> required "
+    "node affinity / pod affinity (regexes need the live nodes: deferred by `ecsk render`)",
     "hook",
     subtree=True,
 )
-_e(f"{SVC}.placementStrategy[]", "placement hook", "spread/binpack/random -> hook", "hook", subtree=True)
+_e(
+    f"{SVC}.placementStrategy[]",
+    (f"{D}.template.spec.topologySpreadConstraints", f"{D}.template.spec.schedulerName"),
+    "spread -> topology spread constraint (ScheduleAnyway); binpack cpu|memory -> scheduler profile "
+    "ecsk-binpack-<field>; random -> default profile; later rules only break ties; "
+    "kept in annotation ecs.ecsk.io/placement-strategy",
+    "hook",
+    subtree=True,
+)
 _e(f"{SVC}.networkConfiguration", None, "see sub-fields")
 _e(f"{SVC}.networkConfiguration.awsvpcConfiguration", None, "see sub-fields")
 _e(
@@ -535,6 +567,24 @@ _e(
     "VPC Lattice: use the Gateway API controller",
     "unsupported",
     subtree=True,
+)
+_e(
+    f"{SVC}.gatewayConnectors",
+    None,
+    "ECS gateway ingress paths: use an Ingress or the Gateway API; accepted, not rendered",
+    "unsupported",
+)
+_e(
+    f"{SVC}.monitoring",
+    None,
+    "CloudWatch metric resolution of the service; ecsk's metrics come from the pods",
+    "unsupported",
+)
+_e(
+    f"{SVC}.deploymentConfiguration.earlySuccessCriteria",
+    None,
+    "early deployment success: the operator completes a rollout when every new task is healthy",
+    "unsupported",
 )
 for _f in (
     "serviceArn",

@@ -21,14 +21,23 @@ DEFAULT_TIMEOUT = 5
 DEFAULT_RETRIES = 3
 
 
-def probe_command(command: list[str], path: str, ctx: Context) -> list[str]:
-    """CMD -> argv as is; CMD-SHELL -> sh -c with the rest joined (Docker takes one string)."""
+def probe_command(command: list[str]) -> list[str]:
+    """CMD -> argv as is; CMD-SHELL -> sh -c with the rest joined (Docker takes one string).
+
+    Anything else ECS registers and hands to Docker unchanged (AWS's own ADOT samples use
+    `["/healthcheck"]` for a distroless image, so there is no shell to fall back to): it runs as
+    an exec probe of the whole list, as the image's exec-form HEALTHCHECK would. Validation warns.
+    """
     if command and command[0] == "CMD":
         return list(command[1:])
     if command and command[0] == "CMD-SHELL":
         return ["/bin/sh", "-c", " ".join(command[1:])]
-    ctx.warn(f"{path}.command", "health check command should start with CMD or CMD-SHELL; run via the shell")
-    return ["/bin/sh", "-c", " ".join(command)]
+    return list(command)
+
+
+def disables_health_check(hc: HealthCheck) -> bool:
+    """Docker's `[NONE]`: no health check at all (the image's own is switched off too)."""
+    return bool(hc.command) and hc.command[0] == "NONE"
 
 
 def build_probes(
@@ -47,7 +56,11 @@ def build_probes(
     interval = hc.interval or DEFAULT_INTERVAL
     timeout = hc.timeout or DEFAULT_TIMEOUT
     retries = hc.retries or DEFAULT_RETRIES
-    argv = probe_command(hc.command, path, ctx)
+    if disables_health_check(hc):
+        ctx.note(path, None, "[NONE]: Docker runs no health check, so no probe is rendered")
+        return {}
+    argv = probe_command(hc.command)
+    form = hc.command[0] if hc.command else ""
 
     def probe(failures: int) -> dict[str, Any]:
         # a fresh dict per probe: shared sub-objects would show up as YAML anchors
@@ -71,7 +84,11 @@ def build_probes(
     ctx.note(
         f"{path}.command",
         tuple(f"{t}.exec.command" for t in targets),
-        "CMD -> exec argv; CMD-SHELL -> [/bin/sh, -c, cmd]"
+        (
+            "CMD -> exec argv; CMD-SHELL -> [/bin/sh, -c, cmd]"
+            if form in ("CMD", "CMD-SHELL")
+            else "neither CMD nor CMD-SHELL: ECS passes it to Docker as given; exec probe of the whole list"
+        )
         + ("" if essential else "; non-essential: readiness only (ECS ignores its health for the task)"),
     )
     ctx.note(f"{path}.interval", tuple(f"{t}.periodSeconds" for t in targets), f"{interval}s")

@@ -12,7 +12,12 @@ from typing import Any
 
 from ecsk.core.models import ECSService, TaskDefinition
 from ecsk.core.translate import explain, names, networking, service
-from ecsk.core.translate.template import pod_template, revision_of, run_placement_hook, tag_labels
+from ecsk.core.translate.template import (
+    pod_template,
+    revision_of,
+    run_placement_hook,
+    tag_labels,
+)
 from ecsk.core.translate.types import Context, Explanation, PlacementInputs, RenderOptions, RenderResult
 
 KIND_ORDER = {
@@ -49,7 +54,7 @@ def render_task_definition(td: TaskDefinition, options: RenderOptions | None = N
         placement_constraints=[p.to_aws() for p in td.placementConstraints or ()] or None,
         requires_compatibilities=list(td.requiresCompatibilities or ()) or None,
     )
-    run_placement_hook(template["spec"], inputs, ctx)
+    run_placement_hook(template["spec"], inputs, ctx, len(td.placementConstraints or ()), service=False)
     name = names.dns_label(f"{td.family}-{revision_of(td, opts)}", max_len=63)
     obj = {
         "apiVersion": "v1",

@@ -60,13 +60,22 @@ def container_resources(c: ContainerDefinition, path: str, k8s: str, ctx: Contex
             f"soft limit = request {requests['memory']}" + ("" if c.memory else "; no hard limit"),
         )
     for i, req in enumerate(c.resourceRequirements or ()):
-        if req.type == "GPU":
+        at = f"{path}.resourceRequirements[{i}]"
+        if req.type == "GPU" and req.value is not None and req.value.isdigit():
             limits["nvidia.com/gpu"] = req.value
             ctx.note(
-                f"{path}.resourceRequirements[{i}]",
+                at,
                 f"{k8s}.resources.limits['nvidia.com/gpu']",
                 "GPU count -> NVIDIA device plugin extended resource (request defaults to the limit)",
             )
+        elif req.type in ("GPU", "NeuronDevice"):
+            # ALL (every device of the instance) and GPU sharing (MPS) are not counts a device
+            # plugin can be asked for: rendering a made-up count would be worse than none
+            what = (
+                "a GPU sharing strategy" if req.sharingStrategy else f"{req.type} {req.value or ''}".strip()
+            )
+            ctx.warn(at, f"{what} has no Kubernetes resource count; not requested", "resources.device")
+            ctx.note(at, None, f"{what}: the device plugins take a count of devices; not requested")
         else:
             ctx.warn(
                 f"{path}.resourceRequirements[{i}]",

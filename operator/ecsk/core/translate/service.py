@@ -205,7 +205,7 @@ def build_service(svc: ECSService, td: TaskDefinition, ctx: Context) -> list[dic
         requires_compatibilities=list(td.requiresCompatibilities or ()) or None,
         scheduling_strategy=svc.effective_scheduling_strategy,
     )
-    render.run_placement_hook(template["spec"], inputs, ctx)
+    render.run_placement_hook(template["spec"], inputs, ctx, len(td.placementConstraints or ()), service=True)
     meta_labels = {
         names.MANAGED_BY: "ecsk",
         **sel,

@@ -3,11 +3,13 @@ the placement hook call (the CQL engine plugs in there; the core itself never pl
 
 from __future__ import annotations
 
+import re
+from dataclasses import replace
 from typing import Any
 
 from ecsk.core.models import TaskDefinition
 from ecsk.core.translate import names, pod
-from ecsk.core.translate.types import Context, PlacementInputs, RenderOptions
+from ecsk.core.translate.types import Context, NoteSink, PlacementInputs, RenderOptions
 
 
 def revision_of(td: TaskDefinition, options: RenderOptions) -> int:
@@ -45,10 +47,42 @@ def pod_template(
     return {"metadata": {"labels": labels, "annotations": dict(sorted(ann.items()))}, "spec": spec}
 
 
-def run_placement_hook(spec: dict[str, Any], inputs: PlacementInputs, ctx: Context) -> None:
+def run_placement_hook(
+    spec: dict[str, Any], inputs: PlacementInputs, ctx: Context, td_constraints: int, *, service: bool
+) -> None:
+    """Call the hook with a note sink, and report its diagnostics under the documents' paths.
+
+    The hook indexes `placementConstraints` over the combined list (the task definition's
+    `td_constraints` first, then the service's); here they go back to the document each came
+    from: `taskDefinition.placementConstraints[i]` in a service render."""
     hook = ctx.options.placement_hook
     if hook is None:
         return
-    found = hook(spec, inputs)
-    if found:
-        ctx.diagnostics.extend(found)
+    found = hook(spec, replace(inputs, note=_note_sink(ctx, td_constraints, service=service)))
+    for d in found or ():
+        own, local = _document_path(d.path, td_constraints)
+        ctx.diagnostics.append(replace(d, path=local if own or not service else f"taskDefinition.{local}"))
+
+
+_CONSTRAINT = re.compile(r"^placementConstraints\[(\d+)\](.*)$")
+
+
+def _document_path(path: str, td_constraints: int) -> tuple[bool, str]:
+    """(is it the service's, path within its document) for a path of the hook's inputs."""
+    match = _CONSTRAINT.match(path)
+    if match is None:
+        return True, path  # strategies, and whole-list messages, belong to the call
+    i, rest = int(match.group(1)), match.group(2)
+    if i < td_constraints:
+        return False, f"placementConstraints[{i}]{rest}"
+    return True, f"placementConstraints[{i - td_constraints}]{rest}"
+
+
+def _note_sink(ctx: Context, td_constraints: int, *, service: bool) -> NoteSink:
+    """Notes go where the service render splits them: `svc:` for the service's own fields."""
+
+    def note(path: str, k8s: tuple[str, ...] | None, text: str) -> None:
+        own, local = _document_path(path, td_constraints)
+        ctx.note(f"svc:{local}" if service and own else local, k8s, text)
+
+    return note

@@ -47,7 +47,14 @@ class PlacementInputs:
     placement_strategy: list[dict[str, Any]] | None = None
     requires_compatibilities: list[str] | None = None
     scheduling_strategy: str | None = None
+    note: NoteSink | None = field(default=None, compare=False, repr=False)
+    """Where the hook says what each ECS placement field became (`--explain`): called with a path
+    relative to these inputs (`placementConstraints[i]` indexes `placement_constraints`,
+    `placementStrategy[i]`), the Kubernetes paths and the note. None: nobody asks."""
 
+
+NoteSink = Callable[[str, "tuple[str, ...] | None", str], None]
+"""`note(ecs_path, k8s_paths, text)`: how a placement hook explains, without knowing the render."""
 
 PlacementHook = Callable[[dict[str, Any], PlacementInputs], "list[Diagnostic] | None"]
 """Receives the pod spec (mutable) and the placement inputs; may add affinity, nodeSelector,

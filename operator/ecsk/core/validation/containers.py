@@ -32,6 +32,26 @@ _HEALTH_RANGES: tuple[tuple[str, int, int], ...] = (
 HEALTHCHECK_DEFAULTS = {"interval": 30, "timeout": 5, "retries": 3}
 """ECS's defaults when the health check leaves a setting out (startPeriod: none)."""
 
+# Rules ECS documents but does not enforce at registration: warnings that say what happens.
+HEALTHCHECK_AS_GIVEN = (
+    "ECS registers a health check command that does not start with CMD or CMD-SHELL and passes it "
+    "to Docker as given; Docker only documents [CMD, args...] and [CMD-SHELL, command], so whether "
+    "it runs depends on the container runtime. ecsk runs the list as an exec probe, as [CMD, ...] would."
+)
+HEALTHCHECK_NONE = (
+    "ECS passes [NONE] to Docker, which disables the image's own health check: "
+    "ecsk renders no probe, and the container's health stays UNKNOWN."
+)
+RESERVED_PORT = (
+    "Host port {port} is reserved by default on ECS container instances (22, 2375, 2376, 51678-51680). "
+    "ECS registers the task definition, but cannot place the task on an instance that reserves the "
+    "port (it stays PENDING there); ecsk renders the port as given."
+)
+MEMORY_MINIMUM = (
+    "'{field}' for container '{label}' is below 6 MiB. ECS registers it, but Docker 20.10 and later "
+    "refuse to create the container (CannotCreateContainerError: minimum 6MB); ecsk renders it as given."
+)
+
 
 def is_valid_secret_reference(value_from: str) -> bool:
     """Secrets Manager ARN (optionally with json-key/stage/version), SSM ARN, or bare SSM name."""
@@ -65,10 +85,8 @@ def check_memory(
     for field in ("memory", "memoryReservation"):
         value = getattr(c, field)
         if value is not None and value < 6:
-            out.add(
-                f"{base}.{field}",
-                f"Invalid '{field}' setting for container '{label}'. The minimum is 6 MiB.",
-                "container.memory-minimum",
+            out.warn(
+                f"{base}.{field}", MEMORY_MINIMUM.format(field=field, label=label), "container.memory-minimum"
             )
     if c.memory is not None and c.memoryReservation is not None and c.memoryReservation > c.memory:
         out.add(
@@ -131,11 +149,7 @@ def check_ports(base: str, c: ContainerDefinition, mode: NetworkMode, out: Issue
         else:
             bound = pm.hostPort or None  # bridge: 0/omitted = dynamic, never reserved
         if bound in RESERVED_HOST_PORTS:
-            out.add(
-                f"{at}.hostPort",
-                f"Host port {bound} is reserved on container instances (22, 2375, 2376, 51678-51680).",
-                "ports.reserved",
-            )
+            out.warn(f"{at}.hostPort", RESERVED_PORT.format(port=bound), "ports.reserved")
 
 
 def _check_range(at: str, text: str, container_port: int | None, host_port: int | None, out: Issues) -> None:
@@ -156,12 +170,16 @@ def _check_range(at: str, text: str, container_port: int | None, host_port: int 
 
 def check_health(base: str, hc: HealthCheck, out: Issues) -> None:
     at = f"{base}.healthCheck"
-    if not hc.command or hc.command[0] not in ("CMD", "CMD-SHELL"):
+    if not hc.command:
         out.add(
             f"{at}.command",
             "The health check command must start with CMD or CMD-SHELL.",
             "healthcheck.command",
         )
+    elif hc.command[0] == "NONE":
+        out.warn(f"{at}.command", HEALTHCHECK_NONE, "healthcheck.command-form")
+    elif hc.command[0] not in ("CMD", "CMD-SHELL"):
+        out.warn(f"{at}.command", HEALTHCHECK_AS_GIVEN, "healthcheck.command-form")
     elif len(hc.command) < 2:
         out.add(
             f"{at}.command",
@@ -196,7 +214,23 @@ def check_secrets(at: str, secrets: list[Secret], out: Issues) -> None:
         seen.add(secret.name)
 
 
+def check_resource_requirements(base: str, c: ContainerDefinition, out: Issues) -> None:
+    """The ResourceRequirement rules of the API reference: a value unless a GPU shares by
+    strategy; NeuronDevice only as ALL (every Neuron device of the instance)."""
+    for j, req in enumerate(c.resourceRequirements or ()):
+        at = f"{base}.resourceRequirements[{j}]"
+        if req.value is None and not (req.type == "GPU" and req.sharingStrategy):
+            out.add(
+                f"{at}.value",
+                "You must specify value unless the type is GPU and you specify sharingStrategy.",
+                "resources.value",
+            )
+        elif req.type == "NeuronDevice" and req.value != "ALL":
+            out.add(f"{at}.value", "When the type is NeuronDevice, the value must be ALL.", "resources.value")
+
+
 def check_container_misc(base: str, c: ContainerDefinition, mode: NetworkMode, out: Issues) -> None:
+    check_resource_requirements(base, c, out)
     files = c.environmentFiles or ()
     if len(files) > 10:
         out.add(

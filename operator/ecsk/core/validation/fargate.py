@@ -7,6 +7,7 @@ from ecsk.core.models.taskdef import TaskDefinition
 from ecsk.core.validation.issues import Issues
 
 INVALID_CPU = "Invalid 'cpu' setting for task"
+FARGATE_PID_MODE = "On Fargate for Linux containers, the only valid pidMode is task."
 
 
 def _pairs() -> frozenset[tuple[int, int]]:
@@ -60,8 +61,8 @@ def check_fargate(td: TaskDefinition, cpu: int | None, memory: int | None, out: 
         )
     if cpu is not None and memory is not None and (cpu, memory) not in FARGATE_CPU_MEMORY:
         out.add("cpu", INVALID_CPU, "fargate.cpu-memory")
-    if td.pidMode is not None:
-        out.add("pidMode", _unsupported("pidMode"), "fargate.unsupported")
+    if td.pidMode == "host":  # Fargate (platform 1.4.0+, Linux) supports pidMode task
+        out.add("pidMode", FARGATE_PID_MODE, "fargate.pid-mode")
     if td.ipcMode is not None:
         out.add("ipcMode", _unsupported("ipcMode"), "fargate.unsupported")
     if td.placementConstraints:
@@ -90,7 +91,6 @@ def _check_container(base: str, c: ContainerDefinition, out: Issues) -> None:
         "dnsServers",
         "extraHosts",
         "dockerSecurityOptions",
-        "systemControls",
     ):
         value = getattr(c, param)
         if value:

@@ -11,7 +11,12 @@ class Issues(list[ValidationIssue]):
     __slots__ = ()
 
     def add(self, path: str, message: str, rule: str) -> None:
+        """A rule ECS enforces: the call is refused."""
         self.append(ValidationIssue(path, message, rule))
+
+    def warn(self, path: str, message: str, rule: str) -> None:
+        """A rule ECS documents but does not enforce: `message` says what happens instead."""
+        self.append(ValidationIssue(path, message, rule, "warning"))
 
 
 __all__ = ["Issues", "ValidationIssue"]

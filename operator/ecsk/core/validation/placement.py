@@ -11,7 +11,8 @@ from ecsk.core.validation.issues import Issues
 MAX_CONSTRAINTS = 10
 MAX_STRATEGIES = 5
 MAX_CAPACITY_PROVIDERS = 6
-_SPREAD_FIELD = re.compile(r"^(instanceId|host|attribute:[A-Za-z0-9_./-]{1,128})$")
+# attribute names: letters, numbers, hyphens, underscores, slashes, back slashes, periods (PutAttributes)
+_SPREAD_FIELD = re.compile(r"^(instanceId|host|attribute:[A-Za-z0-9_./\\-]{1,128})$")
 _BINPACK_FIELDS = frozenset({"cpu", "memory"})
 
 FARGATE_MIX = (
@@ -60,8 +61,11 @@ def check_strategies(strategies: list[PlacementStrategy], out: Issues) -> None:
         at = f"placementStrategy[{i}]"
         if ps.type == "random":
             if ps.field:
-                out.add(
-                    f"{at}.field", "The random placement strategy takes no field.", "placement.strategy-field"
+                out.warn(
+                    f"{at}.field",
+                    "For the random placement strategy, this field is not used: "
+                    "ECS ignores it, and so does ecsk.",
+                    "placement.strategy-field",
                 )
         elif ps.type == "spread":
             if not ps.field or not _SPREAD_FIELD.match(ps.field):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 
 from ecsk.core.models.errors import ValidationIssue
 from ecsk.core.models.placement import NetworkConfiguration
@@ -136,8 +137,8 @@ def check_launch_compatibility(
     own = set(validate_task_definition(td))
     for issue in validate_task_definition(td, "FARGATE"):
         if issue not in own:
-            out.add(
-                f"taskDefinition.{issue.path}" if issue.path else "taskDefinition", issue.message, issue.rule
+            out.append(
+                replace(issue, path=f"taskDefinition.{issue.path}" if issue.path else "taskDefinition")
             )
 
 

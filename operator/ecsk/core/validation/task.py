@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 
 from ecsk.core.models.errors import ValidationIssue
 from ecsk.core.models.service import FARGATE_PROVIDERS
@@ -68,5 +69,5 @@ def validate_scheduled_task(st: ScheduledTask) -> list[ValidationIssue]:
     check_capacity_providers(params.capacityProviderStrategy or [], params.launchType, inner)
     check_constraints(params.placementConstraints or [], inner)
     check_strategies(params.placementStrategy or [], inner)
-    out.extend(ValidationIssue(f"ecsParameters.{i.path}", i.message, i.rule) for i in inner)
+    out.extend(replace(i, path=f"ecsParameters.{i.path}") for i in inner)
     return out

@@ -80,8 +80,9 @@ def check_efs(at: str, efs: EFSVolumeConfiguration, out: Issues) -> None:
             "efs.transit-encryption",
         )
     if efs.transitEncryptionPort is not None and efs.transitEncryption != "ENABLED":
-        out.add(
+        out.warn(
             f"{at}.transitEncryptionPort",
-            "transitEncryptionPort is only used when transitEncryption is ENABLED.",
+            "transitEncryptionPort is only used when transitEncryption is ENABLED: ECS ignores it here, "
+            "and so does ecsk.",
             "efs.transit-port",
         )
