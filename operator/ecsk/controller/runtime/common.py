@@ -9,7 +9,7 @@ from typing import Any, Protocol
 
 from ecsk.controller.kube.children import ChildCache
 from ecsk.controller.kube.client import Kube, now_iso
-from ecsk.core.models import ValidationIssue
+from ecsk.core.models import errors
 
 CLUSTER_SCOPED = {
     "StorageClass",
@@ -90,10 +90,7 @@ def merge_conditions(
     return [by_type[k] for k in sorted(by_type, key=str)]
 
 
-def issues_text(issues: Iterable[ValidationIssue], limit: int = 10) -> str:
-    items = [str(i) for i in issues]
-    more = f" (+{len(items) - limit} more)" if len(items) > limit else ""
-    return "; ".join(items[:limit]) + more
+issues_text = errors.issues_text
 
 
 def plain(obj: Mapping[str, Any]) -> dict[str, Any]:

@@ -1,0 +1,186 @@
+"""The endpoint's only store: the custom resources, read and written through the Kubernetes API.
+
+There is no cache and no database: what `kubectl apply` created is what Describe*/List* return,
+and what CreateService writes is what `kubectl get` shows. Errors come back as AwsError: a refusal
+by the API server (admission, CEL rules) as the caller's fault, an unreachable or failing API
+server as a retryable ServerException (HTTP 500, which every SDK retries).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Mapping
+from typing import Any
+
+import urllib3
+from kubernetes import client as k8s_client
+from kubernetes import config as k8s_config
+from kubernetes.client.exceptions import ApiException
+
+from ecsk.api.errors import AwsError
+
+log = logging.getLogger("ecsk.api.store")
+
+GROUP = "ecs.ecsk.io"
+VERSION = "v1alpha1"
+API_VERSION = f"{GROUP}/{VERSION}"
+PLURALS = {
+    "TaskDefinition": "taskdefinitions",
+    "ECSService": "ecsservices",
+    "Task": "tasks",
+    "ECSCluster": "ecsclusters",
+    "CapacityProvider": "capacityproviders",
+    "ScalableTarget": "scalabletargets",
+    "ScalingPolicy": "scalingpolicies",
+    "ScheduledAction": "scheduledactions",
+}
+CORE_PLURALS = {"ConfigMap": "configmaps", "Pod": "pods", "Node": "nodes", "Event": "events"}
+CLUSTER_SCOPED = {"Node"}
+TIMEOUT = (3.0, 10.0)
+"""Connect and read timeouts: a hung API server must become a retryable error, not a hung call."""
+
+
+class Conflict(Exception):
+    """The name is taken (create) or the object changed underneath (replace with resourceVersion)."""
+
+
+class Store:
+    """Thread-safe: the official client's ApiClient pools its connections (urllib3)."""
+
+    def __init__(self, namespace: str, api_client: k8s_client.ApiClient | None = None) -> None:
+        if api_client is None:
+            try:
+                k8s_config.load_incluster_config()
+            except k8s_config.ConfigException:
+                k8s_config.load_kube_config()
+            conf = k8s_client.Configuration.get_default_copy()
+            conf.connection_pool_maxsize = 32
+            api_client = k8s_client.ApiClient(conf)
+        self.api = api_client
+        self.namespace = namespace
+
+    # --- paths ---------------------------------------------------------------------------------
+
+    def _path(self, kind: str, name: str | None = None, sub: str | None = None) -> str:
+        if kind in PLURALS:
+            base = f"/apis/{GROUP}/{VERSION}/namespaces/{self.namespace}/{PLURALS[kind]}"
+        elif kind in CLUSTER_SCOPED:
+            base = f"/api/v1/{CORE_PLURALS[kind]}"
+        else:
+            base = f"/api/v1/namespaces/{self.namespace}/{CORE_PLURALS[kind]}"
+        if name is not None:
+            base += f"/{name}"
+        if sub:
+            base += f"/{sub}"
+        return base
+
+    def _call(
+        self,
+        method: str,
+        path: str,
+        body: Any = None,
+        query: list[tuple[str, str]] | None = None,
+        content_type: str = "application/json",
+    ) -> Any:
+        try:
+            m, url, headers, payload, _ = self.api.param_serialize(
+                method,
+                path,
+                query_params=query or [],
+                header_params={"Accept": "application/json", "Content-Type": content_type},
+                body=body,
+                auth_settings=["BearerToken"],
+            )
+            resp = self.api.call_api(m, url, header_params=headers, body=payload, _request_timeout=TIMEOUT)
+            data = resp.read()
+        except ApiException as exc:
+            raise _translate(exc.status or 0, exc.body, str(exc.reason), method, path) from None
+        except (urllib3.exceptions.HTTPError, OSError) as exc:
+            log.warning("Kubernetes API unreachable: %s %s: %s", method, path, exc)
+            raise unavailable() from None
+        if not 200 <= resp.status < 300:
+            raise _translate(resp.status, data, str(resp.reason), method, path)
+        return json.loads(data) if data else None
+
+    # --- reads ---------------------------------------------------------------------------------
+
+    def get(self, kind: str, name: str) -> dict[str, Any] | None:
+        try:
+            out: dict[str, Any] = self._call("GET", self._path(kind, name))
+        except NotFound:
+            return None
+        return out
+
+    def list(self, kind: str, selector: str | None = None) -> list[dict[str, Any]]:
+        query = [("labelSelector", selector)] if selector else None
+        try:
+            items: list[dict[str, Any]] = self._call("GET", self._path(kind), query=query).get("items") or []
+        except NotFound:
+            return []  # a CRD not installed reads as empty, like an account that never used it
+        return items
+
+    # --- writes --------------------------------------------------------------------------------
+
+    def create(self, obj: Mapping[str, Any]) -> dict[str, Any]:
+        out: dict[str, Any] = self._call("POST", self._path(obj["kind"]), body=dict(obj))
+        return out
+
+    def replace(self, obj: Mapping[str, Any]) -> dict[str, Any]:
+        """PUT with the object's resourceVersion: the whole spec is the caller's, like an apply of
+        a complete manifest, and a concurrent writer makes this a Conflict instead of a lost update."""
+        out: dict[str, Any] = self._call(
+            "PUT", self._path(obj["kind"], obj["metadata"]["name"]), body=dict(obj)
+        )
+        return out
+
+    def merge_patch(self, kind: str, name: str, patch: Mapping[str, Any]) -> dict[str, Any] | None:
+        try:
+            out: dict[str, Any] = self._call(
+                "PATCH", self._path(kind, name), body=dict(patch), content_type="application/merge-patch+json"
+            )
+        except NotFound:
+            return None
+        return out
+
+    def delete(self, kind: str, name: str, propagation: str = "Background") -> bool:
+        try:
+            self._call("DELETE", self._path(kind, name), body={"propagationPolicy": propagation})
+        except NotFound:
+            return False
+        return True
+
+
+class NotFound(Exception):
+    pass
+
+
+def unavailable() -> AwsError:
+    return AwsError(
+        "ServerException",
+        "The Kubernetes API server that stores ecsk's resources is unavailable; retry later.",
+        500,
+    )
+
+
+def _message(body: Any, reason: str) -> str:
+    try:
+        return str(json.loads(body or "{}").get("message") or reason)
+    except (ValueError, AttributeError, TypeError):
+        return reason
+
+
+def _translate(status: int, body: Any, reason: str, method: str, path: str) -> Exception:
+    message = _message(body, reason)
+    if status == 404:
+        return NotFound(path)
+    if status == 409:
+        return Conflict(message)
+    if status in (400, 422):
+        # Admission or the CRD's schema/CEL rules refused it: the same rules, the same words.
+        return AwsError("InvalidParameterException", message)
+    if status in (401, 403):
+        log.error("Kubernetes API refused %s %s: %s", method, path, message)
+        return AwsError("ServerException", f"ecsk's Kubernetes credentials may not {method} {path}", 500)
+    log.warning("Kubernetes API error %s on %s %s: %s", status, method, path, message)
+    return unavailable()
