@@ -2,13 +2,14 @@
 # so the Deployment in manifests/ passes the restricted Pod Security Standard.
 FROM python:3.11-slim AS build
 WORKDIR /src
-COPY pyproject.toml README.md ./
+COPY pyproject.toml README.md requirements-aws.txt ./
 COPY operator ./operator
-RUN pip install --no-cache-dir --prefix=/install .
+RUN pip install --no-cache-dir --prefix=/install . \
+ && pip install --no-cache-dir --prefix=/install --no-deps botocore==1.44.8 jmespath==1.1.0
 
 FROM python:3.11-slim
 COPY --from=build /install /usr/local
 USER 10001:10001
 ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1
-EXPOSE 8080
+EXPOSE 8080 4599
 ENTRYPOINT ["ecsk", "operator", "--liveness", "http://0.0.0.0:8080/healthz"]

@@ -7,7 +7,7 @@ SHELL := /bin/bash
 ECSK_HOME ?= $(HOME)/.cache/ecsk
 PYTHON ?= python3
 # One virtualenv per dependency set, outside the repository, so a fresh clone reuses it.
-VENV := $(ECSK_HOME)/venv-$(shell sha256sum pyproject.toml | cut -c1-12)
+VENV := $(ECSK_HOME)/venv-$(shell cat pyproject.toml requirements-aws.txt | sha256sum | cut -c1-12)
 BIN := $(VENV)/bin
 ECSK := $(BIN)/ecsk
 LOCAL_KUBECONFIG := $(ECSK_HOME)/kubeconfig
@@ -29,11 +29,12 @@ help:
 	@echo "make unit | integration | lint | cluster-up | cluster-down | crds | bench"
 	@echo "make kind-up | kind-test | kind-down | image   (need Docker; see README)"
 
-$(VENV)/.installed: pyproject.toml
+$(VENV)/.installed: pyproject.toml requirements-aws.txt
 	@echo ">> creating virtualenv $(VENV)"
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
 	$(BIN)/pip install -q -e '.[dev]'
+	$(BIN)/pip install -q --no-deps -r requirements-aws.txt
 	touch $@
 
 venv: $(VENV)/.installed

@@ -69,15 +69,15 @@ def dispatch(
         auth_header = next((v for k, v in headers.items() if k.lower() == "authorization"), None)
         auth = sigv4.verify(auth_header, settings.access_keys, method, path, headers, body)
         params = _parse(body)
-        handler = service.operations.get(operation)
         if operation not in _model_ops(service):
             raise AwsError("UnknownOperationException", "")
+        cleaned = validate_input(service.model, operation, params, service.validation_error)
+        handler = service.operations.get(operation)
         if handler is None:
             raise AwsError(
                 "UnsupportedFeatureException" if service.model == "ecs" else "ValidationException",
                 f"ecsk does not implement {operation} yet (see README: supported operations).",
             )
-        cleaned = validate_input(service.model, operation, params, service.validation_error)
         ctx = Context(store, settings, auth.access_key if auth else None)
         return Response(200, handler(ctx, cleaned))
     except AwsError as exc:
