@@ -281,3 +281,42 @@ def test_malformed_requests_get_aws_errors(endpoint: str) -> None:
         conn.request("POST", "/", body=body, headers={"X-Amz-Target": target})
         resp = conn.getresponse()
         assert (resp.status, json.loads(resp.read())["__type"]) == (400, want)
+
+
+def test_tags_on_clusters_services_and_tasks(ecs: Any) -> None:
+    ecs.create_cluster(clusterName="tagged")
+    arn = f"{ARN}:cluster/tagged"
+    ecs.tag_resource(resourceArn=arn, tags=[{"key": "team", "value": "a"}, {"key": "env", "value": "dev"}])
+    ecs.tag_resource(resourceArn=arn, tags=[{"key": "env", "value": "prod"}])
+    assert sorted((t["key"], t["value"]) for t in ecs.list_tags_for_resource(resourceArn=arn)["tags"]) == [
+        ("env", "prod"),
+        ("team", "a"),
+    ]
+    ecs.untag_resource(resourceArn=arn, tagKeys=["team"])
+    assert ecs.describe_clusters(clusters=["tagged"], include=["TAGS"])["clusters"][0]["tags"] == [
+        {"key": "env", "value": "prod"}
+    ]
+    ecs.register_task_definition(
+        family="tagtd", containerDefinitions=container(), tags=[{"key": "k", "value": "v"}]
+    )
+    assert ecs.list_tags_for_resource(resourceArn=f"{ARN}:task-definition/tagtd:1")["tags"] == [
+        {"key": "k", "value": "v"}
+    ]
+    ecs.create_service(cluster="tagged", serviceName="s", taskDefinition="tagtd", desiredCount=0)
+    svc = f"{ARN}:service/tagged/s"
+    ecs.tag_resource(resourceArn=svc, tags=[{"key": "owner", "value": "me"}])
+    got = ecs.describe_services(cluster="tagged", services=["s"], include=["TAGS"])["services"][0]["tags"]
+    assert got == [{"key": "owner", "value": "me"}]
+    task = ecs.run_task(cluster="tagged", taskDefinition="tagtd", tags=[{"key": "t", "value": "1"}])["tasks"][
+        0
+    ]
+    shown = ecs.describe_tasks(cluster="tagged", tasks=[task["taskArn"]], include=["TAGS"])["tasks"][0]
+    assert shown["tags"] == [{"key": "t", "value": "1"}]
+    with pytest.raises(ClientError) as err:
+        ecs.tag_resource(resourceArn=f"{ARN}:service/tagged/ghost", tags=[{"key": "a", "value": "b"}])
+    assert code(err) == "ResourceNotFoundException"
+    with pytest.raises(ClientError) as err:
+        ecs.tag_resource(resourceArn="not-an-arn", tags=[{"key": "a", "value": "b"}])
+    assert code(err) == "InvalidParameterException"
+    ecs.delete_service(cluster="tagged", service="s")
+    ecs.stop_task(cluster="tagged", task=task["taskArn"])

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ecsk.api.ecs import clusters, services, taskdefs, tasks
+from ecsk.api.ecs import clusters, services, tags, taskdefs, tasks
 from ecsk.api.registry import Service
 
 SERVICE = Service(
@@ -30,5 +30,8 @@ SERVICE = Service(
         "DescribeTasks": tasks.describe_tasks,
         "ListTasks": tasks.list_tasks,
         "StopTask": tasks.stop_task,
+        "TagResource": tags.tag_resource,
+        "UntagResource": tags.untag_resource,
+        "ListTagsForResource": tags.list_tags_for_resource,
     },
 )

@@ -16,7 +16,15 @@ from typing import Any
 
 from ecsk.api.context import Context, epoch, page
 from ecsk.api.ecs.clusters import require_cluster
-from ecsk.api.ecs.common import cluster_arn, resource, spec_cluster, task_arn, task_definition_arn
+from ecsk.api.ecs.common import (
+    cluster_arn,
+    resource,
+    spec_cluster,
+    tags_out,
+    task_arn,
+    task_definition_arn,
+    wants_tags,
+)
 from ecsk.api.ecs.taskdefs import load_revision, resolve_any
 from ecsk.api.errors import AwsError, from_prefixed
 from ecsk.core.models import ModelLoadError, parse_run_task
@@ -47,7 +55,9 @@ def _container(arn: str, c: Mapping[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in out.items() if v is not None}
 
 
-def _view(ctx: Context, rec: Mapping[str, Any], cluster: str, extra: Mapping[str, Any]) -> dict[str, Any]:
+def _view(
+    ctx: Context, rec: Mapping[str, Any], cluster: str, extra: Mapping[str, Any], include_tags: bool = False
+) -> dict[str, Any]:
     """A task record (operator status or a derived pod state) as describe-tasks shows it."""
     arn = task_arn(ctx, cluster, str(rec["taskId"]))
     out: dict[str, Any] = {
@@ -66,7 +76,7 @@ def _view(ctx: Context, rec: Mapping[str, Any], cluster: str, extra: Mapping[str
         "version": 1,
         "attachments": [],
         "overrides": {"containerOverrides": [], "inferenceAcceleratorOverrides": []},
-        "tags": [],
+        "tags": tags_out(extra.get("tags")) if include_tags else [],
     }
     for key in ("createdAt", "startedAt", "stoppingAt", "stoppedAt"):
         out[key] = epoch(rec.get(key))
@@ -87,6 +97,7 @@ def _standalone(ctx: Context, cluster: str | None) -> Iterable[tuple[dict[str, A
             "launchType": spec.get("launchType"),
             "group": spec.get("group"),
             "resource": body["metadata"]["name"],
+            "tags": spec.get("tags"),
         }
         for rec in status.get("tasks") or []:
             yield dict(rec), extra, c
@@ -135,7 +146,7 @@ def describe_tasks(ctx: Context, params: dict[str, Any]) -> dict[str, Any]:
         tid = _short_task(ref)
         if tid in found:
             rec, extra = found[tid]
-            tasks.append(_view(ctx, rec, cluster, extra))
+            tasks.append(_view(ctx, rec, cluster, extra, wants_tags(params)))
         else:
             failures.append({"arn": task_arn(ctx, cluster, tid), "reason": "MISSING"})
     return {"tasks": tasks, "failures": failures}
