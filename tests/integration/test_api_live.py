@@ -320,3 +320,29 @@ def test_tags_on_clusters_services_and_tasks(ecs: Any) -> None:
     assert code(err) == "InvalidParameterException"
     ecs.delete_service(cluster="tagged", service="s")
     ecs.stop_task(cluster="tagged", task=task["taskArn"])
+
+
+def test_attributes_on_container_instances(ecs: Any, kubeconfig: str) -> None:
+    nodes = json.loads(
+        kubectl(kubeconfig, "get", "nodes", "-l", "eks.amazonaws.com/nodegroup", "-o", "json").stdout
+    )
+    node = nodes["items"][0]["metadata"]["name"]
+    name = f"apitest-{os.getpid()}"  # unique: the nodes are shared with other tests
+    with pytest.raises(ClientError) as err:
+        ecs.list_attributes(cluster="nowhere", targetType="container-instance")
+    assert code(err) == "ClusterNotFoundException"
+    ecs.create_cluster()  # the default cluster
+    try:
+        out = ecs.put_attributes(attributes=[{"name": name, "value": "blue", "targetId": node}])
+        assert out["attributes"][0]["targetId"] == f"{ARN}:container-instance/default/{node}"
+        listed = ecs.list_attributes(targetType="container-instance", attributeName=name)["attributes"]
+        assert [(a["name"], a.get("value")) for a in listed] == [(name, "blue")]
+        with pytest.raises(ClientError) as err:
+            ecs.put_attributes(attributes=[{"name": "ecs.reserved", "value": "x", "targetId": node}])
+        assert code(err) == "InvalidParameterException"
+        with pytest.raises(ClientError) as err:
+            ecs.put_attributes(attributes=[{"name": name, "value": "x", "targetId": "i-0nothere"}])
+        assert code(err) == "TargetNotFoundException"
+    finally:
+        ecs.delete_attributes(attributes=[{"name": name, "targetId": node}])
+    assert ecs.list_attributes(targetType="container-instance", attributeName=name)["attributes"] == []

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ecsk.api.ecs import clusters, services, tags, taskdefs, tasks
+from ecsk.api.ecs import attributes, clusters, services, tags, taskdefs, tasks
 from ecsk.api.registry import Service
 
 SERVICE = Service(
@@ -33,5 +33,8 @@ SERVICE = Service(
         "TagResource": tags.tag_resource,
         "UntagResource": tags.untag_resource,
         "ListTagsForResource": tags.list_tags_for_resource,
+        "PutAttributes": attributes.put_attributes,
+        "DeleteAttributes": attributes.delete_attributes,
+        "ListAttributes": attributes.list_attributes_op,
     },
 )
