@@ -346,3 +346,38 @@ def test_attributes_on_container_instances(ecs: Any, kubeconfig: str) -> None:
     finally:
         ecs.delete_attributes(attributes=[{"name": name, "targetId": node}])
     assert ecs.list_attributes(targetType="container-instance", attributeName=name)["attributes"] == []
+
+
+def test_container_instances(ecs: Any, kubeconfig: str) -> None:
+    ecs.create_cluster()
+    arns = [
+        a
+        for p in ecs.get_paginator("list_container_instances").paginate()
+        for a in p["containerInstanceArns"]
+    ]
+    nodes = json.loads(kubectl(kubeconfig, "get", "nodes", "-o", "json").stdout)["items"]
+    ec2 = [
+        n
+        for n in nodes
+        if (n["metadata"].get("labels") or {}).get("eks.amazonaws.com/compute-type") != "fargate"
+    ]
+    assert len(arns) == len(ec2) and all(a.startswith(f"{ARN}:container-instance/default/") for a in arns)
+    large = ecs.list_container_instances(filter="attribute:ecs.instance-type == m5.large")[
+        "containerInstanceArns"
+    ]
+    want = {
+        n["metadata"]["name"]
+        for n in ec2
+        if n["metadata"]["labels"].get("node.kubernetes.io/instance-type") == "m5.large"
+    }
+    assert {a.rsplit("/", 1)[1] for a in large} == want and want
+    got = ecs.describe_container_instances(containerInstances=[large[0], "i-0missing"])
+    inst = got["containerInstances"][0]
+    assert inst["containerInstanceArn"] == large[0] and inst["status"] in ("ACTIVE", "DRAINING")
+    cpu = next(r for r in inst["registeredResources"] if r["name"] == "CPU")["integerValue"]
+    assert cpu > 0
+    assert {"name": "ecs.instance-type", "value": "m5.large"} in inst["attributes"]
+    assert got["failures"][0]["reason"] == "MISSING"
+    with pytest.raises(ClientError) as err:
+        ecs.list_container_instances(filter="attribute:ecs.instance-type ==")
+    assert code(err) == "InvalidParameterException"

@@ -41,6 +41,10 @@ TIMEOUT = (3.0, 10.0)
 """Connect and read timeouts: a hung API server must become a retryable error, not a hung call."""
 
 
+Items = list[dict[str, Any]]
+"""(An alias: inside `Store`, `list` names its method.)"""
+
+
 class Conflict(Exception):
     """The name is taken (create) or the object changed underneath (replace with resourceVersion)."""
 
@@ -120,6 +124,12 @@ class Store:
             return []  # a CRD not installed reads as empty, like an account that never used it
         return items
 
+    def list_all_pods(self, field_selector: str | None = None) -> Items:
+        """Pods of every namespace: what an instance's remaining resources must subtract."""
+        query = [("fieldSelector", field_selector)] if field_selector else None
+        items: Items = self._call("GET", "/api/v1/pods", query=query).get("items") or []
+        return items
+
     # --- writes --------------------------------------------------------------------------------
 
     def create(self, obj: Mapping[str, Any]) -> dict[str, Any]:
@@ -146,6 +156,19 @@ class Store:
     def delete(self, kind: str, name: str, propagation: str = "Background") -> bool:
         try:
             self._call("DELETE", self._path(kind, name), body={"propagationPolicy": propagation})
+        except NotFound:
+            return False
+        return True
+
+    def evict(self, pod: str) -> bool:
+        """The eviction API (honours PodDisruptionBudgets, like `kubectl drain`); False if gone."""
+        body = {
+            "apiVersion": "policy/v1",
+            "kind": "Eviction",
+            "metadata": {"name": pod, "namespace": self.namespace},
+        }
+        try:
+            self._call("POST", self._path("Pod", pod, "eviction"), body=body)
         except NotFound:
             return False
         return True

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ecsk.api.ecs import attributes, clusters, services, tags, taskdefs, tasks
+from ecsk.api.ecs import attributes, clusters, instances, services, tags, taskdefs, tasks
 from ecsk.api.registry import Service
 
 SERVICE = Service(
@@ -36,5 +36,8 @@ SERVICE = Service(
         "PutAttributes": attributes.put_attributes,
         "DeleteAttributes": attributes.delete_attributes,
         "ListAttributes": attributes.list_attributes_op,
+        "ListContainerInstances": instances.list_container_instances,
+        "DescribeContainerInstances": instances.describe_container_instances,
+        "UpdateContainerInstancesState": instances.update_container_instances_state,
     },
 )
