@@ -381,3 +381,49 @@ def test_container_instances(ecs: Any, kubeconfig: str) -> None:
     with pytest.raises(ClientError) as err:
         ecs.list_container_instances(filter="attribute:ecs.instance-type ==")
     assert code(err) == "InvalidParameterException"
+
+
+def test_capacity_providers(ecs: Any, operator_ns: str, kubeconfig: str) -> None:
+    asg = {
+        "autoScalingGroupArn": "arn:aws:autoscaling:eu-central-1:123456789012:autoScalingGroup:x:"
+        "autoScalingGroupName/asg"
+    }
+    made = ecs.create_capacity_provider(
+        name="cp-api",
+        autoScalingGroupProvider={**asg, "managedScaling": {"status": "ENABLED", "targetCapacity": 90}},
+    )["capacityProvider"]
+    assert made["capacityProviderArn"] == f"{ARN}:capacity-provider/cp-api"
+    body = json.loads(
+        kubectl(kubeconfig, "-n", operator_ns, "get", "capacityprovider", "cp-api", "-o", "json").stdout
+    )
+    assert body["spec"]["autoScalingGroup"]["instanceTypes"] == ["m5.large"]
+    with pytest.raises(ClientError) as err:
+        ecs.create_capacity_provider(name="cp-api", autoScalingGroupProvider=asg)
+    assert code(err) == "ClientException"
+    with pytest.raises(ClientError) as err:
+        ecs.create_capacity_provider(name="fargate-x", autoScalingGroupProvider=asg)
+    assert code(err) == "InvalidParameterException"
+    got = ecs.describe_capacity_providers(capacityProviders=["cp-api", "FARGATE", "ghost"])
+    assert [p["name"] for p in got["capacityProviders"]] == ["cp-api", "FARGATE"]
+    assert got["failures"][0]["reason"] == "MISSING"
+    ecs.create_cluster(clusterName="cp-cluster")
+    ecs.put_cluster_capacity_providers(
+        cluster="cp-cluster",
+        capacityProviders=["cp-api"],
+        defaultCapacityProviderStrategy=[{"capacityProvider": "cp-api", "weight": 1}],
+    )
+    with pytest.raises(ClientError) as err:
+        ecs.put_cluster_capacity_providers(
+            cluster="cp-cluster",
+            capacityProviders=[],
+            defaultCapacityProviderStrategy=[{"capacityProvider": "cp-api", "weight": 1}],
+        )
+    assert code(err) == "InvalidParameterException"
+    assert ecs.describe_clusters(clusters=["cp-cluster"])["clusters"][0]["capacityProviders"] == ["cp-api"]
+    with pytest.raises(ClientError) as err:
+        ecs.delete_capacity_provider(capacityProvider="cp-api")
+    assert code(err) == "ResourceInUseException"
+    ecs.put_cluster_capacity_providers(
+        cluster="cp-cluster", capacityProviders=[], defaultCapacityProviderStrategy=[]
+    )
+    assert ecs.delete_capacity_provider(capacityProvider="cp-api")["capacityProvider"]["status"] == "INACTIVE"

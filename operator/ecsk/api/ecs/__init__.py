@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ecsk.api.ecs import attributes, clusters, instances, services, tags, taskdefs, tasks
+from ecsk.api.ecs import attributes, capacity, clusters, instances, services, tags, taskdefs, tasks
 from ecsk.api.registry import Service
 
 SERVICE = Service(
@@ -36,6 +36,9 @@ SERVICE = Service(
         "PutAttributes": attributes.put_attributes,
         "DeleteAttributes": attributes.delete_attributes,
         "ListAttributes": attributes.list_attributes_op,
+        "CreateCapacityProvider": capacity.create_capacity_provider,
+        "DescribeCapacityProviders": capacity.describe_capacity_providers,
+        "DeleteCapacityProvider": capacity.delete_capacity_provider,
         "ListContainerInstances": instances.list_container_instances,
         "DescribeContainerInstances": instances.describe_container_instances,
         "UpdateContainerInstancesState": instances.update_container_instances_state,
