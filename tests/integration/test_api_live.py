@@ -427,3 +427,72 @@ def test_capacity_providers(ecs: Any, operator_ns: str, kubeconfig: str) -> None
         cluster="cp-cluster", capacityProviders=[], defaultCapacityProviderStrategy=[]
     )
     assert ecs.delete_capacity_provider(capacityProvider="cp-api")["capacityProvider"]["status"] == "INACTIVE"
+
+
+def test_application_auto_scaling(endpoint: str, ecs: Any, operator_ns: str, kubeconfig: str) -> None:
+    aas = boto3.client(
+        "application-autoscaling",
+        endpoint_url=endpoint,
+        region_name="eu-central-1",
+        aws_access_key_id="local",
+        aws_secret_access_key="local",
+    )
+    ecs.register_task_definition(family="scaled", containerDefinitions=container())
+    ecs.create_service(serviceName="scaled", taskDefinition="scaled", desiredCount=1)
+    target = {
+        "ServiceNamespace": "ecs",
+        "ResourceId": "service/default/scaled",
+        "ScalableDimension": "ecs:service:DesiredCount",
+    }
+    with pytest.raises(ClientError) as err:
+        aas.put_scaling_policy(PolicyName="cpu", PolicyType="TargetTrackingScaling", **target)
+    assert code(err) == "ObjectNotFoundException"
+    with pytest.raises(ClientError) as err:
+        aas.register_scalable_target(MinCapacity=5, MaxCapacity=2, **target)
+    assert (
+        code(err) == "ValidationException" and "less than minimum" in err.value.response["Error"]["Message"]
+    )
+    arn = aas.register_scalable_target(MinCapacity=1, MaxCapacity=4, **target)["ScalableTargetARN"]
+    assert arn.startswith("arn:aws:application-autoscaling:eu-central-1:123456789012:scalable-target/")
+    aas.register_scalable_target(MaxCapacity=6, **target)  # re-registering updates what is given
+    got = aas.describe_scalable_targets(ServiceNamespace="ecs", ResourceIds=["service/default/scaled"])
+    assert [(t["MinCapacity"], t["MaxCapacity"]) for t in got["ScalableTargets"]] == [(1, 6)]
+    policy = aas.put_scaling_policy(
+        PolicyName="cpu",
+        PolicyType="TargetTrackingScaling",
+        TargetTrackingScalingPolicyConfiguration={
+            "TargetValue": 60.0,
+            "PredefinedMetricSpecification": {"PredefinedMetricType": "ECSServiceAverageCPUUtilization"},
+        },
+        **target,
+    )
+    assert ":policyName/cpu" in policy["PolicyARN"]
+    listed = aas.describe_scaling_policies(ServiceNamespace="ecs", ResourceId="service/default/scaled")
+    assert [p["PolicyName"] for p in listed["ScalingPolicies"]] == ["cpu"]
+    # the operator acts on what the API wrote: target tracking becomes an HPA on the service
+    wait_for(
+        lambda: (
+            "horizontalpodautoscaler"
+            in kubectl(kubeconfig, "-n", operator_ns, "get", "hpa", "-o", "name").stdout
+        ),
+        timeout=30,
+        what="HPA for the target tracking policy",
+    )
+    aas.put_scheduled_action(
+        ScheduledActionName="night",
+        Schedule="cron(0 22 * * ? *)",
+        ScalableTargetAction={"MinCapacity": 1, "MaxCapacity": 2},
+        **target,
+    )
+    actions = aas.describe_scheduled_actions(ServiceNamespace="ecs")["ScheduledActions"]
+    assert [a["ScheduledActionName"] for a in actions] == ["night"]
+    with pytest.raises(ClientError) as err:
+        aas.put_scheduled_action(ScheduledActionName="bad", Schedule="whenever", **target)
+    assert code(err) == "ValidationException"
+    aas.delete_scaling_policy(PolicyName="cpu", **target)
+    with pytest.raises(ClientError) as err:
+        aas.delete_scaling_policy(PolicyName="cpu", **target)
+    assert code(err) == "ObjectNotFoundException"
+    aas.deregister_scalable_target(**target)
+    assert aas.describe_scalable_targets(ServiceNamespace="ecs")["ScalableTargets"] == []
+    assert aas.describe_scheduled_actions(ServiceNamespace="ecs")["ScheduledActions"] == []

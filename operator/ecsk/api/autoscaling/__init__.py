@@ -1,9 +1,9 @@
-"""Application Auto Scaling (`AnyScaleFrontendService.*`): registered so the endpoint answers its
-target prefix; operations on ScalableTarget / ScalingPolicy / ScheduledAction resources are
-added here (see README for what is implemented)."""
+"""Application Auto Scaling (`AnyScaleFrontendService.*`) on the ScalableTarget, ScalingPolicy and
+ScheduledAction resources the operator turns into HPAs and scaling loops."""
 
 from __future__ import annotations
 
+from ecsk.api.autoscaling import targets
 from ecsk.api.registry import Service
 
 SERVICE = Service(
@@ -11,5 +11,15 @@ SERVICE = Service(
     model="application-autoscaling",
     signing_name="application-autoscaling",
     validation_error="ValidationException",
-    operations={},
+    operations={
+        "RegisterScalableTarget": targets.register_scalable_target,
+        "DescribeScalableTargets": targets.describe_scalable_targets,
+        "DeregisterScalableTarget": targets.deregister_scalable_target,
+        "PutScalingPolicy": targets.put_scaling_policy,
+        "DescribeScalingPolicies": targets.describe_scaling_policies,
+        "DeleteScalingPolicy": targets.delete_scaling_policy,
+        "PutScheduledAction": targets.put_scheduled_action,
+        "DescribeScheduledActions": targets.describe_scheduled_actions,
+        "DeleteScheduledAction": targets.delete_scheduled_action,
+    },
 )
