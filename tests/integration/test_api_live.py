@@ -455,8 +455,17 @@ def test_application_auto_scaling(endpoint: str, ecs: Any, operator_ns: str, kub
     arn = aas.register_scalable_target(MinCapacity=1, MaxCapacity=4, **target)["ScalableTargetARN"]
     assert arn.startswith("arn:aws:application-autoscaling:eu-central-1:123456789012:scalable-target/")
     aas.register_scalable_target(MaxCapacity=6, **target)  # re-registering updates what is given
+    aas.register_scalable_target(MinCapacity=2, **target)  # desired 1 < min 2: the operator scales out
+    wait_for(
+        lambda: bool(aas.describe_scaling_activities(ServiceNamespace="ecs")["ScalingActivities"]),
+        timeout=30,
+        what="a scaling activity",
+    )
+    activity = aas.describe_scaling_activities(ServiceNamespace="ecs", ResourceId="service/default/scaled")
+    assert activity["ScalingActivities"][0]["Description"] == "Setting desired count to 2."
+    assert activity["ScalingActivities"][0]["StartTime"].year >= 2024
     got = aas.describe_scalable_targets(ServiceNamespace="ecs", ResourceIds=["service/default/scaled"])
-    assert [(t["MinCapacity"], t["MaxCapacity"]) for t in got["ScalableTargets"]] == [(1, 6)]
+    assert [(t["MinCapacity"], t["MaxCapacity"]) for t in got["ScalableTargets"]] == [(2, 6)]
     policy = aas.put_scaling_policy(
         PolicyName="cpu",
         PolicyType="TargetTrackingScaling",

@@ -21,5 +21,6 @@ SERVICE = Service(
         "PutScheduledAction": targets.put_scheduled_action,
         "DescribeScheduledActions": targets.describe_scheduled_actions,
         "DeleteScheduledAction": targets.delete_scheduled_action,
+        "DescribeScalingActivities": targets.describe_scaling_activities,
     },
 )

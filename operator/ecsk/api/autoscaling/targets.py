@@ -286,3 +286,29 @@ def delete_scheduled_action(ctx: Context, params: dict[str, Any]) -> dict[str, A
         )
     ctx.store.delete("ScheduledAction", body["metadata"]["name"])
     return {}
+
+
+# --- scaling activities -------------------------------------------------------------------------
+
+
+def describe_scaling_activities(ctx: Context, params: dict[str, Any]) -> dict[str, Any]:
+    """The activities the operator records on each scalable target (newest first, the last 20)."""
+    rows = []
+    for body in _filtered(ctx, "ScalableTarget", params):
+        for record in (body.get("status") or {}).get("activities") or []:
+            view = dict(record)
+            for stamp in ("StartTime", "EndTime"):
+                if stamp in view:
+                    view[stamp] = epoch(view[stamp])
+            view["_key"] = f"{record.get('StartTime', '')}|{record.get('ActivityId', '')}"
+            rows.append(view)
+    chunk, token = page(
+        rows,
+        {"maxResults": params.get("MaxResults"), "nextToken": params.get("NextToken")},
+        key=lambda r: str(r["_key"]),
+        limit=MAX_RESULTS,
+        error="ValidationException",
+        reverse=True,
+    )
+    out = [{k: v for k, v in r.items() if k != "_key"} for r in chunk]
+    return {"ScalingActivities": out, **({"NextToken": token} if token else {})}
