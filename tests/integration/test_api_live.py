@@ -11,6 +11,8 @@ import os
 import socket
 import subprocess
 import sys
+import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -505,3 +507,29 @@ def test_application_auto_scaling(endpoint: str, ecs: Any, operator_ns: str, kub
     aas.deregister_scalable_target(**target)
     assert aas.describe_scalable_targets(ServiceNamespace="ecs")["ScalableTargets"] == []
     assert aas.describe_scheduled_actions(ServiceNamespace="ecs")["ScheduledActions"] == []
+
+
+def test_endpoint_serves_while_the_operator_restarts(ecs: Any, operator_process: Any) -> None:
+    ecs.register_task_definition(family="restart", containerDefinitions=container())
+    operator_process.kill()
+    try:
+        # reads never needed the operator
+        assert ecs.describe_task_definition(taskDefinition="restart")["taskDefinition"]["revision"] == 1
+        assert ecs.list_clusters()["clusterArns"] is not None
+        # a register waits for the operator: it completes once the operator is back
+
+        result: dict[str, Any] = {}
+
+        def register() -> None:
+            result["out"] = ecs.register_task_definition(
+                family="restart", containerDefinitions=container("b:2")
+            )
+
+        worker = threading.Thread(target=register)
+        worker.start()
+        time.sleep(2)
+        assert "out" not in result
+    finally:
+        operator_process.start()
+    worker.join(60)
+    assert result["out"]["taskDefinition"]["revision"] == 2
