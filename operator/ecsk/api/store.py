@@ -8,9 +8,11 @@ server as a retryable ServerException (HTTP 500, which every SDK retries).
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
-from collections.abc import Mapping
+import threading
+from collections.abc import Iterator, Mapping
 from typing import Any
 
 import urllib3
@@ -18,6 +20,7 @@ from kubernetes import client as k8s_client
 from kubernetes import config as k8s_config
 from kubernetes.client.exceptions import ApiException
 
+from ecsk.api import cache as wc
 from ecsk.api.errors import AwsError
 
 log = logging.getLogger("ecsk.api.store")
@@ -37,6 +40,11 @@ PLURALS = {
 }
 CORE_PLURALS = {"ConfigMap": "configmaps", "Pod": "pods", "Node": "nodes", "Event": "events"}
 CLUSTER_SCOPED = {"Node"}
+CACHED = (
+    "ECSCluster", "ECSService", "TaskDefinition", "Task",
+    "ScalableTarget", "ScalingPolicy", "ScheduledAction",
+)  # fmt: skip
+"""Kinds whose unfiltered reads come from the watch cache (see ecsk.api.cache)."""
 TIMEOUT = (3.0, 10.0)
 """Connect and read timeouts: a hung API server must become a retryable error, not a hung call."""
 
@@ -63,6 +71,66 @@ class Store:
             api_client = k8s_client.ApiClient(conf)
         self.api = api_client
         self.namespace = namespace
+        self.caches: dict[str, wc.KindCache] = {}
+        self._stop = threading.Event()
+
+    # --- watch cache ---------------------------------------------------------------------------
+
+    def start_cache(self, kinds: tuple[str, ...] = CACHED, timeout: float = 10.0) -> bool:
+        """Serve these kinds' unfiltered reads from watches; True when all synced within `timeout`."""
+        for kind in kinds:
+            cache = self.caches[kind] = wc.KindCache(kind)
+            lister = functools.partial(self._list_rv, kind)
+            watcher = functools.partial(self._watch, kind)
+            wc.Informer(cache, lister, watcher, self._stop).start()
+        return wc.wait_synced(self.caches.values(), timeout)
+
+    def stop_cache(self) -> None:
+        self._stop.set()
+
+    def _cache(self, kind: str) -> wc.KindCache | None:
+        cache = self.caches.get(kind)
+        return cache if cache is not None and cache.synced else None
+
+    def _remember(self, obj: Any) -> None:
+        if (
+            isinstance(obj, dict)
+            and obj.get("kind") in self.caches
+            and (obj.get("metadata") or {}).get("name")
+        ):
+            self.caches[obj["kind"]].put(obj)
+
+    def _list_rv(self, kind: str) -> tuple[Items, str]:
+        data = self._call("GET", self._path(kind))
+        return data.get("items") or [], str((data.get("metadata") or {}).get("resourceVersion") or "")
+
+    def _watch(self, kind: str, rv: str) -> Iterator[bytes]:
+        query = [
+            ("watch", "1"),
+            ("resourceVersion", rv),
+            ("allowWatchBookmarks", "true"),
+            ("timeoutSeconds", str(wc.WATCH_SECONDS)),
+        ]
+        m, url, headers, _, _ = self.api.param_serialize(
+            "GET",
+            self._path(kind),
+            query_params=query,
+            header_params={"Accept": "application/json"},
+            auth_settings=["BearerToken"],
+        )
+        resp = self.api.rest_client.pool_manager.request(
+            m,
+            url,
+            headers=headers,
+            preload_content=False,
+            timeout=urllib3.Timeout(connect=TIMEOUT[0], read=wc.WATCH_SECONDS + 30),
+        )
+        try:
+            if resp.status != 200:
+                raise RuntimeError(f"watch {kind}: HTTP {resp.status}")
+            yield from resp
+        finally:
+            resp.release_conn()
 
     # --- paths ---------------------------------------------------------------------------------
 
@@ -109,7 +177,10 @@ class Store:
 
     # --- reads ---------------------------------------------------------------------------------
 
-    def get(self, kind: str, name: str) -> dict[str, Any] | None:
+    def get(self, kind: str, name: str, fresh: bool = False) -> dict[str, Any] | None:
+        cache = None if fresh else self._cache(kind)
+        if cache is not None:
+            return cache.get(name)
         try:
             out: dict[str, Any] = self._call("GET", self._path(kind, name))
         except NotFound:
@@ -117,6 +188,9 @@ class Store:
         return out
 
     def list(self, kind: str, selector: str | None = None) -> list[dict[str, Any]]:
+        cache = None if selector else self._cache(kind)
+        if cache is not None:
+            return cache.items()
         query = [("labelSelector", selector)] if selector else None
         try:
             items: list[dict[str, Any]] = self._call("GET", self._path(kind), query=query).get("items") or []
@@ -134,6 +208,7 @@ class Store:
 
     def create(self, obj: Mapping[str, Any]) -> dict[str, Any]:
         out: dict[str, Any] = self._call("POST", self._path(obj["kind"]), body=dict(obj))
+        self._remember(out)
         return out
 
     def replace(self, obj: Mapping[str, Any]) -> dict[str, Any]:
@@ -142,6 +217,7 @@ class Store:
         out: dict[str, Any] = self._call(
             "PUT", self._path(obj["kind"], obj["metadata"]["name"]), body=dict(obj)
         )
+        self._remember(out)
         return out
 
     def merge_patch(self, kind: str, name: str, patch: Mapping[str, Any]) -> dict[str, Any] | None:
@@ -151,14 +227,26 @@ class Store:
             )
         except NotFound:
             return None
+        self._remember(out)
         return out
 
     def delete(self, kind: str, name: str, propagation: str = "Background") -> bool:
         try:
-            self._call("DELETE", self._path(kind, name), body={"propagationPolicy": propagation})
+            out = self._call("DELETE", self._path(kind, name), body={"propagationPolicy": propagation})
         except NotFound:
-            return False
-        return True
+            out = None
+        self._forget(kind, name, out)
+        return out is not None
+
+    def _forget(self, kind: str, name: str, out: Any) -> None:
+        cache = self.caches.get(kind)
+        if cache is None:
+            return
+        if isinstance(out, dict) and out.get("kind") == kind and out["metadata"].get("deletionTimestamp"):
+            cache.put(out)  # finalizers hold it: it stays, marked as being deleted
+            return
+        rv = (out or {}).get("metadata", {}).get("resourceVersion") if isinstance(out, dict) else None
+        cache.remove(name, int(rv or 0))
 
     def evict(self, pod: str) -> bool:
         """The eviction API (honours PodDisruptionBudgets, like `kubectl drain`); False if gone."""

@@ -57,6 +57,9 @@ def serve(
         float, typer.Option(help="Seconds RegisterTaskDefinition/RunTask wait for the operator.")
     ] = 20.0,
     max_body: Annotated[int, typer.Option(help="Largest request body in bytes.")] = MAX_BODY_BYTES,
+    cache: Annotated[
+        bool, typer.Option(help="Serve reads from watches of the custom resources (see docs/api.md).")
+    ] = True,
     verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Debug logging.")] = False,
 ) -> None:
     """Serve AWS JSON 1.1 (ECS, Application Auto Scaling) until interrupted."""
@@ -76,8 +79,9 @@ def serve(
         raise typer.BadParameter(str(exc), param_hint="--access-keys") from None
     settings = Settings(region, account, namespace, keys, max_body, register_timeout)
     bound = port or _port()
+    store = Store(namespace)
     try:
-        httpd = server.serve(host, bound, Store(namespace), settings)
+        httpd = server.serve(host, bound, store, settings)
     except OSError as exc:
         typer.echo(f"error: cannot listen on {host}:{bound}: {exc.strerror}", err=True)
         raise typer.Exit(1) from None
@@ -85,9 +89,12 @@ def serve(
     logging.getLogger("ecsk.api").info(
         "serving http://%s:%d for namespace %s, %s/%s, %s", host, bound, namespace, region, account, mode
     )
+    if cache:
+        store.start_cache(timeout=0)  # reads go to the API server until each watch has synced
     try:
         httpd.serve_forever(poll_interval=0.5)
     except KeyboardInterrupt:
         pass
     finally:
+        store.stop_cache()
         httpd.server_close()

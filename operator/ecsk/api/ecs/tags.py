@@ -4,6 +4,7 @@ registered document), so tagging one after registration is refused rather than f
 
 from __future__ import annotations
 
+import time
 from collections.abc import Mapping
 from typing import Any
 
@@ -67,6 +68,7 @@ def _write(ctx: Context, arn: str, change: Any) -> None:
             ctx.store.replace({**body, "spec": {**(body.get("spec") or {}), "tags": tags}})
             return
         except Conflict:
+            time.sleep(0.05)  # let the watch bring the newer version, then write on top of it
             continue
     raise AwsError("ServerException", "The resource was changed concurrently; retry.", 500)
 

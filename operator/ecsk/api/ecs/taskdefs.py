@@ -59,6 +59,7 @@ def _write(ctx: Context, family: str, spec: dict[str, Any]) -> dict[str, Any]:
                 return ctx.store.create(resource("TaskDefinition", object_name(family), spec))
             return ctx.store.replace({**body, "spec": spec})
         except Conflict:
+            time.sleep(0.05)  # let the watch bring the newer version, then write on top of it
             continue  # another writer got there first: read again and write on top
     raise AwsError(
         "ServerException", f"Task definition family {family} is being changed concurrently; retry.", 500
