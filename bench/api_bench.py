@@ -12,6 +12,8 @@ median of the rounds with min-max. Target: 500 DescribeServices calls/s of 10 se
 from __future__ import annotations
 
 import argparse
+import http.client
+import json
 import os
 import socket
 import statistics
@@ -90,6 +92,23 @@ def rate(clients: list[Any], call: Callable[[Any], object], seconds: float) -> f
     return sum(counts) / (time.monotonic() - started)
 
 
+class RawClient:
+    """A keep-alive HTTP connection sending the same AWS JSON body a boto3 client would (no SigV4:
+    the default mode accepts unsigned calls). Measures the endpoint, not boto3's own CPU."""
+
+    def __init__(self, url: str) -> None:
+        self.conn = http.client.HTTPConnection(url.removeprefix("http://"))
+
+    def call(self, operation: str, body: dict[str, Any]) -> dict[str, Any]:
+        headers = {"X-Amz-Target": f"AmazonEC2ContainerServiceV20141113.{operation}"}
+        self.conn.request("POST", "/", body=json.dumps(body), headers=headers)
+        resp = self.conn.getresponse()
+        data: dict[str, Any] = json.loads(resp.read())
+        if resp.status != 200:
+            raise SystemExit(f"{operation}: {data}")
+        return data
+
+
 def spread(values: list[float], unit: str, digits: int = 0) -> str:
     med, low, high = statistics.median(values), min(values), max(values)
     return f"{med:.{digits}f} {unit} (min {low:.{digits}f}, max {high:.{digits}f})"
@@ -118,10 +137,16 @@ def main() -> None:
         for name in names:
             ecs.create_service(**service(name, "bench", 1))
         clients = [client(url, 2) for _ in range(args.concurrency)]
-        results: dict[str, list[float]] = {"describe": [], "list": [], "describe_td": [], "register": []}
+        raw = [RawClient(url) for _ in range(args.concurrency)]
+        results: dict[str, list[float]] = {
+            k: [] for k in ("describe", "describe_raw", "list", "describe_td", "register")
+        }
         for r in range(args.rounds):
             results["describe"].append(
                 rate(clients, lambda e: e.describe_services(services=names), args.seconds)
+            )
+            results["describe_raw"].append(
+                rate(raw, lambda e: e.call("DescribeServices", {"services": names}), args.seconds)
             )
             results["list"].append(rate(clients, lambda e: e.list_services(), args.seconds))
             results["describe_td"].append(
@@ -140,6 +165,7 @@ def main() -> None:
             f"{args.rounds} rounds of {args.seconds:.0f} s"
         )
         print(f"DescribeServices (10 services/call): {spread(results['describe'], 'calls/s')}  target 500")
+        print(f"  same, raw HTTP client:             {spread(results['describe_raw'], 'calls/s')}")
         print(f"ListServices:                        {spread(results['list'], 'calls/s')}")
         print(f"DescribeTaskDefinition:              {spread(results['describe_td'], 'calls/s')}")
         print(
