@@ -79,3 +79,29 @@ def test_informer_lists_watches_relists_and_unsyncs_on_failure() -> None:
         time.sleep(0.01)
     assert not cache.synced  # reads now go to the API server
     stop.set()
+
+
+def test_update_spec_rereads_from_the_api_server_after_a_conflict() -> None:
+    from ecsk.api.store import Conflict, Store
+
+    store = Store("ns", api_client=object())  # type: ignore[arg-type]
+    reads: list[bool] = []
+    writes: list[dict[str, Any]] = []
+
+    def get(kind: str, name: str, fresh: bool = False) -> dict[str, Any]:
+        reads.append(fresh)
+        # the cache still has version 1; the API server has 2 (the operator wrote status)
+        return obj(name, 2 if fresh else 1, desiredCount=1)
+
+    def replace(body: dict[str, Any]) -> dict[str, Any]:
+        if body["metadata"]["resourceVersion"] != "2":
+            raise Conflict("the object has been modified")
+        writes.append(body)
+        return body
+
+    store.get = get  # type: ignore[method-assign]
+    store.replace = replace  # type: ignore[method-assign]
+    out = store.update_spec("ECSService", "web", lambda live: {**live["spec"], "desiredCount": 3})
+    assert reads == [False, True]
+    assert out is not None and out["spec"] == {"desiredCount": 3}
+    assert len(writes) == 1

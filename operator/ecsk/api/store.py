@@ -12,7 +12,7 @@ import functools
 import json
 import logging
 import threading
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
 import urllib3
@@ -219,6 +219,22 @@ class Store:
         )
         self._remember(out)
         return out
+
+    def update_spec(
+        self, kind: str, name: str, mutate: Callable[[dict[str, Any]], dict[str, Any]]
+    ) -> dict[str, Any] | None:
+        """Replace the spec with `mutate(object)`, re-reading the object (from the API server, not
+        the cache) after a 409: status writes by the operator move the resourceVersion on, and
+        only a spec written over a stale read is a real conflict. None if the object is gone."""
+        for attempt in range(5):
+            body = self.get(kind, name, fresh=attempt > 0)
+            if body is None:
+                return None
+            try:
+                return self.replace({**body, "spec": mutate(body)})
+            except Conflict:
+                continue
+        raise AwsError("ServerException", f"{kind} {name} keeps changing concurrently; retry.", 500)
 
     def merge_patch(self, kind: str, name: str, patch: Mapping[str, Any]) -> dict[str, Any] | None:
         try:

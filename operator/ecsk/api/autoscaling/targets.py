@@ -92,14 +92,20 @@ def _page(
 def _upsert(
     ctx: Context, kind: str, existing: dict[str, Any] | None, name: str, spec: dict[str, Any]
 ) -> dict[str, Any]:
+    """Create, or replace the spec (re-reading after a 409: the operator writes status often)."""
     try:
         if existing is None:
             return ctx.store.create(resource(kind, name, spec))
-        return ctx.store.replace({**existing, "spec": spec})
+        out = ctx.store.update_spec(
+            kind, existing["metadata"]["name"], lambda live: {**(live.get("spec") or {}), **spec}
+        )
     except Conflict:
         raise AwsError(
             "ConcurrentUpdateException", "Concurrent update to the same resource; retry."
         ) from None
+    if out is None:
+        raise AwsError("ConcurrentUpdateException", "The resource was deleted meanwhile; retry.")
+    return out
 
 
 # --- scalable targets ---------------------------------------------------------------------------

@@ -227,6 +227,6 @@ def put_cluster_capacity_providers(ctx: Context, params: dict[str, Any]) -> dict
     if body is None:
         ctx.store.create(resource("ECSCluster", object_name(name), spec))
     else:
-        ctx.store.replace({**body, "spec": spec})
+        ctx.store.update_spec("ECSCluster", body["metadata"]["name"], lambda _live: spec)
     view = all_clusters(ctx)[name]
     return {"cluster": describe(ctx, view, ["TAGS"], _instance_count(ctx))}

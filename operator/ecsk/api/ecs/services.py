@@ -249,14 +249,15 @@ def update_service(ctx: Context, params: dict[str, Any]) -> dict[str, Any]:
             "ecsk does not support forceNewDeployment yet: register a new revision instead.",
         )
     _, body = _active(ctx, params)
-    spec = dict(body.get("spec") or {})
-    spec.update({k: params[k] for k in UPDATABLE if k in params})
     keep = params.get("taskDefinition") is None
-    _checked_spec(ctx, spec, keep_revision=keep)
-    try:
-        out = ctx.store.replace({**body, "spec": spec})
-    except Conflict:
-        raise AwsError("ServerException", "The service was changed concurrently; retry.", 500) from None
+
+    def updated(live: dict[str, Any]) -> dict[str, Any]:
+        spec = {**(live.get("spec") or {}), **{k: params[k] for k in UPDATABLE if k in params}}
+        return _checked_spec(ctx, spec, keep_revision=keep)
+
+    out = ctx.store.update_spec("ECSService", body["metadata"]["name"], updated)
+    if out is None:
+        raise AwsError("ServiceNotFoundException", NOT_FOUND)
     return {"service": describe(ctx, out)}
 
 

@@ -4,7 +4,6 @@ registered document), so tagging one after registration is refused rather than f
 
 from __future__ import annotations
 
-import time
 from collections.abc import Mapping
 from typing import Any
 
@@ -14,7 +13,6 @@ from ecsk.api.ecs.common import tags_out
 from ecsk.api.ecs.services import find_service
 from ecsk.api.ecs.taskdefs import describe_task_definition, resolve_any
 from ecsk.api.errors import AwsError
-from ecsk.api.store import Conflict
 
 MAX_TAGS = 50
 NOT_FOUND = "The specified resource could not be found."
@@ -57,20 +55,18 @@ def _existing(body: Mapping[str, Any]) -> list[dict[str, str]]:
 
 
 def _write(ctx: Context, arn: str, change: Any) -> None:
-    for _ in range(5):
-        body = _find(ctx, arn)
-        if body is None:
-            raise AwsError("ResourceNotFoundException", NOT_FOUND)
-        tags = change(_existing(body))
+    body = _find(ctx, arn)
+    if body is None:
+        raise AwsError("ResourceNotFoundException", NOT_FOUND)
+
+    def retagged(live: dict[str, Any]) -> dict[str, Any]:
+        tags = change(_existing(live))
         if len(tags) > MAX_TAGS:
             raise AwsError("InvalidParameterException", f"A resource can have at most {MAX_TAGS} tags.")
-        try:
-            ctx.store.replace({**body, "spec": {**(body.get("spec") or {}), "tags": tags}})
-            return
-        except Conflict:
-            time.sleep(0.05)  # let the watch bring the newer version, then write on top of it
-            continue
-    raise AwsError("ServerException", "The resource was changed concurrently; retry.", 500)
+        return {**(live.get("spec") or {}), "tags": tags}
+
+    if ctx.store.update_spec(body["kind"], body["metadata"]["name"], retagged) is None:
+        raise AwsError("ResourceNotFoundException", NOT_FOUND)
 
 
 def tag_resource(ctx: Context, params: dict[str, Any]) -> dict[str, Any]:

@@ -57,10 +57,12 @@ def _write(ctx: Context, family: str, spec: dict[str, Any]) -> dict[str, Any]:
         try:
             if body is None:
                 return ctx.store.create(resource("TaskDefinition", object_name(family), spec))
-            return ctx.store.replace({**body, "spec": spec})
         except Conflict:
-            time.sleep(0.05)  # let the watch bring the newer version, then write on top of it
-            continue  # another writer got there first: read again and write on top
+            time.sleep(0.05)  # created meanwhile: let the watch bring it, then write on top of it
+            continue
+        out = ctx.store.update_spec("TaskDefinition", body["metadata"]["name"], lambda _live: spec)
+        if out is not None:
+            return out  # another writer got there first: read again and write on top
     raise AwsError(
         "ServerException", f"Task definition family {family} is being changed concurrently; retry.", 500
     )
