@@ -182,15 +182,14 @@ def policy_arn(ctx: Context, body: Mapping[str, Any]) -> str:
     )
 
 
-def _find_policy(ctx: Context, key: tuple[str, str, str], name: str) -> dict[str, Any] | None:
-    return next(
-        (
-            b
-            for b in _all(ctx, "ScalingPolicy")
-            if _key(b.get("spec") or {}) == key and (b.get("spec") or {}).get("PolicyName") == name
-        ),
-        None,
-    )
+def _find_named(
+    ctx: Context, kind: str, key: tuple[str, str, str], field: str, name: str
+) -> dict[str, Any] | None:
+    for body in _all(ctx, kind):
+        spec = body.get("spec") or {}
+        if _key(spec) == key and spec.get(field) == name:
+            return body
+    return None
 
 
 def put_scaling_policy(ctx: Context, params: dict[str, Any]) -> dict[str, Any]:
@@ -199,7 +198,7 @@ def put_scaling_policy(ctx: Context, params: dict[str, Any]) -> dict[str, Any]:
         raise _no_target(key)
     params.setdefault("PolicyType", "StepScaling")  # the API's default
     _checked(ScalingPolicy, params)
-    existing = _find_policy(ctx, key, params["PolicyName"])
+    existing = _find_named(ctx, "ScalingPolicy", key, "PolicyName", params["PolicyName"])
     body = _upsert(ctx, "ScalingPolicy", existing, _policy_name(params), params)
     return {"PolicyARN": policy_arn(ctx, body), "Alarms": []}
 
@@ -217,31 +216,27 @@ def describe_scaling_policies(ctx: Context, params: dict[str, Any]) -> dict[str,
     return {"ScalingPolicies": chunk, **({"NextToken": token} if token else {})}
 
 
-def delete_scaling_policy(ctx: Context, params: dict[str, Any]) -> dict[str, Any]:
+def _delete_named(
+    ctx: Context, kind: str, params: Mapping[str, Any], field: str, noun: str
+) -> dict[str, Any]:
+    """DeleteScalingPolicy / DeleteScheduledAction: one item of a target, by its name."""
     key = _key(params)
-    body = _find_policy(ctx, key, params["PolicyName"])
-    if body is None:
+    found = _find_named(ctx, kind, key, field, params[field])
+    if found is None:
         raise AwsError(
             "ObjectNotFoundException",
-            f"No scaling policy found for service namespace: {key[0]}, resource ID: {key[1]}, "
-            f"scalable dimension: {key[2]}, policy name: {params['PolicyName']}",
+            f"No {noun} found for service namespace: {key[0]}, resource ID: {key[1]}, "
+            f"scalable dimension: {key[2]}, {noun} name: {params[field]}",
         )
-    ctx.store.delete("ScalingPolicy", body["metadata"]["name"])
+    ctx.store.delete(kind, found["metadata"]["name"])
     return {}
 
 
+def delete_scaling_policy(ctx: Context, params: dict[str, Any]) -> dict[str, Any]:
+    return _delete_named(ctx, "ScalingPolicy", params, "PolicyName", "scaling policy")
+
+
 # --- scheduled actions --------------------------------------------------------------------------
-
-
-def _find_action(ctx: Context, key: tuple[str, str, str], name: str) -> dict[str, Any] | None:
-    return next(
-        (
-            b
-            for b in _all(ctx, "ScheduledAction")
-            if _key(b.get("spec") or {}) == key and (b.get("spec") or {}).get("ScheduledActionName") == name
-        ),
-        None,
-    )
 
 
 def action_arn(ctx: Context, body: Mapping[str, Any]) -> str:
@@ -257,7 +252,7 @@ def put_scheduled_action(ctx: Context, params: dict[str, Any]) -> dict[str, Any]
     key = _key(params)
     if find_target(ctx, key) is None:
         raise _no_target(key)
-    existing = _find_action(ctx, key, params["ScheduledActionName"])
+    existing = _find_named(ctx, "ScheduledAction", key, "ScheduledActionName", params["ScheduledActionName"])
     spec = {**((existing or {}).get("spec") or {}), **params}
     for stamp in ("StartTime", "EndTime"):  # epoch seconds on the wire, RFC 3339 in the resource
         if isinstance(spec.get(stamp), int | float):
@@ -282,16 +277,7 @@ def describe_scheduled_actions(ctx: Context, params: dict[str, Any]) -> dict[str
 
 
 def delete_scheduled_action(ctx: Context, params: dict[str, Any]) -> dict[str, Any]:
-    key = _key(params)
-    body = _find_action(ctx, key, params["ScheduledActionName"])
-    if body is None:
-        raise AwsError(
-            "ObjectNotFoundException",
-            f"No scheduled action found for service namespace: {key[0]}, resource ID: {key[1]}, "
-            f"scalable dimension: {key[2]}, scheduled action name: {params['ScheduledActionName']}",
-        )
-    ctx.store.delete("ScheduledAction", body["metadata"]["name"])
-    return {}
+    return _delete_named(ctx, "ScheduledAction", params, "ScheduledActionName", "scheduled action")
 
 
 # --- scaling activities -------------------------------------------------------------------------

@@ -4,7 +4,6 @@ engine's memberOf expressions read, plus ecsk's annotation)."""
 
 from __future__ import annotations
 
-from collections import defaultdict
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
@@ -16,8 +15,8 @@ from ecsk.core.placement.attributes import (
     TARGET_TYPE,
     Attribute,
     AttributeRequestError,
+    by_target_node,
     delete_patch,
-    find_node,
     list_attributes,
     put_patch,
     target_name,
@@ -42,19 +41,8 @@ def _attributes(params: Mapping[str, Any]) -> list[Attribute]:
 def _apply(ctx: Context, attributes: Sequence[Attribute], patch_for: Patcher) -> dict[str, str]:
     """Patch each target node (read-modify-write guarded by resourceVersion, retried on 409);
     returns targetId -> node name."""
-    nodes = ctx.store.list("Node")
-    by_node: dict[str, list[Attribute]] = defaultdict(list)
-    names: dict[str, str] = {}
-    for a in attributes:
-        node = find_node(nodes, a.targetId or "")
-        if node is None:
-            raise AwsError(
-                "TargetNotFoundException",
-                f"Could not find container instance {a.targetId}. You can view your available container "
-                "instances with ListContainerInstances.",
-            )
-        by_node[str(node["metadata"]["name"])].append(a)
-        names[a.targetId or ""] = str(node["metadata"]["name"])
+    by_node = by_target_node(ctx.store.list("Node"), attributes)
+    names = {a.targetId or "": name for name, items in by_node.items() for a in items}
     for name, items in by_node.items():
         for attempt in range(RETRIES):
             live = ctx.store.get("Node", name)
