@@ -533,3 +533,43 @@ def test_endpoint_serves_while_the_operator_restarts(ecs: Any, operator_process:
         operator_process.start()
     worker.join(60)
     assert result["out"]["taskDefinition"]["revision"] == 2
+
+
+def test_strict_mode_with_the_aws_cli(operator_ns: str, kubeconfig: str, tmp_path: Path) -> None:
+    port = _free_port()
+    args = [sys.executable, "-m", "ecsk.cli.main", "api", "serve", "--port", str(port), "-n", operator_ns]
+    env = dict(
+        os.environ,
+        KUBECONFIG=kubeconfig,
+        PYTHONPATH=str(ROOT / "operator"),
+        ECSK_API_ACCESS_KEYS="AKIDSTRICT:strict-secret",
+    )
+    with open(tmp_path / "api.log", "ab") as out:
+        proc = subprocess.Popen(args, stdout=out, stderr=subprocess.STDOUT, env=env)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        wait_for(lambda: _up(port), timeout=30, what="strict endpoint listening")
+
+        def as_key(akid: str, secret: str) -> subprocess.CompletedProcess[str]:
+            run_env = dict(
+                os.environ,
+                AWS_ENDPOINT_URL=url,
+                AWS_ACCESS_KEY_ID=akid,
+                AWS_SECRET_ACCESS_KEY=secret,
+                AWS_DEFAULT_REGION="us-east-1",
+                AWS_CONFIG_FILE="/dev/null",
+                AWS_SHARED_CREDENTIALS_FILE="/dev/null",
+            )
+            return subprocess.run(
+                [AWS, "ecs", "list-clusters"], capture_output=True, text=True, env=run_env, timeout=60
+            )
+
+        ok = as_key("AKIDSTRICT", "strict-secret")
+        assert ok.returncode == 0, ok.stderr
+        bad = as_key("AKIDSTRICT", "wrong")
+        assert bad.returncode != 0 and "InvalidSignatureException" in bad.stderr
+        unknown = as_key("AKIDNOBODY", "strict-secret")
+        assert unknown.returncode != 0 and "UnrecognizedClientException" in unknown.stderr
+    finally:
+        proc.terminate()
+        proc.wait(10)
