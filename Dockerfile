@@ -10,5 +10,5 @@ FROM python:3.11-slim
 COPY --from=build /install /usr/local
 USER 10001:10001
 ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1
-EXPOSE 8080
+EXPOSE 8080 4599
 ENTRYPOINT ["ecsk", "operator", "--liveness", "http://0.0.0.0:8080/healthz"]

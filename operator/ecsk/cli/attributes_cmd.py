@@ -10,7 +10,6 @@ soon as it lands. Regex constraints are re-resolved by the operator when node la
 from __future__ import annotations
 
 import json
-from collections import defaultdict
 from collections.abc import Callable, Mapping, Sequence
 from typing import Annotated, Any, NoReturn
 
@@ -22,6 +21,7 @@ from ecsk.core.placement.attributes import (
     TARGET_TYPE,
     Attribute,
     AttributeRequestError,
+    by_target_node,
     delete_patch,
     find_node,
     list_attributes,
@@ -59,17 +59,7 @@ def _change(
     rebuilt, rather than one caller's attributes silently overwriting the other's."""
     import pykube
 
-    nodes = [n.obj for n in pykube.Node.objects(api)]
-    by_node: dict[str, list[Attribute]] = defaultdict(list)
-    for a in attributes:
-        node = find_node(nodes, a.targetId or "")
-        if node is None:
-            raise AttributeRequestError(
-                "TargetNotFoundException",
-                f"Could not find container instance {a.targetId}. You can view your available container "
-                "instances with ListContainerInstances.",
-            )
-        by_node[str(node["metadata"]["name"])].append(a)
+    by_node = by_target_node([n.obj for n in pykube.Node.objects(api)], attributes)
     for name, items in by_node.items():
         for attempt in range(RETRIES):
             obj = pykube.Node.objects(api).get(name=name)

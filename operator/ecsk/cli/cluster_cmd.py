@@ -34,6 +34,7 @@ def up(
     metrics_server: bool = typer.Option(
         True, help="Run metrics-server (resource metrics; Service Auto Scaling needs it)."
     ),
+    api: bool = typer.Option(True, help="Start the AWS API endpoint (`ecsk api url`) on 127.0.0.1."),
 ) -> None:
     """Build what is missing, start the control plane on 127.0.0.1, create the fleet."""
     try:
@@ -42,11 +43,30 @@ def up(
         console.print(f"[red]error:[/red] {exc}", highlight=False)
         raise typer.Exit(1) from exc
     _print_nodes(st)
+    if api:
+        _start_api(str(st.kubeconfig))
+
+
+def _start_api(kubeconfig: str) -> None:
+    """The endpoint runs beside the cluster like the operator; a taken port is reported, not fatal."""
+    from ecsk.api import process
+
+    try:
+        pid, started = process.start(paths.home(), kubeconfig)
+    except RuntimeError as exc:
+        console.print(f"[yellow]warning:[/yellow] {exc}", highlight=False)
+        return
+    state = "started" if started else "already running"
+    _say(f"AWS API endpoint {state} (pid {pid}): AWS_ENDPOINT_URL=$(ecsk api url) aws ecs list-clusters")
 
 
 @app.command()
 def down() -> None:
     """Stop and delete the local cluster (a no-op when there is none)."""
+    from ecsk.api import process
+
+    if process.stop(paths.home()):
+        _say("stopped the AWS API endpoint")
     try:
         local.down(_say)
     except local.ClusterError as exc:

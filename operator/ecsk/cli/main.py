@@ -5,6 +5,7 @@ from __future__ import annotations
 import typer
 
 from ecsk.cli import (
+    api_cmd,
     attributes_cmd,
     cluster_cmd,
     instances_cmd,
@@ -24,6 +25,7 @@ app = typer.Typer(
 )
 app.add_typer(cluster_cmd.app, name="cluster")
 app.add_typer(attributes_cmd.app, name="attributes")
+app.add_typer(api_cmd.app, name="api")
 app.command("render")(render_cmd.render)
 app.command("import")(render_cmd.import_documents)
 app.command("operator")(operator_cmd.operator)

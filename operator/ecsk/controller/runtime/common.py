@@ -10,6 +10,7 @@ from typing import Any, Protocol
 from ecsk.controller.kube.children import ChildCache
 from ecsk.controller.kube.client import Kube, now_iso
 from ecsk.core.models import ValidationIssue, errors_of, warnings_of
+from ecsk.core.models.errors import issues_text
 
 CLUSTER_SCOPED = {
     "StorageClass",
@@ -88,12 +89,6 @@ def merge_conditions(
     for c in new:
         by_type[c["type"]] = c
     return [by_type[k] for k in sorted(by_type, key=str)]
-
-
-def issues_text(issues: Iterable[ValidationIssue], limit: int = 10) -> str:
-    items = [str(i) for i in issues]
-    more = f" (+{len(items) - limit} more)" if len(items) > limit else ""
-    return "; ".join(items[:limit]) + more
 
 
 def blocking_text(issues: Sequence[ValidationIssue]) -> str | None:

@@ -35,7 +35,7 @@ from ecsk.core.services import events as ev
 from ecsk.core.services import rollout as ro
 from ecsk.core.taskdefs.revisions import TaskDefinitionError, parse_reference
 from ecsk.core.tasks.status import derive_task_status
-from ecsk.core.translate import PlacementHook, RenderOptions, render_service
+from ecsk.core.translate import PlacementHook, RenderOptions, names, render_service
 from ecsk.core.translate.names import LABEL_REVISION
 from ecsk.core.validation import validate_service
 
@@ -52,9 +52,7 @@ BLOCKED_ANNOTATION = "ecs.ecsk.io/deployment-blocked"
 IN_PROGRESS_REQUEUE = 3.0
 
 
-def cluster_name(raw: str | None) -> str:
-    """`spec.cluster` may be a name or an ARN (`...:cluster/name`); labels carry the name."""
-    return (raw or "default").rsplit("/", 1)[-1] or "default"
+cluster_name = names.cluster_name
 
 
 def _other_controller(live: Mapping[str, Any] | None, uid: str) -> str | None:

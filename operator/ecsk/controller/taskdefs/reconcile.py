@@ -34,19 +34,18 @@ from ecsk.core.validation import validate_task_definition
 log = logging.getLogger("ecsk.controller.taskdefs.reconcile")
 
 DEREGISTER_ANNOTATION = f"{GROUP}/deregister"
-COMPONENT = "task-definition-revision"
-L_COMPONENT = "app.kubernetes.io/component"
-L_FAMILY = f"{GROUP}/family"
-L_REVISION = f"{GROUP}/revision"
-L_STATUS = f"{GROUP}/status"
-A_HASH = f"{GROUP}/spec-hash"
-A_REGISTERED = f"{GROUP}/registered-at"
-A_DEREGISTERED = f"{GROUP}/deregistered-at"
-DATA_KEY = "taskDefinition.json"
+COMPONENT = rv.COMPONENT
+L_COMPONENT = rv.L_COMPONENT
+L_FAMILY = rv.L_FAMILY
+L_REVISION = rv.L_REVISION
+L_STATUS = rv.L_STATUS
+A_HASH = rv.A_HASH
+A_REGISTERED = rv.A_REGISTERED
+A_DEREGISTERED = rv.A_DEREGISTERED
+DATA_KEY = rv.DATA_KEY
 
 
-def family_of(body: Mapping[str, Any]) -> str:
-    return str((body.get("spec") or {}).get("family") or body["metadata"]["name"])
+family_of = rv.family_of
 
 
 def _selector(family: str) -> str:
@@ -67,26 +66,7 @@ def stored_revisions(
         )
     if not cms:
         cms = rt.kube.list("v1", "ConfigMap", namespace, _selector(family))
-    revs: list[rv.Revision] = []
-    by_rev: dict[int, dict[str, Any]] = {}
-    for cm in cms:
-        meta = cm.get("metadata", {})
-        labels, ann = meta.get("labels") or {}, meta.get("annotations") or {}
-        try:
-            number = int(labels.get(L_REVISION, ""))
-            doc = json.loads((cm.get("data") or {}).get(DATA_KEY, "{}"))
-        except (ValueError, TypeError):
-            continue
-        if doc.get("family") != family:
-            continue
-        status: rv.RevisionStatus = "INACTIVE" if labels.get(L_STATUS) == "INACTIVE" else "ACTIVE"
-        revs.append(
-            rv.Revision(
-                number, ann.get(A_HASH, ""), ann.get(A_REGISTERED, ""), status, ann.get(A_DEREGISTERED)
-            )
-        )
-        by_rev[number] = cm
-    return sorted(revs, key=lambda r: r.revision), by_rev
+    return rv.revisions_from_configmaps(cms, family)
 
 
 def _snapshot(body: Mapping[str, Any], td: TaskDefinition, rev: rv.Revision, rt: Runtime) -> dict[str, Any]:

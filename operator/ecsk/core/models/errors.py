@@ -89,3 +89,10 @@ def issues_from_pydantic(exc: ValidationError, prefix: str = "") -> list[Validat
 def _is_internal(part: str) -> bool:
     """Pydantic inserts validator names such as 'function-before[...]' or '[key]' into locations."""
     return (part.endswith("]") and "[" in part) or part in {"str", "int", "float", "bool"}
+
+
+def issues_text(issues: Iterable[ValidationIssue], limit: int = 10) -> str:
+    """Issues as one message (operator conditions, API errors): the first `limit`, then a count."""
+    items = [str(i) for i in issues]
+    more = f" (+{len(items) - limit} more)" if len(items) > limit else ""
+    return "; ".join(items[:limit]) + more

@@ -188,6 +188,25 @@ def find_node(nodes: Iterable[Mapping[str, Any]], target_id: str) -> Mapping[str
     return by_label
 
 
+def by_target_node(
+    nodes: Iterable[Mapping[str, Any]], attributes: Sequence[Attribute]
+) -> dict[str, list[Attribute]]:
+    """The attributes of a Put/DeleteAttributes call grouped by the node each targets; ECS's
+    TargetNotFoundException for a target that is no container instance."""
+    nodes = list(nodes)
+    grouped: dict[str, list[Attribute]] = {}
+    for a in attributes:
+        node = find_node(nodes, a.targetId or "")
+        if node is None:
+            raise AttributeRequestError(
+                "TargetNotFoundException",
+                f"Could not find container instance {a.targetId}. You can view your available container "
+                "instances with ListContainerInstances.",
+            )
+        grouped.setdefault(str(node["metadata"]["name"]), []).append(a)
+    return grouped
+
+
 def custom_attributes(node: Mapping[str, Any]) -> dict[str, str | None]:
     """The attributes PutAttributes manages on this node (ecsk's annotation, else the verbatim
     `attribute.ecs.ecsk.io/*` labels someone wrote by hand). Built-in `ecs.*` names that were put

@@ -17,6 +17,19 @@ from typing import Any, Literal
 
 RevisionStatus = Literal["ACTIVE", "INACTIVE"]
 
+# How the operator stores a revision: an immutable ConfigMap with these labels and annotations,
+# read back by the operator, the CLI and the AWS API endpoint alike.
+GROUP = "ecs.ecsk.io"
+COMPONENT = "task-definition-revision"
+L_COMPONENT = "app.kubernetes.io/component"
+L_FAMILY = f"{GROUP}/family"
+L_REVISION = f"{GROUP}/revision"
+L_STATUS = f"{GROUP}/status"
+A_HASH = f"{GROUP}/spec-hash"
+A_REGISTERED = f"{GROUP}/registered-at"
+A_DEREGISTERED = f"{GROUP}/deregistered-at"
+DATA_KEY = "taskDefinition.json"
+
 DEFAULT_REGION = "us-east-1"
 DEFAULT_ACCOUNT = "000000000000"
 
@@ -171,3 +184,33 @@ def snapshot_name(family: str, revision: int) -> str:
     if base != family:
         base = f"{base[:40]}-{hashlib.sha256(family.encode()).hexdigest()[:6]}"
     return f"td-{base[:200]}-{revision}"
+
+
+def revisions_from_configmaps(
+    cms: Iterable[dict[str, Any]], family: str
+) -> tuple[list[Revision], dict[int, dict[str, Any]]]:
+    """A family's revisions from its ConfigMaps (label values are sanitised: the stored document's
+    family is re-checked), sorted, with the ConfigMap of each number."""
+    revs: list[Revision] = []
+    by_rev: dict[int, dict[str, Any]] = {}
+    for cm in cms:
+        meta = cm.get("metadata", {})
+        labels, ann = meta.get("labels") or {}, meta.get("annotations") or {}
+        try:
+            number = int(labels.get(L_REVISION, ""))
+            doc = json.loads((cm.get("data") or {}).get(DATA_KEY, "{}"))
+        except (ValueError, TypeError):
+            continue
+        if doc.get("family") != family:
+            continue
+        status: RevisionStatus = "INACTIVE" if labels.get(L_STATUS) == "INACTIVE" else "ACTIVE"
+        revs.append(
+            Revision(number, ann.get(A_HASH, ""), ann.get(A_REGISTERED, ""), status, ann.get(A_DEREGISTERED))
+        )
+        by_rev[number] = cm
+    return sorted(revs, key=lambda r: r.revision), by_rev
+
+
+def family_of(body: Any) -> str:
+    """A TaskDefinition resource's family: `spec.family`, else its name (a manifest may omit it)."""
+    return str((body.get("spec") or {}).get("family") or body["metadata"]["name"])

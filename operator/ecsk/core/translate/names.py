@@ -181,3 +181,8 @@ def s3_configmap_name(arn: str) -> str:
     for segment in resource.split("/"):
         parts.extend(segment.split("."))
     return dns_subdomain("s3", tuple(parts), resource)
+
+
+def cluster_name(raw: str | None) -> str:
+    """`spec.cluster` may be a name or an ARN (`...:cluster/name`); labels carry the name."""
+    return (raw or "default").rsplit("/", 1)[-1] or "default"

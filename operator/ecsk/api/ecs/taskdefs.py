@@ -1,0 +1,277 @@
+"""Task definitions: one `TaskDefinition` resource per family, revisions kept by the operator.
+
+RegisterTaskDefinition writes the family's spec, exactly as `kubectl apply` of the same document
+would, then waits until the operator has recorded which revision that spec is (the revision
+ConfigMap and `status.revisions`, matched by the spec hash the operator computes with the same
+core function). So the number returned is the operator's, never a guess; with no operator running
+the call fails after `register_timeout` with a retryable ServerException saying so. As with
+kubectl, registering the spec the latest revision already has returns that revision (ECS would
+add an identical revision); any other spec, including an older one, becomes the next revision.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Mapping
+from typing import Any
+
+from ecsk.api.context import Context, epoch, page
+from ecsk.api.ecs.common import object_name, resource, tags_out, task_definition_arn, wants_tags
+from ecsk.api.errors import AwsError
+from ecsk.api.store import Conflict
+from ecsk.core.models import ModelLoadError, TaskDefinition, parse_task_definition
+from ecsk.core.models.errors import errors_of, issues_text
+from ecsk.core.taskdefs import revisions as rv
+from ecsk.core.translate.names import label_value
+from ecsk.core.validation import validate_task_definition
+
+DEREGISTER_ANNOTATION = f"{rv.GROUP}/deregister"
+UNABLE = "Unable to describe task definition."
+POLL_SECONDS = 0.05
+ALL_REVISIONS = f"{rv.L_COMPONENT}={rv.COMPONENT}"
+
+
+def _parse(doc: Mapping[str, Any]) -> TaskDefinition:
+    try:
+        td = parse_task_definition(doc)
+    except ModelLoadError as exc:
+        raise AwsError("ClientException", issues_text(exc.issues)) from None
+    issues = errors_of(validate_task_definition(td))  # warnings never refuse: ECS accepts those
+    if issues:
+        raise AwsError("ClientException", issues_text(issues))
+    return td
+
+
+def find_family(ctx: Context, family: str) -> dict[str, Any] | None:
+    """The family's resource: by its derived name (one GET), else a scan for kubectl-made ones."""
+    body = ctx.store.get("TaskDefinition", object_name(family))
+    if body is not None and rv.family_of(body) == family:
+        return body
+    return next((b for b in ctx.store.list("TaskDefinition") if rv.family_of(b) == family), None)
+
+
+def _write(ctx: Context, family: str, spec: dict[str, Any]) -> dict[str, Any]:
+    for _ in range(5):
+        body = find_family(ctx, family)
+        try:
+            if body is None:
+                return ctx.store.create(resource("TaskDefinition", object_name(family), spec))
+        except Conflict:
+            time.sleep(0.05)  # created meanwhile: let the watch bring it, then write on top of it
+            continue
+        out = ctx.store.update_spec("TaskDefinition", body["metadata"]["name"], lambda _live: spec)
+        if out is not None:
+            return out  # another writer got there first: read again and write on top
+    raise AwsError(
+        "ServerException", f"Task definition family {family} is being changed concurrently; retry.", 500
+    )
+
+
+def _stored_hash(body: Mapping[str, Any]) -> str:
+    """The hash the operator will compute for the stored spec (same loader, same identity)."""
+    spec = {**(body.get("spec") or {}), "family": rv.family_of(body)}
+    return rv.spec_hash(parse_task_definition(spec).identity())
+
+
+def _failed(body: Mapping[str, Any], generation: int) -> str | None:
+    status = body.get("status") or {}
+    for cond in status.get("conditions") or []:
+        if (
+            cond.get("type") == "Valid"
+            and cond.get("status") == "False"
+            and cond.get("observedGeneration") == generation
+        ):
+            return str(cond.get("message") or "invalid task definition")
+    return None
+
+
+def _wait_revision(ctx: Context, family: str, name: str, generation: int, digest: str) -> int:
+    deadline = time.monotonic() + ctx.settings.register_timeout
+    while time.monotonic() < deadline:
+        body = ctx.store.get("TaskDefinition", name)
+        if body is None:
+            break
+        status = body.get("status") or {}
+        if int(status.get("observedGeneration") or 0) >= generation:
+            failed = _failed(body, generation)
+            if failed:
+                from ecsk.api.errors import from_prefixed
+
+                raise from_prefixed(failed)
+            matches = [r for r in rv.revisions_from_status(status.get("revisions")) if r.hash == digest]
+            if matches:
+                return matches[-1].revision
+        time.sleep(POLL_SECONDS)
+    raise AwsError(
+        "ServerException",
+        f"The ecsk operator did not register a revision of {family} within "
+        f"{ctx.settings.register_timeout:.0f} s; is the operator running for namespace "
+        f"{ctx.store.namespace}?",
+        500,
+    )
+
+
+def _revisions(ctx: Context, family: str) -> tuple[list[rv.Revision], dict[int, dict[str, Any]]]:
+    cms = ctx.store.list("ConfigMap", f"{ALL_REVISIONS},{rv.L_FAMILY}={label_value(family)}")
+    return rv.revisions_from_configmaps(cms, family)
+
+
+def _description(ctx: Context, cm: Mapping[str, Any]) -> dict[str, Any]:
+    """The stored revision document as describe-task-definition returns it."""
+    doc = json.loads(cm["data"][rv.DATA_KEY])
+    labels = cm["metadata"].get("labels") or {}
+    ann = cm["metadata"].get("annotations") or {}
+    doc.pop("tags", None)
+    doc["taskDefinitionArn"] = task_definition_arn(ctx, doc["family"], int(doc["revision"]))
+    doc["status"] = "INACTIVE" if labels.get(rv.L_STATUS) == "INACTIVE" else "ACTIVE"
+    doc["registeredAt"] = epoch(doc.get("registeredAt"))
+    if doc["status"] == "INACTIVE":
+        doc["deregisteredAt"] = epoch(ann.get(rv.A_DEREGISTERED))
+    td = TaskDefinition.model_validate(
+        {k: v for k, v in doc.items() if k not in ("registeredAt", "deregisteredAt")}
+    )
+    doc["compatibilities"] = _compatibilities(td)
+    doc.setdefault("requiresAttributes", [])
+    doc.setdefault("volumes", [])
+    doc.setdefault("placementConstraints", [])
+    doc.setdefault("networkMode", td.effective_network_mode())
+    return {k: v for k, v in doc.items() if v is not None}
+
+
+def _compatibilities(td: TaskDefinition) -> list[str]:
+    """ECS lists EC2 always, FARGATE when the definition meets Fargate's rules (awsvpc + sizes)."""
+    out = ["EC2"]
+    if td.effective_network_mode() == "awsvpc" and td.cpu and td.memory:
+        out.append("FARGATE")
+    return out
+
+
+def _tags(cm: Mapping[str, Any]) -> list[dict[str, str]]:
+    return tags_out(json.loads(cm["data"][rv.DATA_KEY]).get("tags"))
+
+
+def register_task_definition(ctx: Context, params: dict[str, Any]) -> dict[str, Any]:
+    td = _parse(params)
+    family = td.family
+    stored = _write(ctx, family, td.to_aws())
+    revision = _wait_revision(
+        ctx, family, stored["metadata"]["name"], int(stored["metadata"]["generation"]), _stored_hash(stored)
+    )
+    return _describe_revision(ctx, family, revision, include_tags=True)
+
+
+def _describe_revision(ctx: Context, family: str, revision: int, include_tags: bool) -> dict[str, Any]:
+    cm = _snapshot(ctx, family, revision)
+    out: dict[str, Any] = {"taskDefinition": _description(ctx, cm)}
+    if include_tags:
+        out["tags"] = _tags(cm)
+    return out
+
+
+def _snapshot(ctx: Context, family: str, revision: int) -> dict[str, Any]:
+    cm = ctx.store.get("ConfigMap", rv.snapshot_name(family, revision))
+    if cm is None or rv.revisions_from_configmaps([cm], family)[0] == []:
+        _, cms = _revisions(ctx, family)
+        cm = cms.get(revision)
+    if cm is None:
+        raise AwsError("ClientException", UNABLE)
+    return cm
+
+
+def resolve_any(ctx: Context, ref: str, allow_inactive: bool) -> tuple[str, int]:
+    """(family, revision) a reference names; `family` alone is the latest ACTIVE revision."""
+    try:
+        parsed = rv.parse_reference(ref)
+        revisions, _ = _revisions(ctx, parsed.family)
+        family, rev = rv.resolve(ref, revisions, allow_inactive=allow_inactive)
+    except rv.TaskDefinitionError as exc:
+        from ecsk.api.errors import from_prefixed
+
+        raise from_prefixed(str(exc)) from None
+    return family, rev.revision
+
+
+def describe_task_definition(ctx: Context, params: dict[str, Any]) -> dict[str, Any]:
+    family, revision = resolve_any(ctx, params["taskDefinition"], allow_inactive=True)
+    return _describe_revision(ctx, family, revision, wants_tags(params))
+
+
+def _all_revisions(ctx: Context) -> dict[str, list[rv.Revision]]:
+    families: dict[str, list[dict[str, Any]]] = {}
+    for cm in ctx.store.list("ConfigMap", ALL_REVISIONS):
+        try:
+            family = json.loads((cm.get("data") or {}).get(rv.DATA_KEY, "{}")).get("family")
+        except ValueError:
+            continue
+        if isinstance(family, str):
+            families.setdefault(family, []).append(cm)
+    return {f: rv.revisions_from_configmaps(cms, f)[0] for f, cms in families.items()}
+
+
+def list_task_definitions(ctx: Context, params: dict[str, Any]) -> dict[str, Any]:
+    prefix = params.get("familyPrefix") or ""
+    wanted = params.get("status") or "ACTIVE"
+    rows = [
+        (f"{family}:{r.revision:010d}", task_definition_arn(ctx, family, r.revision))
+        for family, revs in _all_revisions(ctx).items()
+        if family.startswith(prefix)
+        for r in revs
+        if r.status == wanted
+    ]
+    chunk, token = page(rows, params, key=lambda row: row[0], reverse=params.get("sort") == "DESC")
+    return {"taskDefinitionArns": [arn for _, arn in chunk], **({"nextToken": token} if token else {})}
+
+
+def list_task_definition_families(ctx: Context, params: dict[str, Any]) -> dict[str, Any]:
+    prefix = params.get("familyPrefix") or ""
+    wanted = params.get("status") or "ACTIVE"
+    names = []
+    for family, revs in _all_revisions(ctx).items():
+        active = any(r.status == "ACTIVE" for r in revs)
+        if family.startswith(prefix) and (wanted == "ALL" or (wanted == "ACTIVE") == active):
+            names.append(family)
+    chunk, token = page(names, params, key=str)
+    return {"families": chunk, **({"nextToken": token} if token else {})}
+
+
+def deregister_task_definition(ctx: Context, params: dict[str, Any]) -> dict[str, Any]:
+    ref = params["taskDefinition"]
+    try:
+        parsed = rv.parse_reference(ref)
+    except rv.TaskDefinitionError as exc:
+        from ecsk.api.errors import from_prefixed
+
+        raise from_prefixed(str(exc)) from None
+    if parsed.revision is None:
+        raise AwsError("ClientException", f"Invalid revision number. Number: {ref}")
+    family, revision = resolve_any(ctx, f"{parsed.family}:{parsed.revision}", allow_inactive=True)
+    body = find_family(ctx, family)
+    if body is None:
+        raise AwsError("ClientException", UNABLE)
+    ann = (body["metadata"].get("annotations") or {}).get(DEREGISTER_ANNOTATION)
+    numbers = rv.parse_deregister_annotation(ann) | {revision}
+    ctx.store.merge_patch(
+        "TaskDefinition",
+        body["metadata"]["name"],
+        {"metadata": {"annotations": {DEREGISTER_ANNOTATION: ",".join(str(n) for n in sorted(numbers))}}},
+    )
+    deadline = time.monotonic() + ctx.settings.register_timeout
+    while time.monotonic() < deadline:
+        cm = _snapshot(ctx, family, revision)
+        if (cm["metadata"].get("labels") or {}).get(rv.L_STATUS) == "INACTIVE":
+            return {"taskDefinition": _description(ctx, cm)}
+        time.sleep(POLL_SECONDS)
+    raise AwsError(
+        "ServerException",
+        f"The ecsk operator did not deregister {family}:{revision} in time; is it running?",
+        500,
+    )
+
+
+def load_revision(ctx: Context, family: str, revision: int) -> TaskDefinition:
+    """A stored revision as the model (what services and tasks are validated against)."""
+    doc = json.loads(_snapshot(ctx, family, revision)["data"][rv.DATA_KEY])
+    for key in ("revision", "taskDefinitionArn", "status", "registeredAt"):
+        doc.pop(key, None)
+    return parse_task_definition(doc)

@@ -1,0 +1,100 @@
+"""`ecsk api serve | url`: the AWS API endpoint (aws CLI, boto3, SDKs) for the ECS resources."""
+
+from __future__ import annotations
+
+import logging
+import os
+from typing import Annotated
+
+import typer
+
+from ecsk.api.context import DEFAULT_ACCOUNT, DEFAULT_NAMESPACE, DEFAULT_PORT, DEFAULT_REGION, MAX_BODY_BYTES
+
+app = typer.Typer(
+    help="The AWS API endpoint: point the aws CLI or an SDK at `ecsk api url`.", no_args_is_help=True
+)
+
+HOST = "127.0.0.1"
+
+
+def _port() -> int:
+    return int(os.environ.get("ECSK_API_PORT") or DEFAULT_PORT)
+
+
+@app.command()
+def url(
+    port: Annotated[int | None, typer.Option(help="Port (default: $ECSK_API_PORT or 4599).")] = None,
+) -> None:
+    """Print the endpoint URL: `AWS_ENDPOINT_URL=$(ecsk api url) aws ecs list-clusters`."""
+    typer.echo(f"http://{HOST}:{port or _port()}")
+
+
+@app.command()
+def serve(
+    port: Annotated[
+        int | None, typer.Option(help="Port on 127.0.0.1 (default: $ECSK_API_PORT or 4599).")
+    ] = None,
+    host: Annotated[str, typer.Option(help="Address to listen on (in a Pod: 0.0.0.0).")] = HOST,
+    namespace: Annotated[
+        str,
+        typer.Option(
+            "--namespace", "-n", envvar="ECSK_API_NAMESPACE", help="Namespace holding the ECS resources."
+        ),
+    ] = DEFAULT_NAMESPACE,
+    region: Annotated[str, typer.Option(envvar="ECSK_REGION", help="Region in every ARN.")] = DEFAULT_REGION,
+    account: Annotated[
+        str, typer.Option(envvar="ECSK_ACCOUNT", help="Account id in every ARN.")
+    ] = DEFAULT_ACCOUNT,
+    access_keys: Annotated[
+        str | None,
+        typer.Option(
+            "--access-keys",
+            envvar="ECSK_API_ACCESS_KEYS",
+            help="Strict mode: only these keys, signatures verified (AKID:SECRET,AKID2:SECRET2).",
+        ),
+    ] = None,
+    register_timeout: Annotated[
+        float, typer.Option(help="Seconds RegisterTaskDefinition/RunTask wait for the operator.")
+    ] = 20.0,
+    max_body: Annotated[int, typer.Option(help="Largest request body in bytes.")] = MAX_BODY_BYTES,
+    cache: Annotated[
+        bool, typer.Option(help="Serve reads from watches of the custom resources (see docs/api.md).")
+    ] = True,
+    verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Debug logging.")] = False,
+) -> None:
+    """Serve AWS JSON 1.1 (ECS, Application Auto Scaling) until interrupted."""
+    from ecsk.api import server, sigv4
+    from ecsk.api.context import Settings
+    from ecsk.api.store import Store
+
+    logging.basicConfig(
+        level=logging.DEBUG if verbose else logging.INFO,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    if len(account) != 12 or not account.isdigit():
+        raise typer.BadParameter("an account id is 12 digits", param_hint="--account")
+    try:
+        keys = sigv4.parse_keys(access_keys) if access_keys else None
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc), param_hint="--access-keys") from None
+    settings = Settings(region, account, namespace, keys, max_body, register_timeout)
+    bound = port or _port()
+    store = Store(namespace)
+    try:
+        httpd = server.serve(host, bound, store, settings)
+    except OSError as exc:
+        typer.echo(f"error: cannot listen on {host}:{bound}: {exc.strerror}", err=True)
+        raise typer.Exit(1) from None
+    mode = "strict (signatures verified)" if keys else "any credentials accepted"
+    logging.getLogger("ecsk.api").info(
+        "serving http://%s:%d for namespace %s, %s/%s, %s", host, bound, namespace, region, account, mode
+    )
+    if cache:
+        store.start_cache(timeout=0)  # reads go to the API server until each watch has synced
+    try:
+        httpd.serve_forever(poll_interval=0.5)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        store.stop_cache()
+        httpd.server_close()
