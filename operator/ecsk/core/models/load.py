@@ -270,9 +270,29 @@ def load_documents(docs: Iterable[Any]) -> list[LoadedDocument]:
 def load_text(text: str) -> list[LoadedDocument]:
     """JSON (one value) or YAML (possibly several `---` documents)."""
     stripped = text.lstrip()
+    json_error: json.JSONDecodeError | None = None
     if stripped[:1] in "[{":
         try:
             return load_document(json.loads(text), "document 0")
-        except json.JSONDecodeError:
-            pass
-    return load_documents(doc for doc in yaml.safe_load_all(text) if doc is not None)
+        except json.JSONDecodeError as exc:
+            json_error = exc
+    try:
+        docs = load_documents([doc for doc in yaml.safe_load_all(text) if doc is not None])
+    except yaml.YAMLError as exc:
+        return [_unparsable(json_error, exc)]
+    if json_error is not None and any(d.kind == "Unknown" for d in docs):
+        return [_unparsable(json_error, None)]  # broken JSON that YAML reads as something else
+    return docs
+
+
+def _unparsable(json_error: json.JSONDecodeError | None, yaml_error: yaml.YAMLError | None) -> LoadedDocument:
+    """One clear message for text that is neither JSON nor YAML (often a template whose
+    placeholders, such as `{{region}}` or `$$$CPU$$$`, are not filled in yet)."""
+    if json_error is not None:
+        why = f"not valid JSON: {json_error.msg} at line {json_error.lineno} column {json_error.colno}"
+    else:
+        mark = getattr(yaml_error, "problem_mark", None)
+        where = f" at line {mark.line + 1} column {mark.column + 1}" if mark is not None else ""
+        why = f"not valid YAML: {getattr(yaml_error, 'problem', None) or yaml_error}{where}"
+    hint = " (an unfilled template placeholder? render the template first)"
+    return _unrecognised("", f"{why}{hint}. {_WANTED}.")
