@@ -296,6 +296,7 @@ ECSK_OWN = {"ScalingPolicy": "spec.Alarm", "CapacityProvider": "spec.autoScaling
         "ECSCluster",
         "ScalableTarget",
         "ScalingPolicy",
+        "ScheduledAction",
     ],
 )
 def test_every_aws_field_has_a_description(kind: str) -> None:

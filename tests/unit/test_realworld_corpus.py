@@ -14,18 +14,24 @@ from typing import Any
 import pytest
 import yaml
 
-from ecsk.core.models import errors_of, load_text
+from ecsk.core.models import LoadedDocument, errors_of, load_text
+from ecsk.core.models.ecspresso import load_project
 from ecsk.core.placement import offline_hook
 from ecsk.core.translate.bundle import BundleItem, render_documents
 from ecsk.core.translate.types import RenderOptions
 
 ROOT = Path(__file__).resolve().parents[1] / "fixtures" / "realworld"
-MANIFEST: list[dict[str, Any]] = yaml.safe_load((ROOT / "MANIFEST.yaml").read_text())["files"]
+_ALL = yaml.safe_load((ROOT / "MANIFEST.yaml").read_text())
+MANIFEST: list[dict[str, Any]] = _ALL["files"]
+PROJECTS: list[dict[str, Any]] = _ALL["ecspresso"]
 
 
 def render_file(name: str) -> tuple[list[BundleItem], list[str]]:
     """What `ecsk render -f FILE` does: every error message of loading and rendering."""
-    docs = load_text((ROOT / name).read_text())
+    return render_loaded(load_text((ROOT / name).read_text()))
+
+
+def render_loaded(docs: list[LoadedDocument]) -> tuple[list[BundleItem], list[str]]:
     items = render_documents(docs, RenderOptions(placement_hook=offline_hook()))
     errors = [i.message for d in docs for i in d.issues if i.is_error]
     for it in items:
@@ -62,3 +68,22 @@ def test_realworld_file(entry: dict[str, Any]) -> None:
         assert items == []
         return
     assert items and all(it.result is not None and it.result.objects for it in items)
+
+
+def load_ecspresso(project: dict[str, Any]) -> list[LoadedDocument]:
+    """What `ecsk render -f ecspresso.yml` loads, with the manifest's environment."""
+    config = ROOT / project["config"]
+    return load_project(config.read_text(), str(config), lambda p: Path(p).read_text(), project["env"])
+
+
+@pytest.mark.parametrize("project", PROJECTS, ids=[p["config"] for p in PROJECTS])
+def test_ecspresso_project(project: dict[str, Any]) -> None:
+    assert project["config"] == f"{project['repo']}/{project['path']}" and len(project["commit"]) == 40
+    docs = load_ecspresso(project)
+    items, errors = render_loaded(docs)
+    if project["expect"] == "refused":
+        assert any(project["reason"] in e for e in errors), errors
+        return
+    assert errors == []
+    assert [it.kind for it in items] == project["kinds"]
+    assert all(it.result is not None and it.result.objects for it in items)
