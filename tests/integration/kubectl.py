@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import functools
+import json
 import subprocess
+from typing import Any
 
 from ecsk.cluster import binaries
 
@@ -21,3 +23,26 @@ def kubectl(
     if check and proc.returncode != 0:
         raise AssertionError(f"kubectl {' '.join(args)} failed: {proc.stderr.strip()}")
     return proc
+
+
+def assert_server_accepts(
+    kubeconfig: str, objects: list[dict[str, Any]], namespace: str = "", what: str = ""
+) -> None:
+    """Server-side dry run of `objects` as one List (as `ecsk` applies them): every one accepted."""
+    doc = json.dumps({"apiVersion": "v1", "kind": "List", "items": objects})
+    ns = ["-n", namespace] if namespace else []
+    proc = kubectl(
+        kubeconfig,
+        "apply",
+        *ns,
+        "--server-side",
+        "--dry-run=server",
+        "--field-manager",
+        "ecsk",
+        "-f",
+        "-",
+        stdin=doc,
+        check=False,
+    )
+    assert proc.returncode == 0, f"{what}: apiserver refused:\n{proc.stderr}"
+    assert proc.stdout.count("serverside-applied") == len(objects), proc.stdout

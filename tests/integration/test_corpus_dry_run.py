@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from kubectl import kubectl
+from kubectl import assert_server_accepts, kubectl
 
 from ecsk.core.models import errors_of
 from ecsk.core.models.load import load_text
@@ -54,21 +54,7 @@ def test_rendered_corpus_is_accepted_by_the_apiserver(
         errors = [d for d in item.result.diagnostics if d.severity == "error"]
         assert not errors, f"{case.name}/{item.name}: {errors}"
         objects.extend(item.result.objects)
-    doc = json.dumps({"apiVersion": "v1", "kind": "List", "items": objects})
-    proc = kubectl(
-        kubeconfig,
-        "apply",
-        "--server-side",
-        "--dry-run=server",
-        "--field-manager",
-        "ecsk",
-        "-f",
-        "-",
-        stdin=doc,
-        check=False,
-    )
-    assert proc.returncode == 0, f"{case.name}: apiserver refused:\n{proc.stderr}"
-    assert proc.stdout.count("serverside-applied") == len(objects), proc.stdout
+    assert_server_accepts(kubeconfig, objects, what=case.name)
 
 
 @pytest.mark.parametrize("case", CORPUS, ids=[c.name for c in CORPUS])

@@ -10,14 +10,13 @@ Hypothesis shrinks a failing batch to the smallest failing document.
 
 from __future__ import annotations
 
-import json
 import os
 from typing import Any
 
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from kubectl import kubectl
+from kubectl import assert_server_accepts
 
 from ecs_strategies import task_definition_and_service
 from ecsk.cli.render_cmd import to_custom_resource
@@ -50,26 +49,6 @@ def batches(draw: st.DrawFn) -> list[tuple[dict[str, Any], dict[str, Any]]]:
     return pairs
 
 
-def _dry_run(kubeconfig: str, namespace: str, objects: list[dict[str, Any]]) -> None:
-    doc = json.dumps({"apiVersion": "v1", "kind": "List", "items": objects})
-    proc = kubectl(
-        kubeconfig,
-        "apply",
-        "-n",
-        namespace,
-        "--server-side",
-        "--dry-run=server",
-        "--field-manager",
-        "ecsk",
-        "-f",
-        "-",
-        stdin=doc,
-        check=False,
-    )
-    assert proc.returncode == 0, f"apiserver refused:\n{proc.stderr}"
-    assert proc.stdout.count("serverside-applied") == len(objects), proc.stdout
-
-
 @FUZZ
 @given(pairs=batches())
 def test_generated_documents_pass_admission_and_render_to_accepted_objects(
@@ -82,5 +61,5 @@ def test_generated_documents_pass_admission_and_render_to_accepted_objects(
         custom_resources += [to_custom_resource(td), to_custom_resource(svc)]
         result = render_service(svc, td, RenderOptions(namespace=namespace))
         rendered += result.objects
-    _dry_run(kubeconfig, namespace, custom_resources)
-    _dry_run(kubeconfig, namespace, rendered)
+    assert_server_accepts(kubeconfig, custom_resources, namespace, "custom resources")
+    assert_server_accepts(kubeconfig, rendered, namespace, "rendered")

@@ -69,6 +69,21 @@ def test_cpu_policy_becomes_a_resource_metric_on_the_ecsservice_scale_subresourc
     assert hpa["metadata"]["labels"]["app.kubernetes.io/managed-by"] == "ecsk"
 
 
+def test_high_resolution_metrics_are_the_same_resource_metrics() -> None:
+    """Regression (found by the botocore model check): AWS's HighResolution predefined metrics
+    were refused as unknown enum values."""
+    hpa = render(
+        [
+            tt("cpu", "ECSServiceAverageCPUUtilizationHighResolution", 55),
+            tt("mem", "ECSServiceAverageMemoryUtilizationHighResolution", 65),
+        ]
+    )
+    targets = {
+        m["resource"]["name"]: m["resource"]["target"]["averageUtilization"] for m in hpa["spec"]["metrics"]
+    }
+    assert targets == {"cpu": 55, "memory": 65}
+
+
 def test_several_policies_one_hpa_lowest_target_per_metric() -> None:
     hpa = render(
         [

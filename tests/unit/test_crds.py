@@ -149,6 +149,11 @@ def test_task_definition_columns() -> None:
     }
 
 
+def _plain(node: Json) -> Json:
+    """A schema node without its description (checked by the tests below)."""
+    return {k: v for k, v in node.items() if k != "description"}
+
+
 def _spec(kind: str) -> Json:
     spec: Json = _version(kind)["schema"]["openAPIV3Schema"]["properties"]["spec"]
     return spec
@@ -167,14 +172,14 @@ def test_task_definition_schema_limits() -> None:
         "retries": (1, 10),
         "startPeriod": (0, 300),
     }
-    assert spec["properties"]["cpu"] == {"x-kubernetes-int-or-string": True, "maxLength": 32}
+    assert _plain(spec["properties"]["cpu"]) == {"x-kubernetes-int-or-string": True, "maxLength": 32}
     assert spec["properties"]["ephemeralStorage"]["properties"]["sizeInGiB"]["minimum"] == 21
     port = containers["items"]["properties"]["portMappings"]["items"]["properties"]["protocol"]
-    assert port == {"enum": ["tcp", "udp"], "type": "string"}
+    assert _plain(port) == {"enum": ["tcp", "udp"], "type": "string"}
     labels = containers["items"]["properties"]["dockerLabels"]
-    assert labels == {"additionalProperties": {"type": "string"}, "type": "object"}
+    assert _plain(labels) == {"additionalProperties": {"type": "string"}, "type": "object"}
     env_type = containers["items"]["properties"]["environmentFiles"]["items"]["properties"]["type"]
-    assert env_type == {"enum": ["s3"], "type": "string"}
+    assert _plain(env_type) == {"enum": ["s3"], "type": "string"}
 
 
 def test_service_schema() -> None:
@@ -189,7 +194,7 @@ def test_service_schema() -> None:
     )
     assert spec["properties"]["placementStrategy"]["maxItems"] == 5
     assert spec["properties"]["placementConstraints"]["maxItems"] == 10
-    assert spec["properties"]["desiredCount"] == {"type": "integer", "minimum": 0}
+    assert _plain(spec["properties"]["desiredCount"]) == {"type": "integer", "minimum": 0}
     assert spec["properties"]["taskSets"]["items"] == {
         "type": "object",
         "x-kubernetes-preserve-unknown-fields": True,
@@ -247,3 +252,66 @@ def test_structural_schema_of_a_model_is_self_contained() -> None:
     schema = structural_schema(TaskDefinition)
     assert schema["type"] == "object" and "containerDefinitions" in schema["properties"]
     assert "$defs" not in yaml.safe_dump(schema)
+
+
+def test_kubectl_explain_reads_the_aws_reference() -> None:
+    """`kubectl explain ecsservice.spec.deploymentConfiguration` explains each field as the AWS
+    API reference does (botocore's documentation strings, first paragraph as plain text)."""
+    from ecsk.core.schema.aws_model import member_doc, service_shapes
+
+    dc = _spec("ECSService")["properties"]["deploymentConfiguration"]
+    assert dc["description"].startswith("Optional deployment parameters that control how many tasks run")
+    fields = dc["properties"]
+    assert all(f.get("description") for f in fields.values()), [
+        n for n, f in fields.items() if "description" not in f
+    ]
+    assert fields["maximumPercent"]["description"] == member_doc(
+        service_shapes("ecs"), "DeploymentConfiguration", "maximumPercent"
+    )
+    assert "<" not in fields["maximumPercent"]["description"]  # no HTML left
+    container = _spec("TaskDefinition")["properties"]["containerDefinitions"]["items"]["properties"]
+    assert container["image"]["description"].startswith("The image used to start a container.")
+    policy = _spec("ScalingPolicy")["properties"]["TargetTrackingScalingPolicyConfiguration"]
+    assert "target value" in policy["properties"]["TargetValue"]["description"].lower()
+
+
+def _undescribed(node: Json, path: str) -> Iterator[str]:
+    for name, prop in node.get("properties", {}).items():
+        if "description" not in prop:
+            yield f"{path}.{name}"
+        yield from _undescribed(prop.get("items", prop), f"{path}.{name}")
+
+
+ECSK_OWN = {"ScalingPolicy": "spec.Alarm", "CapacityProvider": "spec.autoScalingGroup"}
+"""ecsk's extension objects: described as a whole (their docstring), their fields are not AWS's."""
+
+
+@pytest.mark.parametrize(
+    "kind",
+    [
+        "TaskDefinition",
+        "ECSService",
+        "Task",
+        "CapacityProvider",
+        "ECSCluster",
+        "ScalableTarget",
+        "ScalingPolicy",
+        "ScheduledAction",
+    ],
+)
+def test_every_aws_field_has_a_description(kind: str) -> None:
+    spec = _spec(kind)
+    own = ECSK_OWN.get(kind)
+    assert [p for p in _undescribed(spec, "spec") if not (own and p.startswith(own + "."))] == []
+    if own:
+        assert "ecsk extension" in spec["properties"][own.split(".")[1]]["description"]
+
+
+def test_plain_text_keeps_the_first_paragraph_and_whole_sentences() -> None:
+    from ecsk.core.schema.aws_model import plain_text
+
+    html = "<p>The <code>cpu</code> &amp; memory. Second sentence here.</p> <p>Other paragraph.</p>"
+    assert plain_text(html) == "The cpu & memory. Second sentence here."
+    assert plain_text(html, limit=20) == "The cpu & memory."
+    assert plain_text("<p>" + "x" * 50 + "</p>", limit=10) == "x" * 9 + "…"
+    assert plain_text("") == ""

@@ -445,3 +445,19 @@ def test_eventbridge_scheduler_shape() -> None:
     )
     assert params.networkConfiguration.awsvpcConfiguration.subnets == ["subnet-1"]
     assert [t.key for t in params.tags or []] == ["team"]
+
+
+@pytest.mark.parametrize(
+    ("text", "where"),
+    [
+        ('{"family": "x", "cpu": $$$$CPUSHARE$$$$}', "not valid JSON"),  # amazon-ecs-agent templates
+        ('{"options": {{region}}}', "not valid JSON"),  # aws-otel-collector templates
+        ("family: [x\n", "not valid YAML"),
+    ],
+)
+def test_unparsable_text_is_one_clear_refusal_not_a_crash(text: str, where: str) -> None:
+    """Regression (realworld corpus): unfilled template placeholders made load_text raise."""
+    [doc] = load_text(text)
+    assert doc.model is None and doc.kind == "Unknown"
+    [issue] = doc.issues
+    assert where in issue.message and " at line " in issue.message and "template placeholder" in issue.message

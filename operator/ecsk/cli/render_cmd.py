@@ -8,6 +8,7 @@ custom resources so existing ECS definitions can be applied to the cluster uncha
 from __future__ import annotations
 
 import json
+import os
 import sys
 from pathlib import Path
 from typing import Annotated, Any
@@ -19,7 +20,7 @@ from rich.markup import escape
 from rich.table import Table
 from rich.text import Text
 
-from ecsk.core.models import API_VERSION, ECSService, LoadedDocument, TaskDefinition, load_text
+from ecsk.core.models import API_VERSION, ECSService, LoadedDocument, TaskDefinition, ecspresso
 from ecsk.core.placement import offline_hook
 from ecsk.core.translate import RenderOptions, names
 from ecsk.core.translate.bundle import BundleItem, render_documents, task_definition_ref
@@ -34,14 +35,45 @@ FilesOpt = Annotated[
 ]
 
 
-def _read(files: list[str]) -> list[LoadedDocument]:
+def _read(files: list[str], fill: dict[str, str | None] | None = None) -> list[LoadedDocument]:
+    """Every document of every file. An ecspresso config brings its service and task definition
+    files; ecspresso templates are evaluated with the environment; `fill` completes a bare
+    service definition (`--service-name`, `--task-definition`, `--cluster`)."""
     docs: list[LoadedDocument] = []
     for f in files:
+        if ecspresso.is_jsonnet(f):
+            docs.append(ecspresso.jsonnet_refusal(f))
+            continue
         text = sys.stdin.read() if f == "-" else Path(f).read_text()
-        for doc in load_text(text):
-            doc.source = f"{f}: {doc.source}" if doc.source else f
-            docs.append(doc)
+        if ecspresso.is_config_text(text):
+            loaded = ecspresso.load_project(text, f, lambda p: Path(p).read_text(), os.environ)
+        else:
+            loaded = ecspresso.load_definition(text, f, os.environ, fill)
+            for doc in loaded:
+                doc.source = f"{f}: {doc.source}" if doc.source and doc.source != f else f
+        docs.extend(loaded)
     return docs
+
+
+def _fill(
+    service_name: str | None, task_definition: str | None, cluster: str | None
+) -> dict[str, str | None] | None:
+    """What completes a bare service definition; None (plain input) unless a name flag is given."""
+    if service_name is None and task_definition is None:
+        return None
+    return {"serviceName": service_name, "taskDefinition": task_definition, "cluster": cluster}
+
+
+ServiceNameOpt = Annotated[
+    str | None,
+    typer.Option("--service-name", help="serviceName of a bare service definition (ecspresso style)."),
+]
+TaskDefinitionOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--task-definition", help="taskDefinition (family[:revision]) for a bare service definition."
+    ),
+]
 
 
 def _rewrite_map(pairs: list[str]) -> dict[str, str]:
@@ -129,6 +161,8 @@ def render(
     load_balancers: Annotated[
         str, typer.Option("--load-balancers", help="auto | create (Ingress/NLB) | bind (TargetGroupBinding).")
     ] = "auto",
+    service_name: ServiceNameOpt = None,
+    task_definition: TaskDefinitionOpt = None,
 ) -> None:
     """Render ECS task definitions and services as the Kubernetes objects ecsk applies."""
     if output not in ("yaml", "json"):
@@ -144,7 +178,7 @@ def render(
         explain=explain,
         placement_hook=offline_hook(),
     )
-    docs = _read(files)
+    docs = _read(files, _fill(service_name, task_definition, cluster))
     for doc in docs:
         if doc.model is not None and doc.kind not in ("TaskDefinition", "ECSService"):
             note = f"{doc.source}: {doc.kind} is run by the operator, not rendered"
@@ -177,13 +211,20 @@ def render(
         sys.stdout.write(yaml.safe_dump_all(objects, sort_keys=False))
 
 
-def import_documents(files: FilesOpt) -> None:
+def import_documents(
+    files: FilesOpt,
+    service_name: ServiceNameOpt = None,
+    task_definition: TaskDefinitionOpt = None,
+    cluster: Annotated[
+        str | None, typer.Option("--cluster", help="cluster for a bare service definition.")
+    ] = None,
+) -> None:
     """Convert AWS JSON (describe output or API input) into ecsk custom resources (YAML).
 
     The documents go through the same checks and offline placement as `render` (the operator will
     run them again), so what the cluster would refuse is refused here, with ECS's wording, and
     warnings and deferred placement show up on stderr before anything is applied."""
-    docs = _read(files)
+    docs = _read(files, _fill(service_name, task_definition, cluster))
     bad = _print_issues(render_documents(docs, RenderOptions(explain=False, placement_hook=offline_hook())))
     out = [to_custom_resource(doc.model) for doc in docs if doc.model is not None]
     if bad:

@@ -15,7 +15,7 @@ from collections.abc import Callable
 from typing import Any
 
 from ecsk.core.capacity.fleet import Fleet, render_fargate_profiles
-from ecsk.core.schema.crds import all_crds
+from ecsk.core.schema.crds import KINDS, crd_for
 
 ORIGIN_LABEL = "ecs.ecsk.io/origin"
 ORIGIN_VALUE = "fleet"
@@ -30,7 +30,8 @@ class FargateFleetError(RuntimeError):
 
 
 def _crd() -> dict[str, Any]:
-    return next(c for c in all_crds() if c["spec"]["names"]["kind"] == "FargateProfile")
+    """Only this CRD: the others take their descriptions from botocore (a dev dependency)."""
+    return crd_for(next(k for k in KINDS if k.kind == "FargateProfile"))
 
 
 def _manifests(fleet: Fleet) -> list[dict[str, Any]]:

@@ -44,6 +44,9 @@ ECS_API_VERSION = "ecs.ecsk.io/v1alpha1"
 _RESOURCES = {
     "ECSServiceAverageCPUUtilization": "cpu",
     "ECSServiceAverageMemoryUtilization": "memory",
+    # the 10-second CloudWatch variants: the HPA reads the same resource metric (its own period)
+    "ECSServiceAverageCPUUtilizationHighResolution": "cpu",
+    "ECSServiceAverageMemoryUtilizationHighResolution": "memory",
 }
 MAX_WINDOW = 3600
 """The HPA's largest stabilization window."""

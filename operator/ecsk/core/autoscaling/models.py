@@ -31,6 +31,8 @@ _RESOURCE_ID = re.compile(r"service/([^/]+)/([^/]+)")
 _PredefinedMetricType = Literal[
     "ECSServiceAverageCPUUtilization",
     "ECSServiceAverageMemoryUtilization",
+    "ECSServiceAverageCPUUtilizationHighResolution",
+    "ECSServiceAverageMemoryUtilizationHighResolution",
     "ALBRequestCountPerTarget",
 ]
 _AdjustmentType = Literal["ChangeInCapacity", "PercentChangeInCapacity", "ExactCapacity"]

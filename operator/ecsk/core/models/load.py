@@ -1,7 +1,8 @@
 """Recognise ECS documents in whatever form users paste them and return typed models.
 
 Accepted forms, per document:
-- describe output wrappers: `{"taskDefinition": {...}, "tags": [...]}` and `{"services": [...]}`;
+- describe output wrappers: `{"taskDefinition": {...}, "tags": [...]}`, `{"services": [...]}` and
+  `{"tasks": [...]}` (each task as the RunTask input that starts it again);
 - plain RegisterTaskDefinition / CreateService / RunTask input;
 - our custom resources (`apiVersion: ecs.ecsk.io/v1alpha1`, kind TaskDefinition, ECSService, Task,
   ScheduledTask) whose `spec` is the AWS shape; `metadata.name` fills `family` / `serviceName` when
@@ -197,6 +198,44 @@ def foreign_format(doc: Mapping[str, Any]) -> str | None:
     return None
 
 
+_RUN_TASK_KEYS = (
+    "group",
+    "overrides",
+    "platformVersion",
+    "enableExecuteCommand",
+    "startedBy",
+    "tags",
+    "launchType",
+)
+
+
+def run_task_of(task: Any) -> Any:
+    """The RunTask input that starts the task again, from one `describe-tasks` item: its task
+    definition, cluster, overrides, group and tags; its capacity provider (which wins over the
+    launch type describe also reports); the subnet of its ENI as the awsvpc configuration.
+    Read-only state (status, containers, timestamps, ARNs) is left behind."""
+    if not isinstance(task, Mapping):
+        return task
+    out: dict[str, Any] = {k: task[k] for k in _RUN_TASK_KEYS if task.get(k) not in (None, "", [], {})}
+    if task.get("taskDefinitionArn"):
+        out["taskDefinition"] = task["taskDefinitionArn"]
+    if task.get("clusterArn"):
+        out["cluster"] = task["clusterArn"]
+    if task.get("capacityProviderName"):
+        out.pop("launchType", None)
+        out["capacityProviderStrategy"] = [{"capacityProvider": task["capacityProviderName"]}]
+    subnets = [
+        d.get("value")
+        for a in task.get("attachments") or ()
+        if isinstance(a, Mapping) and a.get("type") == "ElasticNetworkInterface"
+        for d in a.get("details") or ()
+        if isinstance(d, Mapping) and d.get("name") == "subnetId"
+    ]
+    if subnets:
+        out["networkConfiguration"] = {"awsvpcConfiguration": {"subnets": subnets}}
+    return out
+
+
 def _plain_kind(doc: Mapping[str, Any]) -> Kind | None:
     if "containerDefinitions" in doc:
         return "TaskDefinition"
@@ -244,6 +283,11 @@ def load_document(doc: Any, source: str = "") -> list[LoadedDocument]:
         return [
             _make("ECSService", svc, {}, f"{source}.services[{i}]") for i, svc in enumerate(doc["services"])
         ]
+    if isinstance(doc.get("tasks"), list) and "taskDefinition" not in doc:  # describe-tasks
+        return [
+            _make("Task", run_task_of(task), {}, f"{source}.tasks[{i}]")
+            for i, task in enumerate(doc["tasks"])
+        ]
     if isinstance(doc.get("service"), Mapping):  # create-service / update-service output
         return [_make("ECSService", doc["service"], {}, source)]
     foreign = foreign_format(doc) if "apiVersion" in doc or _plain_kind(doc) is None else None
@@ -270,9 +314,29 @@ def load_documents(docs: Iterable[Any]) -> list[LoadedDocument]:
 def load_text(text: str) -> list[LoadedDocument]:
     """JSON (one value) or YAML (possibly several `---` documents)."""
     stripped = text.lstrip()
+    json_error: json.JSONDecodeError | None = None
     if stripped[:1] in "[{":
         try:
             return load_document(json.loads(text), "document 0")
-        except json.JSONDecodeError:
-            pass
-    return load_documents(doc for doc in yaml.safe_load_all(text) if doc is not None)
+        except json.JSONDecodeError as exc:
+            json_error = exc
+    try:
+        docs = load_documents([doc for doc in yaml.safe_load_all(text) if doc is not None])
+    except yaml.YAMLError as exc:
+        return [_unparsable(json_error, exc)]
+    if json_error is not None and any(d.kind == "Unknown" for d in docs):
+        return [_unparsable(json_error, None)]  # broken JSON that YAML reads as something else
+    return docs
+
+
+def _unparsable(json_error: json.JSONDecodeError | None, yaml_error: yaml.YAMLError | None) -> LoadedDocument:
+    """One clear message for text that is neither JSON nor YAML (often a template whose
+    placeholders, such as `{{region}}` or `$$$CPU$$$`, are not filled in yet)."""
+    if json_error is not None:
+        why = f"not valid JSON: {json_error.msg} at line {json_error.lineno} column {json_error.colno}"
+    else:
+        mark = getattr(yaml_error, "problem_mark", None)
+        where = f" at line {mark.line + 1} column {mark.column + 1}" if mark is not None else ""
+        why = f"not valid YAML: {getattr(yaml_error, 'problem', None) or yaml_error}{where}"
+    hint = " (an unfilled template placeholder? render the template first)"
+    return _unrecognised("", f"{why}{hint}. {_WANTED}.")

@@ -17,7 +17,7 @@ import sys
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, get_args
 
 import yaml
 from pydantic import BaseModel
@@ -27,6 +27,7 @@ from ecsk.core.capacity.fargate_profiles import FargateProfile
 from ecsk.core.capacity.models import CapacityProvider, ECSCluster
 from ecsk.core.models import ECSService, RunTask, ScheduledTask, TaskDefinition
 from ecsk.core.models.load import API_GROUP
+from ecsk.core.schema.aws_model import SHAPE_OF_KIND, describe
 from ecsk.core.validation.fargate import FARGATE_CPU_MEMORY, FARGATE_PID_MODE, INVALID_CPU
 from ecsk.core.validation.placement import FARGATE_MIX, LAUNCH_TYPE_AND_STRATEGY
 
@@ -484,6 +485,30 @@ KINDS: tuple[KindSpec, ...] = (
 )
 
 
+def _described(kind: KindSpec, spec: Json) -> Json:
+    """Field descriptions from the AWS service model, so `kubectl explain` reads as the AWS
+    API reference does (generation time only: the committed CRDs carry them). ecsk's own
+    extension objects (an emulated alarm or Auto Scaling group) say so, from their docstring."""
+    if kind.kind in SHAPE_OF_KIND:
+        service, shape = SHAPE_OF_KIND[kind.kind]
+        spec["description"] = (
+            f"The {shape.removesuffix('Request')} input of the AWS {service} API, unchanged."
+        )
+        describe(spec, service, shape)
+    for name, info in kind.model.model_fields.items():
+        prop = spec["properties"].get(name)
+        doc = next((m.__doc__ for m in _submodels(info.annotation) if m.__doc__), None)
+        if prop is not None and "description" not in prop and doc:
+            spec["properties"][name]["description"] = " ".join(doc.split("\n\n")[0].split())
+    return spec
+
+
+def _submodels(annotation: Any) -> list[type[BaseModel]]:
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return [annotation]
+    return [m for arg in get_args(annotation) for m in _submodels(arg)]
+
+
 def crd_for(kind: KindSpec) -> Json:
     """One apiextensions.k8s.io/v1 CustomResourceDefinition as a plain dict."""
     subresources: Json = {"status": {}}
@@ -496,7 +521,7 @@ def crd_for(kind: KindSpec) -> Json:
             "apiVersion": {"type": "string"},
             "kind": {"type": "string"},
             "metadata": {"type": "object"},
-            "spec": _spec_schema(kind.model, kind.rules, kind.optional),
+            "spec": _described(kind, _spec_schema(kind.model, kind.rules, kind.optional)),
             "status": {"type": "object", "x-kubernetes-preserve-unknown-fields": True},
         },
     }
