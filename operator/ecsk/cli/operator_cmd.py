@@ -7,11 +7,12 @@ what the integration tests start is exactly what ships.
 from __future__ import annotations
 
 import logging
-from typing import Annotated
+from typing import Annotated, cast
 
 import typer
 
 from ecsk.controller.runtime.common import OperatorConfig
+from ecsk.core.translate.types import IMAGE_PULL_POLICY, ImagePullBehavior
 
 
 def operator(
@@ -32,10 +33,22 @@ def operator(
     ),
     region: str = typer.Option("us-east-1", help="Region used in ARNs."),
     account: str = typer.Option("000000000000", help="Account id used in ARNs."),
+    image_pull_behavior: str = typer.Option(
+        "default",
+        envvar="ECS_IMAGE_PULL_BEHAVIOR",
+        help="The ECS agent setting: default | always | once | prefer-cached (imagePullPolicy).",
+    ),
     verbose: bool = typer.Option(False, "--verbose", "-v", help="Debug logging."),
 ) -> None:
     """Reconcile ECS custom resources into Kubernetes objects until interrupted."""
     from ecsk.controller import operator as runtime  # kopf is imported only when the operator runs
+
+    if image_pull_behavior not in IMAGE_PULL_POLICY:
+        raise typer.BadParameter(
+            f"ECS_IMAGE_PULL_BEHAVIOR must be one of {', '.join(IMAGE_PULL_POLICY)}, "
+            f"not {image_pull_behavior!r}",
+            param_hint="--image-pull-behavior",
+        )
 
     logging.basicConfig(
         level=logging.DEBUG if verbose else logging.INFO,
@@ -51,5 +64,6 @@ def operator(
         account=account,
         workers=workers,
         healthy_after_seconds=healthy_after,
+        image_pull_behavior=cast(ImagePullBehavior, image_pull_behavior),
     )
     runtime.run(config, liveness=liveness, namespaces=list(namespace or []) or None)

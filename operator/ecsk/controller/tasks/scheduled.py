@@ -118,7 +118,13 @@ def reconcile(rt: Runtime, body: Mapping[str, Any]) -> float | None:
     try:
         result = render_task_definition(
             resolved.task_definition,
-            RenderOptions(namespace=ns, cluster=cluster, revision=resolved.revision.revision, explain=False),
+            RenderOptions(
+                namespace=ns,
+                cluster=cluster,
+                revision=resolved.revision.revision,
+                explain=False,
+                image_pull_behavior=rt.config.image_pull_behavior,
+            ),
         )
     except Exception as exc:  # a translator bug must surface on the object, not loop in the log
         log.exception("render_task_definition failed for %s/%s", ns, name)
