@@ -181,6 +181,13 @@ func localIP() string {
 }
 
 func health(w http.ResponseWriter, _ *http.Request) {
+	if s := os.Getenv("HEALTHY_AFTER"); s != "" {
+		// a slow starter: unhealthy for the first N seconds (startPeriod and dependsOn tests)
+		if secs, err := strconv.ParseFloat(s, 64); err == nil && time.Since(started).Seconds() < secs {
+			writeJSON(w, http.StatusServiceUnavailable, map[string]string{"status": "starting", "reason": "HEALTHY_AFTER=" + s})
+			return
+		}
+	}
 	if os.Getenv("UNHEALTHY") == "1" {
 		writeJSON(w, http.StatusServiceUnavailable, map[string]string{"status": "unhealthy", "reason": "UNHEALTHY=1"})
 		return

@@ -359,14 +359,15 @@ def ended_essential(pod: dict[str, Any]) -> EndedContainer | None:
 
 
 def killed_by_health_check(events: list[dict[str, Any]], pod_uid: str, container: str) -> bool:
-    """True when the kubelet reported killing `container` of the pod for a failed liveness probe
-    (event reason Killing, "Container C failed liveness probe, will be restarted")."""
+    """True when the kubelet reported killing `container` of the pod for a failed health check:
+    event reason Killing, "Container C failed liveness probe, will be restarted" (or "startup
+    probe": the check kept failing past startPeriod, which is what the startup probe bounds)."""
     for e in events:
         obj = e.get("involvedObject") or {}
         if obj.get("uid") != pod_uid or e.get("reason") != "Killing":
             continue
         message = str(e.get("message") or "")
-        if "liveness probe" in message and (
+        if ("liveness probe" in message or "startup probe" in message) and (
             f"{{{container}}}" in str(obj.get("fieldPath") or "") or f"Container {container} " in message
         ):
             return True
