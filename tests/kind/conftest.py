@@ -25,9 +25,15 @@ def kind_kubeconfig() -> Path:
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    if kind_kubeconfig().is_file():
+    """Run only when asked for (`-m kind`) and only where a kind cluster exists: `pytest tests`
+    (the embedded-cluster run) never starts real containers by accident."""
+    if "kind" not in str(config.option.markexpr or ""):
+        reason = "real-container test: select with -m kind (make kind-test)"
+    elif not kind_kubeconfig().is_file():
+        reason = f"no kind cluster ({kind_kubeconfig()} missing): run `ecsk kind up`"
+    else:
         return
-    skip = pytest.mark.skip(reason=f"no kind cluster ({kind_kubeconfig()} missing): run `ecsk kind up`")
+    skip = pytest.mark.skip(reason=reason)
     for item in items:
         if "kind" in item.keywords:
             item.add_marker(skip)

@@ -11,6 +11,7 @@ Nothing is created before the Docker engine has been checked. `down` deletes the
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import time
 from dataclasses import dataclass
@@ -200,22 +201,51 @@ def _load_images(kind: Path, refs: list[str], loaded: dict[str, str], say: Progr
     return out
 
 
-def _kubectl(kubectl: Path, *args: str, timeout: float = 300) -> str:
-    return _run([str(kubectl), "--kubeconfig", str(kubeconfig()), *args], timeout=timeout).stdout
+def overlay(manifests: Path, image: str, directory: Path) -> str:
+    """A kustomization on top of manifests/ that only pins the operator image just built and sets
+    the image pull behaviour, so one `kubectl apply -k` installs the right thing (no rollout of
+    the placeholder `ecsk-operator:dev` first)."""
+    name, tag = image.rsplit(":", 1)
+    patch = {
+        "apiVersion": "apps/v1",
+        "kind": "Deployment",
+        "metadata": {"name": "ecsk-operator", "namespace": OPERATOR_NS},
+        "spec": {
+            "template": {
+                "spec": {
+                    "containers": [
+                        {
+                            "name": "operator",
+                            "env": [{"name": "ECS_IMAGE_PULL_BEHAVIOR", "value": PULL_BEHAVIOR}],
+                        }
+                    ]
+                }
+            }
+        },
+    }
+    doc = {
+        "apiVersion": "kustomize.config.k8s.io/v1beta1",
+        "kind": "Kustomization",
+        "resources": [os.path.relpath(manifests, directory)],  # kustomize refuses absolute paths
+        "images": [{"name": "ecsk-operator", "newName": name, "newTag": tag}],
+        "patches": [{"patch": yaml.safe_dump(patch, sort_keys=False)}],
+    }
+    return yaml.safe_dump(doc, sort_keys=False)
 
 
 def _install_operator(kubectl: Path, image: str, say: Progress) -> None:
-    manifests = steps.repo_dir("manifests")
-    say("installing the CRDs, operator and metrics adapter (kubectl apply -k manifests/)")
+    directory = steps.kind_home() / "overlay"
+    directory.mkdir(parents=True, exist_ok=True)
+    (directory / "kustomization.yaml").write_text(overlay(steps.repo_dir("manifests"), image, directory))
+    say("installing the CRDs, operator and metrics adapter (kubectl apply -k manifests/, image pinned)")
+    kc = [str(kubectl), "--kubeconfig", str(kubeconfig())]
+    steps.run("kubectl-apply-manifests", [*kc, "apply", "-k", str(directory)], say)
     steps.run(
-        "kubectl-apply-manifests",
-        [str(kubectl), "--kubeconfig", str(kubeconfig()), "apply", "-k", str(manifests)],
+        "operator-rollout",
+        [*kc, "-n", OPERATOR_NS, "rollout", "status", "deployment/ecsk-operator", "--timeout=300s"],
         say,
+        timeout=330,
     )
-    deploy = ("-n", OPERATOR_NS, "deployment/ecsk-operator")
-    _kubectl(kubectl, "set", "image", *deploy, f"operator={image}", f"metrics-adapter={image}")
-    _kubectl(kubectl, "set", "env", *deploy, "-c", "operator", f"ECS_IMAGE_PULL_BEHAVIOR={PULL_BEHAVIOR}")
-    _kubectl(kubectl, "rollout", "status", *deploy, "--timeout=300s", timeout=320)
 
 
 def _delete(kind: Path, say: Progress) -> None:
