@@ -189,14 +189,14 @@ def _image_id(ref: str) -> str:
 def _load_images(kind: Path, refs: list[str], loaded: dict[str, str], say: Progress) -> dict[str, str]:
     """`kind load docker-image` for each image not yet on the nodes in this exact build."""
     out = {}
+    # tasks never run on the (tainted) control plane: loading onto the workers only saves a copy
+    listed = _run([str(kind), "get", "nodes", "--name", CLUSTER]).stdout.split()
+    workers = ",".join(n for n in listed if "control-plane" not in n)
     for ref in refs:
         image_id = _image_id(ref)
         if loaded.get(ref) != image_id:
-            steps.run(
-                f"kind-load-{ref.split(':')[0]}",
-                [str(kind), "load", "docker-image", ref, "--name", CLUSTER],
-                say,
-            )
+            cmd = [str(kind), "load", "docker-image", ref, "--name", CLUSTER, "--nodes", workers]
+            steps.run(f"kind-load-{ref.split(':')[0]}", cmd, say)
         out[ref] = image_id
     return out
 

@@ -107,4 +107,4 @@ def docker_build(
 ) -> None:
     """`docker build` with the legacy builder's plain output into the step log."""
     args = [f"--build-arg={k}={v}" for k, v in (build_args or {}).items()]
-    run(step, ["docker", "build", "--network=host", "-t", tag, *args, str(context)], say)
+    run(step, ["docker", "build", "--force-rm", "--network=host", "-t", tag, *args, str(context)], say)
