@@ -203,3 +203,63 @@ def test_bind_mount_is_shared_between_containers(
         "http://localhost:8081/file?path=/data/note",
     )
     assert body == "from writer"  # written by one container, served from the other's mount
+
+
+def test_fargate_task_on_a_simulated_node_beside_real_containers(
+    api: pykube.HTTPClient, kubeconfig: str, namespace: str
+) -> None:
+    # in-cluster kwok plays the Fargate node; the EC2 service runs real containers on kind workers
+    fg_td = task_definition(
+        "fg",
+        [container("app")],
+        requiresCompatibilities=["FARGATE"],
+        cpu="256",
+        memory="512",
+    )
+    fg_task = {
+        "apiVersion": "ecs.ecsk.io/v1alpha1",
+        "kind": "Task",
+        "metadata": {"name": "job"},
+        "spec": {
+            "taskDefinition": "fg",
+            "count": 1,
+            "launchType": "FARGATE",
+            "networkConfiguration": {"awsvpcConfiguration": {"subnets": ["subnet-a"]}},
+        },
+    }
+    web = container("web")
+    web["healthCheck"] = health_check()
+    apply(kubeconfig, namespace, fg_td, fg_task, task_definition("web", [web]), service("web", "web", 1))
+    real = wait_for(lambda: ready_pods(api, namespace, "web", 1), 180, what="the EC2 task healthy")[0]
+    simulated = wait_for(
+        lambda: next(
+            (
+                p.obj
+                for p in pykube.Pod.objects(api, namespace=namespace)
+                if p.obj["metadata"]["name"] == "job-0" and p.obj["status"].get("phase") == "Running"
+            ),
+            None,
+        ),
+        120,
+        what="the Fargate task running",
+    )
+    fargate_node = pykube.Node.objects(api).get(name=simulated["spec"]["nodeName"]).obj
+    real_node = pykube.Node.objects(api).get(name=real["spec"]["nodeName"]).obj
+    assert fargate_node["metadata"]["annotations"]["kwok.x-k8s.io/node"] == "fake"
+    assert fargate_node["metadata"]["labels"]["eks.amazonaws.com/compute-type"] == "fargate"
+    assert "kwok.x-k8s.io/node" not in (real_node["metadata"].get("annotations") or {})
+    # kind's own DaemonSets stay off the simulated node: the Fargate task has it to itself
+    on_fargate = pykube.Pod.objects(api, namespace=pykube.all).filter(
+        field_selector={"spec.nodeName": fargate_node["metadata"]["name"]}
+    )
+    assert [p.obj["metadata"]["name"] for p in on_fargate] == ["job-0"]
+    body = exec_in(
+        kubeconfig,
+        namespace,
+        real["metadata"]["name"],
+        "web",
+        "/ecsk-testapp",
+        "get",
+        "http://localhost:8080/",
+    )
+    assert json.loads(body)["hostname"] == real["metadata"]["name"]  # a real process answered

@@ -17,7 +17,7 @@ from typer.testing import CliRunner
 
 from ecsk.cli.main import app
 from ecsk.cluster.embedded.local import load_fleet
-from ecsk.cluster.kind import cluster, config, host, nodeimage, steps
+from ecsk.cluster.kind import cluster, config, host, kwok, nodeimage, steps
 from ecsk.core.capacity.fleet import render_fleet
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -220,3 +220,21 @@ def test_host_prep_refuses_non_root(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(os, "geteuid", lambda: 1000)
     out = CliRunner().invoke(app, ["kind", "host-prep"])
     assert out.exit_code == 1 and "run it as root" in out.output
+
+
+def test_kwok_overlay_installs_kwok_stages_and_usage_on_real_nodes_only(tmp_path: Path) -> None:
+    source = tmp_path / "kwok@v0.8.0"
+    (source / "kustomize" / "kwok").mkdir(parents=True)
+    (source / "kustomize" / "stage" / "fast").mkdir(parents=True)
+    out = tmp_path / "overlay"
+    out.mkdir()
+    doc = yaml.safe_load(kwok.overlay(source, out))
+    resolved = [(out / r).resolve() for r in doc["resources"][:2]]
+    assert resolved == [(source / "kustomize/kwok").resolve(), (source / "kustomize/stage/fast").resolve()]
+    assert doc["resources"][2] == "kwok-usage.yaml" and (out / "kwok-usage.yaml").is_file()
+    assert doc["images"] == [{"name": "registry.k8s.io/kwok/kwok", "newTag": "v0.8.0"}]
+    patch = yaml.safe_load(doc["patches"][0]["patch"])
+    terms = patch["spec"]["template"]["spec"]["affinity"]["nodeAffinity"][
+        "requiredDuringSchedulingIgnoredDuringExecution"
+    ]["nodeSelectorTerms"]
+    assert terms == [{"matchExpressions": [{"key": "type", "operator": "NotIn", "values": ["kwok"]}]}]

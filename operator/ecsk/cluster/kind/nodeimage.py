@@ -40,18 +40,7 @@ class Component:
 
 def kind_source() -> Path:
     """kind's module source (its images/base files and manifests), from the Go module cache."""
-    out = subprocess.run(
-        ["go", "mod", "download", "-json", f"sigs.k8s.io/kind@{toolchain.KIND_VERSION}"],
-        capture_output=True,
-        text=True,
-        check=False,
-        cwd=steps.kind_home(),
-    )
-    if out.returncode != 0:
-        raise steps.StepError(
-            f"go mod download sigs.k8s.io/kind@{toolchain.KIND_VERSION} failed: {out.stderr.strip()}"
-        )
-    return Path(json.loads(out.stdout)["Dir"])
+    return steps.module_dir(f"sigs.k8s.io/kind@{toolchain.KIND_VERSION}")
 
 
 def kind_images(src: Path) -> dict[str, str]:

@@ -47,6 +47,22 @@ def repo_dir(relative: str) -> Path:
     return path
 
 
+def module_dir(module_at_version: str) -> Path:
+    """A Go module's source in the module cache (downloaded through the module proxy if needed):
+    kind's base image files and kwok's manifests come from there, at the pinned version."""
+    kind_home().mkdir(parents=True, exist_ok=True)
+    out = subprocess.run(
+        ["go", "mod", "download", "-json", module_at_version],
+        capture_output=True,
+        text=True,
+        check=False,
+        cwd=kind_home(),
+    )
+    if out.returncode != 0:
+        raise StepError(f"go mod download {module_at_version} failed: {(out.stderr or out.stdout).strip()}")
+    return Path(json.loads(out.stdout)["Dir"])
+
+
 def tree_hash(directory: Path) -> str:
     """A hash of every file's path and content under `directory` (cache key of a built image)."""
     digest = hashlib.sha256()
@@ -67,7 +83,7 @@ def run(
     timeout: float | None = None,
 ) -> str:
     """Run one step (niced: our machines are shared), keep its log, raise StepError on failure."""
-    log = log_dir() / f"{step}.log"
+    log = log_dir() / f"{step.replace('/', '_')}.log"
     log.parent.mkdir(parents=True, exist_ok=True)
     started = time.monotonic()
     full = ["nice", "-n", "10", *cmd] if os.name == "posix" else cmd
