@@ -263,3 +263,54 @@ def test_fargate_task_on_a_simulated_node_beside_real_containers(
         "http://localhost:8080/",
     )
     assert json.loads(body)["hostname"] == real["metadata"]["name"]  # a real process answered
+
+
+def test_image_that_cannot_be_pulled_fails_the_task_and_does_not_wedge_the_service(
+    api: pykube.HTTPClient, kubeconfig: str, namespace: str
+) -> None:
+    missing = container("app", image="ecsk-missing.invalid/nope:1")
+    apply(kubeconfig, namespace, task_definition("pull", [missing]), service("pull", "pull", 1))
+
+    def failed_to_start() -> dict | None:
+        for p in pods(api, namespace, "pull"):
+            st = derive_task_status(p)
+            if st.stopCode == "TaskFailedToStart":
+                return st.to_dict()
+        return None
+
+    st = wait_for(failed_to_start, 120, what="the task failing to start")
+    assert st["desiredStatus"] == "STOPPED"
+    assert st["stoppedReason"].startswith("CannotPullContainerError: ")
+    # a fixed task definition rolls the service forward: nothing is stuck behind the bad pull
+    apply(kubeconfig, namespace, task_definition("pull", [container("app")]))
+    wait_for(lambda: ready_pods(api, namespace, "pull", 1), 180, what="the fixed revision running")
+    wait_for(
+        lambda: (
+            service_status(api, namespace, "pull").get("runningCount") == 1
+            and not pods_pulling(api, namespace)
+        ),
+        120,
+        what="the failed task gone",
+    )
+
+
+def pods_pulling(api: pykube.HTTPClient, ns: str) -> bool:
+    return any(derive_task_status(p).stopCode == "TaskFailedToStart" for p in pods(api, ns, "pull"))
+
+
+def test_binpack_and_distinct_instance_place_real_tasks(
+    api: pykube.HTTPClient, kubeconfig: str, namespace: str
+) -> None:
+    binpack = [{"type": "binpack", "field": "memory"}]
+    distinct = [{"type": "distinctInstance"}]
+    apply(
+        kubeconfig,
+        namespace,
+        task_definition("small", [container("app", memory=256)]),
+        service("packed", "small", 3, placementStrategy=binpack),
+        service("spread", "small", 3, placementConstraints=distinct),
+    )
+    packed = wait_for(lambda: ready_pods(api, namespace, "packed", 3), 180, what="3 packed tasks")
+    spread = wait_for(lambda: ready_pods(api, namespace, "spread", 3), 180, what="3 distinct tasks")
+    assert len({p["spec"]["nodeName"] for p in packed}) == 1  # binpack: all on the fullest instance
+    assert len({p["spec"]["nodeName"] for p in spread}) == 3  # distinctInstance: one per instance
