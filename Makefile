@@ -97,9 +97,9 @@ kind-status: venv
 kind-down: venv
 	$(ECSK) kind down
 
-# The real-container suite (tests/kind, marker `kind`) against the cluster of `make kind-up`.
+# The real-container suite (tests/integration/kind, marker `kind`) against the cluster of `make kind-up`.
 kind-test: kind-up
-	$(BIN)/python -m pytest tests/kind -m kind -q $(PYTEST_ARGS)
+	$(BIN)/python -m pytest tests/integration/kind -m kind -q $(PYTEST_ARGS)
 
 image:
 	docker build -t $(IMAGE) .

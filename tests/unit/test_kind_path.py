@@ -1,5 +1,5 @@
 """The kind path's pure parts: its cluster configuration, the host checks and prep, the image
-archive rewrite and the steps' logs. The real thing runs in tests/kind (`make kind-test`)."""
+archive rewrite and the steps' logs. The real thing runs in tests/integration/kind (`make kind-test`)."""
 
 from __future__ import annotations
 

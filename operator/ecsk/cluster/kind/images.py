@@ -72,7 +72,21 @@ def operator_image(say: Progress) -> str:
         return tag
     say(f"building the operator image {tag} from the Dockerfile (base {base})")
     steps.docker_build("operator-image", tag, root, say, build_args={"PYTHON_IMAGE": base})
+    _drop_older(OPERATOR_REPO, keep=tag)
     return tag
+
+
+def _drop_older(repository: str, keep: str) -> None:
+    """Untag earlier builds (each holds its own ~200 MB pip layer): the cache keeps one per repo."""
+    listed = subprocess.run(
+        ["docker", "images", repository, "--format", "{{.Repository}}:{{.Tag}}"],
+        capture_output=True,
+        text=True,
+        check=False,
+    ).stdout.split()
+    stale = [ref for ref in listed if ref != keep and not ref.endswith(":<none>")]
+    if stale:
+        subprocess.run(["docker", "image", "rm", *stale], capture_output=True, check=False)
 
 
 def testapp_image(say: Progress) -> str:

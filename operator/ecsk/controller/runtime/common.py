@@ -11,7 +11,7 @@ from ecsk.controller.kube.children import ChildCache
 from ecsk.controller.kube.client import Kube, now_iso
 from ecsk.core.models import ValidationIssue
 from ecsk.core.tasks.status import STOP_CODE_ANNOTATION, STOPPED_REASON_ANNOTATION
-from ecsk.core.translate.types import ImagePullBehavior
+from ecsk.core.translate.types import ImagePullBehavior, RenderOptions
 
 CLUSTER_SCOPED = {
     "StorageClass",
@@ -127,3 +127,15 @@ def stop_task_pod(kube: Kube, pod: Mapping[str, Any], stop_code: str | None, rea
         {"metadata": {"annotations": {STOP_CODE_ANNOTATION: stop_code, STOPPED_REASON_ANNOTATION: reason}}},
     )
     kube.delete("v1", "Pod", meta["name"], meta.get("namespace"))
+
+
+def task_render_options(config: OperatorConfig, namespace: str, cluster: str, revision: int) -> RenderOptions:
+    """How RunTask and scheduled tasks render a task definition: quietly (no explanations), with
+    the agent's image pull behaviour."""
+    return RenderOptions(
+        namespace=namespace,
+        cluster=cluster,
+        revision=revision,
+        explain=False,
+        image_pull_behavior=config.image_pull_behavior,
+    )

@@ -26,6 +26,7 @@ from ecsk.controller.runtime.common import (
     issues_text,
     merge_conditions,
     stop_task_pod,
+    task_render_options,
 )
 from ecsk.controller.services.reconcile import cluster_name
 from ecsk.controller.taskdefs import reconcile as taskdefs
@@ -43,7 +44,6 @@ from ecsk.core.translate import (
     Diagnostic,
     PlacementHook,
     PlacementInputs,
-    RenderOptions,
     render_task_definition,
 )
 from ecsk.core.translate.names import (
@@ -209,13 +209,7 @@ def reconcile(rt: Runtime, body: Mapping[str, Any]) -> float | None:
         try:
             result = render_task_definition(
                 resolved.task_definition,
-                RenderOptions(
-                    namespace=ns,
-                    cluster=cluster,
-                    revision=resolved.revision.revision,
-                    explain=False,
-                    image_pull_behavior=rt.config.image_pull_behavior,
-                ),
+                task_render_options(rt.config, ns, cluster, resolved.revision.revision),
             )
         except Exception as exc:  # a translator bug must surface on the object, not loop in the log
             log.exception("render_task_definition failed for %s/%s", ns, name)

@@ -1,18 +1,16 @@
 """Fixtures for the real-container suite: the kind cluster `ecsk kind up` made.
 
-Selected with `-m kind` (`make kind-test`); skipped, with the reason, when there is no kind
-kubeconfig, so `pytest tests` on a machine without Docker stays green. The operator runs inside
-the cluster (manifests/), watching every namespace, so each test only needs a fresh namespace.
+Selected with `-m kind` (`make kind-test`); skipped, with the reason, otherwise or when there is
+no kind kubeconfig, so `pytest tests` never starts real containers by accident. The operator runs
+inside the cluster (manifests/), watching every namespace, so each test only needs the fresh
+`namespace` of ../conftest.py; only the kubeconfig differs from the integration suite's.
 """
 
 from __future__ import annotations
 
 import os
-import uuid
-from collections.abc import Iterator
 from pathlib import Path
 
-import pykube
 import pytest
 
 
@@ -42,20 +40,3 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 @pytest.fixture(scope="session")
 def kubeconfig() -> str:
     return str(kind_kubeconfig())
-
-
-@pytest.fixture(scope="session")
-def api(kubeconfig: str) -> pykube.HTTPClient:
-    return pykube.HTTPClient(pykube.KubeConfig.from_file(kubeconfig), timeout=30)
-
-
-@pytest.fixture
-def namespace(api: pykube.HTTPClient) -> Iterator[str]:
-    """A fresh namespace per test, deleted afterwards (with everything in it)."""
-    name = f"k-{uuid.uuid4().hex[:8]}"
-    ns = pykube.Namespace(api, {"metadata": {"name": name, "labels": {"ecsk.io/test": "kind"}}})
-    ns.create()
-    try:
-        yield name
-    finally:
-        ns.delete()

@@ -1,51 +1,17 @@
-"""Helpers of the real-container suite: ECS documents in, pods and service status out."""
+"""Helpers of the real-container suite: ECS documents in, pods and service status out
+(kubectl and wait_for are the integration suite's own)."""
 
 from __future__ import annotations
 
-import subprocess
-import time
-from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
 import pykube
 import yaml
-
-from ecsk.cluster import binaries, paths
+from kubectl import kubectl
 
 CR = "ecs.ecsk.io/v1alpha1"
 IMAGE = "ecsk-testapp:latest"
-
-
-def _kubectl_path() -> str:
-    """The kubectl the kind path built (same version as the cluster)."""
-    return str(paths.bin_dir() / f"kubectl-{binaries.KUBE_VERSION}")
-
-
-def kubectl(kubeconfig: str, *args: str, stdin: str | None = None, check: bool = True) -> str:
-    proc = subprocess.run(
-        [_kubectl_path(), "--kubeconfig", kubeconfig, *args],
-        input=stdin,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    if check and proc.returncode != 0:
-        raise AssertionError(f"kubectl {' '.join(args)} failed: {proc.stderr.strip()}")
-    return proc.stdout
-
-
-def wait_for(
-    predicate: Callable[[], Any], timeout: float = 120, interval: float = 1, what: str = "it"
-) -> Any:
-    deadline = time.monotonic() + timeout
-    last: Any = None
-    while time.monotonic() < deadline:
-        last = predicate()
-        if last:
-            return last
-        time.sleep(interval)
-    raise AssertionError(f"timed out after {timeout}s waiting for {what} (last: {last!r})")
 
 
 def container(name: str, **extra: Any) -> dict[str, Any]:
@@ -115,7 +81,7 @@ def ready_pods(api: pykube.HTTPClient, ns: str, service_name: str, count: int) -
 
 
 def exec_in(kubeconfig: str, ns: str, pod: str, container_name: str, *argv: str) -> str:
-    return kubectl(kubeconfig, "-n", ns, "exec", pod, "-c", container_name, "--", *argv)
+    return kubectl(kubeconfig, "-n", ns, "exec", pod, "-c", container_name, "--", *argv).stdout
 
 
 def started_at(pod: dict[str, Any], name: str) -> datetime:

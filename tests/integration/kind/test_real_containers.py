@@ -25,8 +25,8 @@ from kindtest import (
     service_status,
     started_at,
     task_definition,
-    wait_for,
 )
+from kubetest import wait_for
 
 from ecsk.core.tasks.status import derive_task_status
 
