@@ -238,3 +238,43 @@ def test_kwok_overlay_installs_kwok_stages_and_usage_on_real_nodes_only(tmp_path
         "requiredDuringSchedulingIgnoredDuringExecution"
     ]["nodeSelectorTerms"]
     assert terms == [{"matchExpressions": [{"key": "type", "operator": "NotIn", "values": ["kwok"]}]}]
+
+
+@pytest.fixture
+def up_calls(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """`cluster.up` with Docker, kind and kubectl replaced by recorders."""
+    monkeypatch.setenv("ECSK_HOME", str(tmp_path))
+    calls: list[str] = []
+    existing: list[str] = []
+    monkeypatch.setattr(host, "require_docker", lambda: None)
+    monkeypatch.setattr(cluster, "_tools", lambda say: {"kind": Path("kind"), "kubectl": Path("kubectl")})
+    monkeypatch.setattr(cluster, "node_image", lambda say, requested: requested or "ecsk-kind/node:v1")
+    monkeypatch.setattr(cluster.images, "testapp_image", lambda say: "ecsk-testapp:latest")
+    monkeypatch.setattr(cluster.images, "operator_image", lambda say: "ecsk-operator:x")
+    monkeypatch.setattr(cluster.kwok, "image", lambda say: "registry.k8s.io/kwok/kwok:v0.8.0")
+    monkeypatch.setattr(cluster, "clusters", lambda kind: list(existing))
+    monkeypatch.setattr(cluster, "_delete", lambda kind, say: (calls.append("delete"), existing.clear()))
+    monkeypatch.setattr(
+        cluster, "_create", lambda kind, cfg, say: (calls.append("create"), existing.append("ecsk"))
+    )
+    monkeypatch.setattr(cluster, "_load_images", lambda kind, refs, loaded, say: {r: "id" for r in refs})
+    monkeypatch.setattr(cluster, "_install_operator", lambda kubectl, image, say: calls.append("install"))
+    monkeypatch.setattr(cluster.kwok, "install", lambda kubectl, kc, say: calls.append("kwok"))
+    monkeypatch.setattr(
+        cluster.metrics, "image", lambda say: "registry.k8s.io/metrics-server/metrics-server:v0.9.0"
+    )
+    monkeypatch.setattr(cluster.metrics, "install", lambda kubectl, kc, say: calls.append("metrics"))
+    return calls
+
+
+def test_up_is_idempotent_and_recreates_a_cluster_of_another_version(up_calls: list[str]) -> None:
+    quiet = lambda _m: None  # noqa: E731
+    cluster.up(quiet)
+    assert up_calls == ["create", "install", "kwok", "metrics"]
+    up_calls.clear()
+    cluster.up(quiet)  # same node image and configuration: the cluster is kept
+    assert up_calls == ["install", "kwok", "metrics"]
+    up_calls.clear()
+    cluster.up(quiet, node_image_ref="ecsk-kind/node:v2")  # e.g. a newer Kubernetes pin
+    assert up_calls == ["delete", "create", "install", "kwok", "metrics"]
+    assert json.loads(cluster.state_file().read_text())["nodeImage"] == "ecsk-kind/node:v2"

@@ -26,6 +26,7 @@ from kindtest import (
     started_at,
     task_definition,
 )
+from kubectl import kubectl
 from kubetest import wait_for
 
 from ecsk.core.tasks.status import derive_task_status
@@ -314,3 +315,26 @@ def test_binpack_and_distinct_instance_place_real_tasks(
     spread = wait_for(lambda: ready_pods(api, namespace, "spread", 3), 180, what="3 distinct tasks")
     assert len({p["spec"]["nodeName"] for p in packed}) == 1  # binpack: all on the fullest instance
     assert len({p["spec"]["nodeName"] for p in spread}) == 3  # distinctInstance: one per instance
+
+
+def test_metrics_server_reports_real_task_usage(
+    api: pykube.HTTPClient, kubeconfig: str, namespace: str
+) -> None:
+    apply(kubeconfig, namespace, task_definition("m", [container("app")]), service("m", "m", 1))
+    pod = wait_for(lambda: ready_pods(api, namespace, "m", 1), 180, what="the task running")[0]["metadata"][
+        "name"
+    ]
+
+    def usage() -> dict | None:
+        out = kubectl(
+            kubeconfig,
+            "get",
+            "--raw",
+            f"/apis/metrics.k8s.io/v1beta1/namespaces/{namespace}/pods/{pod}",
+            check=False,
+        )
+        return json.loads(out.stdout) if out.returncode == 0 else None
+
+    metrics = wait_for(usage, 90, interval=3, what="resource metrics of the task")
+    memory = metrics["containers"][0]["usage"]["memory"]
+    assert memory.endswith("Ki") and int(memory[:-2]) > 0  # a real process's working set

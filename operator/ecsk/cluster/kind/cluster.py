@@ -23,7 +23,7 @@ import yaml
 from ecsk.cluster import binaries, paths
 from ecsk.cluster.binaries import Progress
 from ecsk.cluster.embedded.local import load_fleet
-from ecsk.cluster.kind import config, host, images, kwok, nodeimage, steps, toolchain
+from ecsk.cluster.kind import config, host, images, kwok, metrics, nodeimage, steps, toolchain
 
 CLUSTER = paths.CLUSTER_NAME
 OPERATOR_NS = "ecsk-system"
@@ -132,7 +132,7 @@ def up(say: Progress = print, *, node_image_ref: str | None = None, fleet_file: 
     tools = _tools(say)
     kind, kubectl = tools["kind"], tools["kubectl"]
     node_img = node_image(say, node_image_ref)
-    app_images = [images.testapp_image(say), images.operator_image(say), kwok.image(say)]
+    app_images = [images.testapp_image(say), images.operator_image(say), kwok.image(say), metrics.image(say)]
     cfg = _config(node_img, fleet_file)
     cfg_key = steps.key(cfg)
     state = json.loads(state_file().read_text()) if state_file().is_file() else {}
@@ -144,9 +144,11 @@ def up(say: Progress = print, *, node_image_ref: str | None = None, fleet_file: 
         state = {}
     loaded = _load_images(kind, app_images, dict(state.get("loaded") or {}), say)
     state = {"config": cfg_key, "nodeImage": node_img, "images": app_images, "loaded": loaded}
+    state_file().parent.mkdir(parents=True, exist_ok=True)
     state_file().write_text(json.dumps(state, indent=2))
     _install_operator(kubectl, app_images[1], say)
     kwok.install(kubectl, kubeconfig(), say)
+    metrics.install(kubectl, kubeconfig(), say)
     say(
         f"kind cluster {CLUSTER} ready in {time.monotonic() - started:.0f}s; export KUBECONFIG={kubeconfig()}"
     )
