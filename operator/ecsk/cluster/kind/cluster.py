@@ -74,6 +74,9 @@ def node_image(say: Progress, requested: str | None) -> str:
     if requested:
         return requested
     standard = kind_default_image()
+    built = nodeimage.image_ref()
+    if steps.image_exists(built) and not steps.image_exists(standard):
+        return built  # built here before: no pull attempt (an offline host may hang on one)
     if images.pullable(standard):
         return standard
     say(f"{standard.split('@')[0]} cannot be pulled: using the node image built from Go modules")
