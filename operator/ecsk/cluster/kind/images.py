@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import shutil
 import subprocess
+from collections.abc import Callable
 from pathlib import Path
 
 from ecsk.cluster.binaries import Progress
@@ -33,6 +34,29 @@ def pullable(ref: str, timeout: float = 300) -> bool:
     except subprocess.TimeoutExpired:
         return False
     return proc.returncode == 0
+
+
+def released_or_scratch(
+    ref: str, binary: Callable[[], Path], dest: str, say: Progress, user: str = ""
+) -> str:
+    """A component's release image where it can be pulled, else the same name built FROM scratch
+    around the binary we build from its Go module (`binary` is only called then)."""
+    if pullable(ref):
+        return ref
+    step = ref.rsplit("/", 1)[-1].split(":")[0] + "-image"
+    ctx = steps.build_dir() / step
+    shutil.rmtree(ctx, ignore_errors=True)
+    ctx.mkdir(parents=True)
+    shutil.copy2(binary(), ctx / "bin")
+    lines = [
+        "FROM scratch",
+        f"COPY bin {dest}",
+        *([f"USER {user}"] if user else []),
+        f'ENTRYPOINT ["{dest}"]',
+    ]
+    (ctx / "Dockerfile").write_text("\n".join(lines) + "\n")
+    steps.docker_build(step, ref, ctx, say)
+    return ref
 
 
 def python_base(say: Progress) -> str:

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 from importlib import resources
 from pathlib import Path
 
@@ -28,18 +27,8 @@ IMAGE = f"{IMAGE_REPO}:{KWOK_VERSION}"
 
 def image(say: Progress) -> str:
     """kwok's release image where it can be pulled, else the same name built FROM scratch."""
-    if images.pullable(IMAGE):
-        return IMAGE
-    kwok = ensure_binaries(say, with_metrics_server=False)["kwok"]
-    ctx = steps.build_dir() / "kwok-image"
-    shutil.rmtree(ctx, ignore_errors=True)
-    ctx.mkdir(parents=True)
-    shutil.copy2(kwok, ctx / "kwok")
-    (ctx / "Dockerfile").write_text(
-        'FROM scratch\nCOPY kwok /usr/local/bin/kwok\nENTRYPOINT ["/usr/local/bin/kwok"]\n'
-    )
-    steps.docker_build("kwok-image", IMAGE, ctx, say)
-    return IMAGE
+    kwok = lambda: ensure_binaries(say, with_metrics_server=False)["kwok"]  # noqa: E731
+    return images.released_or_scratch(IMAGE, kwok, "/usr/local/bin/kwok", say)
 
 
 # Simulated nodes carry `type: kwok` (ecsk.core.capacity.fleet). kwok's controller must run on a

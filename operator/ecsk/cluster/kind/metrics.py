@@ -10,7 +10,6 @@ endpoints of the simulated nodes alike.
 from __future__ import annotations
 
 import os
-import shutil
 from importlib import resources
 from pathlib import Path
 
@@ -35,17 +34,8 @@ ARGS = [
 
 def image(say: Progress) -> str:
     """The release image where it can be pulled, else the same name built FROM scratch."""
-    if images.pullable(IMAGE):
-        return IMAGE
-    binary = ensure_binaries(say, with_metrics_server=True)["metrics-server"]
-    ctx = steps.build_dir() / "metrics-server-image"
-    shutil.rmtree(ctx, ignore_errors=True)
-    ctx.mkdir(parents=True)
-    shutil.copy2(binary, ctx / "metrics-server")
-    dockerfile = ["FROM scratch", "COPY metrics-server /metrics-server", "USER 65534:65534"]
-    (ctx / "Dockerfile").write_text("\n".join([*dockerfile, 'ENTRYPOINT ["/metrics-server"]', ""]))
-    steps.docker_build("metrics-server-image", IMAGE, ctx, say)
-    return IMAGE
+    binary = lambda: ensure_binaries(say, with_metrics_server=True)["metrics-server"]  # noqa: E731
+    return images.released_or_scratch(IMAGE, binary, "/metrics-server", say, user="65534:65534")
 
 
 def deployment() -> dict[str, object]:
