@@ -278,3 +278,10 @@ def test_up_is_idempotent_and_recreates_a_cluster_of_another_version(up_calls: l
     cluster.up(quiet, node_image_ref="ecsk-kind/node:v2")  # e.g. a newer Kubernetes pin
     assert up_calls == ["delete", "create", "install", "kwok", "metrics"]
     assert json.loads(cluster.state_file().read_text())["nodeImage"] == "ecsk-kind/node:v2"
+
+
+def test_up_without_go_is_a_clear_error_not_a_traceback(fake_path: Path) -> None:
+    _script(fake_path / "docker", "echo 20.10.24\n")  # an engine answers, but there is no Go
+    out = CliRunner().invoke(app, ["kind", "up"])
+    assert out.exit_code == 1
+    assert "Go is required" in out.output and "Traceback" not in out.output

@@ -7,6 +7,7 @@ exits non-zero before creating anything.
 
 from __future__ import annotations
 
+import subprocess
 from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, TypeVar
@@ -14,7 +15,7 @@ from typing import Annotated, TypeVar
 import typer
 from rich.console import Console
 
-from ecsk.cluster.kind import cluster, host, images, nodeimage, steps
+from ecsk.cluster.kind import cluster, host, images, nodeimage
 
 app = typer.Typer(
     help="kind cluster with real containers (needs Docker; see README 'The kind path').",
@@ -22,7 +23,9 @@ app = typer.Typer(
 )
 console = Console(stderr=True, soft_wrap=True)
 T = TypeVar("T")
-_ERRORS = (host.HostError, steps.StepError, cluster.KindError)
+# Every expected failure is a RuntimeError (HostError, StepError, KindError, a failed Go build,
+# no Go on PATH); a step that hangs past its timeout too.
+_ERRORS = (RuntimeError, subprocess.TimeoutExpired)
 
 
 def _say(message: str) -> None:

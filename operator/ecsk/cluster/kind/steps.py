@@ -51,13 +51,16 @@ def module_dir(module_at_version: str) -> Path:
     """A Go module's source in the module cache (downloaded through the module proxy if needed):
     kind's base image files and kwok's manifests come from there, at the pinned version."""
     kind_home().mkdir(parents=True, exist_ok=True)
-    out = subprocess.run(
-        ["go", "mod", "download", "-json", module_at_version],
-        capture_output=True,
-        text=True,
-        check=False,
-        cwd=kind_home(),
-    )
+    try:
+        out = subprocess.run(
+            ["go", "mod", "download", "-json", module_at_version],
+            capture_output=True,
+            text=True,
+            check=False,
+            cwd=kind_home(),
+        )
+    except FileNotFoundError:
+        raise StepError("Go is required (https://go.dev/doc/install); none was found on PATH") from None
     if out.returncode != 0:
         raise StepError(f"go mod download {module_at_version} failed: {(out.stderr or out.stdout).strip()}")
     return Path(json.loads(out.stdout)["Dir"])
