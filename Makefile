@@ -11,8 +11,6 @@ VENV := $(ECSK_HOME)/venv-$(shell sha256sum pyproject.toml | cut -c1-12)
 BIN := $(VENV)/bin
 ECSK := $(BIN)/ecsk
 LOCAL_KUBECONFIG := $(ECSK_HOME)/kubeconfig
-KIND_CLUSTER ?= ecsk
-KIND_KUBECONFIG := $(ECSK_HOME)/kind-kubeconfig
 IMAGE ?= ecsk-operator:dev
 PYTEST_ARGS ?=
 
@@ -21,13 +19,15 @@ export ECSK_HOME
 export PYTHONPATH := $(CURDIR)/operator
 
 .PHONY: help venv demo test lint unit integration cluster-up cluster-down cluster-status crds \
-        bench bench-scale kind-up kind-down kind-deploy kind-test image clean-cache
+        bench bench-scale kind-host-prep kind-build kind-up kind-status kind-down kind-test image \
+        clean-cache
 
 help:
 	@echo "make demo    - local cluster + CRDs + operator + a sample service, then show the result"
 	@echo "make test    - lint, unit and integration tests on the local cluster (CI runs this)"
 	@echo "make unit | integration | lint | cluster-up | cluster-down | crds | bench"
-	@echo "make kind-up | kind-test | kind-down | image   (need Docker; see README)"
+	@echo "make kind-up | kind-test | kind-status | kind-down | kind-build | image   (need Docker; see README)"
+	@echo "make kind-host-prep  - CI/build hosts only: install and start Docker (root, Debian)"
 
 $(VENV)/.installed: pyproject.toml
 	@echo ">> creating virtualenv $(VENV)"
@@ -77,34 +77,32 @@ bench: cluster-up
 bench-scale: cluster-up
 	KUBECONFIG=$(LOCAL_KUBECONFIG) $(BIN)/python bench/scale_bench.py
 
-# ---- the kind path (needs a Docker engine; not available on our build machines) ----
-KWOK_RELEASE := https://github.com/kubernetes-sigs/kwok/releases/download/v0.8.0
+# ---- the kind path: real containers (needs a Docker engine; see README "The kind path") ----
+# Every image that cannot be pulled is built locally from Go modules and Debian packages and
+# cached by version (docker images + $(ECSK_HOME)/bin); logs of every build step in
+# $(ECSK_HOME)/kind/logs. `kind-host-prep` is for CI/build hosts only (root, Debian, no systemd):
+# it installs docker.io and starts dockerd; it is never run by the other targets.
+kind-host-prep: venv
+	$(ECSK) kind host-prep
 
-# kwok in the kind cluster simulates the nodes that Fargate and capacity providers create
-# (annotated kwok.x-k8s.io/node=fake); the three real kind workers stay real.
-kind-up:
-	kind create cluster --name $(KIND_CLUSTER) --config kind/kind-config.yaml --kubeconfig $(KIND_KUBECONFIG)
-	KUBECONFIG=$(KIND_KUBECONFIG) kubectl apply -f $(KWOK_RELEASE)/kwok.yaml
-	KUBECONFIG=$(KIND_KUBECONFIG) kubectl apply -f $(KWOK_RELEASE)/stage-fast.yaml
+kind-build: venv
+	$(ECSK) kind build
 
-kind-down:
-	kind delete cluster --name $(KIND_CLUSTER) --kubeconfig $(KIND_KUBECONFIG)
+kind-up: venv
+	$(ECSK) kind up
+
+kind-status: venv
+	$(ECSK) kind status
+
+kind-down: venv
+	$(ECSK) kind down
+
+# The real-container suite (tests/integration/kind, marker `kind`) against the cluster of `make kind-up`.
+kind-test: kind-up
+	$(BIN)/python -m pytest tests/integration/kind -m kind -q $(PYTEST_ARGS)
 
 image:
 	docker build -t $(IMAGE) .
-
-kind-deploy: image
-	kind load docker-image $(IMAGE) --name $(KIND_CLUSTER)
-	KUBECONFIG=$(KIND_KUBECONFIG) kubectl apply -k manifests/
-	KUBECONFIG=$(KIND_KUBECONFIG) kubectl -n ecsk-system set image deployment/ecsk-operator operator=$(IMAGE) metrics-adapter=$(IMAGE)
-	KUBECONFIG=$(KIND_KUBECONFIG) kubectl -n ecsk-system rollout status deployment/ecsk-operator --timeout=180s
-
-kind-test: venv
-	# The tests run their own namespaced operators; the deployed cluster-wide one would overlap
-	# every test namespace (the tests refuse to start beside it): scale it to zero first.
-	-KUBECONFIG=$(KIND_KUBECONFIG) kubectl -n ecsk-system scale deployment/ecsk-operator --replicas 0
-	-KUBECONFIG=$(KIND_KUBECONFIG) kubectl -n ecsk-system wait --for=delete pod -l app.kubernetes.io/name=ecsk-operator --timeout=60s
-	KUBECONFIG=$(KIND_KUBECONFIG) $(BIN)/python -m pytest tests/integration -m integration -q $(PYTEST_ARGS)
 
 clean-cache:
 	rm -rf $(ECSK_HOME)

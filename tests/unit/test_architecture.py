@@ -16,7 +16,7 @@ import pytest
 ROOT = Path(__file__).resolve().parents[2]
 PKG = ROOT / "operator" / "ecsk"
 DOC = (ROOT / "docs" / "architecture.md").read_text()
-LAYERS = ("core", "controller", "cluster")
+LAYERS = ("core", "controller", "cluster", "api")
 
 
 def _rooms() -> set[str]:

@@ -1,12 +1,38 @@
-"""The kind path cannot run on our build machines, so its files are at least checked for drift."""
+"""The kind path's pure parts: its cluster configuration, the host checks and prep, the image
+archive rewrite and the steps' logs. The real thing runs in tests/integration/kind (`make kind-test`)."""
 
 from __future__ import annotations
 
+import io
+import json
+import os
+import stat
+import subprocess
+import tarfile
 from pathlib import Path
 
+import pytest
 import yaml
+from typer.testing import CliRunner
+
+from ecsk.cli.main import app
+from ecsk.cluster.embedded.local import load_fleet
+from ecsk.cluster.kind import cluster, config, host, kwok, nodeimage, steps
+from ecsk.core.capacity.fleet import render_fleet
 
 ROOT = Path(__file__).resolve().parents[2]
+ZONE = "topology.kubernetes.io/zone"
+
+
+def render(**kw: bool) -> dict:
+    return config.render(
+        load_fleet(None),
+        name="ecsk",
+        node_image="ecsk-kind/node:test",
+        scheduler_config=ROOT / "kind/scheduler-config.yaml",
+        restrict_oom_score_adj=kw.get("oom", False),
+        cgroup_v1=kw.get("v1", False),
+    )
 
 
 def test_kind_scheduler_profiles_equal_the_local_cluster_profiles() -> None:
@@ -16,21 +42,246 @@ def test_kind_scheduler_profiles_equal_the_local_cluster_profiles() -> None:
     assert kind["clientConnection"]["kubeconfig"] == "/etc/kubernetes/scheduler.conf"
 
 
-def test_kind_workers_carry_eks_labels_over_three_zones() -> None:
-    config = yaml.safe_load((ROOT / "kind/kind-config.yaml").read_text())
-    workers = [n for n in config["nodes"] if n["role"] == "worker"]
-    zones = sorted(w["labels"]["topology.kubernetes.io/zone"] for w in workers)
-    assert zones == ["us-east-1a", "us-east-1b", "us-east-1c"]
+def test_workers_are_labelled_like_the_embedded_fleet_over_three_zones() -> None:
+    cfg = render()
+    workers = [n for n in cfg["nodes"] if n["role"] == "worker"]
+    assert [w["labels"][ZONE] for w in workers] == ["us-east-1a", "us-east-1b", "us-east-1c"]
+    fleet_nodes = [n["metadata"]["labels"] for n in render_fleet(load_fleet(None))]
     for w in workers:
-        for key in (
-            "node.kubernetes.io/instance-type",
-            "eks.amazonaws.com/nodegroup",
-            "eks.amazonaws.com/capacityType",
-        ):
-            assert key in w["labels"]
-    control_plane = next(n for n in config["nodes"] if n["role"] == "control-plane")
+        labels = w["labels"]
+        twin = next(
+            f
+            for f in fleet_nodes
+            if f[ZONE] == labels[ZONE]
+            and f["node.kubernetes.io/instance-type"] == labels["node.kubernetes.io/instance-type"]
+        )
+        # exactly the fleet's labels, minus those the kubelet sets itself and kwok's selector
+        assert labels == {k: v for k, v in twin.items() if k not in config._NOT_KUBELET_LABELS}
+        assert labels["eks.amazonaws.com/nodegroup"] == "ng-general"
+        assert labels["eks.amazonaws.com/capacityType"] == "ON_DEMAND"
+        assert "type" not in labels  # `type: kwok` would hand a real node to kwok
+    assert len({w["labels"]["node.kubernetes.io/instance-type"] for w in workers}) == 3
+
+
+def test_scheduler_profiles_are_mounted_into_the_control_plane() -> None:
+    control_plane = next(n for n in render()["nodes"] if n["role"] == "control-plane")
     patch = yaml.safe_load(control_plane["kubeadmConfigPatches"][0])
     args = {a["name"]: a["value"] for a in patch["scheduler"]["extraArgs"]}
     mount = control_plane["extraMounts"][0]
-    assert args["config"] == mount["containerPath"]
-    assert (ROOT / mount["hostPath"]).is_file()
+    assert args["config"] == mount["containerPath"] == patch["scheduler"]["extraVolumes"][0]["hostPath"]
+    assert Path(mount["hostPath"]).is_file()
+
+
+def test_host_fixes_only_where_the_host_needs_them() -> None:
+    plain = render()
+    assert "containerdConfigPatches" not in plain and "kubeadmConfigPatches" not in plain
+    fixed = render(oom=True, v1=True)
+    assert "restrict_oom_score_adj = true" in fixed["containerdConfigPatches"][0]
+    assert yaml.safe_load(fixed["kubeadmConfigPatches"][0]) == {
+        "kind": "KubeletConfiguration",
+        "failCgroupV1": False,
+    }
+
+
+def test_cap_sys_resource_is_read_from_the_bounding_set() -> None:
+    assert host.lacks_cap_sys_resource("CapBnd:\t000001fffeffffff\n")  # bit 24 clear
+    assert not host.lacks_cap_sys_resource("CapBnd:\t000001ffffffffff\n")
+
+
+def test_daemon_config_keeps_other_settings() -> None:
+    merged = host.merged_daemon_config(
+        {"log-driver": "json-file", "runtimes": {"x": {"path": "/x"}}}, Path("/w")
+    )
+    assert merged["log-driver"] == "json-file" and merged["runtimes"]["x"] == {"path": "/x"}
+    assert merged["runtimes"][host.RUNTIME_NAME] == {"path": "/w"}
+    assert merged["default-runtime"] == host.RUNTIME_NAME
+    assert host.merged_daemon_config({"a": 1}, None) == {"a": 1}
+
+
+def _script(path: Path, body: str) -> Path:
+    path.write_text("#!/bin/sh\n" + body)
+    path.chmod(path.stat().st_mode | stat.S_IEXEC)
+    return path
+
+
+def test_runc_wrapper_drops_the_capability_and_passes_everything_on(tmp_path: Path) -> None:
+    if subprocess.run(["sh", "-c", "command -v jq"], capture_output=True).returncode != 0:
+        pytest.skip("jq not installed (host-prep installs it)")
+    real = _script(tmp_path / "runc", f'echo "$@" > {tmp_path}/args\n')
+    wrapper = _script(tmp_path / "wrapper", host.WRAPPER_SCRIPT.format(real=real).removeprefix("#!/bin/sh\n"))
+    bundle = tmp_path / "bundle"
+    bundle.mkdir()
+    caps = ["CAP_CHOWN", "CAP_SYS_RESOURCE", "CAP_NET_ADMIN"]
+    spec = {"process": {"capabilities": {"bounding": caps, "effective": caps}, "env": ["A=CAP_SYS_RESOURCE"]}}
+    (bundle / "config.json").write_text(json.dumps(spec))
+    subprocess.run([str(wrapper), "--root", "/r", "create", "--bundle", str(bundle), "cid"], check=True)
+    edited = json.loads((bundle / "config.json").read_text())
+    assert edited["process"]["capabilities"]["bounding"] == ["CAP_CHOWN", "CAP_NET_ADMIN"]
+    assert edited["process"]["env"] == ["A=CAP_SYS_RESOURCE"]  # only exact capability names go
+    assert (tmp_path / "args").read_text().split() == [
+        "--root",
+        "/r",
+        "create",
+        "--bundle",
+        str(bundle),
+        "cid",
+    ]
+    process = tmp_path / "process.json"
+    process.write_text(json.dumps({"capabilities": {"bounding": caps}}))
+    subprocess.run([str(wrapper), "exec", "--process", str(process), "cid"], check=True)
+    assert "CAP_SYS_RESOURCE" not in process.read_text()
+
+
+@pytest.fixture
+def fake_path(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A PATH with nothing but what the test puts there; ECSK_HOME in tmp."""
+    bindir = tmp_path / "bin"
+    bindir.mkdir()
+    monkeypatch.setenv("PATH", str(bindir))
+    monkeypatch.setenv("ECSK_HOME", str(tmp_path / "home"))
+    return bindir
+
+
+def test_up_without_docker_says_what_to_run_and_creates_nothing(fake_path: Path, tmp_path: Path) -> None:
+    out = CliRunner().invoke(app, ["kind", "up"])
+    assert out.exit_code == 1
+    assert "no Docker engine: `docker` is not on PATH" in out.output
+    assert "ecsk kind host-prep" in out.output
+    assert not (tmp_path / "home").exists()  # nothing built, nothing half-created
+
+
+def test_up_with_a_stopped_engine_says_it_is_not_running(fake_path: Path, tmp_path: Path) -> None:
+    _script(
+        fake_path / "docker",
+        'echo "Cannot connect to the Docker daemon at unix:///var/run/docker.sock." >&2\nexit 1\n',
+    )
+    out = CliRunner().invoke(app, ["kind", "up"])
+    assert out.exit_code == 1
+    assert "the Docker engine is not running (Cannot connect to the Docker daemon" in out.output
+    assert not (tmp_path / "home").exists()
+
+
+def test_running_engine_passes_the_check(fake_path: Path) -> None:
+    _script(fake_path / "docker", "echo 20.10.24\n")
+    assert host.docker_problem() is None
+
+
+def test_failed_step_names_itself_and_keeps_its_log(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("ECSK_HOME", str(tmp_path))
+    with pytest.raises(steps.StepError) as err:
+        steps.run("node-base", ["sh", "-c", "echo building; echo broken >&2; exit 3"], lambda _m: None)
+    log = tmp_path / "kind/logs/node-base.log"
+    assert "step 'node-base' failed (exit 3)" in str(err.value) and str(log) in str(err.value)
+    assert "building" in log.read_text() and "broken" in log.read_text()
+
+
+def test_image_names_are_fully_qualified() -> None:
+    assert nodeimage.qualified("kindest/kindnetd:v1") == "docker.io/kindest/kindnetd:v1"
+    assert nodeimage.qualified("busybox:1") == "docker.io/library/busybox:1"
+    assert nodeimage.qualified("registry.k8s.io/pause:3.10") == "registry.k8s.io/pause:3.10"
+
+
+def _member(tar: tarfile.TarFile, name: str, data: bytes) -> None:
+    info = tarfile.TarInfo(name)
+    info.size = len(data)
+    tar.addfile(info, io.BytesIO(data))
+
+
+def test_archive_rewrite_puts_every_qualified_tag_first(tmp_path: Path) -> None:
+    src = tmp_path / "saved.tar"
+    manifest = [
+        {"Config": "a.json", "RepoTags": ["kindest/kindnetd:v1"], "Layers": ["l1/layer.tar"]},
+        {"Config": "b.json", "RepoTags": ["registry.k8s.io/etcd:3.7.0-0"], "Layers": ["l2/layer.tar"]},
+    ]
+    with tarfile.open(src, "w") as tar:
+        _member(tar, "l1/layer.tar", b"x")
+        _member(tar, "manifest.json", json.dumps(manifest).encode())
+    dst = tmp_path / "kube-apiserver.tar"
+    nodeimage._rewrite_archive(src, dst)
+    with tarfile.open(dst) as tar:
+        names = tar.getnames()
+        repos = json.load(tar.extractfile("repositories"))  # type: ignore[arg-type]
+        tags = json.load(tar.extractfile("manifest.json"))  # type: ignore[arg-type]
+    assert names[0] == "repositories" and "l1/layer.tar" in names
+    assert repos == {"docker.io/kindest/kindnetd": {"v1": "l1"}, "registry.k8s.io/etcd": {"3.7.0-0": "l2"}}
+    assert tags[0]["RepoTags"] == ["docker.io/kindest/kindnetd:v1"]
+
+
+def test_overlay_pins_the_built_operator_image(tmp_path: Path) -> None:
+    doc = yaml.safe_load(cluster.overlay(ROOT / "manifests", "ecsk-operator:abc123", tmp_path))
+    assert doc["images"] == [{"name": "ecsk-operator", "newName": "ecsk-operator", "newTag": "abc123"}]
+    assert (tmp_path / doc["resources"][0]).resolve() == (ROOT / "manifests").resolve()
+    patch = yaml.safe_load(doc["patches"][0]["patch"])
+    env = patch["spec"]["template"]["spec"]["containers"][0]["env"]
+    assert env == [{"name": "ECS_IMAGE_PULL_BEHAVIOR", "value": "prefer-cached"}]
+
+
+def test_host_prep_refuses_non_root(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(os, "geteuid", lambda: 1000)
+    out = CliRunner().invoke(app, ["kind", "host-prep"])
+    assert out.exit_code == 1 and "run it as root" in out.output
+
+
+def test_kwok_overlay_installs_kwok_stages_and_usage_on_real_nodes_only(tmp_path: Path) -> None:
+    source = tmp_path / "kwok@v0.8.0"
+    (source / "kustomize" / "kwok").mkdir(parents=True)
+    (source / "kustomize" / "stage" / "fast").mkdir(parents=True)
+    out = tmp_path / "overlay"
+    out.mkdir()
+    doc = yaml.safe_load(kwok.overlay(source, out))
+    resolved = [(out / r).resolve() for r in doc["resources"][:2]]
+    assert resolved == [(source / "kustomize/kwok").resolve(), (source / "kustomize/stage/fast").resolve()]
+    assert doc["resources"][2] == "kwok-usage.yaml" and (out / "kwok-usage.yaml").is_file()
+    assert doc["images"] == [{"name": "registry.k8s.io/kwok/kwok", "newTag": "v0.8.0"}]
+    patch = yaml.safe_load(doc["patches"][0]["patch"])
+    terms = patch["spec"]["template"]["spec"]["affinity"]["nodeAffinity"][
+        "requiredDuringSchedulingIgnoredDuringExecution"
+    ]["nodeSelectorTerms"]
+    assert terms == [{"matchExpressions": [{"key": "type", "operator": "NotIn", "values": ["kwok"]}]}]
+
+
+@pytest.fixture
+def up_calls(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """`cluster.up` with Docker, kind and kubectl replaced by recorders."""
+    monkeypatch.setenv("ECSK_HOME", str(tmp_path))
+    calls: list[str] = []
+    existing: list[str] = []
+    monkeypatch.setattr(host, "require_docker", lambda: None)
+    monkeypatch.setattr(cluster, "_tools", lambda say: {"kind": Path("kind"), "kubectl": Path("kubectl")})
+    monkeypatch.setattr(cluster, "node_image", lambda say, requested: requested or "ecsk-kind/node:v1")
+    monkeypatch.setattr(cluster.images, "testapp_image", lambda say: "ecsk-testapp:latest")
+    monkeypatch.setattr(cluster.images, "operator_image", lambda say: "ecsk-operator:x")
+    monkeypatch.setattr(cluster.kwok, "image", lambda say: "registry.k8s.io/kwok/kwok:v0.8.0")
+    monkeypatch.setattr(cluster, "clusters", lambda kind: list(existing))
+    monkeypatch.setattr(cluster, "_delete", lambda kind, say: (calls.append("delete"), existing.clear()))
+    monkeypatch.setattr(
+        cluster, "_create", lambda kind, cfg, say: (calls.append("create"), existing.append("ecsk"))
+    )
+    monkeypatch.setattr(cluster, "_load_images", lambda kind, refs, loaded, say: {r: "id" for r in refs})
+    monkeypatch.setattr(cluster, "_install_operator", lambda kubectl, image, say: calls.append("install"))
+    monkeypatch.setattr(cluster.kwok, "install", lambda kubectl, kc, say: calls.append("kwok"))
+    monkeypatch.setattr(
+        cluster.metrics, "image", lambda say: "registry.k8s.io/metrics-server/metrics-server:v0.9.0"
+    )
+    monkeypatch.setattr(cluster.metrics, "install", lambda kubectl, kc, say: calls.append("metrics"))
+    return calls
+
+
+def test_up_is_idempotent_and_recreates_a_cluster_of_another_version(up_calls: list[str]) -> None:
+    quiet = lambda _m: None  # noqa: E731
+    cluster.up(quiet)
+    assert up_calls == ["create", "install", "kwok", "metrics"]
+    up_calls.clear()
+    cluster.up(quiet)  # same node image and configuration: the cluster is kept
+    assert up_calls == ["install", "kwok", "metrics"]
+    up_calls.clear()
+    cluster.up(quiet, node_image_ref="ecsk-kind/node:v2")  # e.g. a newer Kubernetes pin
+    assert up_calls == ["delete", "create", "install", "kwok", "metrics"]
+    assert json.loads(cluster.state_file().read_text())["nodeImage"] == "ecsk-kind/node:v2"
+
+
+def test_up_without_go_is_a_clear_error_not_a_traceback(fake_path: Path) -> None:
+    _script(fake_path / "docker", "echo 20.10.24\n")  # an engine answers, but there is no Go
+    out = CliRunner().invoke(app, ["kind", "up"])
+    assert out.exit_code == 1
+    assert "Go is required" in out.output and "Traceback" not in out.output

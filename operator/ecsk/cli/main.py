@@ -9,6 +9,7 @@ from ecsk.cli import (
     attributes_cmd,
     cluster_cmd,
     instances_cmd,
+    kind_cmd,
     load_cmd,
     metrics_adapter_cmd,
     operator_cmd,
@@ -24,6 +25,7 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 app.add_typer(cluster_cmd.app, name="cluster")
+app.add_typer(kind_cmd.app, name="kind")
 app.add_typer(attributes_cmd.app, name="attributes")
 app.add_typer(api_cmd.app, name="api")
 app.command("render")(render_cmd.render)

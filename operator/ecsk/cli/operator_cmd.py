@@ -7,11 +7,12 @@ what the integration tests start is exactly what ships.
 from __future__ import annotations
 
 import logging
-from typing import Annotated
+from typing import Annotated, cast
 
 import typer
 
 from ecsk.controller.runtime.common import OperatorConfig
+from ecsk.core.translate.types import IMAGE_PULL_POLICY, ImagePullBehavior
 
 
 def operator(
@@ -39,6 +40,11 @@ def operator(
         6.0, help="Seconds the leader keeps acting while Lease renewals fail, then exits."
     ),
     retry_period: float = typer.Option(2.0, help="Seconds between Lease renewals / standby checks."),
+    image_pull_behavior: str = typer.Option(
+        "default",
+        envvar="ECS_IMAGE_PULL_BEHAVIOR",
+        help="The ECS agent setting: default | always | once | prefer-cached (imagePullPolicy).",
+    ),
     verbose: bool = typer.Option(False, "--verbose", "-v", help="Debug logging."),
 ) -> None:
     """Reconcile ECS custom resources into Kubernetes objects until interrupted.
@@ -47,6 +53,13 @@ def operator(
     one stands by and says who is active."""
     from ecsk.controller import operator as runtime  # kopf is imported only when the operator runs
     from ecsk.controller.runtime.leader import Timing
+
+    if image_pull_behavior not in IMAGE_PULL_POLICY:
+        raise typer.BadParameter(
+            f"ECS_IMAGE_PULL_BEHAVIOR must be one of {', '.join(IMAGE_PULL_POLICY)}, "
+            f"not {image_pull_behavior!r}",
+            param_hint="--image-pull-behavior",
+        )
 
     logging.basicConfig(
         level=logging.DEBUG if verbose else logging.INFO,
@@ -62,6 +75,7 @@ def operator(
         account=account,
         workers=workers,
         healthy_after_seconds=healthy_after,
+        image_pull_behavior=cast(ImagePullBehavior, image_pull_behavior),
     )
     try:
         timing = Timing(lease_duration, renew_deadline, retry_period)

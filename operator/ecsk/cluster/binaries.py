@@ -59,6 +59,8 @@ class Build:
     toolchain: str | None = None  # wrapper module under toolchain/, else `go install pkg@version`
     ldflags: str = "-s -w"
     optional: bool = False
+    cgo: bool = False  # runc links libseccomp; everything else is static Go
+    tags: str = ""
 
     def cached(self, binary: str) -> Path:
         return paths.bin_dir() / f"{binary}-{self.version}"
@@ -144,8 +146,13 @@ def _go() -> str:
     return go
 
 
-def _run_with_ticker(cmd: list[str], cwd: Path, env: dict[str, str], label: str, say: Progress) -> None:
-    """Run a long build and say how long it has taken so far, every 20 s."""
+def _run_with_ticker(
+    cmd: list[str], cwd: Path, env: dict[str, str], label: str, say: Progress, log: Path | None = None
+) -> None:
+    """Run a long build and say how long it has taken so far, every 20 s.
+
+    With `log`, the whole output is kept there (and named on failure), so a failed step can be
+    read in full after the fact instead of only its last lines."""
     started = time.monotonic()
     done = threading.Event()
 
@@ -159,27 +166,33 @@ def _run_with_ticker(cmd: list[str], cwd: Path, env: dict[str, str], label: str,
         proc = subprocess.run(cmd, cwd=cwd, env=env, capture_output=True, text=True, check=False)
     finally:
         done.set()
+    if log is not None:
+        log.parent.mkdir(parents=True, exist_ok=True)
+        log.write_text(f"$ {' '.join(cmd)}\n{proc.stdout}{proc.stderr}")
     if proc.returncode != 0:
         tail = "\n".join((proc.stderr or proc.stdout).strip().splitlines()[-30:])
-        raise RuntimeError(f"building {label} failed ({' '.join(cmd)}):\n{tail}")
+        where = f"; full log: {log}" if log is not None else ""
+        raise RuntimeError(f"building {label} failed ({' '.join(cmd)}){where}:\n{tail}")
     say(f"  built {label} in {time.monotonic() - started:.0f}s")
 
 
-def build(b: Build, say: Progress) -> None:
+def build(b: Build, say: Progress, log_dir: Path | None = None) -> None:
     """Build every missing binary of `b` into the cache (atomically: temp dir, then rename)."""
     missing = b.missing()
     if not missing:
         return
     paths.bin_dir().mkdir(parents=True, exist_ok=True)
-    env = dict(os.environ, CGO_ENABLED="0", GOFLAGS="-trimpath -buildvcs=false")
+    env = dict(os.environ, CGO_ENABLED="1" if b.cgo else "0", GOFLAGS="-trimpath -buildvcs=false")
+    log = log_dir / f"go-{b.name}.log" if log_dir is not None else None
+    tags = ["-tags", b.tags] if b.tags else []
     with tempfile.TemporaryDirectory(dir=paths.bin_dir(), prefix=f".build-{b.name}-") as tmp:
         out = Path(tmp)
         label = f"{', '.join(missing)} {b.version}"
         say(f"building {label} from Go modules")
         if b.toolchain:
             pkgs = [b.binaries[m] for m in missing]
-            cmd = [_go(), "build", "-ldflags", b.ldflags, "-o", str(out) + "/", *pkgs]
-            _run_with_ticker(cmd, _toolchain_dir(b.toolchain), env, label, say)
+            cmd = [_go(), "build", *tags, "-ldflags", b.ldflags, "-o", str(out) + "/", *pkgs]
+            _run_with_ticker(cmd, _toolchain_dir(b.toolchain), env, label, say, log)
             # A module path's last element names the binary; etcd's wrapper is named after its module.
             for m in missing:
                 produced = out / b.binaries[m].rsplit("/", 1)[-1]
@@ -187,8 +200,8 @@ def build(b: Build, say: Progress) -> None:
                     produced.rename(out / m)
         else:
             pkgs = [b.binaries[m] for m in missing]
-            cmd = [_go(), "install", "-ldflags", b.ldflags, *pkgs]
-            _run_with_ticker(cmd, Path(tmp), dict(env, GOBIN=str(out)), label, say)
+            cmd = [_go(), "install", *tags, "-ldflags", b.ldflags, *pkgs]
+            _run_with_ticker(cmd, Path(tmp), dict(env, GOBIN=str(out)), label, say, log)
         for m in missing:
             os.replace(out / m, b.cached(m))
 

@@ -11,6 +11,8 @@ from ecsk.controller.kube.children import ChildCache
 from ecsk.controller.kube.client import Kube, now_iso
 from ecsk.core.models import ValidationIssue, errors_of, warnings_of
 from ecsk.core.models.errors import issues_text
+from ecsk.core.tasks.status import STOP_CODE_ANNOTATION, STOPPED_REASON_ANNOTATION
+from ecsk.core.translate.types import ImagePullBehavior, RenderOptions
 
 CLUSTER_SCOPED = {
     "StorageClass",
@@ -35,6 +37,9 @@ class OperatorConfig:
     healthy_after_seconds: float = 40.0
     """ECS counts a task without health check or load balancer healthy 40 s after RUNNING; a
     deployment is not COMPLETED before its tasks are healthy (and the circuit breaker still counts)."""
+    image_pull_behavior: ImagePullBehavior = "default"
+    """The ECS agent's ECS_IMAGE_PULL_BEHAVIOR for every task's containers (see
+    `ecsk.core.translate.types.IMAGE_PULL_POLICY`); kind sets prefer-cached for loaded images."""
     coalesce_seconds: float = 0.5
     """Child watch events wake their owner this long after the first of a burst (see
     `WorkQueue.add_coalesced`); the owner's own events still run at once."""
@@ -128,3 +133,29 @@ def cr_document(body: Mapping[str, Any]) -> dict[str, Any]:
         "metadata": {"name": body["metadata"]["name"]},
         "spec": copy.deepcopy(body.get("spec") or {}),
     }
+
+
+def stop_task_pod(kube: Kube, pod: Mapping[str, Any], stop_code: str | None, reason: str | None) -> None:
+    """ECS stops the whole task: record why on the pod (derive_task_status reads it back while
+    the pod terminates), then delete it."""
+    meta = pod["metadata"]
+    kube.merge_patch(
+        "v1",
+        "Pod",
+        meta["name"],
+        meta.get("namespace"),
+        {"metadata": {"annotations": {STOP_CODE_ANNOTATION: stop_code, STOPPED_REASON_ANNOTATION: reason}}},
+    )
+    kube.delete("v1", "Pod", meta["name"], meta.get("namespace"))
+
+
+def task_render_options(config: OperatorConfig, namespace: str, cluster: str, revision: int) -> RenderOptions:
+    """How RunTask and scheduled tasks render a task definition: quietly (no explanations), with
+    the agent's image pull behaviour."""
+    return RenderOptions(
+        namespace=namespace,
+        cluster=cluster,
+        revision=revision,
+        explain=False,
+        image_pull_behavior=config.image_pull_behavior,
+    )

@@ -25,6 +25,7 @@ from ecsk.controller.runtime.common import (
     cr_document,
     issues_text,
     merge_conditions,
+    stop_task_pod,
     valid_text,
     warning_event,
 )
@@ -34,7 +35,13 @@ from ecsk.core.models import ECSService, load_document
 from ecsk.core.services import events as ev
 from ecsk.core.services import rollout as ro
 from ecsk.core.taskdefs.revisions import TaskDefinitionError, parse_reference
-from ecsk.core.tasks.status import derive_task_status
+from ecsk.core.tasks.status import (
+    EndedContainer,
+    derive_task_status,
+    ended_essential,
+    killed_by_health_check,
+    replaced_task_record,
+)
 from ecsk.core.translate import PlacementHook, RenderOptions, names, render_service
 from ecsk.core.translate.names import LABEL_REVISION
 from ecsk.core.validation import validate_service
@@ -225,6 +232,42 @@ def _healthy_in(health: str, started_at: str | None, now: float, after: float) -
     return started + after - now
 
 
+MAX_STOPPED_TASKS = 20
+"""Stopped service tasks kept in status (ECS lists stopped tasks for about an hour)."""
+
+
+def _replace_task(rt: Runtime, pod: dict[str, Any], ended: EndedContainer) -> dict[str, Any]:
+    """Stop the task whose essential container ended (the ReplicaSet starts its replacement, as
+    the ECS service scheduler would) and return its stopped-task record."""
+    ns = pod["metadata"].get("namespace")
+    uid = str(pod["metadata"].get("uid", ""))
+    if killed_by_health_check(rt.kube.list("v1", "Event", ns), uid, ended.name):
+        ended = EndedContainer(ended.name, ended.exitCode, ended.finishedAt, health_check=True)
+    record = replaced_task_record(pod, ended)
+    stop_task_pod(rt.kube, pod, record.stopCode, record.stoppedReason)
+    return record.to_dict()
+
+
+def _stopped_tasks(
+    previous: list[dict[str, Any]], new: list[dict[str, Any]], retention: float
+) -> list[dict[str, Any]]:
+    """Newest first, at most MAX_STOPPED_TASKS, none older than the task retention."""
+    horizon = datetime.now(UTC).timestamp() - retention
+    seen: set[str] = set()
+    out = []
+    for rec in [*reversed(new), *previous]:
+        stopped = str(rec.get("stoppedAt") or "")
+        try:
+            old = datetime.fromisoformat(stopped.replace("Z", "+00:00")).timestamp() < horizon
+        except ValueError:
+            old = False
+        if rec.get("taskId") in seen or old:
+            continue
+        seen.add(str(rec.get("taskId")))
+        out.append(rec)
+    return out[:MAX_STOPPED_TASKS]
+
+
 def reconcile(rt: Runtime, body: Mapping[str, Any]) -> float | None:
     meta = body["metadata"]
     ns, gen = meta["namespace"], meta.get("generation")
@@ -263,6 +306,7 @@ def reconcile(rt: Runtime, body: Mapping[str, Any]) -> float | None:
         cluster=cluster,
         revision=revision,
         explain=False,
+        image_pull_behavior=rt.config.image_pull_behavior,
         placement_hook=placement_hook(rt, ("ECSService", ns, meta["name"])),
     )
     try:
@@ -328,6 +372,7 @@ def reconcile(rt: Runtime, body: Mapping[str, Any]) -> float | None:
     task_ids: list[str] = []
     unplaced: list[tuple[str, dict[str, Any]]] = []
     running = pending = healthy = 0
+    replaced: list[dict[str, Any]] = []
     wait_healthy: float | None = None
     now_ts = datetime.now(UTC).timestamp()
     for pod in pods:
@@ -337,7 +382,11 @@ def reconcile(rt: Runtime, body: Mapping[str, Any]) -> float | None:
         except ValueError:
             prev_rev = 0
         slot = observed.setdefault(prev_rev, {"running": 0, "pending": 0, "pods": []})
-        slot["pods"].append(pod)
+        slot["pods"].append(pod)  # still counted by the circuit breaker's failure ledger
+        ended = None if pod["metadata"].get("deletionTimestamp") else ended_essential(pod)
+        if ended is not None:
+            replaced.append(_replace_task(rt, pod, ended))
+            continue
         if ts.desiredStatus == "STOPPED" or ts.lastStatus == "STOPPED":
             continue
         task_ids.append(ts.taskId)
@@ -385,6 +434,9 @@ def reconcile(rt: Runtime, body: Mapping[str, Any]) -> float | None:
     known = set(status.get("tasks") or [])
     started = sorted(set(task_ids) - known)
     stopped = sorted(known - set(task_ids))
+    for rec in replaced:
+        if rec.get("stopCode") == "ServiceSchedulerInitiated":
+            msgs.append(("Warning", "TaskUnhealthy", ev.failed_health_checks(name, rec["taskId"])))
     if stopped:
         msgs.append(("Normal", "TasksStopped", ev.stopped_tasks(name, stopped)))
     if started:
@@ -443,6 +495,9 @@ def reconcile(rt: Runtime, body: Mapping[str, Any]) -> float | None:
         "deployments": [d.to_dict() for d in outcome.deployments],
         "selector": selector,
         "tasks": sorted(task_ids),
+        "stoppedTasks": _stopped_tasks(
+            status.get("stoppedTasks") or [], replaced, rt.config.task_retention_seconds
+        ),
         "events": events,
         "rollback": new_pin.to_dict() if new_pin else None,
         "observedGeneration": gen,

@@ -26,6 +26,8 @@ from ecsk.controller.runtime.common import (
     cr_document,
     issues_text,
     merge_conditions,
+    stop_task_pod,
+    task_render_options,
     valid_text,
     warning_event,
 )
@@ -37,8 +39,6 @@ from ecsk.core.placement import standalone_inputs
 from ecsk.core.taskdefs.revisions import TaskDefinitionError
 from ecsk.core.tasks.status import (
     STARTED_BY_ANNOTATION,
-    STOP_CODE_ANNOTATION,
-    STOPPED_REASON_ANNOTATION,
     USER_STOPPED,
     derive_task_status,
     status_rank,
@@ -47,7 +47,6 @@ from ecsk.core.translate import (
     Diagnostic,
     PlacementHook,
     PlacementInputs,
-    RenderOptions,
     render_task_definition,
 )
 from ecsk.core.translate.names import (
@@ -214,9 +213,7 @@ def reconcile(rt: Runtime, body: Mapping[str, Any]) -> float | None:
         try:
             result = render_task_definition(
                 resolved.task_definition,
-                RenderOptions(
-                    namespace=ns, cluster=cluster, revision=resolved.revision.revision, explain=False
-                ),
+                task_render_options(rt.config, ns, cluster, resolved.revision.revision),
             )
         except Exception as exc:  # a translator bug must surface on the object, not loop in the log
             log.exception("render_task_definition failed for %s/%s", ns, name)
@@ -258,22 +255,7 @@ def reconcile(rt: Runtime, body: Mapping[str, Any]) -> float | None:
             rec["group"] = task.group or f"family:{resolved.family}"  # the label value is sanitised
         rec["taskDefinitionArn"] = status.get("taskDefinitionArn") or (resolved.arn if resolved else None)
         if ts.desiredStatus == "STOPPED" and not pod["metadata"].get("deletionTimestamp"):
-            # ECS stops the whole task; keep why, then let the pod go.
-            rt.kube.merge_patch(
-                "v1",
-                "Pod",
-                pod["metadata"]["name"],
-                ns,
-                {
-                    "metadata": {
-                        "annotations": {
-                            STOP_CODE_ANNOTATION: ts.stopCode,
-                            STOPPED_REASON_ANNOTATION: ts.stoppedReason,
-                        }
-                    }
-                },
-            )
-            rt.kube.delete("v1", "Pod", pod["metadata"]["name"], ns)
+            stop_task_pod(rt.kube, pod, ts.stopCode, ts.stoppedReason)  # ECS stops the whole task
         prev = records.get(ts.taskId)
         if prev and prev.get("desiredStatus") == "STOPPED" and rec.get("stopCode") is None:
             rec.update({k: prev[k] for k in ("stopCode", "stoppedReason") if k in prev})

@@ -24,6 +24,7 @@ from ecsk.controller.runtime.common import (
     cr_document,
     issues_text,
     merge_conditions,
+    task_render_options,
     valid_text,
     warning_event,
 )
@@ -32,7 +33,7 @@ from ecsk.controller.taskdefs import reconcile as taskdefs
 from ecsk.core.common.schedules import AtSchedule, CronSchedule, ScheduleError, parse_schedule
 from ecsk.core.models import ScheduledTask, load_document
 from ecsk.core.taskdefs.revisions import TaskDefinitionError
-from ecsk.core.translate import RenderOptions, render_task_definition
+from ecsk.core.translate import render_task_definition
 from ecsk.core.translate.names import LABEL_TASK_GROUP, dns_label, label_value, task_group_value
 from ecsk.core.validation import validate_scheduled_task
 
@@ -122,7 +123,7 @@ def reconcile(rt: Runtime, body: Mapping[str, Any]) -> float | None:
     try:
         result = render_task_definition(
             resolved.task_definition,
-            RenderOptions(namespace=ns, cluster=cluster, revision=resolved.revision.revision, explain=False),
+            task_render_options(rt.config, ns, cluster, resolved.revision.revision),
         )
     except Exception as exc:  # a translator bug must surface on the object, not loop in the log
         log.exception("render_task_definition failed for %s/%s", ns, name)

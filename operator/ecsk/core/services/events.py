@@ -41,6 +41,11 @@ def started_tasks(service: str, task_ids: Sequence[str]) -> str:
     return f"{_svc(service)} has started {len(task_ids)} tasks: {_tasks(task_ids)}."
 
 
+def failed_health_checks(service: str, task_id: str) -> str:
+    """ECS's event when the service scheduler stops a task whose essential container is UNHEALTHY."""
+    return f"{_svc(service)} (task {task_id}) failed container health checks."
+
+
 def stopped_tasks(service: str, task_ids: Sequence[str]) -> str:
     return f"{_svc(service)} has stopped {len(task_ids)} running tasks: {_tasks(task_ids)}."
 

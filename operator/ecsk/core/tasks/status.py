@@ -48,6 +48,7 @@ StopCode = Literal[
 ]
 
 ESSENTIAL_EXITED = "Essential container in task exited"
+HEALTH_CHECKS_FAILED = "Task failed container health checks"
 USER_STOPPED = "Task stopped by user"
 SCALING_STOPPED = "Scaling activity initiated by (deployment {deployment})"
 DEPLOYMENT_STOPPED = "Task stopped by the service scheduler during a deployment"
@@ -325,3 +326,77 @@ def essential_exit(pod: dict[str, Any]) -> ContainerStatus | None:
     """The essential container whose exit must stop the task, if any (the operator acts on it)."""
     st = derive_task_status(pod)
     return next((c for c in st.containers if c.essential and c.lastStatus == "STOPPED"), None)
+
+
+@dataclass(frozen=True)
+class EndedContainer:
+    """An essential container of a live service pod that stopped: it exited, or the kubelet killed
+    it because its health check (livenessProbe) failed. Kubernetes restarts it inside the same
+    pod; ECS would stop the task and let the service start another, so the operator does that."""
+
+    name: str
+    exitCode: int | None
+    finishedAt: str | None
+    health_check: bool = False
+
+
+def ended_essential(pod: dict[str, Any]) -> EndedContainer | None:
+    """The first essential container that stopped at least once in this pod, if any.
+
+    A container that is terminated now, or one with a restart count (its previous run ended:
+    `lastState.terminated`), ended an ECS task. Start failures (image pull, config) are not
+    endings: the task never ran, and `derive_task_status` reports those as TaskFailedToStart."""
+    essential = essential_containers(pod)
+    for st in (pod.get("status") or {}).get("containerStatuses") or []:
+        if st.get("name") not in essential:
+            continue
+        term = (st.get("state") or {}).get("terminated")
+        if term is None and int(st.get("restartCount") or 0) > 0:
+            term = (st.get("lastState") or {}).get("terminated")
+        if term is not None:
+            return EndedContainer(str(st.get("name")), term.get("exitCode"), term.get("finishedAt"))
+    return None
+
+
+def killed_by_health_check(events: list[dict[str, Any]], pod_uid: str, container: str) -> bool:
+    """True when the kubelet reported killing `container` of the pod for a failed health check:
+    event reason Killing, "Container C failed liveness probe, will be restarted" (or "startup
+    probe": the check kept failing past startPeriod, which is what the startup probe bounds)."""
+    for e in events:
+        obj = e.get("involvedObject") or {}
+        if obj.get("uid") != pod_uid or e.get("reason") != "Killing":
+            continue
+        message = str(e.get("message") or "")
+        if ("liveness probe" in message or "startup probe" in message) and (
+            f"{{{container}}}" in str(obj.get("fieldPath") or "") or f"Container {container} " in message
+        ):
+            return True
+    return False
+
+
+def replaced_task_record(pod: dict[str, Any], ended: EndedContainer) -> TaskStatus:
+    """The stopped task a service replaces, as describe-tasks would show it afterwards.
+
+    ECS: an essential container exit -> EssentialContainerExited / "Essential container in task
+    exited"; a failed health check -> the service scheduler stops the task
+    (ServiceSchedulerInitiated / "Task failed container health checks"). The ended container
+    keeps its exit code."""
+    st = derive_task_status(pod)
+    for c in st.containers:
+        if c.name == ended.name:
+            c.lastStatus = "STOPPED"
+            c.exitCode = ended.exitCode
+            if ended.health_check:
+                c.healthStatus = "UNHEALTHY"
+    st.lastStatus = "STOPPED"
+    st.desiredStatus = "STOPPED"
+    if ended.health_check:
+        st.stopCode, st.stoppedReason, st.healthStatus = (
+            "ServiceSchedulerInitiated",
+            HEALTH_CHECKS_FAILED,
+            "UNHEALTHY",
+        )
+    else:
+        st.stopCode, st.stoppedReason = "EssentialContainerExited", ESSENTIAL_EXITED
+    st.stoppingAt = st.stoppedAt = ended.finishedAt or st.stoppingAt
+    return st

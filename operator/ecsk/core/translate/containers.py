@@ -12,7 +12,7 @@ from typing import Any
 
 from ecsk.core.models import ContainerDefinition
 from ecsk.core.translate import names, networking, resources, secrets, volumes
-from ecsk.core.translate.types import Context
+from ecsk.core.translate.types import IMAGE_PULL_POLICY, Context
 
 _NUMERIC = re.compile(r"^\d+$")
 
@@ -114,6 +114,14 @@ def build_container(
         image = rewrite_image(c.image, ctx.options.image_rewrite)
         out["image"] = image
         ctx.note(f"{path}.image", f"{k8s}.image", "kept" if image == c.image else f"rewritten to {image!r}")
+        policy = IMAGE_PULL_POLICY[ctx.options.image_pull_behavior]
+        if policy:
+            out["imagePullPolicy"] = policy
+            ctx.note(
+                f"{path}.image",
+                f"{k8s}.imagePullPolicy",
+                f"agent image pull behavior {ctx.options.image_pull_behavior!r}",
+            )
     else:
         ctx.error(f"{path}.image", "Container.image should not be null or empty.")
     if c.entryPoint:

@@ -15,6 +15,19 @@ from ecsk.core.translate.names import container_name
 
 Severity = Literal["error", "warning", "info"]
 LoadBalancerMode = Literal["auto", "create", "bind"]
+ImagePullBehavior = Literal["default", "always", "once", "prefer-cached"]
+"""The ECS agent's ECS_IMAGE_PULL_BEHAVIOR values."""
+
+# ECS_IMAGE_PULL_BEHAVIOR -> imagePullPolicy. `default` (pull, fall back to the cached image
+# when the pull fails) has no Kubernetes equivalent: the field is left to Kubernetes' own default
+# (Always for :latest, IfNotPresent otherwise). `once` and `prefer-cached` both use an image the
+# node already holds without asking the registry, which is IfNotPresent.
+IMAGE_PULL_POLICY: dict[str, str | None] = {
+    "default": None,
+    "always": "Always",
+    "once": "IfNotPresent",
+    "prefer-cached": "IfNotPresent",
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,6 +89,7 @@ class RenderOptions:
     default_volume_size: str = "1Gi"
     default_ebs_size_gib: int = 10
     image_pull_secrets: tuple[str, ...] = ()
+    image_pull_behavior: ImagePullBehavior = "default"
     placement_hook: PlacementHook | None = None
     explain: bool = True
     revision: int | None = None

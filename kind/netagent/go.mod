@@ -1,0 +1,3 @@
+module ecsk.local/kind-netagent
+
+go 1.26.0

@@ -1,0 +1,285 @@
+"""`ecsk kind up | down | status`: a kind cluster running ecsk with real containers.
+
+`up` is idempotent: it builds (or pulls) what is missing, creates the cluster unless one made
+from the same node image and configuration runs already (a cluster made by an older version is
+deleted and created again, as the embedded cluster does), loads the locally built images onto
+the nodes and installs the CRDs, operator and metrics adapter with `kubectl apply -k manifests/`.
+Nothing is created before the Docker engine has been checked. `down` deletes the cluster, the
+`kind` Docker network when nothing else uses it, and the state file.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from ecsk.cluster import binaries, paths
+from ecsk.cluster.binaries import Progress
+from ecsk.cluster.embedded.local import load_fleet
+from ecsk.cluster.kind import config, host, images, kwok, metrics, nodeimage, steps, toolchain
+
+CLUSTER = paths.CLUSTER_NAME
+OPERATOR_NS = "ecsk-system"
+# On a kind node the images were loaded by `up`, like an instance with cached images: ECS's
+# `prefer-cached` agent setting, so `ecsk-testapp:latest` is not pulled from a registry.
+PULL_BEHAVIOR = "prefer-cached"
+
+
+class KindError(RuntimeError):
+    """`ecsk kind` could not do what was asked; the message says why and what to do."""
+
+
+def kubeconfig() -> Path:
+    return paths.home() / "kind-kubeconfig"
+
+
+def state_file() -> Path:
+    return steps.kind_home() / "cluster.json"
+
+
+def _tools(say: Progress) -> dict[str, Path]:
+    """kind and kubectl only (cheap when cached); the node image builds the rest when needed."""
+    out: dict[str, Path] = {}
+    for b in toolchain.builds():
+        if b.name in ("kind", "kubernetes-node"):
+            wanted = {k: v for k, v in b.binaries.items() if k in ("kind", "kubectl")}
+            part = binaries.Build(
+                name=b.name, version=b.version, binaries=wanted, toolchain=b.toolchain, ldflags=b.ldflags
+            )
+            binaries.build(part, say, steps.log_dir())
+            out.update({k: part.cached(k) for k in wanted})
+    return out
+
+
+def _run(cmd: list[str], *, check: bool = True, timeout: float = 600) -> subprocess.CompletedProcess[str]:
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, check=False)
+    if check and proc.returncode != 0:
+        raise KindError(f"`{' '.join(cmd)}` failed: {(proc.stderr or proc.stdout).strip()[-2000:]}")
+    return proc
+
+
+def clusters(kind: Path) -> list[str]:
+    return _run([str(kind), "get", "clusters"]).stdout.split()
+
+
+def node_image(say: Progress, requested: str | None) -> str:
+    """The standard kind node image where it can be pulled, else the locally built one."""
+    if requested:
+        return requested
+    standard = kind_default_image()
+    built = nodeimage.image_ref()
+    if steps.image_exists(built) and not steps.image_exists(standard):
+        return built  # built here before: no pull attempt (an offline host may hang on one)
+    if images.pullable(standard):
+        return standard
+    say(f"{standard.split('@')[0]} cannot be pulled: using the node image built from Go modules")
+    return nodeimage.ensure(say)
+
+
+def kind_default_image() -> str:
+    src = nodeimage.kind_source()
+    text = (src / "pkg/apis/config/defaults/image.go").read_text()
+    return text.split('const Image = "', 1)[1].split('"', 1)[0]
+
+
+@dataclass
+class Status:
+    exists: bool
+    nodes: list[str]
+    state: dict[str, Any]
+
+
+def status() -> Status:
+    """What `ecsk kind status` shows; asks Docker only (works with no kind binary built)."""
+    host.require_docker()
+    out = _run(
+        [
+            "docker",
+            "ps",
+            "-a",
+            "--filter",
+            f"label=io.x-k8s.kind.cluster={CLUSTER}",
+            "--format",
+            "{{.Names}} {{.Status}}",
+        ]
+    ).stdout
+    nodes = [line for line in out.splitlines() if line.strip()]
+    state = json.loads(state_file().read_text()) if state_file().is_file() else {}
+    return Status(exists=bool(nodes), nodes=nodes, state=state)
+
+
+def _config(node_img: str, fleet_file: Path | None) -> dict[str, Any]:
+    return config.render(
+        load_fleet(fleet_file),
+        name=CLUSTER,
+        node_image=node_img,
+        scheduler_config=steps.repo_dir("kind") / "scheduler-config.yaml",
+        restrict_oom_score_adj=host.lacks_cap_sys_resource(),
+        cgroup_v1=config.host_is_cgroup_v1(),
+    )
+
+
+def up(say: Progress = print, *, node_image_ref: str | None = None, fleet_file: Path | None = None) -> Path:
+    """Bring the cluster up (idempotent); returns the kubeconfig path."""
+    started = time.monotonic()
+    host.require_docker()  # before anything is built or created
+    fleet_config_check = load_fleet(fleet_file)  # refuse a bad fleet file before any work
+    del fleet_config_check
+    tools = _tools(say)
+    kind, kubectl = tools["kind"], tools["kubectl"]
+    node_img = node_image(say, node_image_ref)
+    app_images = [images.testapp_image(say), images.operator_image(say), kwok.image(say), metrics.image(say)]
+    cfg = _config(node_img, fleet_file)
+    cfg_key = steps.key(cfg)
+    state = json.loads(state_file().read_text()) if state_file().is_file() else {}
+    if CLUSTER in clusters(kind) and state.get("config") != cfg_key:
+        say(f"cluster {CLUSTER} was made by another version or configuration: recreating it")
+        _delete(kind, say)
+    if CLUSTER not in clusters(kind):
+        _create(kind, cfg, say)
+        state = {}
+    loaded = _load_images(kind, app_images, dict(state.get("loaded") or {}), say)
+    state = {"config": cfg_key, "nodeImage": node_img, "images": app_images, "loaded": loaded}
+    state_file().parent.mkdir(parents=True, exist_ok=True)
+    state_file().write_text(json.dumps(state, indent=2))
+    _install_operator(kubectl, app_images[1], say)
+    kwok.install(kubectl, kubeconfig(), say)
+    metrics.install(kubectl, kubeconfig(), say)
+    say(
+        f"kind cluster {CLUSTER} ready in {time.monotonic() - started:.0f}s; export KUBECONFIG={kubeconfig()}"
+    )
+    return kubeconfig()
+
+
+def _create(kind: Path, cfg: dict[str, Any], say: Progress) -> None:
+    cfg_path = steps.kind_home() / "kind-config.yaml"
+    cfg_path.parent.mkdir(parents=True, exist_ok=True)
+    cfg_path.write_text(yaml.safe_dump(cfg, sort_keys=False))
+    say(f"creating kind cluster {CLUSTER}: 1 control plane + {len(cfg['nodes']) - 1} workers ({cfg_path})")
+    try:
+        steps.run(
+            "kind-create-cluster",
+            [
+                str(kind),
+                "create",
+                "cluster",
+                "--name",
+                CLUSTER,
+                "--config",
+                str(cfg_path),
+                "--kubeconfig",
+                str(kubeconfig()),
+                "--wait",
+                "240s",
+            ],
+            say,
+            timeout=600,
+        )
+    except steps.StepError:
+        # nothing half-created: a failed create leaves no node containers behind
+        _run([str(kind), "delete", "cluster", "--name", CLUSTER], check=False)
+        raise
+
+
+def _image_id(ref: str) -> str:
+    return _run(["docker", "image", "inspect", "-f", "{{.Id}}", ref]).stdout.strip()
+
+
+def _load_images(kind: Path, refs: list[str], loaded: dict[str, str], say: Progress) -> dict[str, str]:
+    """`kind load docker-image` for each image not yet on the nodes in this exact build."""
+    out = {}
+    # tasks never run on the (tainted) control plane: loading onto the workers only saves a copy
+    listed = _run([str(kind), "get", "nodes", "--name", CLUSTER]).stdout.split()
+    workers = ",".join(n for n in listed if "control-plane" not in n)
+    for ref in refs:
+        image_id = _image_id(ref)
+        if loaded.get(ref) != image_id:
+            cmd = [str(kind), "load", "docker-image", ref, "--name", CLUSTER, "--nodes", workers]
+            steps.run(f"kind-load-{ref.split(':')[0]}", cmd, say)
+        out[ref] = image_id
+    return out
+
+
+def overlay(manifests: Path, image: str, directory: Path) -> str:
+    """A kustomization on top of manifests/ that only pins the operator image just built and sets
+    the image pull behaviour, so one `kubectl apply -k` installs the right thing (no rollout of
+    the placeholder `ecsk-operator:dev` first)."""
+    name, tag = image.rsplit(":", 1)
+    patch = {
+        "apiVersion": "apps/v1",
+        "kind": "Deployment",
+        "metadata": {"name": "ecsk-operator", "namespace": OPERATOR_NS},
+        "spec": {
+            "template": {
+                "spec": {
+                    "containers": [
+                        {
+                            "name": "operator",
+                            "env": [{"name": "ECS_IMAGE_PULL_BEHAVIOR", "value": PULL_BEHAVIOR}],
+                        }
+                    ]
+                }
+            }
+        },
+    }
+    doc = {
+        "apiVersion": "kustomize.config.k8s.io/v1beta1",
+        "kind": "Kustomization",
+        "resources": [os.path.relpath(manifests, directory)],  # kustomize refuses absolute paths
+        "images": [{"name": "ecsk-operator", "newName": name, "newTag": tag}],
+        "patches": [{"patch": yaml.safe_dump(patch, sort_keys=False)}],
+    }
+    return yaml.safe_dump(doc, sort_keys=False)
+
+
+def _install_operator(kubectl: Path, image: str, say: Progress) -> None:
+    directory = steps.kind_home() / "overlay"
+    directory.mkdir(parents=True, exist_ok=True)
+    (directory / "kustomization.yaml").write_text(overlay(steps.repo_dir("manifests"), image, directory))
+    say("installing the CRDs, operator and metrics adapter (kubectl apply -k manifests/, image pinned)")
+    kc = [str(kubectl), "--kubeconfig", str(kubeconfig())]
+    steps.run("kubectl-apply-manifests", [*kc, "apply", "-k", str(directory)], say)
+    steps.run(
+        "operator-rollout",
+        [*kc, "-n", OPERATOR_NS, "rollout", "status", "deployment/ecsk-operator", "--timeout=300s"],
+        say,
+        timeout=330,
+    )
+
+
+def _delete(kind: Path, say: Progress) -> None:
+    say(f"deleting kind cluster {CLUSTER}")
+    _run([str(kind), "delete", "cluster", "--name", CLUSTER, "--kubeconfig", str(kubeconfig())])
+
+
+def down(say: Progress = print) -> None:
+    """Delete the cluster and what `up` made beside it (a no-op when there is none)."""
+    host.require_docker()
+    st = status()
+    if st.exists:
+        kind = _tools(say)["kind"]
+        _delete(kind, say)
+    else:
+        say(f"no kind cluster {CLUSTER}")
+    _remove_network(say)
+    state_file().unlink(missing_ok=True)
+    kubeconfig().unlink(missing_ok=True)
+
+
+def _remove_network(say: Progress) -> None:
+    """kind leaves its `kind` network behind; remove it unless something else still uses it."""
+    inspect = _run(["docker", "network", "inspect", "kind", "--format", "{{len .Containers}}"], check=False)
+    if inspect.returncode != 0:
+        return
+    if inspect.stdout.strip() == "0":
+        _run(["docker", "network", "rm", "kind"])
+        say("removed the kind Docker network")
+    else:
+        say("kept the kind Docker network: other containers still use it")

@@ -1,0 +1,104 @@
+"""The kind cluster configuration, rendered from the same fleet file the embedded cluster uses.
+
+One control plane and one real worker per zone of the fleet's first node group, each labelled
+exactly as `ecsk.core.capacity.fleet` labels that group's nodes (zone, region, instance type,
+node group, capacity type, instance id), so placement behaves on kind as on the embedded
+cluster. The kubelet sets the hostname/os/arch labels itself; `type: kwok` is what routes a node
+to kwok, so real workers must not carry it.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from ecsk.core.capacity.fleet import Fleet, render_fleet
+
+KIND_API = "kind.x-k8s.io/v1alpha4"
+SCHEDULER_CONFIG_IN_NODE = "/etc/kubernetes/ecsk-scheduler.yaml"
+# Set by the kubelet itself, or reserved for kwok's simulated nodes.
+_NOT_KUBELET_LABELS = ("kubernetes.io/hostname", "kubernetes.io/os", "kubernetes.io/arch", "type")
+
+# The host's capability bounding set lacks CAP_SYS_RESOURCE: runc inside the node cannot lower
+# oom_score_adj for pod sandboxes, exactly the rootless case containerd's option exists for.
+RESTRICT_OOM_PATCH = '[plugins."io.containerd.grpc.v1.cri"]\n  restrict_oom_score_adj = true\n'
+# kubelet 1.37 refuses cgroup v1 hosts unless told otherwise.
+CGROUP_V1_PATCH = "kind: KubeletConfiguration\nfailCgroupV1: false\n"
+
+
+def worker_labels(fleet: Fleet) -> list[dict[str, str]]:
+    """One label set per zone: the first node group's node in that zone, instance types taken
+    in turn (zone i gets the group's i-th type), as the embedded fleet renders them."""
+    group = fleet.nodeGroups[0]
+    zones = group.zones or fleet.zones
+    nodes = [
+        n
+        for n in render_fleet(fleet)
+        if n["metadata"]["labels"].get("eks.amazonaws.com/nodegroup", group.name) == group.name
+    ]
+    out = []
+    for i, zone in enumerate(zones):
+        want_type = group.instanceTypes[i % len(group.instanceTypes)]
+        node = next(
+            n
+            for n in nodes
+            if n["metadata"]["labels"]["topology.kubernetes.io/zone"] == zone
+            and n["metadata"]["labels"]["node.kubernetes.io/instance-type"] == want_type
+        )
+        labels = node["metadata"]["labels"]
+        out.append({k: v for k, v in labels.items() if k not in _NOT_KUBELET_LABELS})
+    return out
+
+
+def render(
+    fleet: Fleet,
+    *,
+    name: str,
+    node_image: str,
+    scheduler_config: Path,
+    restrict_oom_score_adj: bool,
+    cgroup_v1: bool,
+) -> dict[str, Any]:
+    scheduler_patch = {
+        "apiVersion": "kubeadm.k8s.io/v1beta4",
+        "kind": "ClusterConfiguration",
+        "scheduler": {
+            "extraArgs": [{"name": "config", "value": SCHEDULER_CONFIG_IN_NODE}],
+            "extraVolumes": [
+                {
+                    "name": "ecsk-scheduler-config",
+                    "hostPath": SCHEDULER_CONFIG_IN_NODE,
+                    "mountPath": SCHEDULER_CONFIG_IN_NODE,
+                    "readOnly": True,
+                    "pathType": "File",
+                }
+            ],
+        },
+    }
+    control_plane = {
+        "role": "control-plane",
+        "image": node_image,
+        "extraMounts": [
+            {"hostPath": str(scheduler_config), "containerPath": SCHEDULER_CONFIG_IN_NODE, "readOnly": True}
+        ],
+        "kubeadmConfigPatches": [yaml.safe_dump(scheduler_patch)],
+    }
+    workers = [{"role": "worker", "image": node_image, "labels": labels} for labels in worker_labels(fleet)]
+    config: dict[str, Any] = {
+        "kind": "Cluster",
+        "apiVersion": KIND_API,
+        "name": name,
+        "nodes": [control_plane, *workers],
+    }
+    if restrict_oom_score_adj:
+        config["containerdConfigPatches"] = [RESTRICT_OOM_PATCH]
+    if cgroup_v1:
+        config["kubeadmConfigPatches"] = [CGROUP_V1_PATCH]
+    return config
+
+
+def host_is_cgroup_v1(root: Path = Path("/sys/fs/cgroup")) -> bool:
+    """cgroup v2 hosts have cgroup.controllers at the root of the unified hierarchy."""
+    return not (root / "cgroup.controllers").is_file()

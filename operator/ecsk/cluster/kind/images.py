@@ -1,0 +1,140 @@
+"""The application images of the kind path: the operator (the project's Dockerfile) and the
+test app. Each is tagged with a hash of its inputs and rebuilt only when they change.
+
+The Dockerfile builds FROM python:3.11-slim where that can be pulled (a laptop). Where it cannot
+(our machines, air-gapped CI), the same Python is provided by a base built from Debian bookworm
+(python3 3.11 in a venv at /usr/local, so pip and the entrypoint behave as in python:*-slim)
+and passed as the `PYTHON_IMAGE` build argument.
+"""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+from collections.abc import Callable
+from pathlib import Path
+
+from ecsk.cluster.binaries import Progress
+from ecsk.cluster.kind import debian, steps
+
+PUBLIC_PYTHON = "python:3.11-slim"
+TESTAPP_IMAGE = "ecsk-testapp:latest"
+OPERATOR_REPO = "ecsk-operator"
+LOCAL_CA_DIR = Path("/usr/local/share/ca-certificates")
+
+
+def pullable(ref: str, timeout: float = 300) -> bool:
+    """True when `ref` is present or can be pulled now (a laptop); False on an offline host."""
+    if steps.image_exists(ref):
+        return True
+    try:
+        proc = subprocess.run(
+            ["docker", "pull", "-q", ref], capture_output=True, timeout=timeout, check=False
+        )
+    except subprocess.TimeoutExpired:
+        return False
+    return proc.returncode == 0
+
+
+def released_or_scratch(
+    ref: str, binary: Callable[[], Path], dest: str, say: Progress, user: str = ""
+) -> str:
+    """A component's release image where it can be pulled, else the same name built FROM scratch
+    around the binary we build from its Go module (`binary` is only called then)."""
+    if pullable(ref):
+        return ref
+    step = ref.rsplit("/", 1)[-1].split(":")[0] + "-image"
+    ctx = steps.build_dir() / step
+    shutil.rmtree(ctx, ignore_errors=True)
+    ctx.mkdir(parents=True)
+    shutil.copy2(binary(), ctx / "bin")
+    lines = [
+        "FROM scratch",
+        f"COPY bin {dest}",
+        *([f"USER {user}"] if user else []),
+        f'ENTRYPOINT ["{dest}"]',
+    ]
+    (ctx / "Dockerfile").write_text("\n".join(lines) + "\n")
+    steps.docker_build(step, ref, ctx, say)
+    return ref
+
+
+def python_base(say: Progress) -> str:
+    if pullable(PUBLIC_PYTHON):
+        return PUBLIC_PYTHON
+    deb = debian.ensure(say)
+    cas = sorted((p.name, p.read_text()) for p in LOCAL_CA_DIR.glob("*.crt"))
+    tag = f"ecsk-kind/python:3.11-{steps.key(deb, cas)}"
+    if steps.image_exists(tag):
+        return tag
+    say(f"{PUBLIC_PYTHON} cannot be pulled: building {tag} from Debian's python3")
+    ctx = steps.build_dir() / "python-base"
+    shutil.rmtree(ctx, ignore_errors=True)
+    (ctx / "ca").mkdir(parents=True)
+    # A build host behind a TLS-intercepting proxy trusts its CA locally; pip in the image must too.
+    for crt in LOCAL_CA_DIR.glob("*.crt"):
+        shutil.copy2(crt, ctx / "ca" / crt.name)
+    (ctx / "Dockerfile").write_text(
+        f"FROM {deb}\n"
+        "COPY ca/ /usr/local/share/ca-certificates/\n"
+        "RUN update-ca-certificates && python3 -m venv /usr/local && /usr/local/bin/python --version\n"
+        "ENV PATH=/usr/local/bin:/usr/local/sbin:/usr/bin:/usr/sbin:/bin:/sbin LANG=C.UTF-8 \\\n"
+        "    PIP_CERT=/etc/ssl/certs/ca-certificates.crt\n"
+        'CMD ["python3"]\n'
+    )
+    steps.docker_build("python-base", tag, ctx, say)
+    return tag
+
+
+def operator_image(say: Progress) -> str:
+    """The project's Dockerfile built into `ecsk-operator:<hash of sources and base>`."""
+    root = steps.repo_dir(".")
+    base = python_base(say)
+    inputs = [(root / name).read_text() for name in ("pyproject.toml", "Dockerfile", "README.md")]
+    tag = f"{OPERATOR_REPO}:{steps.key(base, steps.tree_hash(root / 'operator' / 'ecsk'), inputs)}"
+    if steps.image_exists(tag):
+        return tag
+    say(f"building the operator image {tag} from the Dockerfile (base {base})")
+    steps.docker_build("operator-image", tag, root, say, build_args={"PYTHON_IMAGE": base})
+    _drop_older(OPERATOR_REPO, keep=tag)
+    return tag
+
+
+def _drop_older(repository: str, keep: str) -> None:
+    """Untag earlier builds (each holds its own ~200 MB pip layer): the cache keeps one per repo."""
+    listed = subprocess.run(
+        ["docker", "images", repository, "--format", "{{.Repository}}:{{.Tag}}"],
+        capture_output=True,
+        text=True,
+        check=False,
+    ).stdout.split()
+    stale = [ref for ref in listed if ref != keep and not ref.endswith(":<none>")]
+    if stale:
+        subprocess.run(["docker", "image", "rm", *stale], capture_output=True, check=False)
+
+
+def testapp_image(say: Progress) -> str:
+    """`ecsk-testapp:latest`: the Go test app (testapp/), static, FROM scratch."""
+    src = steps.repo_dir("testapp")
+    label = f"ecsk.testapp.source={steps.tree_hash(src)}"
+    current = subprocess.run(
+        ["docker", "image", "inspect", "-f", '{{index .Config.Labels "ecsk.testapp.source"}}', TESTAPP_IMAGE],
+        capture_output=True,
+        text=True,
+        check=False,
+    ).stdout.strip()
+    if current == label.split("=", 1)[1]:
+        return TESTAPP_IMAGE
+    say(f"building {TESTAPP_IMAGE} from testapp/")
+    ctx = steps.build_dir() / "testapp"
+    shutil.rmtree(ctx, ignore_errors=True)
+    shutil.copytree(src, ctx, ignore=shutil.ignore_patterns("*_test.go"))
+    steps.run(
+        "testapp-go-build",
+        ["go", "build", "-trimpath", "-ldflags=-s -w", "-o", str(ctx / "ecsk-testapp"), "."],
+        say,
+        cwd=src,
+        env={"CGO_ENABLED": "0"},
+    )
+    steps.run("testapp-image", ["docker", "build", "--label", label, "-t", TESTAPP_IMAGE, str(ctx)], say)
+    return TESTAPP_IMAGE

@@ -1,0 +1,3 @@
+module ecsk.local/testapp
+
+go 1.26.0
