@@ -1,4 +1,4 @@
-"""`ecsk kind host-prep | build | up | down | status`: a kind cluster with real containers.
+"""`ecsk kind host-prep | check | build | up | down | status`: a kind cluster with real containers.
 
 `host-prep` is for CI and build hosts only (root, Debian): it installs and starts a Docker
 engine. `up` never changes the host: without a running Docker engine it says what to run and
@@ -46,6 +46,17 @@ def host_prep() -> None:
     """CI/build hosts only (root, Debian, no systemd): install docker.io and the build
     dependencies, register the runc capability wrapper, start dockerd. Idempotent."""
     _guard(lambda: host.host_prep(_say))
+
+
+@app.command()
+def check() -> None:
+    """Exit 0 when a Docker engine answers (the kind path can run here), else say why, exit 1.
+    `make test` asks this to decide whether to run the real-container suite."""
+    problem = host.docker_problem()
+    if problem:
+        _say(problem)
+        raise typer.Exit(1)
+    _say("Docker engine answers: the kind path can run here")
 
 
 @app.command()
