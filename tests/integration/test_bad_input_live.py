@@ -17,11 +17,11 @@ import pykube
 import pytest
 import requests
 import yaml
-from conftest import OPERATORS
 from kubectl import kubectl
 from kubetest import OperatorProcess, wait_for
 
 from bad_input import BadInput, corpus, support
+from conftest import OPERATORS
 
 pytestmark = pytest.mark.integration
 
@@ -54,9 +54,7 @@ def _warnings(api: pykube.HTTPClient, ns: str) -> dict[tuple[str, str], list[str
     return out
 
 
-def _status_outcome(
-    case: BadInput, valid: dict[str, Any] | None, warnings: list[str]
-) -> str | None:
+def _status_outcome(case: BadInput, valid: dict[str, Any] | None, warnings: list[str]) -> str | None:
     """None when the operator refused `case` as its header says, else what is still missing."""
     if valid is None:
         return "no Valid condition"
@@ -107,7 +105,9 @@ def test_corpus_is_refused_and_the_operator_survives(
             return False
         still = []
         for case in pending:
-            problem = _status_outcome(case, valid.get((case.kind, case.name)), warnings[(case.kind, case.name)])
+            problem = _status_outcome(
+                case, valid.get((case.kind, case.name)), warnings[(case.kind, case.name)]
+            )
             if problem:
                 still.append(f"{case.id}: {problem}")
         refused_in_status.last = still  # type: ignore[attr-defined]

@@ -15,7 +15,11 @@ import pytest
 
 from bad_input import BadInput, corpus, support
 from ecsk.core.autoscaling.models import validate_autoscaling
-from ecsk.core.capacity.validation import validate_capacity_provider, validate_cluster, validate_fargate_profile
+from ecsk.core.capacity.validation import (
+    validate_capacity_provider,
+    validate_cluster,
+    validate_fargate_profile,
+)
 from ecsk.core.models.errors import ValidationIssue, errors_of
 from ecsk.core.models.load import load_document
 from ecsk.core.validation import validate_documents

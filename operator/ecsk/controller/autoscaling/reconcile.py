@@ -30,8 +30,8 @@ from ecsk.core.autoscaling.hpa import hpa_name, render_hpa
 from ecsk.core.autoscaling.metrics import RESOURCE_FOR_METRIC, aggregate_pods, pod_utilization
 from ecsk.core.autoscaling.models import ScalableTarget, ScalingPolicy, ScheduledAction, spec_with_name
 from ecsk.core.autoscaling.scheduled import apply_action, due_run, next_run
-from ecsk.core.models.errors import model_issues
 from ecsk.core.autoscaling.step import LastActivity, alarm_state, datapoints, step_decision
+from ecsk.core.models.errors import model_issues
 
 log = logging.getLogger("ecsk.controller")
 
