@@ -254,7 +254,7 @@ class Operator:
 def _restart_component(c: Cluster, home: Path, component: str) -> None:
     """kill -9 one control-plane process of the cluster under `home` and start it again with the
     same command line, working directory and log (kwokctl runs each as a plain process)."""
-    pid_file = next((home / "kwok").rglob(f"pids/{component}.pid"))
+    pid_file = next((home / "kwok" / "clusters").glob(f"*/pids/{component}.pid"))
     pid = int(pid_file.read_text().strip())
     cmdline = [a.decode() for a in Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0") if a]
     cwd = os.readlink(f"/proc/{pid}/cwd")
@@ -309,6 +309,9 @@ def wait_converged(obs: Observer, revision: int, timeout: float) -> tuple[float,
 
 def run(args: argparse.Namespace, kubeconfig: str, home: Path | None) -> int:
     c = Cluster(kubeconfig)
+    if home is not None:  # a fresh cluster: our CRDs first (the shared one has them)
+        c.kubectl("apply", "--server-side", "--field-manager", "ecsk", "-k", str(ROOT / "crds"))
+        c.kubectl("wait", "--for=condition=Established", "crd", "--all", "--timeout=60s")
     ns = f"fault-{uuid.uuid4().hex[:6]}"
     namespace(c, ns)
     op = Operator(kubeconfig, ns)
