@@ -319,7 +319,7 @@ def run(args: argparse.Namespace, kubeconfig: str, home: Path | None) -> int:
     rng = random.Random(args.seed)
     faults = ["kill9"] * args.kills + ["pause"]
     if home is not None or args.allow_control_plane_restarts:
-        faults += ["restart-apiserver", "restart-etcd"]
+        faults += ["restart-kube-apiserver", "restart-etcd"]
     else:
         print(
             "control-plane faults skipped (shared cluster): use --private or --allow-control-plane-restarts"
