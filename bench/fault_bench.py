@@ -21,6 +21,7 @@ from __future__ import annotations
 import argparse
 import os
 import random
+import shutil
 import signal
 import subprocess
 import sys
@@ -294,6 +295,7 @@ def private_cluster_down(home: Path) -> None:
     env = dict(os.environ, ECSK_HOME=str(home), PYTHONPATH=str(ROOT / "operator"))
     env.pop("KUBECONFIG", None)
     subprocess.run([sys.executable, "-m", "ecsk.cli.main", "cluster", "down"], env=env, timeout=300)
+    shutil.rmtree(home, ignore_errors=True)
 
 
 def wait_converged(obs: Observer, revision: int, timeout: float) -> tuple[float, list[str]]:
