@@ -251,7 +251,8 @@ def test_run_task_with_bad_cql_is_refused_in_ecs_words(
         timeout=30,
         what="Valid condition",
     )
-    assert cond["status"] == "False" and cond["reason"] == "PlacementFailed", cond
+    # Refused by validation (rule placement.cql-syntax), before any placement is attempted.
+    assert cond["status"] == "False" and cond["reason"] == "ValidationFailed", cond
     assert cond["message"].startswith("InvalidParameterException: ") and "column" in cond["message"], cond
     assert task_pods(api, operator_ns, "badcql") == []
 

@@ -134,6 +134,31 @@ def test_missing_service_and_invalid_specs_are_reported() -> None:
         "Maximum capacity cannot be less than minimum capacity"
         in kube.objects[("ScalableTarget", NS, "bad")]["status"]["conditions"][0]["message"]
     )
+    # Each refusal is also one Warning event, not one per pass (the target's pass repeats).
+    autoscaling.reconcile_target(Rt(kube), kube.objects[("ScalableTarget", NS, "bad")])
+    refusals = [e for e in kube.events if e[1] == "ValidationFailed"]
+    assert [e[0] for e in refusals] == ["web", "bad"]
+    assert "ECS service doesn't exist: service/default/web" in refusals[0][2]
+
+
+def test_an_invalid_policy_is_refused_with_one_warning_naming_the_field() -> None:
+    steps = {"AdjustmentType": "ChangeInCapacity", "StepAdjustments": [
+        {"MetricIntervalLowerBound": 0, "MetricIntervalUpperBound": 20, "ScalingAdjustment": 1},
+        {"MetricIntervalLowerBound": 10, "ScalingAdjustment": 3},
+    ]}  # fmt: skip
+    alarm = {"MetricName": "CPUUtilization", "Threshold": 70, "ComparisonOperator": "GreaterThanThreshold",
+             "EvaluationPeriods": 2}  # fmt: skip
+    policy = obj("ScalingPolicy", "steps", {**REF, "PolicyType": "StepScaling",
+                 "StepScalingPolicyConfiguration": steps, "Alarm": alarm})  # fmt: skip
+    kube = Kube(policy)
+    for _ in range(2):
+        autoscaling.reconcile_policy(Rt(kube), kube.objects[("ScalingPolicy", NS, "steps")])
+    [cond] = kube.objects[("ScalingPolicy", NS, "steps")]["status"]["conditions"]
+    assert (cond["status"], cond["reason"]) == ("False", "ValidationFailed")
+    assert cond["message"] == (
+        "ValidationException: StepScalingPolicyConfiguration: Step adjustment intervals must not overlap"
+    )
+    assert kube.events == [("steps", "ValidationFailed", cond["message"])]
 
 
 def test_service_load_is_copied_to_its_tasks() -> None:

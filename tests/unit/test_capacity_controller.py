@@ -332,3 +332,40 @@ def test_cluster_default_strategy_applies_without_launch_type_or_strategy() -> N
     assert launch.with_cluster_default(kube, "app", other) is other  # type: ignore[arg-type]
     kube.add(_service([]) | {"spec": {"serviceName": "web", "taskDefinition": "td", "cluster": "prod"}})
     assert launch.owners(kube, None)[("app", "svc:web")] == ([{"capacityProvider": "a", "weight": 1}], "prod")  # type: ignore[arg-type]
+
+
+def test_a_refused_cluster_or_provider_is_reported_once_and_its_default_strategy_applies_to_nothing() -> None:
+    from ecsk.controller.capacity import launch
+
+    two_bases = [
+        {"capacityProvider": "a", "weight": 1, "base": 1},
+        {"capacityProvider": "b", "weight": 1, "base": 1},
+    ]
+    cluster = {
+        "apiVersion": API,
+        "kind": "ECSCluster",
+        "metadata": {"name": "prod", "namespace": "app", "uid": "c1", "generation": 1},
+        "spec": {"capacityProviders": ["a", "b"], "defaultCapacityProviderStrategy": two_bases},
+    }
+    bad_provider = _provider("a", minSize=5, maxSize=2)
+    bad_provider["metadata"]["uid"] = "p1"
+    kube = FakeKube(cluster, bad_provider, served=SERVED)
+    ctl = CapacityController(kube)  # type: ignore[arg-type]
+    ctl.reconcile_once()
+    ctl.reconcile_once()
+    assert [(e[0], e[1]) for e in kube.events] == [("prod", "ValidationFailed"), ("a", "ValidationFailed")]
+    assert (
+        "Only one capacity provider in a capacity provider strategy can have a base defined."
+        in kube.events[0][2]
+    )
+    assert "Max bound, 2, must be greater than or equal to min bound, 5" in kube.events[1][2]
+    for kind, name in (("ECSCluster", "prod"), ("CapacityProvider", "a")):
+        [valid] = kube.objects[(kind, "app", name)]["status"]["conditions"]
+        assert (valid["type"], valid["status"], valid["reason"]) == ("Valid", "False", "ValidationFailed")
+    assert launch.cluster_defaults(kube, ["app"]) == {}  # type: ignore[arg-type]
+    cluster["spec"]["defaultCapacityProviderStrategy"] = two_bases[:1]
+    kube.objects[("ECSCluster", "app", "prod")]["spec"] = cluster["spec"]
+    ctl.reconcile_once()
+    [valid] = kube.objects[("ECSCluster", "app", "prod")]["status"]["conditions"]
+    assert (valid["status"], valid["reason"]) == ("True", "Valid")
+    assert launch.cluster_defaults(kube, ["app"]) == {("app", "prod"): two_bases[:1]}  # type: ignore[arg-type]

@@ -148,7 +148,11 @@ def test_bad_input_never_crashes() -> None:
     ctl = FargateController(kube)  # type: ignore[arg-type]
     ctl.reconcile_once()
     ctl.reconcile_once()
-    assert any(e[0] == "broken" and "ignored" in e[2] for e in kube.events)
+    refusals = [e for e in kube.events if e[0] == "broken"]
+    assert [e[1] for e in refusals] == ["ValidationFailed"]  # once, though two passes saw it
+    assert "selectors[0].namespace: Missing required parameter" in refusals[0][2]
+    [valid] = kube.objects[("FargateProfile", "kube-system", "broken")]["status"]["conditions"]
+    assert (valid["type"], valid["status"], valid["reason"]) == ("Valid", "False", "ValidationFailed")
     assert any(e[0] == "r" and "unreadable" in e[2] for e in kube.events)
 
 

@@ -169,8 +169,9 @@ def test_a_regex_is_deferred_and_the_rest_is_rendered() -> None:
 def test_a_real_cql_error_is_still_refused_offline() -> None:
     bad = {"type": "memberOf", "expression": "attribute:ecs.instance-type =="}
     [item] = [i for i in render(td_doc(placementConstraints=[bad])) if i.kind == "TaskDefinition"]
-    assert item.result is not None and not item.result.ok
-    assert [d.code for d in item.result.errors] == ["placement.cql-syntax"]
+    # Refused by validation now (as ECS refuses RegisterTaskDefinition), before any rendering.
+    assert item.result is None
+    assert [i.rule for i in item.issues] == ["placement.cql-syntax"]
 
 
 def test_the_operator_without_inventory_still_refuses_a_regex() -> None:

@@ -20,17 +20,18 @@ from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
 
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel
 
 from ecsk.controller.kube.client import KubeError, owner_reference
-from ecsk.controller.runtime.common import Runtime, condition, merge_conditions
+from ecsk.controller.runtime.common import Runtime, condition, issues_text, merge_conditions
 from ecsk.core.autoscaling import activities as act
 from ecsk.core.autoscaling.external import unreached_target_groups
 from ecsk.core.autoscaling.hpa import hpa_name, render_hpa
 from ecsk.core.autoscaling.metrics import RESOURCE_FOR_METRIC, aggregate_pods, pod_utilization
-from ecsk.core.autoscaling.models import ScalableTarget, ScalingPolicy, ScheduledAction
+from ecsk.core.autoscaling.models import ScalableTarget, ScalingPolicy, ScheduledAction, spec_with_name
 from ecsk.core.autoscaling.scheduled import apply_action, due_run, next_run
 from ecsk.core.autoscaling.step import LastActivity, alarm_state, datapoints, step_decision
+from ecsk.core.models.errors import model_issues
 
 log = logging.getLogger("ecsk.controller")
 
@@ -56,19 +57,12 @@ _samples_lock = threading.Lock()
 
 
 def _parse(model: type[M], body: Mapping[str, Any], name_field: str | None = None) -> M | str:
-    """The spec as a model, or the AWS-style validation message."""
-    spec = dict(body.get("spec") or {})
-    if name_field:
-        spec.setdefault(name_field, body["metadata"]["name"])
-    try:
-        return model.model_validate(spec)
-    except ValidationError as exc:
-        parts = []
-        for err in exc.errors():
-            loc = ".".join(str(p) for p in err["loc"])
-            msg = str(err["msg"]).removeprefix("Value error, ")
-            parts.append(f"{loc}: {msg}" if loc else msg)
-        return "ValidationException: " + "; ".join(parts)
+    """The spec as a model, or the AWS-style validation message naming each field and rule."""
+    spec = spec_with_name(body.get("spec") or {}, body["metadata"]["name"], name_field)
+    issues = model_issues(model, spec)
+    if issues:
+        return "ValidationException: " + issues_text(issues)
+    return model.model_validate(spec)
 
 
 def _when(value: Any) -> datetime | None:
@@ -110,6 +104,21 @@ def _valid_condition(body: Mapping[str, Any], ok: bool, message: str) -> dict[st
     return {"conditions": merge_conditions(status.get("conditions"), [cond])}
 
 
+def _warn_invalid(rt: Runtime, body: Mapping[str, Any], ok: bool, message: str) -> None:
+    """One Warning event per refusal: only when the Valid condition's message is new (the
+    target's pass repeats every few seconds, and must not storm the namespace with events)."""
+    conds = (body.get("status") or {}).get("conditions") or []
+    if ok or any(c.get("type") == "Valid" and c.get("message") == message for c in conds):
+        return
+    rt.kube.event(body, "ValidationFailed", message, "Warning")
+
+
+def _report_valid(rt: Runtime, body: Mapping[str, Any], ok: bool, message: str) -> dict[str, Any]:
+    """The Valid condition as a status patch, with the Warning event of a new refusal sent."""
+    _warn_invalid(rt, body, ok, message)
+    return _valid_condition(body, ok, message)
+
+
 def _patch_status(rt: Runtime, body: Mapping[str, Any], status: Mapping[str, Any]) -> bool:
     """Patch and cache our own write at once: a pass woken before the watch event arrives must
     not start from the old status (it would drop activities it did not compute)."""
@@ -131,7 +140,7 @@ def reconcile_policy(rt: Runtime, body: Mapping[str, Any]) -> float | None:
     ok = not isinstance(parsed, str)
     # Only a spec change (a new observedGeneration) wakes the target: the target itself writes
     # this policy's status every pass, and waking it for that would loop.
-    if _patch_status(rt, body, _valid_condition(body, ok, "" if ok else str(parsed))):
+    if _patch_status(rt, body, _report_valid(rt, body, ok, "" if ok else str(parsed))):
         _wake_target(rt, body["metadata"]["namespace"], (body.get("spec") or {}).get("ResourceId"))
     return None
 
@@ -139,7 +148,7 @@ def reconcile_policy(rt: Runtime, body: Mapping[str, Any]) -> float | None:
 def reconcile_scheduled_action(rt: Runtime, body: Mapping[str, Any]) -> float | None:
     parsed = _parse(ScheduledAction, body, "ScheduledActionName")
     ok = not isinstance(parsed, str)
-    status = _valid_condition(body, ok, "" if ok else str(parsed))
+    status = _report_valid(rt, body, ok, "" if ok else str(parsed))
     if isinstance(parsed, ScheduledAction):
         created = _when(body["metadata"].get("creationTimestamp")) or datetime.now(UTC)
         last = _when((body.get("status") or {}).get("lastRun"))
@@ -177,15 +186,14 @@ def reconcile_target(rt: Runtime, body: Mapping[str, Any]) -> float | None:
     ns, name = meta["namespace"], meta["name"]
     parsed = _parse(ScalableTarget, body)
     if isinstance(parsed, str):
-        _patch_status(rt, body, _valid_condition(body, False, parsed))
+        _patch_status(rt, body, _report_valid(rt, body, False, parsed))
         return None
     target = parsed
     cluster, service = target.cluster_and_service
     svc = _find_service(rt, ns, cluster, service)
     if svc is None:
         message = f"ObjectNotFoundException: ECS service doesn't exist: service/{cluster}/{service}"
-        status = _valid_condition(body, False, message)
-        _patch_status(rt, body, status)
+        _patch_status(rt, body, _report_valid(rt, body, False, message))
         return POLL_SECONDS * 2
     now = datetime.now(UTC)
     run = _Pass(rt, body, svc, now)

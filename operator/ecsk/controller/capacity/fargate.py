@@ -26,7 +26,6 @@ from typing import Any
 
 from kubernetes import client as k8s_client
 from kubernetes.client.exceptions import ApiException
-from pydantic import ValidationError
 
 from ecsk.controller.capacity.launch import Group, alive, group_of, labels, list_custom, list_pods, owners
 from ecsk.controller.kube import inventory
@@ -36,6 +35,7 @@ from ecsk.core.capacity import fargate as fg
 from ecsk.core.capacity import providers as cap
 from ecsk.core.capacity.fargate_profiles import FargateProfile, matching_profile, profile_name
 from ecsk.core.capacity.scaling import PROVIDER_LABEL
+from ecsk.core.capacity.validation import validate_fargate_profile
 from ecsk.core.models.service import FARGATE_PROVIDERS
 
 log = logging.getLogger("ecsk.controller.capacity.fargate")
@@ -74,12 +74,10 @@ class FargateController(PollingController):
         bodies = list_custom(self.kube, "FargateProfile", self.namespaces)  # none without the CRD
         out = []
         for body in bodies:
-            try:
-                profile = FargateProfile.model_validate(body.get("spec") or {})
-            except ValidationError as exc:
-                self._warn(body, "InvalidProfile", f"FargateProfile ignored: {exc.errors()[0].get('msg')}")
-                continue
-            out.append((profile_name(body, profile), profile))
+            spec = body.get("spec") or {}
+            if self.report_validity(body, validate_fargate_profile(spec)):  # else ignored, and said so
+                profile = FargateProfile.model_validate(spec)
+                out.append((profile_name(body, profile), profile))
         return out
 
     # --- one pass ----------------------------------------------------------------------------
@@ -87,10 +85,10 @@ class FargateController(PollingController):
     def reconcile_once(self) -> None:
         fargate_nodes, zones = self._nodes()
         self._collect_garbage(fargate_nodes)
+        profiles = self.profiles()  # every pass: a refused profile is reported before a pod needs it
         pods = [p for p in self._pending_pods() if fg.wants_fargate(p)]
         if not pods:
             return
-        profiles = self.profiles()
         try:
             self._label_providers(pods)
         except KubeError as exc:

@@ -16,6 +16,8 @@ from kubernetes.client.exceptions import ApiException
 from pydantic import BaseModel
 
 from ecsk.controller.kube.client import API_VERSION, Kube, KubeError
+from ecsk.core.capacity.validation import validate_cluster
+from ecsk.core.models.errors import errors_of
 from ecsk.core.models.placement import CapacityProviderStrategyItem
 from ecsk.core.translate.names import LABEL_SERVICE, label_value
 
@@ -76,6 +78,8 @@ def cluster_defaults(kube: Kube, namespaces: list[str] | None) -> dict[tuple[str
     out: dict[tuple[str, str], list[dict[str, Any]]] = {}
     for body in list_custom(kube, "ECSCluster", namespaces):
         spec = body.get("spec") or {}
+        if errors_of(validate_cluster(spec)):
+            continue  # refused (reported on the cluster): its default strategy applies to nothing
         default = spec.get("defaultCapacityProviderStrategy") or []
         if default:
             out[(body["metadata"]["namespace"], str(spec.get("clusterName") or body["metadata"]["name"]))] = (

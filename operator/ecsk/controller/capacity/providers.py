@@ -26,8 +26,6 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from pydantic import ValidationError
-
 from ecsk.controller.capacity import launch
 from ecsk.controller.capacity.launch import alive, group_of, labels
 from ecsk.controller.kube import inventory
@@ -38,6 +36,7 @@ from ecsk.core.capacity import providers as cap
 from ecsk.core.capacity import scaling as sc
 from ecsk.core.capacity.fleet import INSTANCE_TYPES
 from ecsk.core.capacity.models import CapacityProvider, ECSCluster
+from ecsk.core.capacity.validation import NOT_ASSOCIATED, validate_capacity_provider, validate_cluster
 from ecsk.core.translate.names import label_value
 
 log = logging.getLogger("ecsk.controller.capacity.providers")
@@ -47,11 +46,6 @@ ZONE_LABEL = "topology.kubernetes.io/zone"
 INSTANCE_TYPE_LABEL = "node.kubernetes.io/instance-type"
 DEFAULT_ZONES = ("us-east-1a", "us-east-1b", "us-east-1c")
 NOT_FOUND = "The specified capacity provider '{}' was not found."
-NOT_ASSOCIATED = (
-    "The specified capacity provider strategy cannot contain a capacity provider that is not "
-    "associated with the cluster. Associate the capacity provider with the cluster or specify "
-    "a valid capacity provider and try again."
-)
 
 
 @dataclass
@@ -89,15 +83,9 @@ class CapacityController(PollingController):
         for body in sorted(
             self._list_cr("CapacityProvider"), key=lambda b: b["metadata"].get("namespace", "")
         ):
-            try:
-                spec = CapacityProvider.model_validate(body.get("spec") or {})
-            except ValidationError as exc:
-                self._warn(body, "ValidationFailed", f"ClientException: {exc.errors()[0].get('msg')}")
+            if not self.report_validity(body, validate_capacity_provider(body.get("spec") or {})):
                 continue
-            unknown = spec.autoScalingGroup.unknown_types()
-            if unknown:
-                self._warn(body, "ValidationFailed", f"unknown instance type(s) {unknown}")
-                continue
+            spec = CapacityProvider.model_validate(body.get("spec") or {})
             name = spec.name or body["metadata"]["name"]
             out.setdefault(name, Provider(name, body, spec))
         return out
@@ -107,7 +95,18 @@ class CapacityController(PollingController):
 
     # --- one pass ----------------------------------------------------------------------------
 
+    def clusters(self) -> dict[str, dict[str, Any]]:
+        """The valid ECSClusters by cluster name; each one's Valid condition is kept current (a
+        refused default strategy is reported on the cluster, and not applied to anything)."""
+        out: dict[str, dict[str, Any]] = {}
+        for body in self._list_cr("ECSCluster"):
+            spec = body.get("spec") or {}
+            if self.report_validity(body, validate_cluster(spec)):
+                out[ECSCluster.model_validate(spec).clusterName or body["metadata"]["name"]] = body
+        return out
+
     def reconcile_once(self) -> None:
+        clusters = self.clusters()
         providers = self.providers()
         # Without providers only gated tasks matter (to report them): pending pods suffice, and
         # with none of those this pass costs two small lists, whatever the cluster's size.
@@ -117,7 +116,7 @@ class CapacityController(PollingController):
         if not providers and not any(_gated(p) for p in pods):
             return
         owners = launch.owners(self.kube, self.namespaces)
-        self._assign(pods, providers, owners)
+        self._assign(pods, providers, owners, clusters)
         self._set_deletion_costs(pods, owners)
         nodes = self.kube.list("v1", "Node", label_selector=sc.PROVIDER_LABEL)  # only group instances
         for provider in providers.values():
@@ -135,17 +134,13 @@ class CapacityController(PollingController):
         pods: list[dict[str, Any]],
         providers: Mapping[str, Provider],
         owners: Mapping[tuple[str, str], tuple[list[dict[str, Any]], str]],
+        clusters: Mapping[str, dict[str, Any]],
     ) -> None:
         counts: dict[tuple[str, str], Counter[str]] = defaultdict(Counter)
         for pod in pods:
             chosen = (pod["metadata"].get("labels") or {}).get(sc.PROVIDER_LABEL)
             if chosen and alive(pod):
                 counts[group_of(pod)][chosen] += 1
-        clusters = {
-            (ECSCluster.model_validate(b.get("spec") or {}).clusterName or b["metadata"]["name"]): b
-            for b in self._list_cr("ECSCluster")
-            if _valid_cluster(b)
-        }
         for pod in pods:
             gates = (pod.get("spec") or {}).get("schedulingGates") or ()
             if not any(g.get("name") == cap.CAPACITY_GATE for g in gates) or not alive(pod):
@@ -449,14 +444,6 @@ def _unschedulable(pod: Mapping[str, Any]) -> bool:
         c.get("type") == "PodScheduled" and c.get("status") == "False" and c.get("reason") == "Unschedulable"
         for c in (pod.get("status") or {}).get("conditions") or ()
     )
-
-
-def _valid_cluster(body: Mapping[str, Any]) -> bool:
-    try:
-        ECSCluster.model_validate(body.get("spec") or {})
-    except ValidationError:
-        return False
-    return True
 
 
 def _gated(pod: Mapping[str, Any]) -> bool:

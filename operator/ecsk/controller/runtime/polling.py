@@ -8,10 +8,12 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from ecsk.controller.kube.client import Kube, KubeError
+from ecsk.controller.runtime.common import condition, issues_text, merge_conditions
+from ecsk.core.models.errors import ValidationIssue, errors_of
 
 log = logging.getLogger("ecsk.controller")
 
@@ -47,6 +49,26 @@ class PollingController:
         if len(self._warned) > 10000:
             self._warned.clear()
         self.kube.event(obj, reason, message, "Warning")
+
+    def report_validity(self, body: dict[str, Any], issues: Sequence[ValidationIssue]) -> bool:
+        """The object's Valid condition from `issues` (a write only when it changes) and, for a
+        refusal, one Warning event; True when the object may be used. `body` takes the written
+        status, so later patches of the same pass compare against it."""
+        errors = errors_of(issues)
+        message = f"ClientException: {issues_text(errors)}" if errors else "valid"
+        conds = (body.get("status") or {}).get("conditions")
+        reason = "ValidationFailed" if errors else "Valid"
+        cond = condition(conds, "Valid", not errors, reason, message, body["metadata"].get("generation"))
+        try:
+            out = self.kube.patch_status(body, {"conditions": merge_conditions(conds, [cond])})
+        except KubeError as exc:
+            log.warning("%s: status of %s: %s", self.name, body["metadata"].get("name"), exc)
+            out = None
+        if out is not None:
+            body["status"] = out.get("status") or {}
+        if errors:
+            self._warn(body, "ValidationFailed", message)
+        return not errors
 
     def run(self, stop: threading.Event) -> None:
         while not stop.is_set():

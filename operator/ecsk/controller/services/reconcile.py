@@ -278,6 +278,11 @@ def reconcile(rt: Runtime, body: Mapping[str, Any]) -> float | None:
         return _invalid(rt, body, "ValidationFailed", f"ClientException: {issues_text(doc.issues)}")
     svc: ECSService = launch.with_cluster_default(rt.kube, ns, doc.model)  # ECSCluster default strategy
     name = svc.serviceName
+    # The service's own rules first: a service without a taskDefinition is refused for that, not
+    # reported as a task definition that cannot be found.
+    blocking = blocking_text(validate_service(svc))
+    if blocking:
+        return _invalid(rt, body, "ValidationFailed", f"InvalidParameterException: {blocking}")
 
     deployments = status.get("deployments") or []
     running_rev = next(

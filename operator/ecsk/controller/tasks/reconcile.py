@@ -204,6 +204,13 @@ def reconcile(rt: Runtime, body: Mapping[str, Any]) -> float | None:
             fail("TaskDefinitionNotUsable", str(exc))
             return None
         resolved = None
+    if resolved is not None and not launched:
+        # RunTask checks the task against its task definition (network configuration, launch
+        # type, constraint count) before it starts anything.
+        blocking = blocking_text(validate_run_task(task, resolved.task_definition))
+        if blocking:
+            fail("ValidationFailed", f"InvalidParameterException: {blocking}")
+            return None
     cluster = cluster_name(task.cluster)
     records: dict[str, dict[str, Any]] = {
         r["taskId"]: dict(r) for r in status.get("tasks") or [] if "taskId" in r

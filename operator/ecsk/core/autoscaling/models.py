@@ -14,12 +14,14 @@ from __future__ import annotations
 
 import itertools
 import re
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from ecsk.core.common.schedules import ScheduleError, parse_schedule, resolve_timezone
+from ecsk.core.models.errors import ValidationIssue, model_issues, refuse
 
 SERVICE_NAMESPACE = "ecs"
 SCALABLE_DIMENSION = "ecs:service:DesiredCount"
@@ -104,9 +106,14 @@ class ScalableTarget(_TargetRef):
     @model_validator(mode="after")
     def _capacities(self) -> ScalableTarget:
         if self.MinCapacity is None or self.MaxCapacity is None:
-            raise ValueError("MinCapacity and MaxCapacity are required to register a new scalable target")
+            raise refuse(
+                "autoscaling.capacity-required",
+                "MinCapacity and MaxCapacity are required to register a new scalable target",
+            )
         if self.MaxCapacity < self.MinCapacity:
-            raise ValueError("Maximum capacity cannot be less than minimum capacity")
+            raise refuse(
+                "autoscaling.capacity-order", "Maximum capacity cannot be less than minimum capacity"
+            )
         return self
 
     @property
@@ -130,12 +137,14 @@ class PredefinedMetricSpecification(AasModel):
     @model_validator(mode="after")
     def _label(self) -> PredefinedMetricSpecification:
         if self.PredefinedMetricType == "ALBRequestCountPerTarget" and not self.ResourceLabel:
-            raise ValueError(
-                "ResourceLabel is required for the predefined metric type ALBRequestCountPerTarget"
+            raise refuse(
+                "autoscaling.resource-label",
+                "ResourceLabel is required for the predefined metric type ALBRequestCountPerTarget",
             )
         if self.PredefinedMetricType != "ALBRequestCountPerTarget" and self.ResourceLabel:
-            raise ValueError(
-                f"ResourceLabel is only valid for ALBRequestCountPerTarget, not {self.PredefinedMetricType}"
+            raise refuse(
+                "autoscaling.resource-label",
+                f"ResourceLabel is only valid for ALBRequestCountPerTarget, not {self.PredefinedMetricType}",
             )
         return self
 
@@ -168,12 +177,15 @@ class TargetTrackingScalingPolicyConfiguration(AasModel):
     @model_validator(mode="after")
     def _one_metric(self) -> TargetTrackingScalingPolicyConfiguration:
         if (self.PredefinedMetricSpecification is None) == (self.CustomizedMetricSpecification is None):
-            raise ValueError(
+            raise refuse(
+                "autoscaling.one-metric",
                 "Exactly one of PredefinedMetricSpecification and CustomizedMetricSpecification "
-                "must be specified"
+                "must be specified",
             )
         if not 8.515920e-109 <= self.TargetValue <= 1.174271e108:
-            raise ValueError("TargetValue must be between 8.515920e-109 and 1.174271e+108")
+            raise refuse(
+                "autoscaling.target-value", "TargetValue must be between 8.515920e-109 and 1.174271e+108"
+            )
         return self
 
     @property
@@ -212,20 +224,28 @@ class StepScalingPolicyConfiguration(AasModel):
     @model_validator(mode="after")
     def _steps(self) -> StepScalingPolicyConfiguration:
         if self.MinAdjustmentMagnitude is not None and self.AdjustmentType != "PercentChangeInCapacity":
-            raise ValueError("MinAdjustmentMagnitude is only supported with PercentChangeInCapacity")
+            raise refuse(
+                "autoscaling.min-adjustment",
+                "MinAdjustmentMagnitude is only supported with PercentChangeInCapacity",
+            )
         steps = sorted(self.StepAdjustments, key=lambda s: s.lower)
         for s in steps:
             if s.lower >= s.upper:
-                raise ValueError("Step adjustment upper bound must be greater than its lower bound")
+                raise refuse(
+                    "autoscaling.step-intervals",
+                    "Step adjustment upper bound must be greater than its lower bound",
+                )
         if sum(s.MetricIntervalLowerBound is None for s in steps) > 1:
-            raise ValueError("Only one step adjustment can have a null lower bound")
+            raise refuse("autoscaling.step-intervals", "Only one step adjustment can have a null lower bound")
         if sum(s.MetricIntervalUpperBound is None for s in steps) > 1:
-            raise ValueError("Only one step adjustment can have a null upper bound")
+            raise refuse("autoscaling.step-intervals", "Only one step adjustment can have a null upper bound")
         for a, b in itertools.pairwise(steps):
             if a.upper > b.lower:
-                raise ValueError("Step adjustment intervals must not overlap")
+                raise refuse("autoscaling.step-intervals", "Step adjustment intervals must not overlap")
             if a.upper < b.lower:
-                raise ValueError("Step adjustment intervals must not have gaps between them")
+                raise refuse(
+                    "autoscaling.step-intervals", "Step adjustment intervals must not have gaps between them"
+                )
         return self
 
     @property
@@ -257,7 +277,9 @@ class MetricAlarm(AasModel):
     @model_validator(mode="after")
     def _datapoints(self) -> MetricAlarm:
         if self.DatapointsToAlarm is not None and self.DatapointsToAlarm > self.EvaluationPeriods:
-            raise ValueError("DatapointsToAlarm must be less than or equal to EvaluationPeriods")
+            raise refuse(
+                "autoscaling.datapoints", "DatapointsToAlarm must be less than or equal to EvaluationPeriods"
+            )
         return self
 
 
@@ -275,21 +297,27 @@ class ScalingPolicy(_TargetRef):
         tt, step = self.TargetTrackingScalingPolicyConfiguration, self.StepScalingPolicyConfiguration
         if self.PolicyType == "TargetTrackingScaling":
             if tt is None:
-                raise ValueError(
+                raise refuse(
+                    "autoscaling.policy-config",
                     "TargetTrackingScalingPolicyConfiguration is required for PolicyType "
-                    "TargetTrackingScaling"
+                    "TargetTrackingScaling",
                 )
             if step is not None or self.Alarm is not None:
-                raise ValueError(
+                raise refuse(
+                    "autoscaling.policy-config",
                     "StepScalingPolicyConfiguration and Alarm are not valid for PolicyType "
-                    "TargetTrackingScaling"
+                    "TargetTrackingScaling",
                 )
         else:
             if step is None:
-                raise ValueError("StepScalingPolicyConfiguration is required for PolicyType StepScaling")
+                raise refuse(
+                    "autoscaling.policy-config",
+                    "StepScalingPolicyConfiguration is required for PolicyType StepScaling",
+                )
             if tt is not None:
-                raise ValueError(
-                    "TargetTrackingScalingPolicyConfiguration is not valid for PolicyType StepScaling"
+                raise refuse(
+                    "autoscaling.policy-config",
+                    "TargetTrackingScalingPolicyConfiguration is not valid for PolicyType StepScaling",
                 )
         return self
 
@@ -301,10 +329,14 @@ class ScalableTargetAction(AasModel):
     @model_validator(mode="after")
     def _order(self) -> ScalableTargetAction:
         if self.MinCapacity is None and self.MaxCapacity is None:
-            raise ValueError("ScalableTargetAction must set MinCapacity, MaxCapacity or both")
+            raise refuse(
+                "autoscaling.action-bounds", "ScalableTargetAction must set MinCapacity, MaxCapacity or both"
+            )
         lo, hi = self.MinCapacity, self.MaxCapacity
         if lo is not None and hi is not None and hi < lo:
-            raise ValueError("Maximum capacity cannot be less than minimum capacity")
+            raise refuse(
+                "autoscaling.capacity-order", "Maximum capacity cannot be less than minimum capacity"
+            )
         return self
 
 
@@ -327,11 +359,32 @@ class ScheduledAction(_TargetRef):
             resolve_timezone(self.Timezone)
             parse_schedule(self.Schedule, self.Timezone)
         except ScheduleError as exc:
-            raise ValueError(str(exc)) from exc
+            raise refuse("autoscaling.schedule", str(exc)) from exc
         if self.StartTime and self.EndTime and _utc(self.EndTime) <= _utc(self.StartTime):
-            raise ValueError("EndTime must be after StartTime")
+            raise refuse("autoscaling.time-window", "EndTime must be after StartTime")
         return self
 
 
 def _utc(moment: datetime) -> datetime:
     return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+
+
+NAME_FIELDS = {"ScalingPolicy": "PolicyName", "ScheduledAction": "ScheduledActionName"}
+"""The kinds whose AWS name is a spec field that `metadata.name` fills when left out."""
+SPEC_MODELS: dict[str, type[AasModel]] = {
+    "ScalableTarget": ScalableTarget,
+    "ScalingPolicy": ScalingPolicy,
+    "ScheduledAction": ScheduledAction,
+}
+
+
+def spec_with_name(spec: Mapping[str, Any], name: str, name_field: str | None) -> dict[str, Any]:
+    out = dict(spec)
+    if name_field:
+        out.setdefault(name_field, name)
+    return out
+
+
+def validate_autoscaling(kind: str, spec: Mapping[str, Any], name: str) -> list[ValidationIssue]:
+    """Every problem of a ScalableTarget, ScalingPolicy or ScheduledAction spec, with rule ids."""
+    return model_issues(SPEC_MODELS[kind], spec_with_name(spec, name, NAME_FIELDS.get(kind)))

@@ -14,6 +14,8 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from ecsk.core.models.errors import refuse
+
 MAX_SELECTORS = 5
 MAX_LABELS = 5
 
@@ -28,7 +30,9 @@ class FargateProfileSelector(BaseModel):
     @classmethod
     def _few_labels(cls, value: dict[str, str] | None) -> dict[str, str] | None:
         if value is not None and len(value) > MAX_LABELS:
-            raise ValueError(f"a Fargate profile selector may have at most {MAX_LABELS} labels")
+            raise refuse(
+                "fargate-profile.labels", f"a Fargate profile selector may have at most {MAX_LABELS} labels"
+            )
         return value
 
 

@@ -6,11 +6,12 @@ errors into the same form, and models must not import validation (validation imp
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
+from pydantic_core import PydanticCustomError
 
 IssueSeverity = Literal["error", "warning"]
 
@@ -68,6 +69,8 @@ def _message(error: Any) -> tuple[str, str]:
         return "Unknown parameter: not part of the ECS API shape", "schema.unknown-field"
     if kind == "missing":
         return "Missing required parameter", "schema.required"
+    if "." in kind:  # a model's own rule, raised as PydanticCustomError(rule id, message)
+        return str(error["msg"]), kind
     return str(error["msg"]), f"schema.{kind}"
 
 
@@ -84,6 +87,21 @@ def issues_from_pydantic(exc: ValidationError, prefix: str = "") -> list[Validat
         seen.add((path, message))
         issues.append(ValidationIssue(path, message, rule))
     return issues
+
+
+def refuse(rule: str, message: str) -> PydanticCustomError:
+    """Raise this from a model validator so the refusal keeps its rule id (`issues_from_pydantic`
+    reports `rule`, not `schema.value_error`), for kinds whose rules live in their models."""
+    return PydanticCustomError(rule, message)
+
+
+def model_issues(model: type[BaseModel], spec: Mapping[str, Any], prefix: str = "") -> list[ValidationIssue]:
+    """Every shape and model-rule problem of `spec` as issues (empty when it validates)."""
+    try:
+        model.model_validate(dict(spec))
+    except ValidationError as exc:
+        return issues_from_pydantic(exc, prefix)
+    return []
 
 
 def _is_internal(part: str) -> bool:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 
+from ecsk.core.cql import CQLSyntaxError, parse
 from ecsk.core.models.placement import CapacityProviderStrategyItem, PlacementConstraint, PlacementStrategy
 from ecsk.core.models.service import FARGATE_PROVIDERS
 from ecsk.core.validation.issues import Issues
@@ -24,6 +25,15 @@ LAUNCH_TYPE_AND_STRATEGY = (
 )
 
 
+def check_expression(at: str, expression: str, out: Issues) -> None:
+    """A memberOf expression must parse as cluster query language: ECS refuses the call
+    otherwise, so a typo is reported when the document is created, not when a task is placed."""
+    try:
+        parse(expression)
+    except CQLSyntaxError as exc:
+        out.add(f"{at}.expression", f"Invalid cluster query expression: {exc}", "placement.cql-syntax")
+
+
 def check_constraints(constraints: list[PlacementConstraint], out: Issues, extra: int = 0) -> None:
     """`extra` counts constraints the task definition brings: the limit of 10 is for both together."""
     total = len(constraints) + extra
@@ -42,6 +52,8 @@ def check_constraints(constraints: list[PlacementConstraint], out: Issues, extra
             out.add(
                 f"{at}.expression", "A memberOf constraint requires an expression.", "placement.expression"
             )
+        elif pc.type == "memberOf" and pc.expression:
+            check_expression(at, pc.expression, out)
         elif pc.type == "distinctInstance" and pc.expression:
             out.add(
                 f"{at}.expression",

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from dataclasses import replace
 
+from ecsk.core.common.schedules import ScheduleError, parse_schedule, resolve_timezone
 from ecsk.core.models.errors import ValidationIssue
 from ecsk.core.models.service import FARGATE_PROVIDERS
 from ecsk.core.models.task import RunTask, ScheduledTask
@@ -42,6 +43,20 @@ def validate_run_task(task: RunTask, td: TaskDefinition | None = None) -> list[V
     return out
 
 
+def _check_schedule(st: ScheduledTask, out: Issues) -> None:
+    """Fields and time zone as EventBridge Scheduler checks them: a cron with six fields can
+    still name hour 25, a month `JANUARY`, or both day fields (one of them must be `?`)."""
+    try:
+        resolve_timezone(st.scheduleExpressionTimezone)
+    except ScheduleError as exc:
+        out.add("scheduleExpressionTimezone", str(exc), "schedule.timezone")
+        return
+    try:
+        parse_schedule(st.scheduleExpression.strip(), st.scheduleExpressionTimezone)
+    except ScheduleError as exc:
+        out.add("scheduleExpression", str(exc), "schedule.expression")
+
+
 def validate_scheduled_task(st: ScheduledTask) -> list[ValidationIssue]:
     out = Issues()
     expr = st.scheduleExpression.strip()
@@ -62,6 +77,8 @@ def validate_scheduled_task(st: ScheduledTask) -> list[ValidationIssue]:
             "or at(yyyy-mm-ddThh:mm:ss).",
             "schedule.expression",
         )
+    else:
+        _check_schedule(st, out)
     params = st.ecsParameters
     if params.taskCount is not None and not 1 <= params.taskCount <= 10:
         out.add("ecsParameters.taskCount", "taskCount must be between 1 and 10.", "schedule.task-count")

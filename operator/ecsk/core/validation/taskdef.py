@@ -9,6 +9,7 @@ from ecsk.core.validation import containers as ct
 from ecsk.core.validation.dependencies import check_dependencies
 from ecsk.core.validation.fargate import INVALID_CPU, check_fargate
 from ecsk.core.validation.issues import Issues, ValidationIssue
+from ecsk.core.validation.placement import check_expression
 from ecsk.core.validation.volumes import check_volumes
 
 FAMILY_RE = re.compile(r"^[A-Za-z0-9_-]{1,255}$")
@@ -125,6 +126,8 @@ def _check_task_level(td: TaskDefinition, out: Issues) -> None:
                 "A memberOf constraint requires an expression.",
                 "placement.expression",
             )
+        else:
+            check_expression(f"placementConstraints[{i}]", pc.expression, out)
     if td.ephemeralStorage is not None and not 21 <= td.ephemeralStorage.sizeInGiB <= 200:
         out.add(
             "ephemeralStorage.sizeInGiB",
