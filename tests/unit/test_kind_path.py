@@ -285,3 +285,14 @@ def test_up_without_go_is_a_clear_error_not_a_traceback(fake_path: Path) -> None
     out = CliRunner().invoke(app, ["kind", "up"])
     assert out.exit_code == 1
     assert "Go is required" in out.output and "Traceback" not in out.output
+
+
+def test_stopped_node_containers_are_found(monkeypatch: pytest.MonkeyPatch) -> None:
+    """After an engine restart `up` must not trust a cluster whose nodes are not all running."""
+    from ecsk.cluster.kind import cluster
+
+    listing = "ecsk-control-plane running\necsk-worker exited\necsk-worker2 running\necsk-worker3 created\n"
+    monkeypatch.setattr(
+        cluster, "_run", lambda cmd, **_: subprocess.CompletedProcess(cmd, 0, stdout=listing, stderr="")
+    )
+    assert cluster.stopped_nodes() == ["ecsk-worker", "ecsk-worker3"]

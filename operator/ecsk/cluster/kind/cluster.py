@@ -115,6 +115,22 @@ def status() -> Status:
     return Status(exists=bool(nodes), nodes=nodes, state=state)
 
 
+def stopped_nodes() -> list[str]:
+    """Node containers of the cluster that are not running."""
+    out = _run(
+        [
+            "docker",
+            "ps",
+            "-a",
+            "--filter",
+            f"label=io.x-k8s.kind.cluster={CLUSTER}",
+            "--format",
+            "{{.Names}} {{.State}}",
+        ]
+    ).stdout
+    return [line.split()[0] for line in out.splitlines() if line.strip() and line.split()[-1] != "running"]
+
+
 def _config(node_img: str, fleet_file: Path | None) -> dict[str, Any]:
     return config.render(
         load_fleet(fleet_file),
@@ -141,6 +157,11 @@ def up(say: Progress = print, *, node_image_ref: str | None = None, fleet_file: 
     state = json.loads(state_file().read_text()) if state_file().is_file() else {}
     if CLUSTER in clusters(kind) and state.get("config") != cfg_key:
         say(f"cluster {CLUSTER} was made by another version or configuration: recreating it")
+        _delete(kind, say)
+    elif CLUSTER in clusters(kind) and (stopped := stopped_nodes()):
+        # The engine was restarted (a reboot, a CI host whose dockerd was killed): node containers
+        # that came back stopped, or half-started, are not worth nursing; a new cluster is ~1 min.
+        say(f"node containers not running ({', '.join(stopped)}): recreating cluster {CLUSTER}")
         _delete(kind, say)
     if CLUSTER not in clusters(kind):
         _create(kind, cfg, say)
