@@ -105,8 +105,17 @@ def test_invalid_spec_reported_not_registered(
     cond = wait_for(invalid, 60, what="Valid=False")
     assert "containerDefinitions[0]" in cond["message"]
     assert revisions(api, ns, "bad") == []
-    events = pykube.Event.objects(api, namespace=ns).filter(field_selector={"involvedObject.name": "bad"})
-    assert any(e.obj.get("type") == "Warning" for e in events)
+    # The Warning event is posted right after the status patch: wait for it, do not race it.
+    wait_for(
+        lambda: any(
+            e.obj.get("type") == "Warning"
+            for e in pykube.Event.objects(api, namespace=ns).filter(
+                field_selector={"involvedObject.name": "bad"}
+            )
+        ),
+        20,
+        what="a Warning event on the invalid TaskDefinition",
+    )
 
 
 def test_deregister_and_resolve(api: pykube.HTTPClient, kubeconfig: str, operator_ns: str) -> None:
