@@ -96,39 +96,26 @@ class Status:
     state: dict[str, Any]
 
 
+def _node_containers(fmt: str) -> list[str]:
+    """One line per node container of the cluster (running or not), in Docker's `--format`."""
+    out = _run(
+        ["docker", "ps", "-a", "--filter", f"label=io.x-k8s.kind.cluster={CLUSTER}", "--format", fmt]
+    ).stdout
+    return [line for line in out.splitlines() if line.strip()]
+
+
 def status() -> Status:
     """What `ecsk kind status` shows; asks Docker only (works with no kind binary built)."""
     host.require_docker()
-    out = _run(
-        [
-            "docker",
-            "ps",
-            "-a",
-            "--filter",
-            f"label=io.x-k8s.kind.cluster={CLUSTER}",
-            "--format",
-            "{{.Names}} {{.Status}}",
-        ]
-    ).stdout
-    nodes = [line for line in out.splitlines() if line.strip()]
+    nodes = _node_containers("{{.Names}} {{.Status}}")
     state = json.loads(state_file().read_text()) if state_file().is_file() else {}
     return Status(exists=bool(nodes), nodes=nodes, state=state)
 
 
 def stopped_nodes() -> list[str]:
     """Node containers of the cluster that are not running."""
-    out = _run(
-        [
-            "docker",
-            "ps",
-            "-a",
-            "--filter",
-            f"label=io.x-k8s.kind.cluster={CLUSTER}",
-            "--format",
-            "{{.Names}} {{.State}}",
-        ]
-    ).stdout
-    return [line.split()[0] for line in out.splitlines() if line.strip() and line.split()[-1] != "running"]
+    lines = _node_containers("{{.Names}} {{.State}}")
+    return [line.split()[0] for line in lines if line.split()[-1] != "running"]
 
 
 def _config(node_img: str, fleet_file: Path | None) -> dict[str, Any]:
