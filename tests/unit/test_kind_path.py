@@ -18,7 +18,7 @@ from typer.testing import CliRunner
 from ecsk.cli.main import app
 from ecsk.cluster.embedded.local import load_fleet
 from ecsk.cluster.kind import cluster, config, host, kwok, nodeimage, steps
-from ecsk.core.capacity.fleet import render_fleet
+from ecsk.core.capacity.fleet import INSTANCE_TYPES, render_fleet
 
 ROOT = Path(__file__).resolve().parents[2]
 ZONE = "topology.kubernetes.io/zone"
@@ -247,6 +247,8 @@ def up_calls(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> list[str]:
     calls: list[str] = []
     existing: list[str] = []
     monkeypatch.setattr(host, "require_docker", lambda: None)
+    monkeypatch.setattr(host, "engine_capacity", lambda: (2000, 23 * 1024))
+    monkeypatch.setattr(cluster, "stopped_nodes", lambda: [])  # not the host's real containers
     monkeypatch.setattr(cluster, "_tools", lambda say: {"kind": Path("kind"), "kubectl": Path("kubectl")})
     monkeypatch.setattr(cluster, "node_image", lambda say, requested: requested or "ecsk-kind/node:v1")
     monkeypatch.setattr(cluster.images, "testapp_image", lambda say: "ecsk-testapp:latest")
@@ -296,3 +298,41 @@ def test_stopped_node_containers_are_found(monkeypatch: pytest.MonkeyPatch) -> N
         cluster, "_run", lambda cmd, **_: subprocess.CompletedProcess(cmd, 0, stdout=listing, stderr="")
     )
     assert cluster.stopped_nodes() == ["ecsk-worker", "ecsk-worker3"]
+
+
+def test_workers_advertise_their_instance_types_allocatable_not_the_whole_host() -> None:
+    """Binpack on kind needs instance-sized nodes: on a 23 GiB host every worker would otherwise
+    advertise 23 GiB and a 256 MiB task would not move MostAllocated's integer score."""
+    host_cap = config.HostCapacity(millicpu=16000, memory_mib=23 * 1024)
+    cfg = config.render(
+        load_fleet(None),
+        name="ecsk",
+        node_image="ecsk-kind/node:test",
+        scheduler_config=ROOT / "kind/scheduler-config.yaml",
+        restrict_oom_score_adj=False,
+        cgroup_v1=False,
+        host=host_cap,
+    )
+    for worker in (n for n in cfg["nodes"] if n["role"] == "worker"):
+        it = INSTANCE_TYPES[worker["labels"]["node.kubernetes.io/instance-type"]]
+        (patch,) = worker["kubeadmConfigPatchesJSON6902"]
+        assert (patch["group"], patch["version"], patch["kind"]) == (
+            "kubeadm.k8s.io",
+            "v1beta4",
+            "JoinConfiguration",
+        )
+        (op,) = yaml.safe_load(patch["patch"])
+        assert (
+            op["op"] == "add" and op["path"] == "/nodeRegistration/kubeletExtraArgs/-"
+        )  # appended, not replaced
+        reserved = dict(kv.split("=") for kv in op["value"]["value"].split(","))
+        assert op["value"]["name"] == "system-reserved"
+        assert host_cap.millicpu - int(reserved["cpu"].removesuffix("m")) == it.allocatable_millicpu
+        assert host_cap.memory_mib - int(reserved["memory"].removesuffix("Mi")) == it.allocatable_memory_mib
+
+
+def test_a_host_smaller_than_the_instance_type_is_left_whole() -> None:
+    small = config.HostCapacity(millicpu=2000, memory_mib=4096)
+    assert config.system_reserved("m5.xlarge", small) is None  # 4 vCPU / 15.7 GiB > host: no reserve
+    assert config.system_reserved("m5.large", small) == "cpu=70m"  # 2 vCPU fits, 7.7 GiB does not
+    assert config.system_reserved("c5.large", small) == "cpu=70m,memory=982Mi"

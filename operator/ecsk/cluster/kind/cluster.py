@@ -126,6 +126,7 @@ def _config(node_img: str, fleet_file: Path | None) -> dict[str, Any]:
         scheduler_config=steps.repo_dir("kind") / "scheduler-config.yaml",
         restrict_oom_score_adj=host.lacks_cap_sys_resource(),
         cgroup_v1=config.host_is_cgroup_v1(),
+        host=config.HostCapacity(*host.engine_capacity()),
     )
 
 

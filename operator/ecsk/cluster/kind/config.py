@@ -9,14 +9,16 @@ to kwok, so real workers must not carry it.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import yaml
 
-from ecsk.core.capacity.fleet import Fleet, render_fleet
+from ecsk.core.capacity.fleet import INSTANCE_TYPES, Fleet, render_fleet
 
 KIND_API = "kind.x-k8s.io/v1alpha4"
+INSTANCE_TYPE = "node.kubernetes.io/instance-type"
 SCHEDULER_CONFIG_IN_NODE = "/etc/kubernetes/ecsk-scheduler.yaml"
 # Set by the kubelet itself, or reserved for kwok's simulated nodes.
 _NOT_KUBELET_LABELS = ("kubernetes.io/hostname", "kubernetes.io/os", "kubernetes.io/arch", "type")
@@ -26,6 +28,54 @@ _NOT_KUBELET_LABELS = ("kubernetes.io/hostname", "kubernetes.io/os", "kubernetes
 RESTRICT_OOM_PATCH = '[plugins."io.containerd.grpc.v1.cri"]\n  restrict_oom_score_adj = true\n'
 # kubelet 1.37 refuses cgroup v1 hosts unless told otherwise.
 CGROUP_V1_PATCH = "kind: KubeletConfiguration\nfailCgroupV1: false\n"
+
+
+@dataclass(frozen=True)
+class HostCapacity:
+    """What every kind node's kubelet sees: the Docker engine's CPUs and memory (all nodes share
+    the one host)."""
+
+    millicpu: int
+    memory_mib: int
+
+
+def system_reserved(instance_type: str, host: HostCapacity) -> str | None:
+    """The kubelet `--system-reserved` that shrinks a kind node to its instance type's allocatable.
+
+    Left alone, every kind worker advertises the whole host (23 GiB, 16 vCPU...), so a 256 MiB
+    task moves MostAllocated's integer score by less than one point and binpack ties at random
+    between "instances". Reserving the difference makes each worker advertise what the EKS
+    optimized AMI reports for its labelled type (`InstanceType.allocatable_*`, the figures the
+    embedded fleet uses), and the kubelet enforces it on the pods cgroup. A resource the host has
+    less of than the type is left whole: the node is smaller than its label says, never larger.
+    """
+    it = INSTANCE_TYPES[instance_type]
+    parts = []
+    cpu = host.millicpu - it.allocatable_millicpu
+    if cpu > 0:
+        parts.append(f"cpu={cpu}m")
+    memory = host.memory_mib - it.allocatable_memory_mib
+    if memory > 0:
+        parts.append(f"memory={memory}Mi")
+    return ",".join(parts) or None
+
+
+def _reserve_patch(reserved: str) -> dict[str, str]:
+    """A JSON 6902 patch: kind's JoinConfiguration already lists kubeletExtraArgs (node-ip,
+    node-labels...), which a merge patch would replace wholesale."""
+    op = [
+        {
+            "op": "add",
+            "path": "/nodeRegistration/kubeletExtraArgs/-",
+            "value": {"name": "system-reserved", "value": reserved},
+        }
+    ]
+    return {
+        "group": "kubeadm.k8s.io",
+        "version": "v1beta4",
+        "kind": "JoinConfiguration",
+        "patch": yaml.safe_dump(op),
+    }
 
 
 def worker_labels(fleet: Fleet) -> list[dict[str, str]]:
@@ -60,6 +110,7 @@ def render(
     scheduler_config: Path,
     restrict_oom_score_adj: bool,
     cgroup_v1: bool,
+    host: HostCapacity | None = None,
 ) -> dict[str, Any]:
     scheduler_patch = {
         "apiVersion": "kubeadm.k8s.io/v1beta4",
@@ -85,7 +136,13 @@ def render(
         ],
         "kubeadmConfigPatches": [yaml.safe_dump(scheduler_patch)],
     }
-    workers = [{"role": "worker", "image": node_image, "labels": labels} for labels in worker_labels(fleet)]
+    workers: list[dict[str, Any]] = []
+    for labels in worker_labels(fleet):
+        worker: dict[str, Any] = {"role": "worker", "image": node_image, "labels": labels}
+        reserved = system_reserved(labels[INSTANCE_TYPE], host) if host else None
+        if reserved:
+            worker["kubeadmConfigPatchesJSON6902"] = [_reserve_patch(reserved)]
+        workers.append(worker)
     config: dict[str, Any] = {
         "kind": "Cluster",
         "apiVersion": KIND_API,

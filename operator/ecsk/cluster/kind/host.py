@@ -74,6 +74,17 @@ def require_docker() -> None:
         raise HostError(problem)
 
 
+def engine_capacity() -> tuple[int, int]:
+    """(millicpu, MiB) of the Docker engine's host: what each kind node's kubelet sees."""
+    proc = subprocess.run(
+        ["docker", "info", "--format", "{{.NCPU}} {{.MemTotal}}"], capture_output=True, text=True, timeout=30
+    )
+    if proc.returncode != 0:
+        raise HostError(f"`docker info` failed: {(proc.stderr or proc.stdout).strip()}")
+    ncpu, mem = proc.stdout.split()
+    return int(ncpu) * 1000, int(mem) // (1024 * 1024)
+
+
 def dockerd_log() -> Path:
     return paths.home() / "kind" / "dockerd.log"
 
