@@ -336,3 +336,13 @@ def test_a_host_smaller_than_the_instance_type_is_left_whole() -> None:
     assert config.system_reserved("m5.xlarge", small) is None  # 4 vCPU / 15.7 GiB > host: no reserve
     assert config.system_reserved("m5.large", small) == "cpu=70m"  # 2 vCPU fits, 7.7 GiB does not
     assert config.system_reserved("c5.large", small) == "cpu=70m,memory=982Mi"
+
+
+def test_a_second_cluster_has_its_own_kubeconfig_and_state(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("ECSK_KIND_CLUSTER", raising=False)
+    default = (cluster.name(), cluster.kubeconfig(), cluster.state_file())
+    assert default[0] == "ecsk" and default[1].name == "kind-kubeconfig"
+    monkeypatch.setenv("ECSK_KIND_CLUSTER", "ecsk-lab")
+    assert cluster.name() == "ecsk-lab"
+    assert cluster.kubeconfig().name == "kind-kubeconfig-ecsk-lab"
+    assert cluster.state_file() != default[2] and "ecsk-lab" in str(cluster.state_file())

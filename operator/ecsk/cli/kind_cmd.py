@@ -100,7 +100,7 @@ def status() -> None:
     if not st.exists:
         _say("no kind cluster (run `ecsk kind up`)")
         raise typer.Exit(1)
-    _say(f"kind cluster {cluster.CLUSTER}  kubeconfig: {cluster.kubeconfig()}")
+    _say(f"kind cluster {cluster.name()}  kubeconfig: {cluster.kubeconfig()}")
     for line in st.nodes:
         _say(f"  {line}")
     for key in ("nodeImage", "images"):

@@ -18,8 +18,9 @@ def kind_kubeconfig() -> Path:
     explicit = os.environ.get("ECSK_KIND_KUBECONFIG")
     if explicit:
         return Path(explicit)
-    home = Path(os.environ.get("ECSK_HOME", Path.home() / ".cache" / "ecsk")).expanduser()
-    return home / "kind-kubeconfig"
+    from ecsk.cluster.kind import cluster  # the same rule `ecsk kind up` wrote it by ($ECSK_KIND_CLUSTER)
+
+    return cluster.kubeconfig()
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:

@@ -29,6 +29,8 @@ from kindtest import (
 from kubectl import kubectl
 from kubetest import wait_for
 
+from ecsk.core.capacity.fleet import INSTANCE_TYPES
+from ecsk.core.common.quantity import parse_quantity
 from ecsk.core.tasks.status import derive_task_status
 
 pytestmark = pytest.mark.kind
@@ -297,6 +299,21 @@ def test_image_that_cannot_be_pulled_fails_the_task_and_does_not_wedge_the_servi
 
 def pods_pulling(api: pykube.HTTPClient, ns: str) -> bool:
     return any(derive_task_status(p).stopCode == "TaskFailedToStart" for p in pods(api, ns, "pull"))
+
+
+def test_workers_advertise_their_instance_types_allocatable(api: pykube.HTTPClient) -> None:
+    """What binpack scores against: each worker's allocatable is its instance type's (or less, on
+    a host smaller than the type), never the whole host."""
+    workers = list(pykube.Node.objects(api).filter(selector={"eks.amazonaws.com/nodegroup": "ng-general"}))
+    assert len(workers) == 3
+    for node in workers:
+        it = INSTANCE_TYPES[node.labels["node.kubernetes.io/instance-type"]]
+        alloc = node.obj["status"]["allocatable"]
+        memory_mib = parse_quantity(alloc["memory"]) / 2**20
+        millicpu = parse_quantity(alloc["cpu"]) * 1000
+        assert memory_mib <= it.allocatable_memory_mib + 1, node.name
+        assert millicpu <= it.allocatable_millicpu, node.name
+        assert memory_mib >= min(it.allocatable_memory_mib, 2048) - 128, node.name  # reserved, not gone
 
 
 def test_binpack_and_distinct_instance_place_real_tasks(

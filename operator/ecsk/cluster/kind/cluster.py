@@ -25,7 +25,7 @@ from ecsk.cluster.binaries import Progress
 from ecsk.cluster.embedded.local import load_fleet
 from ecsk.cluster.kind import config, host, images, kwok, metrics, nodeimage, steps, toolchain
 
-CLUSTER = paths.CLUSTER_NAME
+DEFAULT_CLUSTER = paths.CLUSTER_NAME
 OPERATOR_NS = "ecsk-system"
 # On a kind node the images were loaded by `up`, like an instance with cached images: ECS's
 # `prefer-cached` agent setting, so `ecsk-testapp:latest` is not pulled from a registry.
@@ -36,12 +36,24 @@ class KindError(RuntimeError):
     """`ecsk kind` could not do what was asked; the message says why and what to do."""
 
 
+def name() -> str:
+    """The kind cluster's name: `ecsk`, or `$ECSK_KIND_CLUSTER` to keep several side by side
+    (a CI job per branch, a lab next to a test run); each has its own kubeconfig and state."""
+    return os.environ.get("ECSK_KIND_CLUSTER") or DEFAULT_CLUSTER
+
+
 def kubeconfig() -> Path:
-    return paths.home() / "kind-kubeconfig"
+    suffix = "" if name() == DEFAULT_CLUSTER else f"-{name()}"
+    return paths.home() / f"kind-kubeconfig{suffix}"
+
+
+def work_dir() -> Path:
+    """Rendered config, overlays and state of this cluster (the default keeps the old place)."""
+    return steps.kind_home() if name() == DEFAULT_CLUSTER else steps.kind_home() / "clusters" / name()
 
 
 def state_file() -> Path:
-    return steps.kind_home() / "cluster.json"
+    return work_dir() / "cluster.json"
 
 
 def _tools(say: Progress) -> dict[str, Path]:
@@ -99,7 +111,7 @@ class Status:
 def _node_containers(fmt: str) -> list[str]:
     """One line per node container of the cluster (running or not), in Docker's `--format`."""
     out = _run(
-        ["docker", "ps", "-a", "--filter", f"label=io.x-k8s.kind.cluster={CLUSTER}", "--format", fmt]
+        ["docker", "ps", "-a", "--filter", f"label=io.x-k8s.kind.cluster={name()}", "--format", fmt]
     ).stdout
     return [line for line in out.splitlines() if line.strip()]
 
@@ -121,7 +133,7 @@ def stopped_nodes() -> list[str]:
 def _config(node_img: str, fleet_file: Path | None) -> dict[str, Any]:
     return config.render(
         load_fleet(fleet_file),
-        name=CLUSTER,
+        name=name(),
         node_image=node_img,
         scheduler_config=steps.repo_dir("kind") / "scheduler-config.yaml",
         restrict_oom_score_adj=host.lacks_cap_sys_resource(),
@@ -143,15 +155,15 @@ def up(say: Progress = print, *, node_image_ref: str | None = None, fleet_file: 
     cfg = _config(node_img, fleet_file)
     cfg_key = steps.key(cfg)
     state = json.loads(state_file().read_text()) if state_file().is_file() else {}
-    if CLUSTER in clusters(kind) and state.get("config") != cfg_key:
-        say(f"cluster {CLUSTER} was made by another version or configuration: recreating it")
+    if name() in clusters(kind) and state.get("config") != cfg_key:
+        say(f"cluster {name()} was made by another version or configuration: recreating it")
         _delete(kind, say)
-    elif CLUSTER in clusters(kind) and (stopped := stopped_nodes()):
+    elif name() in clusters(kind) and (stopped := stopped_nodes()):
         # The engine was restarted (a reboot, a CI host whose dockerd was killed): node containers
         # that came back stopped, or half-started, are not worth nursing; a new cluster is ~1 min.
-        say(f"node containers not running ({', '.join(stopped)}): recreating cluster {CLUSTER}")
+        say(f"node containers not running ({', '.join(stopped)}): recreating cluster {name()}")
         _delete(kind, say)
-    if CLUSTER not in clusters(kind):
+    if name() not in clusters(kind):
         _create(kind, cfg, say)
         state = {}
     loaded = _load_images(kind, app_images, dict(state.get("loaded") or {}), say)
@@ -161,17 +173,15 @@ def up(say: Progress = print, *, node_image_ref: str | None = None, fleet_file: 
     _install_operator(kubectl, app_images[1], say)
     kwok.install(kubectl, kubeconfig(), say)
     metrics.install(kubectl, kubeconfig(), say)
-    say(
-        f"kind cluster {CLUSTER} ready in {time.monotonic() - started:.0f}s; export KUBECONFIG={kubeconfig()}"
-    )
+    say(f"kind cluster {name()} ready in {time.monotonic() - started:.0f}s; export KUBECONFIG={kubeconfig()}")
     return kubeconfig()
 
 
 def _create(kind: Path, cfg: dict[str, Any], say: Progress) -> None:
-    cfg_path = steps.kind_home() / "kind-config.yaml"
+    cfg_path = work_dir() / "kind-config.yaml"
     cfg_path.parent.mkdir(parents=True, exist_ok=True)
     cfg_path.write_text(yaml.safe_dump(cfg, sort_keys=False))
-    say(f"creating kind cluster {CLUSTER}: 1 control plane + {len(cfg['nodes']) - 1} workers ({cfg_path})")
+    say(f"creating kind cluster {name()}: 1 control plane + {len(cfg['nodes']) - 1} workers ({cfg_path})")
     try:
         steps.run(
             "kind-create-cluster",
@@ -180,7 +190,7 @@ def _create(kind: Path, cfg: dict[str, Any], say: Progress) -> None:
                 "create",
                 "cluster",
                 "--name",
-                CLUSTER,
+                name(),
                 "--config",
                 str(cfg_path),
                 "--kubeconfig",
@@ -193,7 +203,7 @@ def _create(kind: Path, cfg: dict[str, Any], say: Progress) -> None:
         )
     except steps.StepError:
         # nothing half-created: a failed create leaves no node containers behind
-        _run([str(kind), "delete", "cluster", "--name", CLUSTER], check=False)
+        _run([str(kind), "delete", "cluster", "--name", name()], check=False)
         raise
 
 
@@ -205,12 +215,12 @@ def _load_images(kind: Path, refs: list[str], loaded: dict[str, str], say: Progr
     """`kind load docker-image` for each image not yet on the nodes in this exact build."""
     out = {}
     # tasks never run on the (tainted) control plane: loading onto the workers only saves a copy
-    listed = _run([str(kind), "get", "nodes", "--name", CLUSTER]).stdout.split()
+    listed = _run([str(kind), "get", "nodes", "--name", name()]).stdout.split()
     workers = ",".join(n for n in listed if "control-plane" not in n)
     for ref in refs:
         image_id = _image_id(ref)
         if loaded.get(ref) != image_id:
-            cmd = [str(kind), "load", "docker-image", ref, "--name", CLUSTER, "--nodes", workers]
+            cmd = [str(kind), "load", "docker-image", ref, "--name", name(), "--nodes", workers]
             steps.run(f"kind-load-{ref.split(':')[0]}", cmd, say)
         out[ref] = image_id
     return out
@@ -249,7 +259,7 @@ def overlay(manifests: Path, image: str, directory: Path) -> str:
 
 
 def _install_operator(kubectl: Path, image: str, say: Progress) -> None:
-    directory = steps.kind_home() / "overlay"
+    directory = work_dir() / "overlay"
     directory.mkdir(parents=True, exist_ok=True)
     (directory / "kustomization.yaml").write_text(overlay(steps.repo_dir("manifests"), image, directory))
     say("installing the CRDs, operator and metrics adapter (kubectl apply -k manifests/, image pinned)")
@@ -264,8 +274,8 @@ def _install_operator(kubectl: Path, image: str, say: Progress) -> None:
 
 
 def _delete(kind: Path, say: Progress) -> None:
-    say(f"deleting kind cluster {CLUSTER}")
-    _run([str(kind), "delete", "cluster", "--name", CLUSTER, "--kubeconfig", str(kubeconfig())])
+    say(f"deleting kind cluster {name()}")
+    _run([str(kind), "delete", "cluster", "--name", name(), "--kubeconfig", str(kubeconfig())])
 
 
 def down(say: Progress = print) -> None:
@@ -276,7 +286,7 @@ def down(say: Progress = print) -> None:
         kind = _tools(say)["kind"]
         _delete(kind, say)
     else:
-        say(f"no kind cluster {CLUSTER}")
+        say(f"no kind cluster {name()}")
     _remove_network(say)
     state_file().unlink(missing_ok=True)
     kubeconfig().unlink(missing_ok=True)
