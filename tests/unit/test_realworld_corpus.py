@@ -3,6 +3,8 @@
 Each file is kept as its author wrote it; MANIFEST.yaml records where it comes from and what
 must happen: it renders offline without errors, it loads (RunTask input), or it is refused with
 the reason ECS gives too (`reason` is a substring of our error; `ecs` says why ECS refuses it).
+A service definition lists in `with` the files it is rendered with (its task definition), as
+`ecsk render -f service.json -f task-definition.json` does.
 The integration test server-side dry-runs everything that renders.
 """
 
@@ -26,9 +28,15 @@ MANIFEST: list[dict[str, Any]] = _ALL["files"]
 PROJECTS: list[dict[str, Any]] = _ALL["ecspresso"]
 
 
-def render_file(name: str) -> tuple[list[BundleItem], list[str]]:
-    """What `ecsk render -f FILE` does: every error message of loading and rendering."""
-    return render_loaded(load_text((ROOT / name).read_text()))
+def load_entry(entry: dict[str, Any]) -> list[LoadedDocument]:
+    """What `ecsk render -f FILE -f WITH...` loads; each document's source is its corpus file."""
+    docs: list[LoadedDocument] = []
+    for name in [entry["file"], *entry.get("with", [])]:
+        loaded = load_text((ROOT / name).read_text())
+        for doc in loaded:
+            doc.source = name
+        docs += loaded
+    return docs
 
 
 def render_loaded(docs: list[LoadedDocument]) -> tuple[list[BundleItem], list[str]]:
@@ -46,6 +54,7 @@ def test_manifest_lists_every_file_once_with_its_origin() -> None:
     assert sorted(listed) == on_disk
     for e in MANIFEST:
         assert e["file"] == f"{e['repo']}/{e['path']}"
+        assert all(w in listed and w.startswith(f"{e['repo']}/") for w in e.get("with", [])), e["file"]
         assert len(e["commit"]) == 40 and e["license"] in {"MIT", "MIT-0", "Apache-2.0"}
         assert e["expect"] in {"renders", "loads", "refused"}
         assert e["expect"] != "refused" or (e["reason"] and e["ecs"])
@@ -55,11 +64,16 @@ def test_corpus_size_and_mix() -> None:
     task_defs = [e for e in MANIFEST if e["kind"] == "TaskDefinition"]
     assert len(task_defs) >= 100
     assert sum(e["expect"] == "renders" for e in task_defs) >= 100
+    services = [e for e in MANIFEST if e["kind"] == "ECSService"]
+    assert len(services) >= 20
+    rendered = [e for e in services if e["expect"] == "renders"]
+    rendered += [p for p in PROJECTS if p["expect"] == "renders" and "ECSService" in p["kinds"]]
+    assert len(rendered) >= 10
 
 
 @pytest.mark.parametrize("entry", MANIFEST, ids=[e["file"] for e in MANIFEST])
 def test_realworld_file(entry: dict[str, Any]) -> None:
-    items, errors = render_file(entry["file"])
+    items, errors = render_loaded(load_entry(entry))
     if entry["expect"] == "refused":
         assert any(entry["reason"] in e for e in errors), errors
         return
@@ -79,6 +93,7 @@ def load_ecspresso(project: dict[str, Any]) -> list[LoadedDocument]:
 @pytest.mark.parametrize("project", PROJECTS, ids=[p["config"] for p in PROJECTS])
 def test_ecspresso_project(project: dict[str, Any]) -> None:
     assert project["config"] == f"{project['repo']}/{project['path']}" and len(project["commit"]) == 40
+    assert project["license"] in {"MIT", "MIT-0", "Apache-2.0"}
     docs = load_ecspresso(project)
     items, errors = render_loaded(docs)
     if project["expect"] == "refused":

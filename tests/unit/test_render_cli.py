@@ -81,6 +81,17 @@ def test_service_without_its_task_definition_is_an_error() -> None:
     assert "TaskDefinition not found" in err
 
 
+def test_service_without_its_task_definition_still_gets_its_own_rules_checked() -> None:
+    """Realworld corpus (Iron-Men-2023/Flask-API): a service named `flask-api:5` whose task
+    definition is not given was only told "not found"; ECS refuses the name as well."""
+    svc = json.dumps({"serviceName": "flask-api:5", "taskDefinition": "flask-api:5 api", "desiredCount": -1})
+    code, _, err = run("render", "-f", "-", stdin=svc)
+    assert code == 1
+    assert "TaskDefinition not found" in err
+    assert "serviceName" in err and "Up to 255 letters" in err
+    assert "desiredCount must be greater than or equal to 0." in err
+
+
 def test_errors_are_not_hard_wrapped_on_narrow_terminals(monkeypatch) -> None:  # type: ignore[no-untyped-def]
     """CI checks out under long paths; a wrapped message breaks every grep on stderr."""
     from ecsk.cli import render_cmd

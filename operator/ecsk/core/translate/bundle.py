@@ -87,6 +87,10 @@ def render_documents(
         item = BundleItem("ECSService", model.serviceName, doc.source)
         td = index.find(model.taskDefinition)
         if td is None:
+            # The service's own rules (name, counts, placement) need no task definition: a
+            # service that ECS would refuse for them says so too, not only "not found".
+            if validate:
+                item.issues.extend(validate_service(model))
             item.issues.append(
                 ValidationIssue(
                     "taskDefinition",
