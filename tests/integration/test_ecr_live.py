@@ -50,6 +50,9 @@ def _free_port() -> int:
 class Env:
     endpoint: str
     port: int
+    """The registry's front door (the API endpoint's gate), where docker pushes and pulls."""
+    backend: int
+    """Distribution itself."""
     storage: Path
     docker_config: Path
     namespace: str
@@ -88,23 +91,26 @@ def ecr_env(api: Any, kubeconfig: str, tmp_path_factory: pytest.TempPathFactory)
         kubeconfig, "wait", "--for=condition=Established", "crd/repositories.ecs.ecsk.io", "--timeout=60s"
     )
     home = tmp_path_factory.mktemp("ecr-home")
-    port = _free_port()
-    reg.start(home, port, say=lambda _m: None)
+    backend, port = _free_port(), _free_port()
+    reg.start(home, backend, say=lambda _m: None)
     name = f"ecr-{uuid.uuid4().hex[:8]}"
     ns = pykube.Namespace(api, {"metadata": {"name": name, "labels": {"ecsk.io/test": "true"}}})
     ns.create()
     api_port = _free_port()
     args = [sys.executable, "-m", "ecsk.cli.main", "api", "serve", "--port", str(api_port), "-n", name]
-    args += ["--region", REGION, "--account", ACCOUNT, "--registry-url", reg.url(port)]
+    args += ["--region", REGION, "--account", ACCOUNT, "--registry-url", reg.url(backend)]
     args += ["--registry-storage", str(reg.storage_dir(home)), "--lifecycle-interval", "1"]
+    args += ["--registry-port", str(port)]
     env = dict(os.environ, KUBECONFIG=kubeconfig, PYTHONPATH=str(ROOT / "operator"))
     with open(home / "api.log", "ab") as out:
         proc = subprocess.Popen(args, stdout=out, stderr=subprocess.STDOUT, env=env)
     docker_config = home / "docker"
     docker_config.mkdir()
-    e = Env(f"http://127.0.0.1:{api_port}", port, reg.storage_dir(home), docker_config, name, kubeconfig)
+    e = Env(
+        f"http://127.0.0.1:{api_port}", port, backend, reg.storage_dir(home), docker_config, name, kubeconfig
+    )
     try:
-        wait_for(lambda: _up(api_port), timeout=30, what="endpoint listening")
+        wait_for(lambda: _up(api_port) and _up(port), timeout=30, what="endpoint and registry gate listening")
         yield e
     finally:
         proc.terminate()
@@ -335,10 +341,37 @@ def test_docker_login_push_pull_and_the_image_calls(ecr: Any, ecr_env: Env) -> N
     assert code(err) == "RepositoryNotFoundException"
 
 
-def test_immutable_repository_refuses_moving_a_tag_by_put_image(ecr: Any, ecr_env: Env) -> None:
+def test_push_to_a_repository_that_does_not_exist_is_refused(ecr_env: Env) -> None:
+    work = ecr_env.docker_config.parent / "ghost"
+    work.mkdir()
+    (work / "f").write_text("x")
+    with tarfile.open(work / "rootfs.tar", "w") as tar:
+        tar.add(work / "f", arcname="f")
+    ecr_env.docker("import", str(work / "rootfs.tar"), ecr_env.ref("ghost/repo", "v1"))
+    out = ecr_env.docker("push", ecr_env.ref("ghost/repo", "v1"), check=False)
+    assert out.returncode != 0
+    assert (
+        "name unknown: The repository with name 'ghost/repo' does not exist in the registry "
+        f"with id '{ACCOUNT}'" in out.stderr + out.stdout
+    )
+    assert not (ecr_env.storage / "docker/registry/v2/repositories/ghost").exists()
+
+
+def test_immutable_repository_refuses_moving_a_tag(ecr: Any, ecr_env: Env) -> None:
     ecr.create_repository(repositoryName="locked", imageTagMutability="IMMUTABLE")
-    push(ecr_env, "locked", "v1", "first")
+    first = push(ecr_env, "locked", "v1", "first")
+    ecr_env.docker("push", ecr_env.ref("locked", "v1"))  # the same image again: allowed
     push(ecr_env, "locked", "other", "second")
+    # docker push of another image over v1: the registry's front door refuses, in ECR's words
+    ecr_env.docker("tag", ecr_env.ref("locked", "other"), ecr_env.ref("locked", "v1"))
+    out = ecr_env.docker("push", ecr_env.ref("locked", "v1"), check=False)
+    assert out.returncode != 0
+    assert (
+        "tag invalid: The image tag 'v1' already exists in the 'locked' repository and cannot be "
+        "overwritten because the repository is immutable." in out.stderr + out.stdout
+    )
+    ids = ecr.list_images(repositoryName="locked", filter={"tagStatus": "TAGGED"})["imageIds"]
+    assert {"imageDigest": first, "imageTag": "v1"} in ids
     manifest = ecr.batch_get_image(repositoryName="locked", imageIds=[{"imageTag": "other"}])["images"][0]
     with pytest.raises(ClientError) as err:
         ecr.put_image(repositoryName="locked", imageManifest=manifest["imageManifest"], imageTag="v1")
@@ -432,8 +465,8 @@ def test_registry_restart_loses_no_image(ecr: Any, ecr_env: Env) -> None:
     digest = push(ecr_env, "durable", "v1", "kept")
     home = ecr_env.storage.parent.parent
     reg.stop(home)
-    wait_for(lambda: not reg.healthy(ecr_env.port), timeout=10, what="the registry to stop")
-    reg.start(home, ecr_env.port, say=lambda _m: None)
+    wait_for(lambda: not reg.healthy(ecr_env.backend), timeout=10, what="the registry to stop")
+    reg.start(home, ecr_env.backend, say=lambda _m: None)
     ids = ecr.list_images(repositoryName="durable")["imageIds"]
     assert ids == [{"imageDigest": digest, "imageTag": "v1"}]
     ecr_env.docker("rmi", ecr_env.ref("durable", "v1"))

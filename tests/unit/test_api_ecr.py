@@ -335,3 +335,27 @@ def test_registry_reads_the_filesystem_layout(tmp_path: Path) -> None:
     images = Registry("http://unused", tmp_path).images("team/app")
     assert images == [StoredImage(D1, (), 100.0), StoredImage(D2, ("latest", "v2"), 200.0)]
     assert Registry("http://unused", tmp_path).images("nothing/here") == []
+
+
+def test_gate_refuses_what_ecr_refuses_at_push(fake: tuple[FakeStore, FakeRegistry]) -> None:
+    from ecsk.api.ecr.gate import Refusal, check
+
+    store, _ = fake
+    ctx = Context(store, SETTINGS)  # type: ignore[arg-type]
+    check(ctx, "GET", "/v2/", None)  # the version check is no repository's business
+    with pytest.raises(Refusal) as err:
+        check(ctx, "POST", "/v2/team/app/blobs/uploads/", None)
+    assert (err.value.status, err.value.code) == (404, "NAME_UNKNOWN")
+    assert err.value.message == (
+        f"The repository with name 'team/app' does not exist in the registry with id '{ACCOUNT}'"
+    )
+    ok(store, "CreateRepository", {"repositoryName": "team/app", "imageTagMutability": "IMMUTABLE"})
+    check(ctx, "POST", "/v2/team/app/blobs/uploads/", None)
+    check(ctx, "PUT", "/v2/team/app/manifests/new-tag", b"{}")  # a new tag is fine
+    check(ctx, "PUT", f"/v2/team/app/manifests/{D1}", b"{}")  # by digest: no tag moves
+    with pytest.raises(Refusal) as err:
+        check(ctx, "PUT", "/v2/team/app/manifests/v3", b'{"other": "image"}')
+    assert (err.value.status, err.value.code) == (400, "TAG_INVALID")
+    assert "cannot be overwritten because the repository is immutable." in err.value.message
+    ok(store, "PutImageTagMutability", {"repositoryName": "team/app", "imageTagMutability": "MUTABLE"})
+    check(ctx, "PUT", "/v2/team/app/manifests/v3", b'{"other": "image"}')

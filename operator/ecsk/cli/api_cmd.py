@@ -70,6 +70,13 @@ def serve(
         str | None,
         typer.Option(envvar="ECSK_REGISTRY_STORAGE", help="That registry's filesystem root directory."),
     ] = None,
+    registry_port: Annotated[
+        int | None,
+        typer.Option(
+            envvar="ECSK_REGISTRY_PORT",
+            help="Serve the registry's front door (ECR's push/pull refusals) on this port of --host.",
+        ),
+    ] = None,
     lifecycle_interval: Annotated[
         float,
         typer.Option(envvar="ECSK_LIFECYCLE_INTERVAL", help="Seconds between ECR lifecycle policy runs."),
@@ -108,6 +115,9 @@ def serve(
     if cache:
         store.start_cache(timeout=0)  # reads go to the API server until each watch has synced
     lifecycle = _start_lifecycle(store, settings, lifecycle_interval)
+    if registry_port and not _start_gate(host, registry_port, store, settings):
+        httpd.server_close()
+        raise typer.Exit(1)
     try:
         httpd.serve_forever(poll_interval=0.5)
     except KeyboardInterrupt:
@@ -132,3 +142,24 @@ def _start_lifecycle(store: Any, settings: Any, interval: float) -> Any:
         "image registry %s; lifecycle policies run every %gs", settings.registry_url, interval
     )
     return scheduler
+
+
+def _start_gate(host: str, port: int, store: Any, settings: Any) -> bool:
+    """The registry's front door, in a thread: pushes and pulls go through it."""
+    import threading
+
+    from ecsk.api.ecr import gate
+
+    if not settings.registry_url:
+        typer.echo("error: --registry-port needs --registry-url", err=True)
+        return False
+    try:
+        door = gate.serve(host, port, store, settings)
+    except OSError as exc:
+        typer.echo(f"error: cannot listen on {host}:{port}: {exc.strerror}", err=True)
+        return False
+    threading.Thread(target=door.serve_forever, name="registry-gate", daemon=True).start()
+    logging.getLogger("ecsk.api").info(
+        "registry front door http://%s:%d -> %s", host, port, settings.registry_url
+    )
+    return True

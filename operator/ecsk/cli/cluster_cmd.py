@@ -36,7 +36,7 @@ def up(
     ),
     api: bool = typer.Option(True, help="Start the AWS API endpoint (`ecsk api url`) on 127.0.0.1."),
     registry: bool = typer.Option(
-        True, help="Start the image registry behind ECR on 127.0.0.1 ($ECSK_REGISTRY_PORT, default 4598)."
+        True, help="Start the image registry behind ECR; push to 127.0.0.1:4598 ($ECSK_REGISTRY_PORT)."
     ),
 ) -> None:
     """Build what is missing, start the control plane on 127.0.0.1, create the fleet."""

@@ -32,7 +32,10 @@ VERSION = "v3.1.2"
 """github.com/distribution/distribution/v3, newest release on the Go module proxy (2026-12)."""
 MODULE = "github.com/distribution/distribution/v3/cmd/registry"
 DEFAULT_PORT = 4598
-"""Fixed, beside the AWS API endpoint's 4599; `ECSK_REGISTRY_PORT` overrides it."""
+"""Where clients push and pull: the API endpoint's front door of the registry (`ecsk.api.ecr.gate`),
+fixed beside the endpoint's 4599; `ECSK_REGISTRY_PORT` overrides it."""
+DEFAULT_BACKEND_PORT = 4597
+"""Distribution itself, behind the front door; `ECSK_REGISTRY_BACKEND_PORT` overrides it."""
 HOST = "127.0.0.1"
 
 BUILD = binaries.Build(name="registry", version=VERSION, binaries={"registry": f"{MODULE}@{VERSION}"})
@@ -42,8 +45,13 @@ def port() -> int:
     return int(os.environ.get("ECSK_REGISTRY_PORT") or DEFAULT_PORT)
 
 
+def backend_port() -> int:
+    return int(os.environ.get("ECSK_REGISTRY_BACKEND_PORT") or DEFAULT_BACKEND_PORT)
+
+
 def url(at: int | None = None) -> str:
-    return f"http://{HOST}:{at or port()}"
+    """Distribution's own URL (the API endpoint's backend)."""
+    return f"http://{HOST}:{at or backend_port()}"
 
 
 def state_dir(home: Path) -> Path:
@@ -126,12 +134,12 @@ def start(
     """Build the registry if needed and start it in the background unless ours runs; (pid, started).
 
     Returns once `/v2/` answers, so a push right after `cluster up` works."""
-    at = at or port()
+    at = at or backend_port()
     pid = running_pid(home)
     if pid:
         return pid, False
     if _port_taken(at):
-        raise RuntimeError(f"port {at} on {HOST} is taken by another program; set ECSK_REGISTRY_PORT")
+        raise RuntimeError(f"port {at} on {HOST} is taken by another program; set ECSK_REGISTRY_BACKEND_PORT")
     binaries.build(BUILD, say)
     state_dir(home).mkdir(parents=True, exist_ok=True)
     storage_dir(home).mkdir(parents=True, exist_ok=True)
