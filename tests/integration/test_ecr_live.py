@@ -111,6 +111,7 @@ def ecr_env(api: Any, kubeconfig: str, tmp_path_factory: pytest.TempPathFactory)
     )
     try:
         wait_for(lambda: _up(api_port) and _up(port), timeout=30, what="endpoint and registry gate listening")
+        login(e)
         yield e
     finally:
         proc.terminate()
@@ -126,6 +127,29 @@ def ecr_env(api: Any, kubeconfig: str, tmp_path_factory: pytest.TempPathFactory)
 def _up(port: int) -> bool:
     with socket.socket() as sock:
         return sock.connect_ex(("127.0.0.1", port)) == 0
+
+
+def login(env: Env, access_key: str = "local") -> str:
+    """`aws ecr get-login-password | docker login` as the IAM user `access_key` stands for."""
+    password = subprocess.run(
+        [AWS, "ecr", "get-login-password"],
+        capture_output=True,
+        text=True,
+        env=dict(
+            os.environ,
+            AWS_ENDPOINT_URL=env.endpoint,
+            AWS_ACCESS_KEY_ID=access_key,
+            AWS_SECRET_ACCESS_KEY="local",
+            AWS_DEFAULT_REGION=REGION,
+            AWS_CONFIG_FILE="/dev/null",
+            AWS_SHARED_CREDENTIALS_FILE="/dev/null",
+        ),
+        timeout=120,
+        check=True,
+    ).stdout
+    return env.docker(
+        "login", "--username", "AWS", "--password-stdin", f"127.0.0.1:{env.port}", stdin=password
+    ).stdout
 
 
 @pytest.fixture(scope="module")
@@ -245,26 +269,7 @@ def test_kubectl_applied_repository_is_served_and_counted(ecr: Any, ecr_env: Env
 
 def test_docker_login_push_pull_and_the_image_calls(ecr: Any, ecr_env: Env) -> None:
     ecr.create_repository(repositoryName="shop/api")
-    proc = subprocess.run(
-        [AWS, "ecr", "get-login-password"],
-        capture_output=True,
-        text=True,
-        env=dict(
-            os.environ,
-            AWS_ENDPOINT_URL=ecr_env.endpoint,
-            AWS_ACCESS_KEY_ID="local",
-            AWS_SECRET_ACCESS_KEY="local",
-            AWS_DEFAULT_REGION=REGION,
-            AWS_CONFIG_FILE="/dev/null",
-            AWS_SHARED_CREDENTIALS_FILE="/dev/null",
-        ),
-        timeout=120,
-        check=True,
-    )
-    login = ecr_env.docker(
-        "login", "--username", "AWS", "--password-stdin", f"127.0.0.1:{ecr_env.port}", stdin=proc.stdout
-    )
-    assert "Login Succeeded" in login.stdout
+    assert "Login Succeeded" in login(ecr_env)
     token = ecr.get_authorization_token()["authorizationData"][0]
     assert token["proxyEndpoint"] == f"https://{HOST}"
 
@@ -471,3 +476,61 @@ def test_registry_restart_loses_no_image(ecr: Any, ecr_env: Env) -> None:
     assert ids == [{"imageDigest": digest, "imageTag": "v1"}]
     ecr_env.docker("rmi", ecr_env.ref("durable", "v1"))
     ecr_env.docker("pull", ecr_env.ref("durable", "v1"))
+
+
+def test_repository_policy_decides_who_pulls_and_pushes(ecr: Any, ecr_env: Env) -> None:
+    ecr.create_repository(repositoryName="guarded")
+    push(ecr_env, "guarded", "v1", "secret")  # no policy yet: the account's principals may
+    policy = {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Sid": "AlicePulls",
+                "Effect": "Allow",
+                "Principal": {"AWS": f"arn:aws:iam::{ACCOUNT}:user/alice"},
+                "Action": [
+                    "ecr:BatchGetImage",
+                    "ecr:GetDownloadUrlForLayer",
+                    "ecr:BatchCheckLayerAvailability",
+                ],
+            }
+        ],
+    }
+    ecr.set_repository_policy(repositoryName="guarded", policyText=json.dumps(policy))
+    ecr_env.docker("rmi", ecr_env.ref("guarded", "v1"))
+    try:
+        out = ecr_env.docker("pull", ecr_env.ref("guarded", "v1"), check=False)  # as `local`
+        assert out.returncode != 0
+        assert (
+            f"denied: User: arn:aws:iam::{ACCOUNT}:user/local is not authorized to perform: "
+            f"ecr:BatchGetImage on resource: arn:aws:ecr:{REGION}:{ACCOUNT}:repository/guarded "
+            "because no resource-based policy allows the ecr:BatchGetImage action" in out.stderr + out.stdout
+        )
+        login(ecr_env, "alice")
+        ecr_env.docker("pull", ecr_env.ref("guarded", "v1"))
+        ecr_env.docker("tag", ecr_env.ref("guarded", "v1"), ecr_env.ref("guarded", "v2"))
+        out = ecr_env.docker("push", ecr_env.ref("guarded", "v2"), check=False)  # alice may not push
+        assert out.returncode != 0
+        assert (
+            f"denied: User: arn:aws:iam::{ACCOUNT}:user/alice is not authorized to perform: ecr:PutImage"
+            in (out.stderr + out.stdout)
+        )
+        assert [i.get("imageTag") for i in ecr.list_images(repositoryName="guarded")["imageIds"]] == ["v1"]
+    finally:
+        login(ecr_env)
+
+
+def test_no_login_no_pull(ecr: Any, ecr_env: Env) -> None:
+    ecr.create_repository(repositoryName="needs-login")
+    push(ecr_env, "needs-login", "v1", "x")
+    ecr_env.docker("rmi", ecr_env.ref("needs-login", "v1"))
+    stranger = ecr_env.docker_config.parent / "no-login"
+    stranger.mkdir()
+    out = subprocess.run(
+        ["docker", "pull", ecr_env.ref("needs-login", "v1")],
+        capture_output=True,
+        text=True,
+        env=dict(os.environ, DOCKER_CONFIG=str(stranger)),
+        timeout=120,
+    )
+    assert out.returncode != 0 and "no basic auth credentials" in out.stderr

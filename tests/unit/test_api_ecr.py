@@ -7,6 +7,8 @@ from __future__ import annotations
 import base64
 import json
 import os
+import tempfile
+import time
 from pathlib import Path
 from typing import Any
 
@@ -14,13 +16,14 @@ import pytest
 
 from ecsk.api import server
 from ecsk.api.context import Context, Settings
-from ecsk.api.ecr import common, lifecycle
+from ecsk.api.ecr import auth, common, lifecycle
 from ecsk.api.ecr.backend import Manifest, Registry, StoredImage
 from ecsk.api.store import Conflict
 
 ECR = "AmazonEC2ContainerRegistry_V20150921"
 ACCOUNT = "123456789012"
-SETTINGS = Settings(region="eu-west-1", account=ACCOUNT, registry_url="http://r", registry_storage="/nowhere")
+STORAGE = tempfile.mkdtemp(prefix="ecsk-ecr-unit-")
+SETTINGS = Settings(region="eu-west-1", account=ACCOUNT, registry_url="http://r", registry_storage=STORAGE)
 D1, D2, D3 = (f"sha256:{c * 64}" for c in "123")
 
 
@@ -338,24 +341,144 @@ def test_registry_reads_the_filesystem_layout(tmp_path: Path) -> None:
 
 
 def test_gate_refuses_what_ecr_refuses_at_push(fake: tuple[FakeStore, FakeRegistry]) -> None:
-    from ecsk.api.ecr.gate import Refusal, check
+    from ecsk.api.ecr import gate
 
     store, _ = fake
     ctx = Context(store, SETTINGS)  # type: ignore[arg-type]
-    check(ctx, "GET", "/v2/", None)  # the version check is no repository's business
+    alice = basic(auth.password(SETTINGS, "alice", time.time() + 60))
+
+    def check(method: str, path: str, manifest: bytes | None) -> None:
+        gate.check(ctx, method, path, manifest, alice)
+
+    Refusal = gate.Refusal
+    check("GET", "/v2/", None)  # the version check is no repository's business
     with pytest.raises(Refusal) as err:
-        check(ctx, "POST", "/v2/team/app/blobs/uploads/", None)
+        check("POST", "/v2/team/app/blobs/uploads/", None)
     assert (err.value.status, err.value.code) == (404, "NAME_UNKNOWN")
     assert err.value.message == (
         f"The repository with name 'team/app' does not exist in the registry with id '{ACCOUNT}'"
     )
     ok(store, "CreateRepository", {"repositoryName": "team/app", "imageTagMutability": "IMMUTABLE"})
-    check(ctx, "POST", "/v2/team/app/blobs/uploads/", None)
-    check(ctx, "PUT", "/v2/team/app/manifests/new-tag", b"{}")  # a new tag is fine
-    check(ctx, "PUT", f"/v2/team/app/manifests/{D1}", b"{}")  # by digest: no tag moves
+    check("POST", "/v2/team/app/blobs/uploads/", None)
+    check("PUT", "/v2/team/app/manifests/new-tag", b"{}")  # a new tag is fine
+    check("PUT", f"/v2/team/app/manifests/{D1}", b"{}")  # by digest: no tag moves
     with pytest.raises(Refusal) as err:
-        check(ctx, "PUT", "/v2/team/app/manifests/v3", b'{"other": "image"}')
+        check("PUT", "/v2/team/app/manifests/v3", b'{"other": "image"}')
     assert (err.value.status, err.value.code) == (400, "TAG_INVALID")
     assert "cannot be overwritten because the repository is immutable." in err.value.message
     ok(store, "PutImageTagMutability", {"repositoryName": "team/app", "imageTagMutability": "MUTABLE"})
-    check(ctx, "PUT", "/v2/team/app/manifests/v3", b'{"other": "image"}')
+    check("PUT", "/v2/team/app/manifests/v3", b'{"other": "image"}')
+
+
+def basic(password: str) -> str:
+    return "Basic " + base64.b64encode(f"AWS:{password}".encode()).decode()
+
+
+def test_gate_needs_a_valid_unexpired_login(fake: tuple[FakeStore, FakeRegistry]) -> None:
+    from ecsk.api.ecr.gate import Refusal, check
+
+    store, _ = fake
+    ctx = Context(store, SETTINGS)  # type: ignore[arg-type]
+    for header in (
+        None,
+        "Bearer x",
+        basic("not-a-token"),
+        "Basic " + base64.b64encode(b"AWS:ecsk.e30.00").decode(),
+    ):
+        with pytest.raises(Refusal) as err:
+            check(ctx, "GET", "/v2/", None, header)
+        assert (err.value.status, err.value.code, err.value.challenge) == (401, "UNAUTHORIZED", True)
+    forged = auth.password(Settings(account=ACCOUNT, registry_storage=None), "alice", time.time() + 60)
+    with pytest.raises(Refusal):  # signed with another key
+        check(ctx, "GET", "/v2/", None, basic(forged))
+    with pytest.raises(Refusal) as err:
+        check(ctx, "GET", "/v2/", None, basic(auth.password(SETTINGS, "alice", time.time() - 1)))
+    assert (err.value.status, err.value.code) == (403, "DENIED")
+    assert err.value.message == "Your authorization token has expired. Reauthenticate and try again."
+    login = auth.login(SETTINGS, basic(auth.password(SETTINGS, "alice", time.time() + 60)))
+    assert login.principal == f"arn:aws:iam::{ACCOUNT}:user/alice" and not login.expired
+
+
+def test_gate_enforces_the_repository_policy(fake: tuple[FakeStore, FakeRegistry]) -> None:
+    from ecsk.api.ecr.gate import Refusal, action, check, without_mount
+
+    store, _ = fake
+    ctx = Context(store, SETTINGS)  # type: ignore[arg-type]
+    ok(store, "CreateRepository", {"repositoryName": "team/app"})
+    policy = {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Sid": "pull",
+                "Effect": "Allow",
+                "Principal": {
+                    "AWS": [f"arn:aws:iam::{ACCOUNT}:user/alice", f"arn:aws:iam::{ACCOUNT}:user/bob"]
+                },
+                "Action": [
+                    "ecr:BatchGetImage",
+                    "ecr:GetDownloadUrlForLayer",
+                    "ecr:BatchCheckLayerAvailability",
+                ],
+            },
+            {
+                "Effect": "Allow",
+                "Principal": {"AWS": f"arn:aws:iam::{ACCOUNT}:user/alice"},
+                "Action": "ecr:*",
+            },
+            {"Effect": "Deny", "Principal": "*", "Action": "ecr:BatchDeleteImage"},
+        ],
+    }
+    ok(store, "SetRepositoryPolicy", {"repositoryName": "team/app", "policyText": json.dumps(policy)})
+    assert (
+        json.loads(ok(store, "GetRepositoryPolicy", {"repositoryName": "team/app"})["policyText"]) == policy
+    )
+
+    def as_(user: str) -> str:
+        return basic(auth.password(SETTINGS, user, time.time() + 60))
+
+    check(ctx, "GET", f"/v2/team/app/manifests/{D2}", None, as_("bob"))  # bob may pull
+    check(ctx, "PUT", "/v2/team/app/manifests/new", b"{}", as_("alice"))  # alice may push
+    with pytest.raises(Refusal) as err:
+        check(ctx, "POST", "/v2/team/app/blobs/uploads/", None, as_("bob"))
+    assert (err.value.status, err.value.code) == (403, "DENIED")
+    assert err.value.message == (
+        f"User: arn:aws:iam::{ACCOUNT}:user/bob is not authorized to perform: ecr:InitiateLayerUpload "
+        f"on resource: arn:aws:ecr:eu-west-1:{ACCOUNT}:repository/team/app "
+        "because no resource-based policy allows the ecr:InitiateLayerUpload action"
+    )
+    with pytest.raises(Refusal) as err:
+        check(ctx, "GET", "/v2/team/app/blobs/sha256:ab", None, as_("carol"))
+    assert "ecr:GetDownloadUrlForLayer" in err.value.message
+    with pytest.raises(Refusal) as err:
+        check(ctx, "DELETE", f"/v2/team/app/manifests/{D2}", None, as_("alice"))
+    assert err.value.message.endswith("with an explicit deny in a resource-based policy")
+    ok(store, "DeleteRepositoryPolicy", {"repositoryName": "team/app"})
+    check(ctx, "GET", "/v2/team/app/blobs/sha256:ab", None, as_("carol"))  # no policy: the account may
+    assert error(store, "GetRepositoryPolicy", {"repositoryName": "team/app"})[0] == (
+        "RepositoryPolicyNotFoundException"
+    )
+    assert action("HEAD", "blobs", "/v2/r/blobs/sha256:x") == "ecr:BatchCheckLayerAvailability"
+    assert action("PATCH", "blobs", "/v2/r/blobs/uploads/123") == "ecr:UploadLayerPart"
+    assert action("GET", "tags", "/v2/r/tags/list") == "ecr:ListImages"
+    assert without_mount("/v2/r/blobs/uploads/?mount=sha256:x&from=other") == "/v2/r/blobs/uploads/"
+
+
+@pytest.mark.parametrize(
+    "statement",
+    [
+        {"Effect": "Allow", "Principal": "*", "Action": "s3:GetObject"},
+        {"Effect": "Maybe", "Principal": "*", "Action": "ecr:*"},
+        {"Effect": "Allow", "Action": "ecr:*"},
+        {"Effect": "Allow", "Principal": {"Service": "x"}, "Action": "ecr:*"},
+        {"Effect": "Allow", "Principal": "*", "Action": "ecr:*", "Condition": {"StringEquals": {}}},
+    ],
+)
+def test_repository_policy_refusals(fake: tuple[FakeStore, FakeRegistry], statement: dict[str, Any]) -> None:
+    store, _ = fake
+    ok(store, "CreateRepository", {"repositoryName": "team/app"})
+    text = json.dumps({"Version": "2012-10-17", "Statement": [statement]})
+    code, message = error(store, "SetRepositoryPolicy", {"repositoryName": "team/app", "policyText": text})
+    assert code == "InvalidParameterException"
+    assert message.startswith(
+        "Invalid parameter at 'PolicyText' failed to satisfy constraint: 'Invalid repository policy provided'"
+    )

@@ -3,7 +3,7 @@ image registry (`ecsk.cluster.registry`)."""
 
 from __future__ import annotations
 
-from ecsk.api.ecr import auth, images, lifecycle, repositories
+from ecsk.api.ecr import auth, images, lifecycle, policies, repositories
 from ecsk.api.registry import Service
 
 SERVICE = Service(
@@ -27,5 +27,8 @@ SERVICE = Service(
         "DeleteLifecyclePolicy": lifecycle.delete_lifecycle_policy,
         "StartLifecyclePolicyPreview": lifecycle.start_lifecycle_policy_preview,
         "GetLifecyclePolicyPreview": lifecycle.get_lifecycle_policy_preview,
+        "SetRepositoryPolicy": policies.set_repository_policy,
+        "GetRepositoryPolicy": policies.get_repository_policy,
+        "DeleteRepositoryPolicy": policies.delete_repository_policy,
     },
 )

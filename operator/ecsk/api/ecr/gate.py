@@ -6,8 +6,15 @@ Distribution stores whatever it is sent; ECR does not. This gate listens where c
 refuses, with ECR's error codes and texts in the OCI error format Docker prints
 (`name unknown: ...`, `tag invalid: ...`):
 
+- a request without a valid login (`aws ecr get-login-password | docker login`): 401 with a
+  Basic challenge, so Docker says `no basic auth credentials`; an expired one: `denied`;
 - any request for a repository no `Repository` resource names (ECR's `RepositoryNotFound`);
+- a request the repository's policy does not allow the login's principal (`denied: User: ... is
+  not authorized to perform: ecr:BatchGetImage on resource: ...`);
 - a manifest pushed under a tag that already names another image in an IMMUTABLE repository.
+
+Cross-repository blob mounts (`?mount=...&from=...`) are turned into plain uploads, so a push
+can never borrow a layer from a repository its principal may not pull.
 
 It runs in the API endpoint's process because it decides from the same resources. Bodies are
 streamed both ways (blob uploads are large; Docker sends them chunked), so memory stays flat.
@@ -27,10 +34,11 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 from ecsk.api.context import Context, Settings
-from ecsk.api.ecr import common
+from ecsk.api.ecr import auth, common
 from ecsk.api.errors import AwsError
 from ecsk.api.store import Store
-from ecsk.core.ecr.names import valid_digest
+from ecsk.core.ecr import policy
+from ecsk.core.ecr.names import registry_host, repository_arn, valid_digest
 
 log = logging.getLogger("ecsk.api.ecr.gate")
 
@@ -44,16 +52,23 @@ HOP_BY_HOP = frozenset(
 
 
 class Refusal(Exception):
-    def __init__(self, status: int, code: str, message: str) -> None:
+    def __init__(self, status: int, code: str, message: str, challenge: bool = False) -> None:
         super().__init__(message)
-        self.status, self.code, self.message = status, code, message
+        self.status, self.code, self.message, self.challenge = status, code, message, challenge
 
     def body(self) -> bytes:
         return json.dumps({"errors": [{"code": self.code, "message": self.message, "detail": None}]}).encode()
 
 
-def check(ctx: Context, method: str, path: str, manifest: bytes | None) -> None:
+def check(
+    ctx: Context, method: str, path: str, manifest: bytes | None, authorization: str | None = None
+) -> None:
     """Raise Refusal when ECR would refuse this distribution API request."""
+    who = auth.login(ctx.settings, authorization)
+    if who.principal is None:
+        raise Refusal(401, "UNAUTHORIZED", "Not Authorized", challenge=True)
+    if who.expired:
+        raise Refusal(403, "DENIED", "Your authorization token has expired. Reauthenticate and try again.")
     route = _ROUTE.match(urllib.parse.urlsplit(path).path)
     if route is None:
         return  # `/v2/`, `/v2/_catalog`: nothing repository-specific
@@ -64,8 +79,47 @@ def check(ctx: Context, method: str, path: str, manifest: bytes | None) -> None:
         raise Refusal(503, "UNAVAILABLE", exc.message) from None
     if body is None:
         raise Refusal(404, "NAME_UNKNOWN", str(common.not_found(ctx, name).message))
+    _check_policy(ctx, body, who.principal, action(method, what, path))
     if what == "manifests" and method == "PUT" and ref and not valid_digest(ref):
         _check_tag(ctx, body, name, ref, manifest or b"")
+
+
+def action(method: str, what: str, path: str) -> str:
+    """The ECR API action a distribution API request amounts to (what policies name)."""
+    if what == "tags":
+        return "ecr:ListImages"
+    if what == "manifests":
+        return {"PUT": "ecr:PutImage", "DELETE": "ecr:BatchDeleteImage"}.get(method, "ecr:BatchGetImage")
+    if "/blobs/uploads" in path:
+        return {"POST": "ecr:InitiateLayerUpload", "PUT": "ecr:CompleteLayerUpload"}.get(
+            method, "ecr:UploadLayerPart"
+        )
+    if method == "HEAD":
+        return "ecr:BatchCheckLayerAvailability"
+    return "ecr:BatchDeleteImage" if method == "DELETE" else "ecr:GetDownloadUrlForLayer"
+
+
+def _check_policy(ctx: Context, body: dict[str, Any], principal: str, act: str) -> None:
+    text = (body.get("spec") or {}).get("repositoryPolicyText")
+    if not text:
+        return  # no repository policy: the account's own principals may (see ecsk.core.ecr.policy)
+    try:
+        statements = policy.parse(str(text))
+    except policy.RepositoryPolicyError:
+        statements = []  # a policy ECR would refuse (applied with kubectl) grants nothing
+    decision = policy.decide(statements, principal, act, ctx.settings.account)
+    if not decision.allowed:
+        arn = repository_arn(ctx.settings.account, ctx.settings.region, common.repo_name(body))
+        raise Refusal(403, "DENIED", policy.denial(principal, act, arn, decision))
+
+
+def without_mount(path: str) -> str:
+    """`POST .../blobs/uploads/?mount=...&from=...` as a plain upload start."""
+    parts = urllib.parse.urlsplit(path)
+    if "/blobs/uploads" not in parts.path or not parts.query:
+        return path
+    query = [(k, v) for k, v in urllib.parse.parse_qsl(parts.query) if k not in ("mount", "from")]
+    return urllib.parse.urlunsplit(parts._replace(query=urllib.parse.urlencode(query)))
 
 
 def _check_tag(ctx: Context, body: dict[str, Any], name: str, tag: str, manifest: bytes) -> None:
@@ -119,6 +173,9 @@ class _Gate(BaseHTTPRequestHandler):
         self.send_header("Content-Type", "application/json")
         self.send_header("Content-Length", str(len(payload)))
         self.send_header("Docker-Distribution-Api-Version", "registry/2.0")
+        if refusal.challenge:
+            host = registry_host(self.server.ctx.settings.account, self.server.ctx.settings.region)
+            self.send_header("WWW-Authenticate", f'Basic realm="https://{host}/",service="ecr.amazonaws.com"')
         self.end_headers()
         self.wfile.write(payload)
         self.close_connection = True  # an unread request body must not be parsed as a request
@@ -133,7 +190,7 @@ class _Gate(BaseHTTPRequestHandler):
                 return
             chunks = iter([manifest])
         try:
-            check(self.server.ctx, self.command, self.path, manifest)
+            check(self.server.ctx, self.command, self.path, manifest, self.headers.get("Authorization"))
         except Refusal as refusal:
             self._refuse(refusal)
             return
@@ -151,7 +208,8 @@ class _Gate(BaseHTTPRequestHandler):
         else:
             body = chunks if has_body else None
         try:
-            conn.request(self.command, self.path, body=body, headers=headers, encode_chunked=chunked)
+            path = without_mount(self.path) if self.command == "POST" else self.path
+            conn.request(self.command, path, body=body, headers=headers, encode_chunked=chunked)
             resp = conn.getresponse()
         except OSError as exc:
             log.warning("registry unreachable through the gate: %s", exc)

@@ -1,5 +1,6 @@
 """The Repository custom resource's spec: `aws ecr create-repository` input, plus the policies
-ECR keeps beside a repository (PutLifecyclePolicy's text), so `kubectl apply` can set them too."""
+ECR keeps beside a repository (PutLifecyclePolicy's and SetRepositoryPolicy's texts), so
+`kubectl apply` can set them too."""
 
 from __future__ import annotations
 
@@ -45,3 +46,5 @@ class Repository(AwsModel):
     tags: list[RepositoryTag] | None = Field(default=None, json_schema_extra={"maxItems": 50})
     lifecyclePolicyText: str | None = Field(default=None, min_length=100, max_length=30720)
     """The repository's lifecycle policy (PutLifecyclePolicy), as JSON text."""
+    repositoryPolicyText: str | None = Field(default=None, min_length=1, max_length=10240)
+    """The repository's permissions policy (SetRepositoryPolicy), as JSON text."""
