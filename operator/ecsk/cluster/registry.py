@@ -15,7 +15,6 @@ from __future__ import annotations
 import contextlib
 import os
 import secrets
-import signal
 import socket
 import subprocess
 import time
@@ -26,7 +25,7 @@ from typing import Any
 
 import yaml
 
-from ecsk.cluster import binaries
+from ecsk.cluster import binaries, pidfile
 
 VERSION = "v3.1.2"
 """github.com/distribution/distribution/v3, newest release on the Go module proxy (2026-12)."""
@@ -102,15 +101,11 @@ def _secret(home: Path) -> str:
     return path.read_text().strip()
 
 
+MARKER = b"registry"
+
+
 def running_pid(home: Path) -> int | None:
-    with contextlib.suppress(FileNotFoundError, ValueError):
-        pid = int(pid_file(home).read_text())
-        try:
-            os.kill(pid, 0)
-        except OSError:
-            return None
-        return pid
-    return None
+    return pidfile.running(pid_file(home), MARKER)
 
 
 def healthy(at: int) -> bool:
@@ -166,14 +161,7 @@ def start(
 
 
 def stop(home: Path) -> bool:
-    pid = running_pid(home)
-    with contextlib.suppress(FileNotFoundError):
-        pid_file(home).unlink()
-    if not pid:
-        return False
-    with contextlib.suppress(ProcessLookupError):
-        os.killpg(pid, signal.SIGTERM)
-    return True
+    return pidfile.terminate(pid_file(home), MARKER)
 
 
 def binary(say: binaries.Progress = print) -> Path:
