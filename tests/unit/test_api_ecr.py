@@ -482,3 +482,63 @@ def test_repository_policy_refusals(fake: tuple[FakeStore, FakeRegistry], statem
     assert message.startswith(
         "Invalid parameter at 'PolicyText' failed to satisfy constraint: 'Invalid repository policy provided'"
     )
+
+
+def test_scanning_answers_as_for_an_unsupported_image(fake: tuple[FakeStore, FakeRegistry]) -> None:
+    store, _ = fake
+    ok(store, "CreateRepository", {"repositoryName": "team/app"})
+    ref = {"repositoryName": "team/app", "imageId": {"imageTag": "v3"}}
+    code, message = error(store, "DescribeImageScanFindings", ref)
+    assert code == "ScanNotFoundException"
+    assert message.startswith(
+        "Image scan does not exist for the image with '{imageDigest:'null', imageTag:'v3'}'"
+    )
+    started = ok(store, "StartImageScan", ref)
+    assert started["imageScanStatus"] == {"status": "IN_PROGRESS"}
+    assert started["imageId"] == {"imageDigest": D3, "imageTag": "v3"}
+    found = ok(store, "DescribeImageScanFindings", ref)
+    assert found["imageScanStatus"] == {
+        "status": "UNSUPPORTED_IMAGE",
+        "description": "UnsupportedImageError: "
+        "The operating system and/or package manager are not supported.",
+    }
+    assert "imageScanFindings" not in found  # no made-up findings
+    missing = {"repositoryName": "team/app", "imageId": {"imageTag": "nope"}}
+    assert error(store, "StartImageScan", missing)[0] == "ImageNotFoundException"
+    ok(
+        store,
+        "CreateRepository",
+        {"repositoryName": "on-push", "imageScanningConfiguration": {"scanOnPush": True}},
+    )
+    fake[1].repos["on-push"] = [StoredImage(D1, ("v1",), 1.0)]
+    pushed = {"repositoryName": "on-push", "imageId": {"imageDigest": D1}}
+    assert ok(store, "DescribeImageScanFindings", pushed)["imageScanStatus"]["status"] == "UNSUPPORTED_IMAGE"
+
+
+def test_repository_tags(fake: tuple[FakeStore, FakeRegistry]) -> None:
+    store, _ = fake
+    arn = ok(store, "CreateRepository", {"repositoryName": "team/app", "tags": [{"Key": "a", "Value": "1"}]})[
+        "repository"
+    ]["repositoryArn"]
+    ok(
+        store,
+        "TagResource",
+        {"resourceArn": arn, "tags": [{"Key": "a", "Value": "2"}, {"Key": "b", "Value": "3"}]},
+    )
+    assert ok(store, "ListTagsForResource", {"resourceArn": arn})["tags"] == [
+        {"Key": "a", "Value": "2"},
+        {"Key": "b", "Value": "3"},
+    ]
+    ok(store, "UntagResource", {"resourceArn": arn, "tagKeys": ["a"]})
+    assert ok(store, "ListTagsForResource", {"resourceArn": arn})["tags"] == [{"Key": "b", "Value": "3"}]
+    many = [{"Key": f"k{i}", "Value": ""} for i in range(50)]
+    assert error(store, "TagResource", {"resourceArn": arn, "tags": many})[0] == "TooManyTagsException"
+    reserved = [{"Key": "aws:x", "Value": ""}]
+    assert (
+        error(store, "TagResource", {"resourceArn": arn, "tags": reserved})[0]
+        == "InvalidTagParameterException"
+    )
+    other = arn.replace(ACCOUNT, "999999999999")
+    assert error(store, "ListTagsForResource", {"resourceArn": other})[0] == "RepositoryNotFoundException"
+    bad = {"resourceArn": "arn:aws:ecs:eu-west-1:123456789012:cluster/x"}
+    assert error(store, "ListTagsForResource", bad)[0] == "InvalidParameterException"

@@ -3,7 +3,7 @@ image registry (`ecsk.cluster.registry`)."""
 
 from __future__ import annotations
 
-from ecsk.api.ecr import auth, images, lifecycle, policies, repositories
+from ecsk.api.ecr import auth, images, lifecycle, policies, repositories, scanning, tags
 from ecsk.api.registry import Service
 
 SERVICE = Service(
@@ -30,5 +30,10 @@ SERVICE = Service(
         "SetRepositoryPolicy": policies.set_repository_policy,
         "GetRepositoryPolicy": policies.get_repository_policy,
         "DeleteRepositoryPolicy": policies.delete_repository_policy,
+        "StartImageScan": scanning.start_image_scan,
+        "DescribeImageScanFindings": scanning.describe_image_scan_findings,
+        "TagResource": tags.tag_resource,
+        "UntagResource": tags.untag_resource,
+        "ListTagsForResource": tags.list_tags_for_resource,
     },
 )
