@@ -61,10 +61,9 @@ def _start_registry() -> list[str]:
         console.print(f"[yellow]warning:[/yellow] {exc}; ECR image calls will fail", highlight=False)
         return []
     state = "started" if started else "already running"
-    _say(
-        f"image registry {state} (pid {pid}): {reg.url()}  (push {reg.HOST}:{reg.port()}/<repository>:<tag>)"
-    )
-    return ["--registry-url", reg.url(), "--registry-storage", str(reg.storage_dir(paths.home()))]
+    _say(f"image registry {state} (pid {pid}): push to {reg.HOST}:{reg.port()}/<repository>:<tag>")
+    storage = str(reg.storage_dir(paths.home()))
+    return ["--registry-url", reg.url(), "--registry-storage", storage, "--registry-port", str(reg.port())]
 
 
 def _start_api(kubeconfig: str, extra: list[str]) -> None:
