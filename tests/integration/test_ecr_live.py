@@ -118,10 +118,11 @@ def ecr_env(api: Any, kubeconfig: str, tmp_path_factory: pytest.TempPathFactory)
         proc.wait(10)
         reg.stop(home)
         ns.delete()
-        images = e.docker("images", "--format", "{{.Repository}}:{{.Tag}}", check=False).stdout.split()
-        mine = [i for i in images if i.startswith(f"127.0.0.1:{port}/")]
+        # every image this module made, tags moved off included (they show as <none>)
+        listed = e.docker("images", "--format", "{{.Repository}} {{.ID}}", check=False).stdout.splitlines()
+        mine = {line.split()[1] for line in listed if line.startswith(f"127.0.0.1:{port}/")}
         if mine:
-            e.docker("rmi", "-f", *mine, check=False)
+            e.docker("rmi", "-f", *sorted(mine), check=False)
 
 
 def _up(port: int) -> bool:
