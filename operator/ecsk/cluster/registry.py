@@ -162,9 +162,3 @@ def start(
 
 def stop(home: Path) -> bool:
     return pidfile.terminate(pid_file(home), MARKER)
-
-
-def binary(say: binaries.Progress = print) -> Path:
-    """The registry binary (built from the Go module on first use)."""
-    binaries.build(BUILD, say)
-    return BUILD.cached("registry")
