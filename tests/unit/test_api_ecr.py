@@ -542,3 +542,17 @@ def test_repository_tags(fake: tuple[FakeStore, FakeRegistry]) -> None:
     assert error(store, "ListTagsForResource", {"resourceArn": other})[0] == "RepositoryNotFoundException"
     bad = {"resourceArn": "arn:aws:ecs:eu-west-1:123456789012:cluster/x"}
     assert error(store, "ListTagsForResource", bad)[0] == "InvalidParameterException"
+
+
+def test_create_without_the_crd_says_how_to_install_it(fake: tuple[FakeStore, FakeRegistry]) -> None:
+    from ecsk.api.store import NotFound
+
+    store, _ = fake
+
+    def no_crd(obj: dict[str, Any]) -> dict[str, Any]:
+        raise NotFound("/apis/ecs.ecsk.io/v1alpha1/namespaces/test/repositories")
+
+    store.create = no_crd  # type: ignore[method-assign]
+    resp = call(store, "CreateRepository", {"repositoryName": "team/app"})
+    assert resp.status == 500 and resp.body["__type"] == "ServerException"
+    assert "kubectl apply -k crds/" in resp.body["message"]

@@ -12,7 +12,7 @@ from pydantic import ValidationError
 from ecsk.api.context import Context, page
 from ecsk.api.ecr import common
 from ecsk.api.errors import AwsError
-from ecsk.api.store import Conflict
+from ecsk.api.store import Conflict, NotFound
 from ecsk.core.ecr.models import Repository
 
 SUPPORTED_MUTABILITY = ("MUTABLE", "IMMUTABLE")
@@ -75,6 +75,13 @@ def create_repository(ctx: Context, params: dict[str, Any]) -> dict[str, Any]:
         body = ctx.store.create(common.resource(name, spec))
     except Conflict:
         raise _exists(ctx, name) from None
+    except NotFound:
+        raise AwsError(
+            "ServerException",
+            "The Repository custom resource definition is not installed in this cluster: "
+            "`kubectl apply -k crds/` (or `--server-side -f crds/repositories.ecs.ecsk.io.yaml`).",
+            500,
+        ) from None
     record(ctx, body, 0)
     return {"repository": common.describe(ctx, body)}
 
