@@ -52,6 +52,7 @@ def test_write_crds_and_main(tmp_path: Path, capsys: pytest.CaptureFixture[str])
         "ScalableTarget",
         "ScalingPolicy",
         "ScheduledAction",
+        "Repository",
     ]
 
 

@@ -19,8 +19,9 @@ from pydantic import BaseModel
 
 from ecsk.core.autoscaling.models import ScalableTarget, ScalingPolicy, ScheduledAction
 from ecsk.core.capacity.models import CapacityProvider, ECSCluster
+from ecsk.core.ecr.models import Repository
 from ecsk.core.models import ECSService, RunTask, TaskDefinition
-from ecsk.core.schema.aws_model import AUTOSCALING, ECS, SHAPE_OF_KIND, element_shape, service_shapes
+from ecsk.core.schema.aws_model import AUTOSCALING, ECR, ECS, SHAPE_OF_KIND, element_shape, service_shapes
 
 UNSUPPORTED: dict[str, str] = {
     # ECS calls made against AWS infrastructure ecsk does not emulate
@@ -30,6 +31,8 @@ UNSUPPORTED: dict[str, str] = {
     "CreateClusterRequest.settings": "Container Insights setting (no CloudWatch here)",
     "CreateClusterRequest.serviceConnectDefaults": "Cloud Map namespace defaults",
     "PutScalingPolicyRequest.PredictiveScalingPolicyConfiguration": "predictive scaling: CloudWatch history",
+    "CreateRepositoryRequest.registryId": "one registry per endpoint: its account (the API checks it)",
+    "CreateRepositoryRequest.imageTagMutabilityExclusionFilters": "tag mutability exclusion filters",
 }
 """`Shape.member` -> why ecsk leaves it out (refused as an unknown field, never silently ignored)."""
 
@@ -43,6 +46,8 @@ has (named ECS*/ecs*, or ALB* for the load balancer metric of ECS services) must
 
 LEFT_OUT_VALUES: dict[tuple[str, str], str] = {
     ("PolicyType", "PredictiveScaling"): "predictive scaling needs CloudWatch history",
+    ("imageTagMutability", "IMMUTABLE_WITH_EXCLUSION"): "tag mutability exclusion filters",
+    ("imageTagMutability", "MUTABLE_WITH_EXCLUSION"): "tag mutability exclusion filters",
 }
 
 
@@ -57,6 +62,7 @@ CHECKED: list[tuple[type[BaseModel], str, str]] = [
     (ScalableTarget, AUTOSCALING, "RegisterScalableTargetRequest"),
     (ScalingPolicy, AUTOSCALING, "PutScalingPolicyRequest"),
     (ScheduledAction, AUTOSCALING, "PutScheduledActionRequest"),
+    (Repository, ECR, "CreateRepositoryRequest"),
 ]
 
 PYTHON_TYPES: dict[str, tuple[type, ...]] = {

@@ -34,6 +34,10 @@ class Settings:
     max_body: int = MAX_BODY_BYTES
     register_timeout: float = 20.0
     """How long RegisterTaskDefinition / RunTask wait for the operator to record the result."""
+    registry_url: str | None = None
+    """The image registry behind ECR (`ecsk.cluster.registry`); None: image calls are refused."""
+    registry_storage: str | None = None
+    """That registry's filesystem root, read for what its HTTP API does not list."""
 
 
 @dataclass

@@ -37,6 +37,7 @@ PLURALS = {
     "ScalableTarget": "scalabletargets",
     "ScalingPolicy": "scalingpolicies",
     "ScheduledAction": "scheduledactions",
+    "Repository": "repositories",
 }
 CORE_PLURALS = {"ConfigMap": "configmaps", "Pod": "pods", "Node": "nodes", "Event": "events"}
 CLUSTER_SCOPED = {"Node"}
@@ -246,6 +247,20 @@ class Store:
         try:
             out: dict[str, Any] = self._call(
                 "PATCH", self._path(kind, name), body=dict(patch), content_type="application/merge-patch+json"
+            )
+        except NotFound:
+            return None
+        self._remember(out)
+        return out
+
+    def merge_patch_status(self, kind: str, name: str, status: Mapping[str, Any]) -> dict[str, Any] | None:
+        """Write fields of the status subresource (what the resource's printer columns show)."""
+        try:
+            out: dict[str, Any] = self._call(
+                "PATCH",
+                self._path(kind, name, "status"),
+                body={"status": dict(status)},
+                content_type="application/merge-patch+json",
             )
         except NotFound:
             return None

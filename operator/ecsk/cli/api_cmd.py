@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 import os
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -60,6 +60,27 @@ def serve(
     cache: Annotated[
         bool, typer.Option(help="Serve reads from watches of the custom resources (see docs/api.md).")
     ] = True,
+    registry_url: Annotated[
+        str | None,
+        typer.Option(
+            envvar="ECSK_REGISTRY_URL", help="The image registry behind ECR (`cluster up` passes it)."
+        ),
+    ] = None,
+    registry_storage: Annotated[
+        str | None,
+        typer.Option(envvar="ECSK_REGISTRY_STORAGE", help="That registry's filesystem root directory."),
+    ] = None,
+    registry_port: Annotated[
+        int | None,
+        typer.Option(
+            envvar="ECSK_REGISTRY_PORT",
+            help="Serve the registry's front door (ECR's push/pull refusals) on this port of --host.",
+        ),
+    ] = None,
+    lifecycle_interval: Annotated[
+        float,
+        typer.Option(envvar="ECSK_LIFECYCLE_INTERVAL", help="Seconds between ECR lifecycle policy runs."),
+    ] = 60.0,
     verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Debug logging.")] = False,
 ) -> None:
     """Serve AWS JSON 1.1 (ECS, Application Auto Scaling) until interrupted."""
@@ -77,7 +98,9 @@ def serve(
         keys = sigv4.parse_keys(access_keys) if access_keys else None
     except ValueError as exc:
         raise typer.BadParameter(str(exc), param_hint="--access-keys") from None
-    settings = Settings(region, account, namespace, keys, max_body, register_timeout)
+    settings = Settings(
+        region, account, namespace, keys, max_body, register_timeout, registry_url, registry_storage
+    )
     bound = port or _port()
     store = Store(namespace)
     try:
@@ -91,10 +114,52 @@ def serve(
     )
     if cache:
         store.start_cache(timeout=0)  # reads go to the API server until each watch has synced
+    lifecycle = _start_lifecycle(store, settings, lifecycle_interval)
+    if registry_port and not _start_gate(host, registry_port, store, settings):
+        httpd.server_close()
+        raise typer.Exit(1)
     try:
         httpd.serve_forever(poll_interval=0.5)
     except KeyboardInterrupt:
         pass
     finally:
+        if lifecycle is not None:
+            lifecycle.stop.set()
         store.stop_cache()
         httpd.server_close()
+
+
+def _start_lifecycle(store: Any, settings: Any, interval: float) -> Any:
+    """ECR lifecycle policies run beside the endpoint when it has a registry to expire images in."""
+    if not (settings.registry_url and settings.registry_storage) or interval <= 0:
+        return None
+    from ecsk.api.context import Context
+    from ecsk.api.ecr.lifecycle import Scheduler
+
+    scheduler = Scheduler(Context(store, settings), interval)
+    scheduler.start()
+    logging.getLogger("ecsk.api").info(
+        "image registry %s; lifecycle policies run every %gs", settings.registry_url, interval
+    )
+    return scheduler
+
+
+def _start_gate(host: str, port: int, store: Any, settings: Any) -> bool:
+    """The registry's front door, in a thread: pushes and pulls go through it."""
+    import threading
+
+    from ecsk.api.ecr import gate
+
+    if not settings.registry_url:
+        typer.echo("error: --registry-port needs --registry-url", err=True)
+        return False
+    try:
+        door = gate.serve(host, port, store, settings)
+    except OSError as exc:
+        typer.echo(f"error: cannot listen on {host}:{port}: {exc.strerror}", err=True)
+        return False
+    threading.Thread(target=door.serve_forever, name="registry-gate", daemon=True).start()
+    logging.getLogger("ecsk.api").info(
+        "registry front door http://%s:%d -> %s", host, port, settings.registry_url
+    )
+    return True

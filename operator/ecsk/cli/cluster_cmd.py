@@ -35,6 +35,9 @@ def up(
         True, help="Run metrics-server (resource metrics; Service Auto Scaling needs it)."
     ),
     api: bool = typer.Option(True, help="Start the AWS API endpoint (`ecsk api url`) on 127.0.0.1."),
+    registry: bool = typer.Option(
+        True, help="Start the image registry behind ECR; push to 127.0.0.1:4598 ($ECSK_REGISTRY_PORT)."
+    ),
 ) -> None:
     """Build what is missing, start the control plane on 127.0.0.1, create the fleet."""
     try:
@@ -43,16 +46,32 @@ def up(
         console.print(f"[red]error:[/red] {exc}", highlight=False)
         raise typer.Exit(1) from exc
     _print_nodes(st)
+    registry_args = _start_registry() if registry else []
     if api:
-        _start_api(str(st.kubeconfig))
+        _start_api(str(st.kubeconfig), registry_args)
 
 
-def _start_api(kubeconfig: str) -> None:
+def _start_registry() -> list[str]:
+    """The image registry behind ECR; the arguments that point the API endpoint at it."""
+    from ecsk.cluster import registry as reg
+
+    try:
+        pid, started = reg.start(paths.home(), say=_say)
+    except RuntimeError as exc:
+        console.print(f"[yellow]warning:[/yellow] {exc}; ECR image calls will fail", highlight=False)
+        return []
+    state = "started" if started else "already running"
+    _say(f"image registry {state} (pid {pid}): push to {reg.HOST}:{reg.port()}/<repository>:<tag>")
+    storage = str(reg.storage_dir(paths.home()))
+    return ["--registry-url", reg.url(), "--registry-storage", storage, "--registry-port", str(reg.port())]
+
+
+def _start_api(kubeconfig: str, extra: list[str]) -> None:
     """The endpoint runs beside the cluster like the operator; a taken port is reported, not fatal."""
     from ecsk.api import process
 
     try:
-        pid, started = process.start(paths.home(), kubeconfig)
+        pid, started = process.start(paths.home(), kubeconfig, extra=extra)
     except RuntimeError as exc:
         console.print(f"[yellow]warning:[/yellow] {exc}", highlight=False)
         return
@@ -64,9 +83,12 @@ def _start_api(kubeconfig: str) -> None:
 def down() -> None:
     """Stop and delete the local cluster (a no-op when there is none)."""
     from ecsk.api import process
+    from ecsk.cluster import registry as reg
 
     if process.stop(paths.home()):
         _say("stopped the AWS API endpoint")
+    if reg.stop(paths.home()):
+        _say("stopped the image registry (its images stay in the ecsk home directory)")
     try:
         local.down(_say)
     except local.ClusterError as exc:

@@ -17,7 +17,6 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import os
-import signal
 import subprocess
 import sys
 import time
@@ -26,7 +25,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from ecsk.cluster import paths
+from ecsk.cluster import paths, pidfile
 
 APISERVICE = "v1beta1.external.metrics.k8s.io"
 SERVICE = "ecsk-metrics-adapter"
@@ -71,16 +70,7 @@ def fingerprint(kubeconfig: Path) -> str:
 
 
 def running_pid() -> int | None:
-    try:
-        pid = int(pid_file().read_text())
-        os.kill(pid, 0)
-    except (OSError, ValueError):
-        return None
-    # A recycled pid of another program is not our adapter.
-    with contextlib.suppress(OSError):
-        if b"metrics-adapter" not in Path(f"/proc/{pid}/cmdline").read_bytes():
-            return None
-    return pid
+    return pidfile.running(pid_file(), b"metrics-adapter")
 
 
 def _port() -> int | None:
@@ -157,11 +147,6 @@ def _start(kubeconfig: Path, timeout: float = 20) -> int:
 
 
 def stop() -> bool:
-    pid = running_pid()
-    for f in (pid_file(), port_file(), _stamp_file()):
+    for f in (port_file(), _stamp_file()):
         f.unlink(missing_ok=True)
-    if not pid:
-        return False
-    with contextlib.suppress(ProcessLookupError):
-        os.killpg(pid, signal.SIGTERM)
-    return True
+    return pidfile.terminate(pid_file(), b"metrics-adapter")

@@ -3,14 +3,12 @@ the embedded cluster the operator runs as a local process rather than in a Pod).
 
 from __future__ import annotations
 
-import contextlib
 import os
-import signal
 import subprocess
 import sys
 from pathlib import Path
 
-from ecsk.cluster import paths
+from ecsk.cluster import paths, pidfile
 
 
 def pid_file() -> Path:
@@ -22,14 +20,7 @@ def log_file() -> Path:
 
 
 def running_pid() -> int | None:
-    with contextlib.suppress(FileNotFoundError, ValueError):
-        pid = int(pid_file().read_text())
-        try:
-            os.kill(pid, 0)
-        except OSError:
-            return None
-        return pid
-    return None
+    return pidfile.running(pid_file())
 
 
 def start(kubeconfig: str) -> tuple[int, bool]:
@@ -51,11 +42,4 @@ def start(kubeconfig: str) -> tuple[int, bool]:
 
 
 def stop() -> bool:
-    pid = running_pid()
-    with contextlib.suppress(FileNotFoundError):
-        pid_file().unlink()
-    if not pid:
-        return False
-    with contextlib.suppress(ProcessLookupError):
-        os.killpg(pid, signal.SIGTERM)
-    return True
+    return pidfile.terminate(pid_file())

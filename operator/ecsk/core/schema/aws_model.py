@@ -19,6 +19,7 @@ Json = dict[str, Any]
 
 ECS = "ecs"
 AUTOSCALING = "application-autoscaling"
+ECR = "ecr"
 
 SHAPE_OF_KIND: dict[str, tuple[str, str]] = {
     "TaskDefinition": (ECS, "RegisterTaskDefinitionRequest"),
@@ -29,6 +30,7 @@ SHAPE_OF_KIND: dict[str, tuple[str, str]] = {
     "ScalableTarget": (AUTOSCALING, "RegisterScalableTargetRequest"),
     "ScalingPolicy": (AUTOSCALING, "PutScalingPolicyRequest"),
     "ScheduledAction": (AUTOSCALING, "PutScheduledActionRequest"),
+    "Repository": (ECR, "CreateRepositoryRequest"),
 }
 """The AWS request shape each custom resource's `spec` mirrors (ScheduledTask is EventBridge's
 and FargateProfile is ecsk's own: neither has an ECS shape)."""

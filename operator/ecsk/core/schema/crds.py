@@ -25,6 +25,7 @@ from pydantic import BaseModel
 from ecsk.core.autoscaling.models import ScalableTarget, ScalingPolicy, ScheduledAction
 from ecsk.core.capacity.fargate_profiles import FargateProfile
 from ecsk.core.capacity.models import CapacityProvider, ECSCluster
+from ecsk.core.ecr.models import Repository
 from ecsk.core.models import ECSService, RunTask, ScheduledTask, TaskDefinition
 from ecsk.core.models.load import API_GROUP
 from ecsk.core.schema.aws_model import SHAPE_OF_KIND, describe
@@ -482,6 +483,19 @@ KINDS: tuple[KindSpec, ...] = (
         columns=(_col("Cluster", ".spec.clusterName"), _AGE),
     ),
     *AUTOSCALING_KINDS,
+    KindSpec(
+        kind="Repository",
+        plural="repositories",
+        short_names=("ecrrepo", "repo"),
+        model=Repository,
+        rules={},
+        columns=(
+            _col("URI", ".status.repositoryUri"),
+            _col("Images", ".status.imageCount", "integer"),
+            _col("Tag Mutability", ".spec.imageTagMutability"),
+            _AGE,
+        ),
+    ),
 )
 
 
