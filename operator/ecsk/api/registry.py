@@ -27,7 +27,7 @@ class Service:
 
 @lru_cache(maxsize=1)
 def services() -> dict[str, Service]:
-    from ecsk.api import autoscaling, ecs
+    from ecsk.api import autoscaling, ecs, secretsmanager, ssm
 
-    found = [ecs.SERVICE, autoscaling.SERVICE]
+    found = [ecs.SERVICE, autoscaling.SERVICE, ssm.SERVICE, secretsmanager.SERVICE]
     return {s.target_prefix: s for s in found}

@@ -38,7 +38,13 @@ PLURALS = {
     "ScalingPolicy": "scalingpolicies",
     "ScheduledAction": "scheduledactions",
 }
-CORE_PLURALS = {"ConfigMap": "configmaps", "Pod": "pods", "Node": "nodes", "Event": "events"}
+CORE_PLURALS = {
+    "ConfigMap": "configmaps",
+    "Pod": "pods",
+    "Node": "nodes",
+    "Event": "events",
+    "Secret": "secrets",
+}
 CLUSTER_SCOPED = {"Node"}
 CACHED = (
     "ECSCluster", "ECSService", "TaskDefinition", "Task",

@@ -22,6 +22,11 @@ LABEL_SERVICE = f"{GROUP}/service"
 LABEL_CLUSTER = f"{GROUP}/cluster"
 LABEL_TASK_GROUP = f"{GROUP}/task-group"
 LABEL_CONTAINER = f"{GROUP}/container-name"
+LABEL_STORE = f"{GROUP}/store"
+"""On the Kubernetes Secrets holding SSM parameters (`ssm`) and Secrets Manager secrets
+(`secretsmanager`): what the AWS endpoint lists, and what the operator resolves `secrets` from."""
+STORE_SSM = "ssm"
+STORE_SECRETS_MANAGER = "secretsmanager"
 ANN = f"{GROUP}/"
 
 _NOT_LABEL_CHAR = re.compile(r"[^a-z0-9-]+")
@@ -164,6 +169,11 @@ def split_secretsmanager_arn(arn: str) -> tuple[str, str | None, str | None, str
     name = fields[6] if len(fields) > 6 else ""
     extra = [*fields[7:], "", "", ""]
     return name, extra[0] or None, extra[1] or None, extra[2] or None
+
+
+def secretsmanager_store_name(name: str) -> str:
+    """Secret holding the Secrets Manager secret `name` (without the ARN's random suffix)."""
+    return dns_subdomain("sm", tuple(name.split("/")), name)
 
 
 def secretsmanager_secret_name(arn: str) -> str:

@@ -8,6 +8,7 @@ would make server-side apply fight whoever fills them.
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from ecsk.core.models import ContainerDefinition
@@ -15,6 +16,27 @@ from ecsk.core.translate import names
 from ecsk.core.translate.types import Context
 
 SECRET_VALUE_KEY = "value"
+"""Data key of a stored parameter's or secret's current value (what a task's env var reads)."""
+JSON_KEY_PREFIX = "json."
+"""Data keys `json.<key>`: each top-level key of a secret's current JSON value, so ECS's
+`valueFrom: <arn>:<json-key>::` is one `secretKeyRef` away."""
+
+
+def json_data_keys(secret_string: str) -> dict[str, str]:
+    """`{"user": "app", "port": 5432}` -> {"json.user": "app", "json.port": "5432"}; strings as
+    they are, other JSON values as JSON text (what ECS injects); not a JSON object -> nothing.
+    Keys that are not valid Secret keys are left out (the task then stops: key not found)."""
+    try:
+        doc = json.loads(secret_string)
+    except ValueError:
+        return {}
+    if not isinstance(doc, dict):
+        return {}
+    out: dict[str, str] = {}
+    for key, value in doc.items():
+        if _valid_key(JSON_KEY_PREFIX + key):
+            out[JSON_KEY_PREFIX + key] = value if isinstance(value, str) else json.dumps(value)
+    return out
 
 
 def secret_ref(value_from: str, path: str, ctx: Context) -> tuple[str, str]:
