@@ -21,10 +21,9 @@ from datetime import UTC, datetime
 from typing import Any
 
 from ecsk.api.store import Conflict, Store
+from ecsk.core.translate.names import ANN_AWS_METADATA as ANN_META
+from ecsk.core.translate.names import ANN_AWS_NAME as ANN_NAME
 from ecsk.core.translate.names import LABEL_STORE, MANAGED_BY
-
-ANN_NAME = "ecs.ecsk.io/aws-name"
-ANN_META = "ecs.ecsk.io/aws-metadata"
 
 
 @dataclass

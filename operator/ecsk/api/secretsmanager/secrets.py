@@ -22,9 +22,15 @@ from ecsk.api.context import Context, page
 from ecsk.api.errors import AwsError
 from ecsk.api.vault import Entry
 from ecsk.core.translate.names import STORE_SECRETS_MANAGER, secretsmanager_store_name
-from ecsk.core.translate.secrets import JSON_KEY_PREFIX, SECRET_VALUE_KEY, json_data_keys
+from ecsk.core.translate.secrets import (
+    CURRENT_STAGE,
+    JSON_KEY_PREFIX,
+    SECRET_VALUE_KEY,
+    VERSION_KEY_PREFIX,
+    json_data_keys,
+)
 
-CURRENT, PREVIOUS = "AWSCURRENT", "AWSPREVIOUS"
+CURRENT, PREVIOUS = CURRENT_STAGE, "AWSPREVIOUS"
 NAME_RE = re.compile(r"^[A-Za-z0-9/_+=.@!-]{1,512}$")
 DAY = 86400.0
 ATTEMPTS = 5
@@ -117,7 +123,7 @@ def _refresh_current(entry: Entry) -> None:
     vid = _with_stage(entry, CURRENT)
     if vid is None or _versions(entry)[vid].get("binary"):
         return
-    text = entry.data[f"v.{vid}"]
+    text = entry.data[VERSION_KEY_PREFIX + vid]
     entry.data[SECRET_VALUE_KEY] = text
     entry.data.update(json_data_keys(text))
 
@@ -128,7 +134,7 @@ def _add_version(entry: Entry, value: tuple[str, bool], token: str | None, stage
     vid = token or str(uuid.uuid4())
     versions = _versions(entry)
     if vid in versions:
-        if entry.data.get(f"v.{vid}") != value[0]:
+        if entry.data.get(VERSION_KEY_PREFIX + vid) != value[0]:
             raise AwsError(
                 "ResourceExistsException",
                 "You can't modify an existing version, you can only create a new version.",
@@ -142,10 +148,10 @@ def _add_version(entry: Entry, value: tuple[str, bool], token: str | None, stage
             v["stages"] = [s for s in v["stages"] if s != PREVIOUS]
         versions[old_current]["stages"].append(PREVIOUS)
     versions[vid] = {"stages": list(stages), "created": vault.now(), "binary": value[1]}
-    entry.data[f"v.{vid}"] = value[0]
+    entry.data[VERSION_KEY_PREFIX + vid] = value[0]
     for gone in [k for k, v in versions.items() if not v["stages"]]:
         del versions[gone]
-        entry.data.pop(f"v.{gone}", None)
+        entry.data.pop(VERSION_KEY_PREFIX + gone, None)
     _refresh_current(entry)
     entry.meta["changed"] = vault.now()
     return vid
@@ -240,7 +246,7 @@ def get_secret_value(ctx: Context, p: dict[str, Any]) -> dict[str, Any]:
         "VersionStages": version["stages"],
         "CreatedDate": version["created"],
     }
-    out["SecretBinary" if version.get("binary") else "SecretString"] = entry.data[f"v.{vid}"]
+    out["SecretBinary" if version.get("binary") else "SecretString"] = entry.data[VERSION_KEY_PREFIX + vid]
     return out
 
 
