@@ -27,7 +27,7 @@ class Service:
 
 @lru_cache(maxsize=1)
 def services() -> dict[str, Service]:
-    from ecsk.api import autoscaling, ecs, secretsmanager, ssm
+    from ecsk.api import autoscaling, ecs, logs, secretsmanager, ssm
 
-    found = [ecs.SERVICE, autoscaling.SERVICE, ssm.SERVICE, secretsmanager.SERVICE]
+    found = [ecs.SERVICE, autoscaling.SERVICE, ssm.SERVICE, secretsmanager.SERVICE, logs.SERVICE]
     return {s.target_prefix: s for s in found}

@@ -216,6 +216,25 @@ class Store:
         items: Items = self._call("GET", "/api/v1/pods", query=query).get("items") or []
         return items
 
+    def pod_log(self, pod: str, container: str) -> str | None:
+        """The container's log as the kubelet keeps it, each line prefixed with its RFC 3339
+        timestamp; None when there is none to read (not started yet, or the pod is gone)."""
+        query = [("container", container), ("timestamps", "true")]
+        url, headers = self._prepared(self._path("Pod", pod, "log"), query)
+        headers["Accept"] = "text/plain"
+        try:
+            resp = self.api.rest_client.pool_manager.request(
+                "GET", url, headers=headers, timeout=urllib3.Timeout(connect=TIMEOUT[0], read=TIMEOUT[1])
+            )
+        except (urllib3.exceptions.HTTPError, OSError) as exc:
+            log.warning("Kubernetes API unreachable: pod log %s: %s", pod, exc)
+            raise unavailable() from None
+        if resp.status in (400, 404):  # waiting to start, or deleted
+            return None
+        if not 200 <= resp.status < 300:
+            raise _translate(resp.status, resp.data, str(resp.reason), "GET", f"pods/{pod}/log")
+        return bytes(resp.data).decode("utf-8", errors="replace")
+
     # --- writes --------------------------------------------------------------------------------
 
     def create(self, obj: Mapping[str, Any]) -> dict[str, Any]:
