@@ -7,27 +7,14 @@ import base64
 import json
 from typing import Any
 
-import boto3
 import pytest
-from botocore.config import Config
 from botocore.exceptions import ClientError
 from kubectl import kubectl
-from test_api_live import aws, endpoint
+from test_api_live import aws, client, endpoint
 
 __all__ = ["endpoint"]  # the fixture, shared with test_api_live
 
 pytestmark = pytest.mark.integration
-
-
-def _client(service: str, url: str) -> Any:
-    return boto3.client(
-        service,
-        endpoint_url=url,
-        region_name="eu-central-1",
-        aws_access_key_id="local",
-        aws_secret_access_key="local",
-        config=Config(retries={"max_attempts": 2}),
-    )
 
 
 def _secret(kubeconfig: str, ns: str, name: str) -> dict[str, Any]:
@@ -43,7 +30,7 @@ def test_ssm_parameters_with_cli_and_boto3(endpoint: str, operator_ns: str, kube
             "--type", "SecureString").stdout
     )  # fmt: skip
     assert out == {"Version": 1, "Tier": "Standard"}
-    ssm = _client("ssm", endpoint)
+    ssm = client("ssm", endpoint)
     assert ssm.get_parameter(Name="/workshop/api-key", WithDecryption=True)["Parameter"]["Value"] == "k-123"
     shown = json.loads(
         aws(endpoint, "ssm", "get-parameter", "--name", "/workshop/api-key", "--with-decryption").stdout
@@ -86,7 +73,7 @@ def test_secrets_manager_with_cli_and_boto3(endpoint: str, operator_ns: str, kub
         ).stdout
     )
     assert made["ARN"].startswith("arn:aws:secretsmanager:eu-central-1:123456789012:secret:workshop/db-")
-    sm = _client("secretsmanager", endpoint)
+    sm = client("secretsmanager", endpoint)
     sm.put_secret_value(
         SecretId=made["ARN"], SecretString=json.dumps({"username": "app", "password": "pw-2"})
     )

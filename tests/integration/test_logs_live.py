@@ -5,32 +5,18 @@ simulated node ran no container (the events themselves are the kind test's)."""
 from __future__ import annotations
 
 import json
-from typing import Any
 
-import boto3
 import pytest
-from botocore.config import Config
 from botocore.exceptions import ClientError
-from test_api_live import aws, endpoint
+from test_api_live import aws, client, endpoint
 
 __all__ = ["endpoint"]  # the fixture, shared with test_api_live
 
 pytestmark = pytest.mark.integration
 
 
-def _client(service: str, url: str) -> Any:
-    return boto3.client(
-        service,
-        endpoint_url=url,
-        region_name="eu-central-1",
-        aws_access_key_id="local",
-        aws_secret_access_key="local",
-        config=Config(retries={"max_attempts": 2}),
-    )
-
-
 def test_awslogs_groups_streams_and_the_embedded_refusal(endpoint: str) -> None:
-    ecs, logs = _client("ecs", endpoint), _client("logs", endpoint)
+    ecs, logs = client("ecs", endpoint), client("logs", endpoint)
     ecs.register_task_definition(
         family="logged",
         containerDefinitions=[

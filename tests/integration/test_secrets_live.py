@@ -12,12 +12,10 @@ import sys
 from pathlib import Path
 from typing import Any
 
-import boto3
 import pytest
-from botocore.config import Config
 from kubectl import kubectl
 from kubetest import wait_for
-from test_api_live import endpoint
+from test_api_live import client, endpoint
 
 __all__ = ["endpoint"]  # the fixture, shared with test_api_live
 
@@ -27,17 +25,6 @@ ROOT = Path(__file__).resolve().parents[2]
 ROLE = "arn:aws:iam::123456789012:role/ecsTaskExecutionRole"
 VALUES = ("param-value-7Q2", "pw-value-9Z4")
 """What must never appear outside the Secrets."""
-
-
-def _client(service: str, url: str) -> Any:
-    return boto3.client(
-        service,
-        endpoint_url=url,
-        region_name="eu-central-1",
-        aws_access_key_id="local",
-        aws_secret_access_key="local",
-        config=Config(retries={"max_attempts": 2}),
-    )
 
 
 def _taskdef(family: str, secrets: list[dict[str, str]]) -> dict[str, Any]:
@@ -61,7 +48,7 @@ def _no_values(text: str, where: str) -> None:
 
 
 def test_missing_then_present_secrets(endpoint: str, operator_ns: str, kubeconfig: str) -> None:
-    ecs, ssm, sm = (_client(s, endpoint) for s in ("ecs", "ssm", "secretsmanager"))
+    ecs, ssm, sm = (client(s, endpoint) for s in ("ecs", "ssm", "secretsmanager"))
     made = sm.create_secret(Name="app/db", SecretString=json.dumps({"password": VALUES[1]}))
     td = _taskdef(
         "with-secrets",
@@ -119,7 +106,7 @@ def _ecsk(kubeconfig: str, *args: str) -> subprocess.CompletedProcess[str]:
 
 
 def test_environment_files(endpoint: str, operator_ns: str, kubeconfig: str, tmp_path: Path) -> None:
-    ecs = _client("ecs", endpoint)
+    ecs = client("ecs", endpoint)
     td = _taskdef("with-env-file", [])
     td["containerDefinitions"][0].pop("secrets")
     td["containerDefinitions"][0]["environmentFiles"] = [
