@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 from kubectl import kubectl
-from kubetest import wait_for
+from kubetest import OperatorProcess, wait_for
 from test_api_live import client, endpoint
 
 __all__ = ["endpoint"]  # the fixture, shared with test_api_live
@@ -47,7 +47,9 @@ def _no_values(text: str, where: str) -> None:
         assert value not in text, f"a secret value leaked into {where}"
 
 
-def test_missing_then_present_secrets(endpoint: str, operator_ns: str, kubeconfig: str) -> None:
+def test_missing_then_present_secrets(
+    endpoint: str, operator_ns: str, kubeconfig: str, operator_process: OperatorProcess
+) -> None:
     ecs, ssm, sm = (client(s, endpoint) for s in ("ecs", "ssm", "secretsmanager"))
     made = sm.create_secret(Name="app/db", SecretString=json.dumps({"password": VALUES[1]}))
     td = _taskdef(
@@ -92,10 +94,25 @@ def test_missing_then_present_secrets(endpoint: str, operator_ns: str, kubeconfi
         "secret from Secrets Manager did not contain json key username"
     )
 
+    # A service whose tasks cannot fetch their secrets says so in its events, in ECS's words.
+    ecs.create_service(serviceName="needs-key", taskDefinition="bad-key", desiredCount=1)
+
+    def launch_failure() -> str | None:
+        svc = ecs.describe_services(services=["needs-key"])["services"][0]
+        return next((e["message"] for e in svc["events"] if "failed to launch a task" in e["message"]), None)
+
+    message = wait_for(launch_failure, timeout=60, what="the service's launch failure event")
+    assert message.startswith(
+        "(service needs-key) failed to launch a task with (error ResourceInitializationError"
+    )
+    assert "did not contain json key username" in message
+
     # Nothing outside the Secrets holds a value: pods, Events, Task status, the endpoint's answers.
     for what in ("pods", "events", "tasks.ecs.ecsk.io", "configmaps"):
         _no_values(kubectl(kubeconfig, "get", what, "-n", operator_ns, "-o", "json").stdout, what)
     _no_values(json.dumps(ecs.describe_tasks(tasks=[arn]), default=str), "DescribeTasks")
+    assert operator_process.log_path is not None
+    _no_values(operator_process.log_path.read_text(), "the operator's log")
 
 
 def _ecsk(kubeconfig: str, *args: str) -> subprocess.CompletedProcess[str]:

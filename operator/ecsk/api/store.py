@@ -221,7 +221,7 @@ class Store:
         timestamp; None when there is none to read (not started yet, or the pod is gone)."""
         query = [("container", container), ("timestamps", "true")]
         url, headers = self._prepared(self._path("Pod", pod, "log"), query)
-        headers["Accept"] = "text/plain"
+        headers["Accept"] = "*/*"  # the log is text; the API server refuses text/plain here
         try:
             resp = self.api.rest_client.pool_manager.request(
                 "GET", url, headers=headers, timeout=urllib3.Timeout(connect=TIMEOUT[0], read=TIMEOUT[1])
