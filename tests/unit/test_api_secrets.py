@@ -455,3 +455,16 @@ def test_list_secrets_filters_sort_and_pages(sm: Any) -> None:
     first = sm.list_secrets(MaxResults=2)
     assert [s["Name"] for s in first["SecretList"]] == ["alpha", "beta"]
     assert [s["Name"] for s in sm.list_secrets(NextToken=first["NextToken"])["SecretList"]] == ["gamma"]
+
+
+def test_names_sharing_a_kubernetes_name_are_refused_not_merged(ssm: Any) -> None:
+    ssm.put_parameter(Name="flat", Value="one", Type="String")
+    with pytest.raises(ClientError) as err:
+        ssm.put_parameter(Name="/flat", Value="two", Type="String")  # both would be Secret ssm.flat
+    assert _code(err) == "ValidationException" and "'flat'" in _message(err)
+    assert ssm.get_parameter(Name="flat")["Parameter"]["Value"] == "one"
+    with pytest.raises(ClientError) as err:
+        ssm.get_parameter(Name="/flat")
+    assert _code(err) == "ParameterNotFound"
+    arn = f"arn:aws:ssm:{REGION}:{ACCOUNT}:parameter/flat"
+    assert ssm.get_parameter(Name=arn)["Parameter"]["Name"] == "flat"

@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 
 from ecsk.core.models import TaskDefinition
+from ecsk.core.tasks.status import derive_task_status
 from ecsk.core.translate import names
 from ecsk.core.translate.secrets import (
     env_file_failure,
@@ -142,3 +143,49 @@ def test_missing_env_file_reason() -> None:
         "ResourceInitializationError: failed to download env files: NoSuchKey: The specified key "
         "does not exist: arn:aws:s3:::cfg/app.env"
     )
+
+
+def _waiting_pod(message: str) -> dict[str, Any]:
+    return {
+        "metadata": {"name": "web-1", "uid": "u-1"},
+        "spec": {"nodeName": "kind-worker", "containers": [{"name": "web"}]},
+        "status": {
+            "phase": "Pending",
+            "containerStatuses": [
+                {
+                    "name": "web",
+                    "state": {"waiting": {"reason": "CreateContainerConfigError", "message": message}},
+                }
+            ],
+        },
+    }
+
+
+@pytest.mark.parametrize(
+    ("kubelet", "reason"),
+    [
+        (
+            'secret "ssm.app.api-key" not found',
+            "ResourceInitializationError: unable to pull secrets or registry auth: "
+            'secret "ssm.app.api-key" not found',
+        ),
+        (
+            "couldn't find key json.username in Secret ns/sm.app.db",
+            "ResourceInitializationError: unable to pull secrets or registry auth: couldn't find key "
+            "json.username in Secret ns/sm.app.db",
+        ),
+        (
+            'configmap "s3.cfg.app.env" not found',
+            'ResourceInitializationError: failed to download env files: configmap "s3.cfg.app.env" not found',
+        ),
+        ("container has runAsNonRoot and image will run as root", None),
+    ],
+)
+def test_kubelet_config_errors_read_as_the_agents(kubelet: str, reason: str | None) -> None:
+    """On kind the kubelet fetches the Secrets of service tasks: its refusal is ECS's stop reason."""
+    ts = derive_task_status(_waiting_pod(kubelet))
+    assert ts.stopCode == "TaskFailedToStart"
+    if reason is None:
+        assert ts.stoppedReason == f"CannotCreateContainerError: {kubelet}"
+    else:
+        assert ts.stoppedReason == reason

@@ -161,3 +161,37 @@ def test_missing_parameter_stops_the_task_on_kind(kubeconfig: str, namespace: st
     task = ecs.describe_tasks(tasks=[arn])["tasks"][0]
     assert task["stopCode"] == "TaskFailedToStart"
     assert task["stoppedReason"].endswith("invalid ssm parameters: /kind/api-key")
+
+
+def test_service_task_without_its_secret_fails_then_starts_once_it_exists(
+    api: pykube.HTTPClient, kubeconfig: str, namespace: str, endpoint: str
+) -> None:
+    """The kubelet fetches a service task's Secret: while it is missing the task reads as ECS's
+    ResourceInitializationError; once the parameter is put, the service's task starts with it."""
+    ecs, sm, ssm = client("ecs", endpoint), client("secretsmanager", endpoint), client("ssm", endpoint)
+    made = sm.create_secret(Name="kind/svc", SecretString=json.dumps({"password": "svc-pw"}))
+    td = _reader(made["ARN"])
+    td["containerDefinitions"][0]["environmentFiles"] = []
+    ecs.register_task_definition(**td)
+    ecs.create_service(
+        serviceName="reader", taskDefinition="reader", desiredCount=1, networkConfiguration=NETWORK
+    )
+
+    def failed() -> dict[str, Any] | None:
+        arns = [
+            arn
+            for status in ("RUNNING", "STOPPED")
+            for arn in ecs.list_tasks(serviceName="reader", desiredStatus=status)["taskArns"]
+        ]
+        tasks = ecs.describe_tasks(tasks=arns)["tasks"] if arns else []
+        return next((t for t in tasks if (t.get("stoppedReason") or "").startswith("ResourceInit")), None)
+
+    task = wait_for(failed, 120, what="the service task failing on its missing secret")
+    assert task["stoppedReason"] == (
+        "ResourceInitializationError: unable to pull secrets or registry auth: "
+        'secret "ssm.kind.api-key" not found'
+    )
+    ssm.put_parameter(Name="/kind/api-key", Value="late-key", Type="String")
+    ecs.get_waiter("services_stable").wait(services=["reader"], WaiterConfig={"Delay": 3, "MaxAttempts": 60})
+    task_id = ecs.list_tasks(serviceName="reader")["taskArns"][0].rsplit("/", 1)[1]
+    assert _read(kubeconfig, namespace, _pod_of(api, namespace, task_id), "API_KEY") == "late-key"
