@@ -106,6 +106,7 @@ func serve() int {
 	mux.HandleFunc("/", identity)
 	mux.HandleFunc("/health", health)
 	mux.HandleFunc("/file", file)
+	mux.HandleFunc("/env/", env)
 	srv := &http.Server{Addr: ":" + port, Handler: mux, ReadHeaderTimeout: 10 * time.Second}
 
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
@@ -230,6 +231,24 @@ func file(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Allow", "GET, PUT")
 		http.Error(w, "method not allowed", http.StatusMethodNotAllowed)
 	}
+}
+
+// env answers GET /env/NAME with the value of the environment variable NAME (404 when unset), so
+// a test sees what a task's environment, secrets and environment files put in the container.
+func env(w http.ResponseWriter, r *http.Request) {
+	if r.Method != http.MethodGet {
+		w.Header().Set("Allow", "GET")
+		http.Error(w, "method not allowed", http.StatusMethodNotAllowed)
+		return
+	}
+	name := strings.TrimPrefix(r.URL.Path, "/env/")
+	value, ok := os.LookupEnv(name)
+	if name == "" || !ok {
+		http.Error(w, "environment variable "+name+" is not set", http.StatusNotFound)
+		return
+	}
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	_, _ = io.WriteString(w, value)
 }
 
 func writeJSON(w http.ResponseWriter, status int, body any) {

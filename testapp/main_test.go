@@ -73,6 +73,24 @@ func TestFilePutThenGet(t *testing.T) {
 	}
 }
 
+func TestEnvAnswersSetVariablesOnly(t *testing.T) {
+	t.Setenv("ECSK_TEST_SECRET", "s3cret=with=equals")
+	rec := do(t, env, http.MethodGet, "/env/ECSK_TEST_SECRET", "")
+	if rec.Code != http.StatusOK || rec.Body.String() != "s3cret=with=equals" {
+		t.Fatalf("GET /env/ECSK_TEST_SECRET = %d %q", rec.Code, rec.Body.String())
+	}
+	t.Setenv("ECSK_TEST_EMPTY", "")
+	if rec := do(t, env, http.MethodGet, "/env/ECSK_TEST_EMPTY", ""); rec.Code != http.StatusOK || rec.Body.Len() != 0 {
+		t.Fatalf("an empty variable answered %d %q", rec.Code, rec.Body.String())
+	}
+	if rec := do(t, env, http.MethodGet, "/env/ECSK_TEST_UNSET_VARIABLE", ""); rec.Code != http.StatusNotFound {
+		t.Fatalf("an unset variable answered %d", rec.Code)
+	}
+	if rec := do(t, env, http.MethodPut, "/env/ECSK_TEST_SECRET", "x"); rec.Code != http.StatusMethodNotAllowed {
+		t.Fatalf("PUT answered %d", rec.Code)
+	}
+}
+
 func TestGetAndHealthSubcommands(t *testing.T) {
 	srv := httptest.NewServer(http.HandlerFunc(health))
 	defer srv.Close()

@@ -61,16 +61,21 @@ def _up(port: int) -> bool:
         return sock.connect_ex(("127.0.0.1", port)) == 0
 
 
-@pytest.fixture(scope="module")
-def ecs(endpoint: str) -> Any:
+def client(service: str, endpoint: str) -> Any:
+    """A boto3 client of `service` pointed at the endpoint (also used by the other API suites)."""
     return boto3.client(
-        "ecs",
+        service,
         endpoint_url=endpoint,
         region_name="eu-central-1",
         aws_access_key_id="local",
         aws_secret_access_key="local",
         config=Config(retries={"max_attempts": 2}),
     )
+
+
+@pytest.fixture(scope="module")
+def ecs(endpoint: str) -> Any:
+    return client("ecs", endpoint)
 
 
 def aws(endpoint: str, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:

@@ -1,7 +1,8 @@
 """The operator's RBAC (manifests/rbac.yaml) is exactly what its code uses: no wildcard, no
-cluster-wide read of Secrets, and every granted (group, resource, verb) proven by the code that
-needs it. A grant whose evidence disappears from the code fails here (remove the grant); a call
-the code makes with literal kinds that no grant covers fails here too (add the grant).
+cluster-wide listing of Secrets (only `get` by the name a task's `secrets` reference), and
+every granted (group, resource, verb) proven by the code that needs it. A grant whose evidence
+disappears from the code fails here (remove the grant); a call the code makes with literal kinds
+that no grant covers fails here too (add the grant).
 """
 
 from __future__ import annotations
@@ -98,11 +99,13 @@ USES: dict[tuple[str, str], dict[str, list[Evidence]]] = {
         "watch": [(KOPF, "namespaces=namespaces or ()")],
     },
     ("", "configmaps"): {
+        "get": [CALL("get", "ConfigMap")],  # environment files (ecsk envfile put), read by name
         "list": [CALL("list", "ConfigMap")],
         "watch": [(KOPF, '("", "v1", "configmaps")')],
         "create": [("ecsk/controller/taskdefs/reconcile.py", "rt.kube.create(_snapshot(")],
         "patch": [CALL("merge_patch", "ConfigMap")],
     },
+    ("", "secrets"): {"get": [CALL("get", "Secret")]},
     ("", "pods"): {
         "list": [CALL("list", "Pod")],
         "watch": [(KOPF, '("", "v1", "pods")')],
@@ -207,8 +210,9 @@ def test_no_wildcards_and_no_cluster_wide_secret_reads() -> None:
                 assert "*" not in rule[key], (doc["metadata"]["name"], rule)
             assert not rule.get("nonResourceURLs"), rule
     secrets = {(g, r, v) for g, r, v in _grants("ClusterRole") if r.split("/")[0] == "secrets"}
-    assert not {v for _, _, v in secrets} & {"get", "list", "watch"}, secrets
-    assert secrets == set(), "the operator never touches Secrets"
+    # Only `get` by name: whether a task's `secrets` resolve (ssm.*/sm.* named by its task
+    # definition). Never list/watch (no enumerating Secrets), never a write.
+    assert secrets == {("", "secrets", "get")}, secrets
 
 
 def test_the_cluster_role_grants_exactly_what_the_code_uses() -> None:
@@ -241,6 +245,7 @@ KIND_RESOURCE = {
     ("v1", "Pod"): ("", "pods"),
     ("v1", "Node"): ("", "nodes"),
     ("v1", "ConfigMap"): ("", "configmaps"),
+    ("v1", "Secret"): ("", "secrets"),
     ("v1", "Event"): ("", "events"),
     ("autoscaling/v2", "HorizontalPodAutoscaler"): ("autoscaling", "horizontalpodautoscalers"),
     ("metrics.k8s.io/v1beta1", "PodMetrics"): ("metrics.k8s.io", "pods"),

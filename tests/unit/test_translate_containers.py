@@ -63,8 +63,9 @@ def test_environment_secrets_and_files() -> None:
     assert refs["P"] == {"name": "ssm.prod.db.password", "key": "value"}
     assert refs["Q"] == {"name": "ssm.prod.db.user", "key": "value"}
     assert refs["R"] == {"name": "ssm.plain-name", "key": "value"}
-    assert refs["S"] == {"name": "sm.prod.api-abcdef-" + refs["S"]["name"].rsplit("-", 1)[1], "key": "token"}
-    assert refs["T"]["key"] == "value"
+    # the Secret the AWS endpoint stores `prod/api` in (ARN suffix dropped), json-key -> json.<key>
+    assert refs["S"] == {"name": "sm.prod.api", "key": "json.token"}
+    assert refs["T"] == {"name": "sm.whole", "key": "value"}
     assert c["envFrom"] == [{"configMapRef": {"name": "s3.cfg-bucket.app.prod.env"}}]
     # plain env first, then secrets: env overrides envFrom just as environment overrides files
     assert [e["name"] for e in c["env"]] == ["A", "EMPTY", "P", "Q", "R", "S", "T"]
@@ -281,7 +282,7 @@ def test_execution_role_and_repository_credentials() -> None:
     r = render(t, image_pull_secrets=("kind-registry",))
     spec = pod_spec(r)
     assert spec["imagePullSecrets"][0] == {"name": "kind-registry"}
-    assert spec["imagePullSecrets"][1]["name"].startswith("sm.reg-abcdef")
+    assert spec["imagePullSecrets"][1]["name"] == "sm.reg"
     assert template_meta(r)["annotations"]["ecs.ecsk.io/execution-role-arn"].endswith("ecsTaskExecutionRole")
 
 

@@ -367,6 +367,15 @@ FAILING: list[tuple[str, Callable[[], Doc], Mutation, str | None, str, str, str]
         "secrets.value-from",
     ),
     (
+        "secrets-need-execution-role",
+        ec2_td,
+        _set("containerDefinitions.0.secrets", [{"name": "PW", "valueFrom": "/prod/db/password"}]),
+        None,
+        "executionRoleArn",
+        "When you are specifying container secrets, you must also specify a value for 'executionRoleArn'.",
+        "secrets.execution-role",
+    ),
+    (
         "log-secret-option-value-from",
         ec2_td,
         _set(
@@ -633,8 +642,15 @@ def test_rule_fails(
     assert str(ValidationIssue(path, message, rule)).startswith(path + ": ")
 
 
+EXECUTION_ROLE = "arn:aws:iam::123456789012:role/ecsTaskExecutionRole"
+
+
 def _secret(value_from: str) -> Mutation:
-    return _set("containerDefinitions.0.secrets", [{"name": "A", "valueFrom": value_from}])
+    """A secret with the execution role the agent fetches it with (ECS requires both)."""
+    return _all(
+        _set("containerDefinitions.0.secrets", [{"name": "A", "valueFrom": value_from}]),
+        _set("executionRoleArn", EXECUTION_ROLE),
+    )
 
 
 def _efs(config: Doc) -> Mutation:

@@ -66,14 +66,16 @@ def _check_bounds(w: _Walk, shape: dict[str, Any], value: Any, path: str) -> Non
     size = len(value) if kind in ("string", "list", "map") else value
     low, high = shape.get("min"), shape.get("max")
     noun = {"string": "length", "list": "length", "map": "length"}.get(kind, "value")
+    # A sensitive member (a secret's value) is never echoed back, as AWS words it.
+    shown = "Value" if shape.get("sensitive") else f"Value '{_shown(value)}'"
     if low is not None and size < low:
         w.violations.append(
-            f"Value '{_shown(value)}' at '{path}' failed to satisfy constraint: "
+            f"{shown} at '{path}' failed to satisfy constraint: "
             f"Member must have {noun} greater than or equal to {low}"
         )
     if high is not None and size > high:
         w.violations.append(
-            f"Value '{_shown(value)}' at '{path}' failed to satisfy constraint: "
+            f"{shown} at '{path}' failed to satisfy constraint: "
             f"Member must have {noun} less than or equal to {high}"
         )
 

@@ -27,7 +27,7 @@ class Service:
 
 @lru_cache(maxsize=1)
 def services() -> dict[str, Service]:
-    from ecsk.api import autoscaling, ecr, ecs
+    from ecsk.api import autoscaling, ecr, ecs, logs, secretsmanager, ssm
 
-    found = [ecs.SERVICE, autoscaling.SERVICE, ecr.SERVICE]
+    found = [ecs.SERVICE, autoscaling.SERVICE, ecr.SERVICE, ssm.SERVICE, secretsmanager.SERVICE, logs.SERVICE]
     return {s.target_prefix: s for s in found}

@@ -39,7 +39,13 @@ PLURALS = {
     "ScheduledAction": "scheduledactions",
     "Repository": "repositories",
 }
-CORE_PLURALS = {"ConfigMap": "configmaps", "Pod": "pods", "Node": "nodes", "Event": "events"}
+CORE_PLURALS = {
+    "ConfigMap": "configmaps",
+    "Pod": "pods",
+    "Node": "nodes",
+    "Event": "events",
+    "Secret": "secrets",
+}
 CLUSTER_SCOPED = {"Node"}
 CACHED = (
     "ECSCluster", "ECSService", "TaskDefinition", "Task",
@@ -210,6 +216,25 @@ class Store:
         query = [("fieldSelector", field_selector)] if field_selector else None
         items: Items = self._call("GET", "/api/v1/pods", query=query).get("items") or []
         return items
+
+    def pod_log(self, pod: str, container: str) -> str | None:
+        """The container's log as the kubelet keeps it, each line prefixed with its RFC 3339
+        timestamp; None when there is none to read (not started yet, or the pod is gone)."""
+        query = [("container", container), ("timestamps", "true")]
+        url, headers = self._prepared(self._path("Pod", pod, "log"), query)
+        headers["Accept"] = "*/*"  # the log is text; the API server refuses text/plain here
+        try:
+            resp = self.api.rest_client.pool_manager.request(
+                "GET", url, headers=headers, timeout=urllib3.Timeout(connect=TIMEOUT[0], read=TIMEOUT[1])
+            )
+        except (urllib3.exceptions.HTTPError, OSError) as exc:
+            log.warning("Kubernetes API unreachable: pod log %s: %s", pod, exc)
+            raise unavailable() from None
+        if resp.status in (400, 404):  # waiting to start, or deleted
+            return None
+        if not 200 <= resp.status < 300:
+            raise _translate(resp.status, resp.data, str(resp.reason), "GET", f"pods/{pod}/log")
+        return bytes(resp.data).decode("utf-8", errors="replace")
 
     # --- writes --------------------------------------------------------------------------------
 

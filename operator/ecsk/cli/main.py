@@ -8,6 +8,7 @@ from ecsk.cli import (
     api_cmd,
     attributes_cmd,
     cluster_cmd,
+    envfile_cmd,
     instances_cmd,
     kind_cmd,
     load_cmd,
@@ -28,6 +29,7 @@ app.add_typer(cluster_cmd.app, name="cluster")
 app.add_typer(kind_cmd.app, name="kind")
 app.add_typer(attributes_cmd.app, name="attributes")
 app.add_typer(api_cmd.app, name="api")
+app.add_typer(envfile_cmd.app, name="envfile")
 app.command("render")(render_cmd.render)
 app.command("import")(render_cmd.import_documents)
 app.command("operator")(operator_cmd.operator)

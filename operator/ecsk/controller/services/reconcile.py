@@ -29,6 +29,7 @@ from ecsk.controller.runtime.common import (
     valid_text,
     warning_event,
 )
+from ecsk.controller.runtime.secrets import secrets_failure
 from ecsk.controller.taskdefs import reconcile as taskdefs
 from ecsk.core.capacity import providers as capacity
 from ecsk.core.models import ECSService, load_document
@@ -461,6 +462,10 @@ def reconcile(rt: Runtime, body: Mapping[str, Any]) -> float | None:
             new_pin = ro.RollbackPin(revision, outcome.rollback_to, int(gen or 0))
             target = ro.deployment_id(meta["uid"], outcome.rollback_to)
             msgs.append(("Warning", "RollingBack", ev.rolling_back(name, outcome.failed, target)))
+    if pending or running < desired:  # tasks are starting: their secrets must resolve
+        failure = secrets_failure(rt.kube, ns, resolved.task_definition)
+        if failure:
+            msgs.append(("Warning", "TaskFailedToStart", ev.failed_to_launch(name, failure)))
     if outcome.unable_to_start:
         msgs.append(("Warning", "UnableToStart", ev.unable_to_start_consistently(name)))
     if outcome.completed:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import copy
 import logging
+import uuid
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
@@ -31,6 +32,7 @@ from ecsk.controller.runtime.common import (
     valid_text,
     warning_event,
 )
+from ecsk.controller.runtime.secrets import secrets_failure
 from ecsk.controller.services.reconcile import cluster_name
 from ecsk.controller.taskdefs import reconcile as taskdefs
 from ecsk.core.capacity import providers as capacity
@@ -39,6 +41,8 @@ from ecsk.core.placement import standalone_inputs
 from ecsk.core.taskdefs.revisions import TaskDefinitionError
 from ecsk.core.tasks.status import (
     STARTED_BY_ANNOTATION,
+    STOP_CODE_ANNOTATION,
+    STOPPED_REASON_ANNOTATION,
     USER_STOPPED,
     derive_task_status,
     status_rank,
@@ -241,9 +245,20 @@ def reconcile(rt: Runtime, body: Mapping[str, Any]) -> float | None:
         if error:  # bad CQL, Fargate with constraints, ...: ECS refuses the whole RunTask call
             fail("PlacementFailed", error)
             return None
+        # The agent fetches secrets before any container starts: a missing one fails the task
+        # before it has a container (no pod: there is nothing to run), recorded STOPPED.
+        failure = secrets_failure(rt.kube, ns, resolved.task_definition)
         for i, (pod, _) in zip(to_launch, placed, strict=True):
-            rt.kube.create(pod)
             launched.append(i)
+            if failure:
+                rec = _record(
+                    rt, _never_started(pod, now_iso(), failure), cluster, task, resolved, status, deleted=True
+                )
+                records[rec["taskId"]] = rec
+            else:
+                rt.kube.create(pod)
+        if failure:
+            rt.kube.event(body, "TaskFailedToStart", failure, "Warning")
 
     pods = [
         p
@@ -255,18 +270,13 @@ def reconcile(rt: Runtime, body: Mapping[str, Any]) -> float | None:
     for pod in pods:
         ts = derive_task_status(pod)
         seen.add(ts.taskId)
-        rec = ts.to_dict()
-        rec["taskArn"] = task_arn(rt, cluster, ts.taskId)
-        rec["index"] = int(pod["metadata"]["labels"].get(LABEL_INDEX, "0"))
-        if resolved is not None:
-            rec["group"] = task.group or f"family:{resolved.family}"  # the label value is sanitised
-        rec["taskDefinitionArn"] = status.get("taskDefinitionArn") or (resolved.arn if resolved else None)
+        rec = _record(rt, pod, cluster, task, resolved, status)
         if ts.desiredStatus == "STOPPED" and not pod["metadata"].get("deletionTimestamp"):
             stop_task_pod(rt.kube, pod, ts.stopCode, ts.stoppedReason)  # ECS stops the whole task
         prev = records.get(ts.taskId)
         if prev and prev.get("desiredStatus") == "STOPPED" and rec.get("stopCode") is None:
             rec.update({k: prev[k] for k in ("stopCode", "stoppedReason") if k in prev})
-        records[ts.taskId] = {k: v for k, v in rec.items() if v is not None}
+        records[ts.taskId] = rec
     for tid, rec in records.items():
         if tid in seen or rec.get("lastStatus") == "STOPPED":
             continue
@@ -314,6 +324,44 @@ def reconcile(rt: Runtime, body: Mapping[str, Any]) -> float | None:
     if live:
         return ACTIVE_REQUEUE
     return next_expiry + 1 if next_expiry is not None else None
+
+
+def _never_started(pod: Mapping[str, Any], now: str, reason: str) -> dict[str, Any]:
+    """The pod a task would have had, as a task that failed before it had one: a task id of its
+    own, the stop code and reason ECS gives, stopped now."""
+    out = copy.deepcopy(dict(pod))
+    meta = out["metadata"]
+    meta["uid"] = uuid.uuid4().hex
+    meta["creationTimestamp"] = now
+    meta["annotations"] = {
+        **(meta.get("annotations") or {}),
+        STOP_CODE_ANNOTATION: "TaskFailedToStart",
+        STOPPED_REASON_ANNOTATION: reason,
+    }
+    return out
+
+
+def _record(
+    rt: Runtime,
+    pod: Mapping[str, Any],
+    cluster: str,
+    task: RunTask,
+    resolved: taskdefs.Resolved | None,
+    status: Mapping[str, Any],
+    deleted: bool = False,
+) -> dict[str, Any]:
+    """The task's status record from its pod (`ecs describe-tasks` reads these); `deleted`: the
+    pod is gone, or never existed."""
+    ts = derive_task_status(dict(pod), deleted=deleted)
+    rec = ts.to_dict()
+    rec["taskArn"] = task_arn(rt, cluster, ts.taskId)
+    rec["index"] = int(pod["metadata"]["labels"].get(LABEL_INDEX, "0"))
+    if resolved is not None:
+        rec["group"] = task.group or f"family:{resolved.family}"  # the label value is sanitised
+    rec["taskDefinitionArn"] = status.get("taskDefinitionArn") or (resolved.arn if resolved else None)
+    if ts.stopped and not rec.get("stoppedAt"):
+        rec["stoppedAt"] = pod["metadata"].get("creationTimestamp")
+    return {k: v for k, v in rec.items() if v is not None}
 
 
 def _rev_of(ref: str | None) -> int | None:

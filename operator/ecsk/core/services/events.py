@@ -63,6 +63,11 @@ def rolling_back(service: str, deployment: str, to_deployment: str) -> str:
     return f"{_svc(service)} (deployment {deployment}) rolling back to (deployment {to_deployment})."
 
 
+def failed_to_launch(service: str, error: str) -> str:
+    """A task could not start (its secrets could not be fetched, ...): ECS's scheduler sentence."""
+    return f"{_svc(service)} failed to launch a task with (error {error})."
+
+
 def unable_to_start_consistently(service: str) -> str:
     return f"{_svc(service)} is unable to consistently start tasks successfully."
 

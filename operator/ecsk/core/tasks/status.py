@@ -18,6 +18,7 @@ translator; without it every container counts as essential (ECS's default).
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -195,7 +196,25 @@ def _container_status(spec: dict[str, Any], st: dict[str, Any] | None, essential
     reason = str(waiting.get("reason") or "")
     kind = _START_FAILURES.get(reason)
     failure = f"{kind}: {waiting.get('message') or reason}" if kind else None
+    if reason == "CreateContainerConfigError":
+        failure = _resource_initialization(str(waiting.get("message") or "")) or failure
     return ContainerStatus(name, "PENDING", reason=failure, essential=essential)
+
+
+_MISSING_SECRET = re.compile(r'^(secret "[^"]+" not found|couldn\'t find key \S+ in Secret \S+)')
+_MISSING_CONFIGMAP = re.compile(r'^(configmap "[^"]+" not found|couldn\'t find key \S+ in ConfigMap \S+)')
+
+
+def _resource_initialization(message: str) -> str | None:
+    """The kubelet could not build the container's environment: a Secret a `secrets` entry reads,
+    or the ConfigMap of an environment file, is missing. ECS's agent fails such a task before any
+    container with ResourceInitializationError (seen on kind, where the kubelet does the fetching;
+    the operator checks standalone tasks itself before creating their pods)."""
+    if _MISSING_SECRET.match(message):
+        return f"ResourceInitializationError: unable to pull secrets or registry auth: {message}"
+    if _MISSING_CONFIGMAP.match(message):
+        return f"ResourceInitializationError: failed to download env files: {message}"
+    return None
 
 
 def _condition(pod: dict[str, Any], ctype: str) -> dict[str, Any] | None:

@@ -168,7 +168,8 @@ _e(f"{CD}.linuxParameters.swappiness", None, "swap is a node setting in Kubernet
 _e(
     f"{CD}.secrets[]",
     f"{C}.env[].valueFrom.secretKeyRef",
-    "SSM -> Secret `ssm.<path>` key `value`; Secrets Manager -> `sm.<name>` key json-key|value",
+    "the AWS endpoint's stored Secret: SSM `ssm.<path>` key `value`; Secrets Manager `sm.<name>` "
+    "key `value`|`json.<key>`|`v.<id>`; missing -> task stopped (ResourceInitializationError)",
     subtree=True,
 )
 _e(

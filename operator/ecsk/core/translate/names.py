@@ -22,6 +22,16 @@ LABEL_SERVICE = f"{GROUP}/service"
 LABEL_CLUSTER = f"{GROUP}/cluster"
 LABEL_TASK_GROUP = f"{GROUP}/task-group"
 LABEL_CONTAINER = f"{GROUP}/container-name"
+LABEL_STORE = f"{GROUP}/store"
+"""On the Kubernetes Secrets holding SSM parameters (`ssm`) and Secrets Manager secrets
+(`secretsmanager`): what the AWS endpoint lists, and what the operator resolves `secrets` from."""
+STORE_SSM = "ssm"
+STORE_SECRETS_MANAGER = "secretsmanager"
+ANN_AWS_NAME = f"{GROUP}/aws-name"
+"""The exact AWS name of the parameter or secret a store Secret holds (its name is derived)."""
+ANN_AWS_METADATA = f"{GROUP}/aws-metadata"
+"""JSON: the parameter's or secret's attributes and versions, never a value."""
+_SM_SUFFIX = re.compile(r"-[A-Za-z0-9]{6}$")
 ANN = f"{GROUP}/"
 
 _NOT_LABEL_CHAR = re.compile(r"[^a-z0-9-]+")
@@ -166,11 +176,22 @@ def split_secretsmanager_arn(arn: str) -> tuple[str, str | None, str | None, str
     return name, extra[0] or None, extra[1] or None, extra[2] or None
 
 
-def secretsmanager_secret_name(arn: str) -> str:
-    """Secret for a Secrets Manager secret: `sm.` + the secret name as it appears in the ARN
-    (`/` separated parts become labels), key = the json-key, or `value` for the whole string."""
-    name = split_secretsmanager_arn(arn)[0]
+def secretsmanager_store_name(name: str) -> str:
+    """Secret holding the Secrets Manager secret `name` (without the ARN's random suffix)."""
     return dns_subdomain("sm", tuple(name.split("/")), name)
+
+
+def secretsmanager_name(arn: str) -> str:
+    """The secret's name from its full ARN: AWS appends `-` and six random characters to the name
+    in every ARN it returns (`secret:prod/db-AbCdEf` names `prod/db`), which is what ECS documents
+    for `valueFrom`."""
+    return _SM_SUFFIX.sub("", split_secretsmanager_arn(arn)[0])
+
+
+def secretsmanager_secret_name(arn: str) -> str:
+    """Secret for a Secrets Manager secret ARN: `sm.` + the secret's name (`/` separated parts
+    become labels), the object the AWS endpoint stores the secret in."""
+    return secretsmanager_store_name(secretsmanager_name(arn))
 
 
 def s3_configmap_name(arn: str) -> str:

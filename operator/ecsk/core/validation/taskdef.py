@@ -105,6 +105,14 @@ def _task_size(td: TaskDefinition, out: Issues) -> tuple[int | None, int | None]
 
 
 def _check_task_level(td: TaskDefinition, out: Issues) -> None:
+    if not td.executionRoleArn and any(c.secrets for c in td.containerDefinitions):
+        # The agent fetches secrets with the execution role; ECS refuses the registration.
+        out.add(
+            "executionRoleArn",
+            "When you are specifying container secrets, you must also specify a value for "
+            "'executionRoleArn'.",
+            "secrets.execution-role",
+        )
     constraints = td.placementConstraints or ()
     if len(constraints) > MAX_TASK_CONSTRAINTS:
         out.add(
