@@ -42,6 +42,11 @@ def test_start_serves_and_stop_ends_it(tmp_path: Path, monkeypatch: pytest.Monke
     try:
         assert started and process.running_pid(tmp_path) == pid
         assert process.start(tmp_path, str(kubeconfig), port) == (pid, False)  # idempotent
+        # started by other code (a `git pull` since): replaced, not kept
+        process.fingerprint_file(tmp_path).write_text("older-code " + str(port))
+        pid2, restarted = process.start(tmp_path, str(kubeconfig), port)
+        assert restarted and pid2 != pid and process.running_pid(tmp_path) == pid2
+        pid = pid2
         with urllib.request.urlopen(f"http://127.0.0.1:{port}/ping", timeout=5) as resp:
             assert json.loads(resp.read()) == {"status": "ok"}
         # the Kubernetes API (here: nothing on port 1) is down: a retryable 500, not a hang

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import os
 import socket
+from pathlib import Path
 
 import pytest
 
@@ -65,3 +67,26 @@ def test_active_namespaced_operators_make_the_demo_refuse_naming_them(
     assert started == []
     out = capsys.readouterr().out
     assert "namespace team-a" in out and "kill 888" in out
+
+
+def test_an_operator_running_older_code_is_replaced(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """After a `git pull`, `make demo` must not keep reconciling with the old operator."""
+    from ecsk import source_fingerprint
+    from ecsk.cluster.embedded import operator_process
+
+    monkeypatch.setenv("ECSK_HOME", str(tmp_path))
+    operator_process.pid_file().write_text(str(os.getpid()))  # "running": this very process
+    stopped: list[bool] = []
+    monkeypatch.setattr(operator_process, "stop", lambda: stopped.append(True) or True)
+
+    class FakePopen:
+        pid = 4242
+
+        def __init__(self, *_a: object, **_k: object) -> None: ...
+
+    monkeypatch.setattr(operator_process.subprocess, "Popen", FakePopen)
+    operator_process.fingerprint_file().write_text(source_fingerprint())
+    assert operator_process.start("kc") == (os.getpid(), False)  # same code: kept
+    operator_process.fingerprint_file().write_text("older")
+    assert operator_process.start("kc") == (4242, True) and stopped == [True]
+    assert operator_process.fingerprint_file().read_text() == source_fingerprint()

@@ -13,11 +13,21 @@ import sys
 import time
 from pathlib import Path
 
+from ecsk import source_fingerprint
 from ecsk.api.context import DEFAULT_PORT
 
 
 def pid_file(home: Path) -> Path:
     return home / "api.pid"
+
+
+def fingerprint_file(home: Path) -> Path:
+    return home / "api.fingerprint"
+
+
+def fingerprint(port: int, extra: list[str] | None) -> str:
+    """What the running endpoint must match to be kept: this code and these arguments."""
+    return " ".join([source_fingerprint(), str(port), *(extra or [])])
 
 
 def log_file(home: Path) -> Path:
@@ -46,10 +56,16 @@ def start(
 ) -> tuple[int, bool]:
     """Start `ecsk api serve` in the background unless ours already runs; (pid, started).
 
-    Waits until the port accepts connections, so the URL works as soon as this returns."""
+    One started from other code or with other arguments (a `git pull` since) is replaced. Waits
+    until the port accepts connections, so the URL works as soon as this returns."""
     pid = running_pid(home)
+    want = fingerprint(port, extra)
     if pid:
-        return pid, False
+        with contextlib.suppress(FileNotFoundError):
+            if fingerprint_file(home).read_text() == want:
+                return pid, False
+        stop(home)
+        _wait_port_free(port, wait)
     home.mkdir(parents=True, exist_ok=True)
     with open(log_file(home), "ab") as log:
         proc = subprocess.Popen(
@@ -60,6 +76,7 @@ def start(
             start_new_session=True,
         )
     pid_file(home).write_text(str(proc.pid))
+    fingerprint_file(home).write_text(want)
     deadline = time.monotonic() + wait
     while time.monotonic() < deadline and proc.poll() is None and not listening(port):
         time.sleep(0.1)
@@ -68,6 +85,12 @@ def start(
             pid_file(home).unlink()
         raise RuntimeError(f"the ecsk API endpoint exited at start; see {log_file(home)}")
     return proc.pid, True
+
+
+def _wait_port_free(port: int, wait: float) -> None:
+    deadline = time.monotonic() + wait
+    while time.monotonic() < deadline and listening(port):
+        time.sleep(0.1)
 
 
 def stop(home: Path) -> bool:

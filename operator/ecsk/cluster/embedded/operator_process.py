@@ -8,11 +8,16 @@ import subprocess
 import sys
 from pathlib import Path
 
+from ecsk import source_fingerprint
 from ecsk.cluster import paths, pidfile
 
 
 def pid_file() -> Path:
     return paths.home() / "operator.pid"
+
+
+def fingerprint_file() -> Path:
+    return paths.home() / "operator.fingerprint"
 
 
 def log_file() -> Path:
@@ -24,10 +29,15 @@ def running_pid() -> int | None:
 
 
 def start(kubeconfig: str) -> tuple[int, bool]:
-    """Start `ecsk operator` in the background unless ours already runs; (pid, started)."""
+    """Start `ecsk operator` in the background unless ours already runs; (pid, started).
+
+    One running older code (started before a `git pull` or branch switch) is stopped first: it
+    releases its leader Lease on SIGTERM, so the new one takes over at once."""
     pid = running_pid()
     if pid:
-        return pid, False
+        if fingerprint_file().is_file() and fingerprint_file().read_text() == source_fingerprint():
+            return pid, False
+        stop()
     paths.home().mkdir(parents=True, exist_ok=True)
     with open(log_file(), "ab") as log:
         proc = subprocess.Popen(
@@ -38,6 +48,7 @@ def start(kubeconfig: str) -> tuple[int, bool]:
             start_new_session=True,
         )
     pid_file().write_text(str(proc.pid))
+    fingerprint_file().write_text(source_fingerprint())
     return proc.pid, True
 
 
