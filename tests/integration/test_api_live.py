@@ -251,6 +251,49 @@ def test_service_lifecycle_and_waiter(ecs: Any, endpoint: str, operator_ns: str,
     assert ecs.delete_service(service="web", force=True)["service"]["status"] == "DRAINING"
 
 
+def _service_tasks(ecs: Any, name: str) -> set[str]:
+    return set(ecs.list_tasks(serviceName=name)["taskArns"])
+
+
+def test_force_new_deployment_replaces_tasks_of_the_same_revision(
+    ecs: Any, operator_ns: str, kubeconfig: str
+) -> None:
+    ecs.register_task_definition(family="force-td", containerDefinitions=container())
+    ecs.create_service(serviceName="forced", taskDefinition="force-td", desiredCount=2)
+    stable = {"Delay": 2, "MaxAttempts": 90}
+    ecs.get_waiter("services_stable").wait(services=["forced"], WaiterConfig=stable)
+    before = ecs.describe_services(services=["forced"])["services"][0]
+    old_tasks = _service_tasks(ecs, "forced")
+    assert len(old_tasks) == 2
+    out = ecs.update_service(service="forced", forceNewDeployment=True)["service"]
+    # until the operator acts, the new deployment shows as an IN_PROGRESS PRIMARY (never stale-stable)
+    assert out["deployments"][0]["rolloutState"] == "IN_PROGRESS" and len(out["deployments"]) >= 2
+    ecs.get_waiter("services_stable").wait(services=["forced"], WaiterConfig=stable)
+
+    def completed() -> dict[str, Any] | None:
+        svc = ecs.describe_services(services=["forced"])["services"][0]
+        done = [d["rolloutState"] for d in svc["deployments"]] == ["COMPLETED"]
+        return svc if done else None
+
+    after = wait_for(completed, timeout=60, what="forced deployment COMPLETED")
+    assert after["taskDefinition"] == before["taskDefinition"]  # same revision, new deployment
+    assert after["deployments"][0]["id"] != before["deployments"][0]["id"]
+    new_tasks = _service_tasks(ecs, "forced")
+    assert len(new_tasks) == 2 and not new_tasks & old_tasks
+    # the same from kubectl: a new value of the annotation is a new deployment
+    kubectl(
+        kubeconfig, "-n", operator_ns, "annotate", "ecsservice", "forced",
+        "ecs.ecsk.io/force-new-deployment=from-kubectl", "--overwrite",
+    )  # fmt: skip
+    wait_for(
+        lambda: not _service_tasks(ecs, "forced") & new_tasks and len(_service_tasks(ecs, "forced")) == 2,
+        timeout=120,
+        what="kubectl-forced deployment replaced the tasks",
+    )
+    ecs.get_waiter("services_stable").wait(services=["forced"], WaiterConfig=stable)
+    ecs.delete_service(service="forced", force=True)
+
+
 def test_run_describe_list_stop_tasks(ecs: Any, endpoint: str) -> None:
     ecs.register_task_definition(family="job", containerDefinitions=container())
     ran = ecs.run_task(taskDefinition="job", count=2, startedBy="ci")

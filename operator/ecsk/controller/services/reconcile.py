@@ -43,7 +43,7 @@ from ecsk.core.tasks.status import (
     replaced_task_record,
 )
 from ecsk.core.translate import PlacementHook, RenderOptions, names, render_service
-from ecsk.core.translate.names import LABEL_REVISION
+from ecsk.core.translate.names import ANN_FORCE_DEPLOYMENT, LABEL_DEPLOYMENT_TOKEN, LABEL_REVISION
 from ecsk.core.validation import validate_service
 
 log = logging.getLogger("ecsk.controller.services.reconcile")
@@ -268,6 +268,16 @@ def _stopped_tasks(
     return out[:MAX_STOPPED_TASKS]
 
 
+def _deployment_key(pod: Mapping[str, Any]) -> ro.DeploymentKey:
+    """Which deployment a pod belongs to: its revision label and forced-deployment token."""
+    labels = pod["metadata"].get("labels") or {}
+    try:
+        revision = int(labels.get(LABEL_REVISION, "0"))
+    except ValueError:
+        revision = 0
+    return revision, str(labels.get(LABEL_DEPLOYMENT_TOKEN) or "")
+
+
 def reconcile(rt: Runtime, body: Mapping[str, Any]) -> float | None:
     meta = body["metadata"]
     ns, gen = meta["namespace"], meta.get("generation")
@@ -306,7 +316,10 @@ def reconcile(rt: Runtime, body: Mapping[str, Any]) -> float | None:
         return _invalid(rt, body, "ValidationFailed", f"InvalidParameterException: {blocking}")
 
     cluster = cluster_name(svc.cluster)
+    forced = str((meta.get("annotations") or {}).get(ANN_FORCE_DEPLOYMENT) or "")
+    token = names.deployment_token(forced)
     opts = RenderOptions(
+        deployment_token=token,
         namespace=ns,
         cluster=cluster,
         revision=revision,
@@ -373,7 +386,8 @@ def reconcile(rt: Runtime, body: Mapping[str, Any]) -> float | None:
         else int(svc.desiredCount if svc.desiredCount is not None else 1)
     )
     pods = [] if created else rt.kube.list("v1", "Pod", ns, selector)
-    observed: dict[int, dict[str, Any]] = {}
+    observed: dict[ro.DeploymentKey, dict[str, Any]] = {}
+    current = (revision, token)
     task_ids: list[str] = []
     unplaced: list[tuple[str, dict[str, Any]]] = []
     running = pending = healthy = 0
@@ -382,11 +396,8 @@ def reconcile(rt: Runtime, body: Mapping[str, Any]) -> float | None:
     now_ts = datetime.now(UTC).timestamp()
     for pod in pods:
         ts = derive_task_status(pod)
-        try:
-            prev_rev = int((pod["metadata"].get("labels") or {}).get(LABEL_REVISION, "0"))
-        except ValueError:
-            prev_rev = 0
-        slot = observed.setdefault(prev_rev, {"running": 0, "pending": 0, "pods": []})
+        key = _deployment_key(pod)
+        slot = observed.setdefault(key, {"running": 0, "pending": 0, "pods": []})
         slot["pods"].append(pod)  # still counted by the circuit breaker's failure ledger
         ended = None if pod["metadata"].get("deletionTimestamp") else ended_essential(pod)
         if ended is not None:
@@ -398,7 +409,7 @@ def reconcile(rt: Runtime, body: Mapping[str, Any]) -> float | None:
         if ts.lastStatus == "RUNNING":
             slot["running"] += 1
             running += 1
-            if prev_rev == revision:
+            if key == current:
                 left = _healthy_in(ts.healthStatus, ts.startedAt, now_ts, rt.config.healthy_after_seconds)
                 if left <= 0:
                     healthy += 1
@@ -414,8 +425,10 @@ def reconcile(rt: Runtime, body: Mapping[str, Any]) -> float | None:
                 and c.get("reason") == "Unschedulable"
             ):
                 unplaced.append((str(c.get("message") or ""), pod))
-    obs = {r: ro.Observed(v["running"], v["pending"], tuple(v["pods"])) for r, v in observed.items()}
-    others = sum(len(v["pods"]) for r, v in observed.items() if r != revision)
+    obs: dict[ro.DeploymentKey | int, ro.Observed] = {
+        k: ro.Observed(v["running"], v["pending"], tuple(v["pods"])) for k, v in observed.items()
+    }
+    others = sum(len(v["pods"]) for k, v in observed.items() if k != current)
     if pending == 0 and others == 0:  # settled enough: starting tasks would re-rank every pass
         _sync_deletion_costs(rt, svc, daemon, pods)
     cb = svc.deploymentConfiguration.deploymentCircuitBreaker if svc.deploymentConfiguration else None
@@ -431,6 +444,7 @@ def reconcile(rt: Runtime, body: Mapping[str, Any]) -> float | None:
         rollback=bool(cb and cb.rollback),
         settled=_settled(workload, desired, others) and healthy >= desired,
         now=now,
+        token=token,
     )
     primary = outcome.deployments[0]
 
@@ -459,7 +473,7 @@ def reconcile(rt: Runtime, body: Mapping[str, Any]) -> float | None:
         msgs.append(("Warning", "DeploymentFailed", ev.deployment_failed(name, outcome.failed)))
         if outcome.rollback_to is not None:
             new_pin = ro.RollbackPin(revision, outcome.rollback_to, int(gen or 0))
-            target = ro.deployment_id(meta["uid"], outcome.rollback_to)
+            target = ro.deployment_id(meta["uid"], outcome.rollback_to, token)
             msgs.append(("Warning", "RollingBack", ev.rolling_back(name, outcome.failed, target)))
     if outcome.unable_to_start:
         msgs.append(("Warning", "UnableToStart", ev.unable_to_start_consistently(name)))
@@ -506,10 +520,12 @@ def reconcile(rt: Runtime, body: Mapping[str, Any]) -> float | None:
         "events": events,
         "rollback": new_pin.to_dict() if new_pin else None,
         "observedGeneration": gen,
+        "observedForceNewDeployment": forced or None,
         "conditions": merge_conditions(conds, new_conds),
     }
-    if status.get("rollback") is None and new_pin is None:
-        new_status.pop("rollback")
+    for field in ("rollback", "observedForceNewDeployment"):
+        if status.get(field) is None and new_status[field] is None:
+            new_status.pop(field)
     out = rt.kube.patch_status(body, new_status)
     if out is not None:
         rt.remember(out)

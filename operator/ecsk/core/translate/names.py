@@ -23,6 +23,11 @@ LABEL_CLUSTER = f"{GROUP}/cluster"
 LABEL_TASK_GROUP = f"{GROUP}/task-group"
 LABEL_CONTAINER = f"{GROUP}/container-name"
 ANN = f"{GROUP}/"
+ANN_FORCE_DEPLOYMENT = f"{GROUP}/force-new-deployment"
+"""On an ECSService: changing its value starts a new deployment of the same revision (what
+UpdateService forceNewDeployment does; `kubectl annotate --overwrite` does the same)."""
+LABEL_DEPLOYMENT_TOKEN = f"{GROUP}/deployment-token"
+"""On a service's pod template: which forced deployment its pods belong to (absent: none yet)."""
 
 _NOT_LABEL_CHAR = re.compile(r"[^a-z0-9-]+")
 _LABEL_RE = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
@@ -32,6 +37,12 @@ _VALUE_RE = re.compile(r"^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$")
 def short_hash(text: str) -> str:
     """8 hex chars of SHA-256: enough to separate names in one namespace, short enough to read."""
     return hashlib.sha256(text.encode()).hexdigest()[:8]
+
+
+def deployment_token(forced: str | None) -> str:
+    """The pod label value for a force-new-deployment annotation value ("" when there is none):
+    hashed, so any text the user annotates with is a valid label and changes the template."""
+    return short_hash(forced) if forced else ""
 
 
 def _label(part: str) -> str:
