@@ -175,6 +175,64 @@ def _describable(ecs: Any, family: str) -> bool:
     return True
 
 
+def _gone(ecs: Any, ref: str) -> bool:
+    try:
+        ecs.describe_task_definition(taskDefinition=ref)
+    except ClientError as exc:
+        return str(exc.response["Error"]["Code"]) == "ClientException"
+    return False
+
+
+def test_delete_task_definitions_only_inactive_and_only_once_unused(
+    ecs: Any, operator_ns: str, kubeconfig: str
+) -> None:
+    for image in ("nginx:1.25", "nginx:1.26", "nginx:1.27"):
+        ecs.register_task_definition(family="del-td", containerDefinitions=container(image))
+    td = f"{ARN}:task-definition/del-td"
+    out = ecs.delete_task_definitions(taskDefinitions=["del-td:2", "del-td", "del-td:99"])
+    assert out["taskDefinitions"] == []
+    reasons = {f["arn"]: f["reason"] for f in out["failures"]}
+    assert reasons[f"{td}:2"].startswith("The specified task definition is still in ACTIVE status.")
+    assert reasons["del-td"].startswith("The specified task definition does not exist.")
+    assert reasons[f"{td}:99"].startswith("The specified task definition does not exist.")
+    # revision 1 runs a service: it stays DELETE_IN_PROGRESS until the service is gone
+    ecs.create_service(serviceName="del-svc", taskDefinition="del-td:1", desiredCount=1)
+    ecs.get_waiter("services_stable").wait(services=["del-svc"], WaiterConfig={"Delay": 2, "MaxAttempts": 60})
+    for n in (1, 2):
+        ecs.deregister_task_definition(taskDefinition=f"del-td:{n}")
+    out = ecs.delete_task_definitions(taskDefinitions=["del-td:1", f"{td}:2"])
+    assert out["failures"] == []
+    assert sorted(t["revision"] for t in out["taskDefinitions"]) == [1, 2]
+    assert {t["status"] for t in out["taskDefinitions"]} == {"DELETE_IN_PROGRESS"}
+    wait_for(lambda: _gone(ecs, "del-td:2"), timeout=30, what="unused revision 2 deleted")
+    assert ecs.describe_task_definition(taskDefinition="del-td:1")["taskDefinition"]["status"] == (
+        "DELETE_IN_PROGRESS"
+    )
+    assert ecs.list_task_definitions(status="DELETE_IN_PROGRESS", familyPrefix="del-td")[
+        "taskDefinitionArns"
+    ] == [f"{td}:1"]
+    with pytest.raises(ClientError) as err:
+        ecs.run_task(taskDefinition="del-td:1")
+    assert code(err) == "ClientException"
+    ecs.delete_service(service="del-svc", force=True)
+    wait_for(lambda: _gone(ecs, "del-td:1"), timeout=90, what="revision 1 deleted once its service is gone")
+    # deleting the latest revision: its number is never reused, and its unchanged spec is not
+    # silently registered again
+    ecs.deregister_task_definition(taskDefinition="del-td:3")
+    ecs.delete_task_definitions(taskDefinitions=["del-td:3"])
+    wait_for(lambda: _gone(ecs, "del-td:3"), timeout=30, what="revision 3 deleted")
+    with pytest.raises(ClientError) as err:
+        ecs.register_task_definition(family="del-td", containerDefinitions=container("nginx:1.27"))
+    assert code(err) == "ClientException" and "deleted" in err.value.response["Error"]["Message"]
+    again = ecs.register_task_definition(family="del-td", containerDefinitions=container("nginx:1.28"))
+    assert again["taskDefinition"]["revision"] == 4
+    assert "del-td" in ecs.list_task_definition_families(status="ALL")["families"]
+    body = json.loads(
+        kubectl(kubeconfig, "-n", operator_ns, "get", "taskdefinition", "del-td", "-o", "json").stdout
+    )
+    assert [r["revision"] for r in body["status"]["revisions"]] == [4]
+
+
 def test_invalid_task_definition_is_refused_and_writes_nothing(
     ecs: Any, operator_ns: str, kubeconfig: str
 ) -> None:
