@@ -334,7 +334,7 @@ def test_force_new_deployment_replaces_tasks_of_the_same_revision(
         return svc if done else None
 
     after = wait_for(completed, timeout=60, what="forced deployment COMPLETED")
-    assert after["taskDefinition"] == before["taskDefinition"]  # same revision, new deployment
+    assert after["taskDefinition"] == before["taskDefinition"] == f"{ARN}:task-definition/force-td:1"
     assert after["deployments"][0]["id"] != before["deployments"][0]["id"]
     new_tasks = _service_tasks(ecs, "forced")
     assert len(new_tasks) == 2 and not new_tasks & old_tasks
@@ -350,6 +350,47 @@ def test_force_new_deployment_replaces_tasks_of_the_same_revision(
     )
     ecs.get_waiter("services_stable").wait(services=["forced"], WaiterConfig=stable)
     ecs.delete_service(service="forced", force=True)
+
+
+def test_stopped_service_tasks_and_container_instance_filter(ecs: Any) -> None:
+    ecs.register_task_definition(family="stop-td", containerDefinitions=container())
+    ecs.create_service(serviceName="shrink", taskDefinition="stop-td", desiredCount=3)
+    stable = {"Delay": 2, "MaxAttempts": 60}
+    ecs.get_waiter("services_stable").wait(services=["shrink"], WaiterConfig=stable)
+    running = ecs.describe_tasks(tasks=ecs.list_tasks(serviceName="shrink")["taskArns"])["tasks"]
+    # containerInstance: the tasks on an instance, and describe-container-instances counts them
+    inst = running[0]["containerInstanceArn"]
+    on_inst = ecs.list_tasks(containerInstance=inst)["taskArns"]
+    assert running[0]["taskArn"] in on_inst
+    assert all(t["containerInstanceArn"] == inst for t in ecs.describe_tasks(tasks=on_inst)["tasks"])
+    described = ecs.describe_container_instances(containerInstances=[inst])["containerInstances"][0]
+    assert described["runningTasksCount"] == len(on_inst)
+    with pytest.raises(ClientError) as err:
+        ecs.list_tasks(containerInstance="i-0notaninstance")
+    assert code(err) == "InvalidParameterException"
+    # StopTask and scale-in: both stay listed as STOPPED, with ECS's stop codes
+    user = running[0]["taskArn"]
+    ecs.stop_task(task=user, reason="bye")
+    ecs.update_service(service="shrink", desiredCount=1)
+    ecs.get_waiter("services_stable").wait(services=["shrink"], WaiterConfig=stable)
+
+    def stopped() -> list[dict[str, Any]]:
+        arns = ecs.list_tasks(serviceName="shrink", desiredStatus="STOPPED")["taskArns"]
+        found = ecs.describe_tasks(tasks=arns)["tasks"] if arns else []
+        gone = [t for t in found if t["lastStatus"] == "STOPPED"]
+        return gone if len(gone) >= 3 else []  # the user-stopped one, replaced, then 2 scaled in
+
+    gone = wait_for(stopped, timeout=60, what="stopped service tasks listed")
+    by_arn = {t["taskArn"]: t for t in gone}
+    assert (by_arn[user]["stopCode"], by_arn[user]["stoppedReason"]) == ("UserInitiated", "bye")
+    scaled = [t for t in gone if t["taskArn"] != user]
+    assert all(t["stopCode"] == "ServiceSchedulerInitiated" for t in scaled)
+    assert all(
+        t["stoppedReason"].startswith("Scaling activity initiated by (deployment ecs-svc/") for t in scaled
+    )
+    assert all(t["taskDefinitionArn"] == f"{ARN}:task-definition/stop-td:1" for t in gone)
+    assert user not in ecs.list_tasks(serviceName="shrink")["taskArns"]
+    ecs.delete_service(service="shrink", force=True)
 
 
 def test_run_describe_list_stop_tasks(ecs: Any, endpoint: str) -> None:

@@ -19,6 +19,7 @@ from ecsk.api.ecs.common import (
     cluster_arn,
     cluster_name,
     object_name,
+    own_task_definition_arn,
     resource,
     service_arn,
     short_name,
@@ -94,7 +95,7 @@ def _pending_deployment(
 
 def _td_arn(ctx: Context, spec: Mapping[str, Any], status: Mapping[str, Any], observed: bool) -> str | None:
     if observed and status.get("taskDefinition"):
-        return str(status["taskDefinition"])
+        return own_task_definition_arn(ctx, str(status["taskDefinition"]))
     ref = spec.get("taskDefinition")
     if not ref:
         return None
@@ -127,6 +128,9 @@ def describe(ctx: Context, body: Mapping[str, Any], include_tags: bool = False) 
     observed = _observed(body)
     td_arn = _td_arn(ctx, spec, status, observed)
     deployments = [_epoch_fields(d, "createdAt", "updatedAt") for d in status.get("deployments") or []]
+    for d in deployments:
+        if d.get("taskDefinition"):
+            d["taskDefinition"] = own_task_definition_arn(ctx, d["taskDefinition"])
     if not observed or not deployments:
         deployments = [
             _pending_deployment(spec, body, td_arn),

@@ -400,3 +400,25 @@ def replaced_task_record(pod: dict[str, Any], ended: EndedContainer) -> TaskStat
         st.stopCode, st.stoppedReason = "EssentialContainerExited", ESSENTIAL_EXITED
     st.stoppingAt = st.stoppedAt = ended.finishedAt or st.stoppingAt
     return st
+
+
+def stopped_service_task(pod: dict[str, Any], deployment: str, now: str) -> TaskStatus:
+    """A deleted service pod as describe-tasks shows the stopped task afterwards.
+
+    A pod the operator or the API stopped carries its stop code annotation (StopTask:
+    UserInitiated, a replaced task, ...). Without one, the ReplicaSet deleted it: the service
+    scheduler scaled it in (desiredCount, or a deployment replacing its tasks), which ECS reports
+    as ServiceSchedulerInitiated / "Scaling activity initiated by (deployment D)", D being the
+    deployment the task belonged to."""
+    st = derive_task_status(pod, deleted=True)
+    annotated = STOP_CODE_ANNOTATION in ((pod.get("metadata") or {}).get("annotations") or {})
+    if not annotated and st.stopCode in (None, "UserInitiated"):
+        st.stopCode, st.stoppedReason = (
+            "ServiceSchedulerInitiated",
+            SCALING_STOPPED.format(deployment=deployment),
+        )
+    for c in st.containers:
+        c.lastStatus = "STOPPED"
+    st.stoppingAt = st.stoppingAt or now
+    st.stoppedAt = st.stoppedAt or now
+    return st
