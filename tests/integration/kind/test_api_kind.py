@@ -7,6 +7,7 @@ end. The tasks are real containers of the test app on the kind workers.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import subprocess
@@ -62,10 +63,8 @@ def names(ecs: Any) -> Iterator[tuple[str, str]]:
     tag = uuid.uuid4().hex[:6]
     family, svc = f"api-kind-{tag}", f"api-kind-{tag}"
     yield family, svc
-    try:
+    with contextlib.suppress(ClientError):  # already deleted by the test
         ecs.delete_service(service=svc, force=True)
-    except ClientError:
-        pass
 
 
 def test_boto3_from_the_host_drives_real_tasks(ecs: Any, kubeconfig: str, names: tuple[str, str]) -> None:
