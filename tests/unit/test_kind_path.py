@@ -24,14 +24,15 @@ ROOT = Path(__file__).resolve().parents[2]
 ZONE = "topology.kubernetes.io/zone"
 
 
-def render(**kw: bool) -> dict:
+def render(oom: bool = False, v1: bool = False, api_port: int | None = None) -> dict:
     return config.render(
         load_fleet(None),
         name="ecsk",
         node_image="ecsk-kind/node:test",
         scheduler_config=ROOT / "kind/scheduler-config.yaml",
-        restrict_oom_score_adj=kw.get("oom", False),
-        cgroup_v1=kw.get("v1", False),
+        restrict_oom_score_adj=oom,
+        cgroup_v1=v1,
+        api_port=api_port,
     )
 
 
@@ -353,15 +354,7 @@ def test_a_second_cluster_has_its_own_kubeconfig_and_state(monkeypatch: pytest.M
 
 
 def test_api_endpoint_port_is_mapped_on_the_control_plane_only() -> None:
-    cfg = config.render(
-        load_fleet(None),
-        name="ecsk",
-        node_image="ecsk-kind/node:test",
-        scheduler_config=ROOT / "kind/scheduler-config.yaml",
-        restrict_oom_score_adj=False,
-        cgroup_v1=False,
-        api_port=4611,
-    )
+    cfg = render(api_port=4611)
     plane, *workers = cfg["nodes"]
     assert plane["extraPortMappings"] == [
         {
