@@ -282,7 +282,16 @@ def overlay(manifests: Path, image: str, directory: Path) -> str:
         "metadata": {"name": "ecsk-api", "namespace": OPERATOR_NS},
         "spec": {
             "type": "NodePort",
-            "ports": [{"name": "aws", "port": 4599, "targetPort": "aws", "nodePort": config.API_NODE_PORT}],
+            # (port, protocol) is the list's merge key: without protocol kustomize drops nodePort
+            "ports": [
+                {
+                    "name": "aws",
+                    "port": 4599,
+                    "protocol": "TCP",
+                    "targetPort": "aws",
+                    "nodePort": config.API_NODE_PORT,
+                }
+            ],
         },
     }
     doc = {
