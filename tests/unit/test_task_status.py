@@ -182,3 +182,25 @@ def test_a_service_pod_the_replicaset_deleted_is_a_scaled_in_task() -> None:
     )
     st = stopped_service_task(user, "ecs-svc/1", "2026-01-01T01:00:09Z")
     assert (st.stopCode, st.stoppedReason, st.stoppedAt) == ("UserInitiated", "done", "2026-01-01T01:00:09Z")
+
+
+def test_a_deleted_service_pods_exit_is_the_deletions_doing() -> None:
+    """Real containers exit on SIGTERM when the ReplicaSet deletes the pod: the task was scaled
+    in (or evicted), not stopped by its essential container exiting."""
+    exited = {"terminated": {"exitCode": 143, "finishedAt": "2026-01-01T01:00:02Z"}}
+    p = pod(statuses=[cs("app", exited), cs("sidecar", exited)], deletionTimestamp="2026-01-01T01:00:00Z")
+    assert derive_task_status(p, deleted=True).stopCode == "EssentialContainerExited"
+    st = stopped_service_task(p, "ecs-svc/7", "2026-01-01T01:00:09Z")
+    assert st.stopCode == "ServiceSchedulerInitiated"
+    assert st.stoppedReason == "Scaling activity initiated by (deployment ecs-svc/7)"
+    assert [c.exitCode for c in st.containers] == [143, 143]
+    p["status"]["conditions"].append(
+        {
+            "type": "DisruptionTarget",
+            "status": "True",
+            "reason": "EvictionByEvictionAPI",
+            "message": "Eviction API: evicting",
+        }
+    )
+    st = stopped_service_task(p, "ecs-svc/7", "2026-01-01T01:00:09Z")
+    assert (st.stopCode, st.stoppedReason) == ("TerminationNotice", "Eviction API: evicting")

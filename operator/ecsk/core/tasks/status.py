@@ -411,12 +411,19 @@ def stopped_service_task(pod: dict[str, Any], deployment: str, now: str) -> Task
     as ServiceSchedulerInitiated / "Scaling activity initiated by (deployment D)", D being the
     deployment the task belonged to."""
     st = derive_task_status(pod, deleted=True)
-    annotated = STOP_CODE_ANNOTATION in ((pod.get("metadata") or {}).get("annotations") or {})
-    if not annotated and st.stopCode in (None, "UserInitiated"):
-        st.stopCode, st.stoppedReason = (
-            "ServiceSchedulerInitiated",
-            SCALING_STOPPED.format(deployment=deployment),
-        )
+    meta = pod.get("metadata") or {}
+    annotated = STOP_CODE_ANNOTATION in (meta.get("annotations") or {})
+    # A deleted pod's containers were stopped by the deletion (SIGTERM: real containers exit with
+    # 0 or 143), which the pod alone would report as EssentialContainerExited; the cause is who
+    # deleted it. Found on kind: every task a deployment replaced read EssentialContainerExited.
+    disruption = _condition(pod, "DisruptionTarget") or {}
+    if not annotated and (meta.get("deletionTimestamp") or st.stopCode in (None, "UserInitiated")):
+        if disruption.get("status") == "True":  # an eviction (DRAINING) or a node going away
+            st.stopCode = "TerminationNotice"
+            st.stoppedReason = disruption.get("message") or disruption.get("reason") or st.stoppedReason
+        else:
+            st.stopCode = "ServiceSchedulerInitiated"
+            st.stoppedReason = SCALING_STOPPED.format(deployment=deployment)
     for c in st.containers:
         c.lastStatus = "STOPPED"
     st.stoppingAt = st.stoppingAt or now
