@@ -10,6 +10,7 @@ import pytest
 from ecsk.api.context import Context, Settings
 from ecsk.api.ecs import instances, tasks
 from ecsk.api.errors import AwsError
+from ecsk.core.services.rollout import deployment_id
 
 RUN = {"running": {"startedAt": "2026-01-01T00:00:05Z"}}
 
@@ -121,3 +122,17 @@ def test_list_tasks_by_container_instance_matches_describe_counts() -> None:
     with pytest.raises(AwsError) as err:
         tasks.list_tasks(c, {"containerInstance": "ghost"})
     assert err.value.code == "InvalidParameterException"
+
+
+def test_a_terminating_service_pod_is_a_task_the_scheduler_stops() -> None:
+    """Its container exited on SIGTERM; ECS still says the service scheduler stopped it."""
+    c = ctx()
+    dying = pod("e", "n2")
+    dying["metadata"]["deletionTimestamp"] = "2026-01-01T01:00:00Z"
+    dying["metadata"]["labels"]["ecs.ecsk.io/revision"] = "2"
+    dying["status"]["containerStatuses"] = [{"name": "app", "state": {"terminated": {"exitCode": 143}}}]
+    c.store.objects["Pod"].append(dying)  # type: ignore[attr-defined]
+    assert ids(tasks.list_tasks(c, {"desiredStatus": "STOPPED"})) == ["c", "e"]
+    got = tasks.describe_tasks(c, {"tasks": ["e" * 32]})["tasks"][0]
+    assert got["stopCode"] == "ServiceSchedulerInitiated"
+    assert got["stoppedReason"] == f"Scaling activity initiated by (deployment {deployment_id('u-1', 2)})"

@@ -31,11 +31,12 @@ from ecsk.api.errors import AwsError, from_prefixed
 from ecsk.core.models import ModelLoadError, parse_run_task
 from ecsk.core.models.errors import errors_of, issues_text
 from ecsk.core.placement.attributes import find_node
+from ecsk.core.services.rollout import pod_deployment_id
 from ecsk.core.tasks.status import (
     STOP_CODE_ANNOTATION,
     STOPPED_REASON_ANNOTATION,
     USER_STOPPED,
-    derive_task_status,
+    service_task,
     task_id,
 )
 from ecsk.core.translate.names import LABEL_CLUSTER, LABEL_SERVICE, dns_label, label_value
@@ -128,7 +129,7 @@ def _service_tasks(ctx: Context, cluster: str | None) -> Iterable[tuple[dict[str
         if svc is None:
             continue
         extra = {**_service_extra(svc), "pod": pod["metadata"]["name"]}
-        rec = derive_task_status(pod).to_dict()
+        rec = service_task(pod, pod_deployment_id(svc["metadata"]["uid"], pod)).to_dict()
         rec.setdefault("group", f"service:{extra['service']}")
         live.add(str(rec["taskId"]))
         yield rec, extra, spec_cluster(svc)

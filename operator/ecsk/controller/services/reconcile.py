@@ -47,7 +47,7 @@ from ecsk.core.tasks.status import (
     task_id,
 )
 from ecsk.core.translate import PlacementHook, RenderOptions, names, render_service
-from ecsk.core.translate.names import ANN_FORCE_DEPLOYMENT, LABEL_DEPLOYMENT_TOKEN, LABEL_REVISION
+from ecsk.core.translate.names import ANN_FORCE_DEPLOYMENT
 from ecsk.core.validation import validate_service
 
 log = logging.getLogger("ecsk.controller.services.reconcile")
@@ -296,8 +296,8 @@ def _gone_tasks(
     for pod in rt.deleted_pods(meta["namespace"], names.label_value(name)):
         if task_id(pod) in live:
             continue
-        revision, token = _deployment_key(pod)
-        rec = stopped_service_task(pod, ro.deployment_id(meta["uid"], revision, token), now).to_dict()
+        revision, _ = ro.pod_deployment_key(pod)
+        rec = stopped_service_task(pod, ro.pod_deployment_id(meta["uid"], pod), now).to_dict()
         rec["group"] = f"service:{name}"
         rec["taskDefinitionArn"] = rv.task_definition_arn(
             family, revision, rt.config.region, rt.config.account
@@ -321,16 +321,6 @@ def _gone_tasks(
             }
         )
     return out
-
-
-def _deployment_key(pod: Mapping[str, Any]) -> ro.DeploymentKey:
-    """Which deployment a pod belongs to: its revision label and forced-deployment token."""
-    labels = pod["metadata"].get("labels") or {}
-    try:
-        revision = int(labels.get(LABEL_REVISION, "0"))
-    except ValueError:
-        revision = 0
-    return revision, str(labels.get(LABEL_DEPLOYMENT_TOKEN) or "")
 
 
 def reconcile(rt: Runtime, body: Mapping[str, Any]) -> float | None:
@@ -451,7 +441,7 @@ def reconcile(rt: Runtime, body: Mapping[str, Any]) -> float | None:
     now_ts = datetime.now(UTC).timestamp()
     for pod in pods:
         ts = derive_task_status(pod)
-        key = _deployment_key(pod)
+        key = ro.pod_deployment_key(pod)
         slot = observed.setdefault(key, {"running": 0, "pending": 0, "pods": []})
         slot["pods"].append(pod)  # still counted by the circuit breaker's failure ledger
         ended = None if pod["metadata"].get("deletionTimestamp") else ended_essential(pod)

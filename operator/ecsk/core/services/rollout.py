@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from ecsk.core.tasks.status import essential_containers
+from ecsk.core.translate.names import LABEL_DEPLOYMENT_TOKEN, LABEL_REVISION
 
 DeploymentKey = tuple[int, str]
 """(revision, forced-deployment token): what tells one deployment's pods from another's."""
@@ -48,6 +49,20 @@ def deployment_id(service_uid: str, revision: int, token: str = "") -> str:
     `token` tells a forced deployment of a revision from the earlier ones of that revision."""
     digits = int(hashlib.sha256(f"{service_uid}|{revision}|{token}".encode()).hexdigest(), 16) % 10**19
     return f"ecs-svc/{digits:019d}"
+
+
+def pod_deployment_key(pod: Mapping[str, Any]) -> DeploymentKey:
+    """Which deployment a pod belongs to: its revision label and forced-deployment token."""
+    labels = (pod.get("metadata") or {}).get("labels") or {}
+    try:
+        revision = int(labels.get(LABEL_REVISION, "0"))
+    except ValueError:
+        revision = 0
+    return revision, str(labels.get(LABEL_DEPLOYMENT_TOKEN) or "")
+
+
+def pod_deployment_id(service_uid: str, pod: Mapping[str, Any]) -> str:
+    return deployment_id(service_uid, *pod_deployment_key(pod))
 
 
 def pod_failures(pod: Mapping[str, Any]) -> int:
