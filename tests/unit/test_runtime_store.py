@@ -91,3 +91,11 @@ def test_deleted_service_pods_are_handed_to_the_next_pass_once() -> None:
     rt.child_changed(service_pod("web", kind="Deployment"), "DELETED")  # not a task
     assert [p["metadata"]["name"] for p in rt.deleted_pods("shop", "web")] == ["web-b"]
     assert rt.deleted_pods("shop", "web") == []
+
+
+def test_a_deleted_services_pods_are_not_kept() -> None:
+    rt = OperatorRuntime(OperatorConfig())
+    rt.observe("ECSService", "ADDED", svc(1))
+    rt.child_changed(service_pod("web-b"), "DELETED")
+    rt.observe("ECSService", "DELETED", svc(2))
+    assert rt.deleted_pods("shop", "web") == []

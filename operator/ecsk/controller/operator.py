@@ -121,7 +121,9 @@ class OperatorRuntime:
         with self._lock:
             if event_type == "DELETED":
                 self._store.pop(key, None)
-                self._service_labels.pop(key, None)
+                label = self._service_labels.pop(key, None)
+                if label is not None:
+                    self._gone_pods.pop(label, None)  # no pass will come to take them
                 return
             old = self._store.get(key)
             if old is not None and resource_version(old) >= resource_version(body):
