@@ -180,6 +180,64 @@ def _describable(ecs: Any, family: str) -> bool:
     return True
 
 
+def _gone(ecs: Any, ref: str) -> bool:
+    try:
+        ecs.describe_task_definition(taskDefinition=ref)
+    except ClientError as exc:
+        return str(exc.response["Error"]["Code"]) == "ClientException"
+    return False
+
+
+def test_delete_task_definitions_only_inactive_and_only_once_unused(
+    ecs: Any, operator_ns: str, kubeconfig: str
+) -> None:
+    for image in ("nginx:1.25", "nginx:1.26", "nginx:1.27"):
+        ecs.register_task_definition(family="del-td", containerDefinitions=container(image))
+    td = f"{ARN}:task-definition/del-td"
+    out = ecs.delete_task_definitions(taskDefinitions=["del-td:2", "del-td", "del-td:99"])
+    assert out["taskDefinitions"] == []
+    reasons = {f["arn"]: f["reason"] for f in out["failures"]}
+    assert reasons[f"{td}:2"].startswith("The specified task definition is still in ACTIVE status.")
+    assert reasons["del-td"].startswith("The specified task definition does not exist.")
+    assert reasons[f"{td}:99"].startswith("The specified task definition does not exist.")
+    # revision 1 runs a service: it stays DELETE_IN_PROGRESS until the service is gone
+    ecs.create_service(serviceName="del-svc", taskDefinition="del-td:1", desiredCount=1)
+    ecs.get_waiter("services_stable").wait(services=["del-svc"], WaiterConfig={"Delay": 2, "MaxAttempts": 60})
+    for n in (1, 2):
+        ecs.deregister_task_definition(taskDefinition=f"del-td:{n}")
+    out = ecs.delete_task_definitions(taskDefinitions=["del-td:1", f"{td}:2"])
+    assert out["failures"] == []
+    assert sorted(t["revision"] for t in out["taskDefinitions"]) == [1, 2]
+    assert {t["status"] for t in out["taskDefinitions"]} == {"DELETE_IN_PROGRESS"}
+    wait_for(lambda: _gone(ecs, "del-td:2"), timeout=30, what="unused revision 2 deleted")
+    assert ecs.describe_task_definition(taskDefinition="del-td:1")["taskDefinition"]["status"] == (
+        "DELETE_IN_PROGRESS"
+    )
+    assert ecs.list_task_definitions(status="DELETE_IN_PROGRESS", familyPrefix="del-td")[
+        "taskDefinitionArns"
+    ] == [f"{td}:1"]
+    with pytest.raises(ClientError) as err:
+        ecs.run_task(taskDefinition="del-td:1")
+    assert code(err) == "ClientException"
+    ecs.delete_service(service="del-svc", force=True)
+    wait_for(lambda: _gone(ecs, "del-td:1"), timeout=90, what="revision 1 deleted once its service is gone")
+    # deleting the latest revision: its number is never reused, and its unchanged spec is not
+    # silently registered again
+    ecs.deregister_task_definition(taskDefinition="del-td:3")
+    ecs.delete_task_definitions(taskDefinitions=["del-td:3"])
+    wait_for(lambda: _gone(ecs, "del-td:3"), timeout=30, what="revision 3 deleted")
+    with pytest.raises(ClientError) as err:
+        ecs.register_task_definition(family="del-td", containerDefinitions=container("nginx:1.27"))
+    assert code(err) == "ClientException" and "deleted" in err.value.response["Error"]["Message"]
+    again = ecs.register_task_definition(family="del-td", containerDefinitions=container("nginx:1.28"))
+    assert again["taskDefinition"]["revision"] == 4
+    assert "del-td" in ecs.list_task_definition_families(status="ALL")["families"]
+    body = json.loads(
+        kubectl(kubeconfig, "-n", operator_ns, "get", "taskdefinition", "del-td", "-o", "json").stdout
+    )
+    assert [r["revision"] for r in body["status"]["revisions"]] == [4]
+
+
 def test_invalid_task_definition_is_refused_and_writes_nothing(
     ecs: Any, operator_ns: str, kubeconfig: str
 ) -> None:
@@ -254,6 +312,90 @@ def test_service_lifecycle_and_waiter(ecs: Any, endpoint: str, operator_ns: str,
         ecs.delete_service(service="web")
     assert "scaled above 0" in err.value.response["Error"]["Message"]
     assert ecs.delete_service(service="web", force=True)["service"]["status"] == "DRAINING"
+
+
+def _service_tasks(ecs: Any, name: str) -> set[str]:
+    return set(ecs.list_tasks(serviceName=name)["taskArns"])
+
+
+def test_force_new_deployment_replaces_tasks_of_the_same_revision(
+    ecs: Any, operator_ns: str, kubeconfig: str
+) -> None:
+    ecs.register_task_definition(family="force-td", containerDefinitions=container())
+    ecs.create_service(serviceName="forced", taskDefinition="force-td", desiredCount=2)
+    stable = {"Delay": 2, "MaxAttempts": 90}
+    ecs.get_waiter("services_stable").wait(services=["forced"], WaiterConfig=stable)
+    before = ecs.describe_services(services=["forced"])["services"][0]
+    old_tasks = _service_tasks(ecs, "forced")
+    assert len(old_tasks) == 2
+    out = ecs.update_service(service="forced", forceNewDeployment=True)["service"]
+    # until the operator acts, the new deployment shows as an IN_PROGRESS PRIMARY (never stale-stable)
+    assert out["deployments"][0]["rolloutState"] == "IN_PROGRESS" and len(out["deployments"]) >= 2
+    ecs.get_waiter("services_stable").wait(services=["forced"], WaiterConfig=stable)
+
+    def completed() -> dict[str, Any] | None:
+        svc = ecs.describe_services(services=["forced"])["services"][0]
+        done = [d["rolloutState"] for d in svc["deployments"]] == ["COMPLETED"]
+        return svc if done else None
+
+    after = wait_for(completed, timeout=60, what="forced deployment COMPLETED")
+    assert after["taskDefinition"] == before["taskDefinition"] == f"{ARN}:task-definition/force-td:1"
+    assert after["deployments"][0]["id"] != before["deployments"][0]["id"]
+    new_tasks = _service_tasks(ecs, "forced")
+    assert len(new_tasks) == 2 and not new_tasks & old_tasks
+    # the same from kubectl: a new value of the annotation is a new deployment
+    kubectl(
+        kubeconfig, "-n", operator_ns, "annotate", "ecsservice", "forced",
+        "ecs.ecsk.io/force-new-deployment=from-kubectl", "--overwrite",
+    )  # fmt: skip
+    wait_for(
+        lambda: not _service_tasks(ecs, "forced") & new_tasks and len(_service_tasks(ecs, "forced")) == 2,
+        timeout=120,
+        what="kubectl-forced deployment replaced the tasks",
+    )
+    ecs.get_waiter("services_stable").wait(services=["forced"], WaiterConfig=stable)
+    ecs.delete_service(service="forced", force=True)
+
+
+def test_stopped_service_tasks_and_container_instance_filter(ecs: Any) -> None:
+    ecs.register_task_definition(family="stop-td", containerDefinitions=container())
+    ecs.create_service(serviceName="shrink", taskDefinition="stop-td", desiredCount=3)
+    stable = {"Delay": 2, "MaxAttempts": 60}
+    ecs.get_waiter("services_stable").wait(services=["shrink"], WaiterConfig=stable)
+    running = ecs.describe_tasks(tasks=ecs.list_tasks(serviceName="shrink")["taskArns"])["tasks"]
+    # containerInstance: the tasks on an instance, and describe-container-instances counts them
+    inst = running[0]["containerInstanceArn"]
+    on_inst = ecs.list_tasks(containerInstance=inst)["taskArns"]
+    assert running[0]["taskArn"] in on_inst
+    assert all(t["containerInstanceArn"] == inst for t in ecs.describe_tasks(tasks=on_inst)["tasks"])
+    described = ecs.describe_container_instances(containerInstances=[inst])["containerInstances"][0]
+    assert described["runningTasksCount"] == len(on_inst)
+    with pytest.raises(ClientError) as err:
+        ecs.list_tasks(containerInstance="i-0notaninstance")
+    assert code(err) == "InvalidParameterException"
+    # StopTask and scale-in: both stay listed as STOPPED, with ECS's stop codes
+    user = running[0]["taskArn"]
+    ecs.stop_task(task=user, reason="bye")
+    ecs.update_service(service="shrink", desiredCount=1)
+    ecs.get_waiter("services_stable").wait(services=["shrink"], WaiterConfig=stable)
+
+    def stopped() -> list[dict[str, Any]]:
+        arns = ecs.list_tasks(serviceName="shrink", desiredStatus="STOPPED")["taskArns"]
+        found = ecs.describe_tasks(tasks=arns)["tasks"] if arns else []
+        gone = [t for t in found if t["lastStatus"] == "STOPPED"]
+        return gone if len(gone) >= 3 else []  # the user-stopped one, replaced, then 2 scaled in
+
+    gone = wait_for(stopped, timeout=60, what="stopped service tasks listed")
+    by_arn = {t["taskArn"]: t for t in gone}
+    assert (by_arn[user]["stopCode"], by_arn[user]["stoppedReason"]) == ("UserInitiated", "bye")
+    scaled = [t for t in gone if t["taskArn"] != user]
+    assert all(t["stopCode"] == "ServiceSchedulerInitiated" for t in scaled)
+    assert all(
+        t["stoppedReason"].startswith("Scaling activity initiated by (deployment ecs-svc/") for t in scaled
+    )
+    assert all(t["taskDefinitionArn"] == f"{ARN}:task-definition/stop-td:1" for t in gone)
+    assert user not in ecs.list_tasks(serviceName="shrink")["taskArns"]
+    ecs.delete_service(service="shrink", force=True)
 
 
 def test_run_describe_list_stop_tasks(ecs: Any, endpoint: str) -> None:

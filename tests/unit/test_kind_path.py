@@ -24,14 +24,15 @@ ROOT = Path(__file__).resolve().parents[2]
 ZONE = "topology.kubernetes.io/zone"
 
 
-def render(**kw: bool) -> dict:
+def render(oom: bool = False, v1: bool = False, api_port: int | None = None) -> dict:
     return config.render(
         load_fleet(None),
         name="ecsk",
         node_image="ecsk-kind/node:test",
         scheduler_config=ROOT / "kind/scheduler-config.yaml",
-        restrict_oom_score_adj=kw.get("oom", False),
-        cgroup_v1=kw.get("v1", False),
+        restrict_oom_score_adj=oom,
+        cgroup_v1=v1,
+        api_port=api_port,
     )
 
 
@@ -266,19 +267,23 @@ def up_calls(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> list[str]:
         cluster.metrics, "image", lambda say: "registry.k8s.io/metrics-server/metrics-server:v0.9.0"
     )
     monkeypatch.setattr(cluster.metrics, "install", lambda kubectl, kc, say: calls.append("metrics"))
+    monkeypatch.setattr(cluster, "_require_free_port", lambda port: None)
+    monkeypatch.setattr(cluster, "_wait_api", lambda say: calls.append("api"))
+    monkeypatch.delenv("ECSK_KIND_API_PORT", raising=False)
+    monkeypatch.delenv("ECSK_KIND_CLUSTER", raising=False)
     return calls
 
 
 def test_up_is_idempotent_and_recreates_a_cluster_of_another_version(up_calls: list[str]) -> None:
     quiet = lambda _m: None  # noqa: E731
     cluster.up(quiet)
-    assert up_calls == ["create", "install", "kwok", "metrics"]
+    assert up_calls == ["create", "install", "kwok", "metrics", "api"]
     up_calls.clear()
     cluster.up(quiet)  # same node image and configuration: the cluster is kept
-    assert up_calls == ["install", "kwok", "metrics"]
+    assert up_calls == ["install", "kwok", "metrics", "api"]
     up_calls.clear()
     cluster.up(quiet, node_image_ref="ecsk-kind/node:v2")  # e.g. a newer Kubernetes pin
-    assert up_calls == ["delete", "create", "install", "kwok", "metrics"]
+    assert up_calls == ["delete", "create", "install", "kwok", "metrics", "api"]
     assert json.loads(cluster.state_file().read_text())["nodeImage"] == "ecsk-kind/node:v2"
 
 
@@ -346,3 +351,65 @@ def test_a_second_cluster_has_its_own_kubeconfig_and_state(monkeypatch: pytest.M
     assert cluster.name() == "ecsk-lab"
     assert cluster.kubeconfig().name == "kind-kubeconfig-ecsk-lab"
     assert cluster.state_file() != default[2] and "ecsk-lab" in str(cluster.state_file())
+
+
+def test_api_endpoint_port_is_mapped_on_the_control_plane_only() -> None:
+    cfg = render(api_port=4611)
+    plane, *workers = cfg["nodes"]
+    assert plane["extraPortMappings"] == [
+        {
+            "containerPort": config.API_NODE_PORT,
+            "hostPort": 4611,
+            "listenAddress": "127.0.0.1",
+            "protocol": "TCP",
+        }
+    ]
+    assert all("extraPortMappings" not in w for w in workers)
+    assert "extraPortMappings" not in render()["nodes"][0]
+
+
+def test_overlay_makes_the_api_service_the_mapped_node_port(tmp_path: Path) -> None:
+    doc = yaml.safe_load(cluster.overlay(ROOT / "manifests", "ecsk-operator:abc123", tmp_path))
+    svc = yaml.safe_load(doc["patches"][1]["patch"])
+    assert (svc["kind"], svc["metadata"]["name"], svc["spec"]["type"]) == ("Service", "ecsk-api", "NodePort")
+    assert svc["spec"]["ports"][0]["nodePort"] == config.API_NODE_PORT
+    base = [d for d in yaml.safe_load_all((ROOT / "manifests/api.yaml").read_text()) if d]
+    service = next(d for d in base if d["kind"] == "Service")
+    # patches that port: Service ports merge on (port, protocol); a patch without protocol lost
+    # its nodePort in kustomize, found on a real kind cluster
+    key = ("port", "protocol")
+    assert [svc["spec"]["ports"][0][k] for k in key] == [service["spec"]["ports"][0][k] for k in key]
+    assert "api.yaml" in yaml.safe_load((ROOT / "manifests/kustomization.yaml").read_text())["resources"]
+
+
+def test_api_port_is_configurable_and_part_of_the_cluster(
+    up_calls: list[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    quiet = lambda _m: None  # noqa: E731
+    cluster.up(quiet)
+    assert cluster.api_url() == f"http://127.0.0.1:{config.DEFAULT_API_PORT}"
+    monkeypatch.setenv("ECSK_KIND_API_PORT", "4620")
+    up_calls.clear()
+    cluster.up(quiet)  # a port mapping is fixed at creation: another port is another cluster
+    assert up_calls[:2] == ["delete", "create"] and cluster.api_url() == "http://127.0.0.1:4620"
+    out = CliRunner().invoke(app, ["api", "url", "--kind"])
+    assert out.exit_code == 0 and out.output.strip() == "http://127.0.0.1:4620"
+    monkeypatch.setenv("KUBECONFIG", str(cluster.kubeconfig()))
+    assert CliRunner().invoke(app, ["api", "url"]).output.strip() == "http://127.0.0.1:4620"
+    assert CliRunner().invoke(app, ["api", "url", "--embedded"]).output.strip() == "http://127.0.0.1:4599"
+    monkeypatch.setenv("ECSK_KIND_API_PORT", "http")
+    with pytest.raises(cluster.KindError, match="ECSK_KIND_API_PORT"):
+        cluster.api_port()
+    cluster.state_file().unlink()
+    out = CliRunner().invoke(app, ["api", "url", "--kind"])
+    assert out.exit_code == 1 and "ecsk kind up" in out.output
+
+
+def test_a_taken_host_port_is_refused_before_kind_runs() -> None:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        sock.listen()
+        with pytest.raises(cluster.KindError, match="ECSK_KIND_API_PORT"):
+            cluster._require_free_port(sock.getsockname()[1])

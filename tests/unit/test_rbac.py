@@ -104,6 +104,7 @@ USES: dict[tuple[str, str], dict[str, list[Evidence]]] = {
         "watch": [(KOPF, '("", "v1", "configmaps")')],
         "create": [("ecsk/controller/taskdefs/reconcile.py", "rt.kube.create(_snapshot(")],
         "patch": [CALL("merge_patch", "ConfigMap")],
+        "delete": [CALL("delete", "ConfigMap")],
     },
     ("", "secrets"): {"get": [CALL("get", "Secret")]},
     ("", "pods"): {

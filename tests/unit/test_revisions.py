@@ -61,3 +61,38 @@ def test_arn_and_snapshot_name() -> None:
     assert rv.snapshot_name("web", 4) == "td-web-4"
     name = rv.snapshot_name("My_App", 1)
     assert name.startswith("td-my-app-") and name.endswith("-1") and name != rv.snapshot_name("my-app", 1)
+
+
+def test_delete_moves_only_inactive_revisions_to_delete_in_progress() -> None:
+    revs = [
+        rv.Revision(1, "a", "t", "INACTIVE", "t1"),
+        rv.Revision(2, "b", "t"),
+        rv.Revision(3, "c", "t", "DELETE_IN_PROGRESS", "t1"),
+    ]
+    out = rv.mark_deleting(revs, {1, 2, 3})
+    assert [r.status for r in out] == ["DELETE_IN_PROGRESS", "ACTIVE", "DELETE_IN_PROGRESS"]
+    assert out[0].deregisteredAt == "t1"  # deregistration time kept
+    assert rv.mark_deleting(out, set()) == out  # one-way: dropping a number changes nothing
+
+
+def test_deleted_revisions_are_never_reused_nor_registered_again() -> None:
+    live = [rv.Revision(1, "a", "t")]
+    tombstones = [rv.Revision(2, "b", "t")]
+    # the family's spec is still revision 2's (deleted): a resync registers nothing
+    revs, rev, created = rv.register(live, "b", "now", tombstones)
+    assert not created and revs == live and rev.revision == 2
+    # a new spec gets 3, not 2 (ECS: "the revision is incremented the next time")
+    revs, rev, created = rv.register(live, "c", "now", tombstones)
+    assert created and rev.revision == 3 and [r.revision for r in revs] == [1, 3]
+    # every revision deleted: numbering still continues
+    assert rv.register([], "d", "now", [rv.Revision(5, "x", "t")])[1].revision == 6
+
+
+def test_delete_in_progress_is_refused_for_new_references_like_inactive() -> None:
+    revs = [rv.Revision(1, "a", "t"), rv.Revision(2, "b", "t", "DELETE_IN_PROGRESS")]
+    with pytest.raises(rv.TaskDefinitionError, match="TaskDefinition is inactive"):
+        rv.resolve("web:2", revs)
+    assert rv.resolve("web:2", revs, allow_inactive=True)[1].revision == 2
+    assert rv.resolve("web", revs)[1].revision == 1
+    assert rv.Revision.from_dict(revs[1].to_dict()).status == "DELETE_IN_PROGRESS"
+    assert rv.status_of("bogus") == "ACTIVE"

@@ -33,7 +33,9 @@ def crash_pod(uid: str, restarts: int) -> dict[str, Any]:
     }
 
 
-def run(prev: list[dict[str, Any]], rev: int, observed: dict[int, ro.Observed], **kw: Any) -> ro.Outcome:
+def run(
+    prev: list[dict[str, Any]], rev: int, observed: dict[ro.DeploymentKey | int, ro.Observed], **kw: Any
+) -> ro.Outcome:
     args: dict[str, Any] = dict(
         service_uid="u",
         revision=rev,
@@ -102,3 +104,43 @@ def test_effective_revision_pin() -> None:
     assert ro.effective_revision(3, 5, pin) == (3, None)
     assert ro.effective_revision(2, 6, pin) == (2, None)
     assert ro.RollbackPin.from_dict(pin.to_dict()) == pin
+
+
+def test_forced_deployment_of_same_revision_replaces_tasks() -> None:
+    """UpdateService forceNewDeployment: a new token is a new PRIMARY deployment of the same
+    revision; the old one stays ACTIVE while its tasks run, and completion waits for them."""
+    done = run([], 3, {3: ro.Observed(running=4)}).deployments
+    old_id = done[0].id
+    out = run(
+        [d.to_dict() for d in done],
+        3,
+        {(3, ""): ro.Observed(running=4), (3, "tok1"): ro.Observed(pending=2)},
+        token="tok1",
+        settled=False,
+    )
+    primary, active = out.deployments
+    assert primary.status == "PRIMARY" and primary.token == "tok1" and primary.revision == 3
+    assert primary.id != old_id and primary.id == ro.deployment_id("u", 3, "tok1")
+    assert (active.id, active.status, active.runningCount) == (old_id, "ACTIVE", 4)
+    assert primary.pendingCount == 2 and primary.rolloutState == "IN_PROGRESS"
+    assert primary.to_dict()["token"] == "tok1" and "token" not in active.to_dict()
+    # the old tasks still run: not complete even if Kubernetes calls it settled
+    out = run(
+        [d.to_dict() for d in out.deployments],
+        3,
+        {(3, ""): ro.Observed(running=1), (3, "tok1"): ro.Observed(running=4)},
+        token="tok1",
+    )
+    assert out.completed is None and len(out.deployments) == 2
+    out = run([d.to_dict() for d in out.deployments], 3, {(3, "tok1"): ro.Observed(running=4)}, token="tok1")
+    assert out.completed == primary.id and [d.id for d in out.deployments] == [primary.id]
+    # the same token again is the same deployment, not another one
+    settled = [d.to_dict() for d in out.deployments]
+    again = run(settled, 3, {(3, "tok1"): ro.Observed(running=4)}, token="tok1")
+    assert [d.id for d in again.deployments] == [primary.id] and again.completed is None
+
+
+def test_plain_revision_key_never_counts_a_forced_deployments_pods() -> None:
+    d = ro.Deployment(id="x", status="PRIMARY", revision=2, taskDefinition="td:2", desiredCount=1, token="t")
+    assert ro.observed_for({2: ro.Observed(running=5)}, d) == ro.Observed()
+    assert ro.observed_for({(2, "t"): ro.Observed(running=1)}, d).running == 1

@@ -72,3 +72,30 @@ def test_deleted_forgets_the_object() -> None:
     rt.observe("ECSService", "ADDED", svc(1))
     rt.observe("ECSService", "DELETED", svc(2))
     assert rt.cached("ECSService", "shop", "web") is None
+
+
+def service_pod(name: str, kind: str = "Pod") -> dict[str, Any]:
+    return {
+        "apiVersion": "v1" if kind == "Pod" else "apps/v1",
+        "kind": kind,
+        "metadata": {"name": name, "namespace": "shop", "labels": {"ecs.ecsk.io/service": "web"}},
+    }
+
+
+def test_deleted_service_pods_are_handed_to_the_next_pass_once() -> None:
+    """Their final state becomes the service's stopped tasks (ListTasks desiredStatus=STOPPED)."""
+    rt = OperatorRuntime(OperatorConfig())
+    rt.observe("ECSService", "ADDED", svc(1))
+    rt.child_changed(service_pod("web-a"), "MODIFIED")
+    rt.child_changed(service_pod("web-b"), "DELETED")
+    rt.child_changed(service_pod("web", kind="Deployment"), "DELETED")  # not a task
+    assert [p["metadata"]["name"] for p in rt.deleted_pods("shop", "web")] == ["web-b"]
+    assert rt.deleted_pods("shop", "web") == []
+
+
+def test_a_deleted_services_pods_are_not_kept() -> None:
+    rt = OperatorRuntime(OperatorConfig())
+    rt.observe("ECSService", "ADDED", svc(1))
+    rt.child_changed(service_pod("web-b"), "DELETED")
+    rt.observe("ECSService", "DELETED", svc(2))
+    assert rt.deleted_pods("shop", "web") == []

@@ -7,8 +7,10 @@ from typing import Any
 from ecsk.core.tasks.status import (
     ESSENTIAL_ANNOTATION,
     STOP_CODE_ANNOTATION,
+    STOPPED_REASON_ANNOTATION,
     derive_task_status,
     essential_exit,
+    stopped_service_task,
 )
 
 
@@ -157,3 +159,48 @@ def test_evicted_is_termination_notice() -> None:
     st = derive_task_status(p)
     assert st.lastStatus == "STOPPED"
     assert st.stopCode == "TerminationNotice"
+
+
+def test_a_service_pod_the_replicaset_deleted_is_a_scaled_in_task() -> None:
+    """No stop annotation: the service scheduler scaled it in (ECS's wording names the deployment)."""
+    p = pod(
+        statuses=[cs("app", RUN), cs("sidecar", RUN)], ready=True, deletionTimestamp="2026-01-01T01:00:00Z"
+    )
+    st = stopped_service_task(p, "ecs-svc/0000000000000000042", "2026-01-01T01:00:09Z")
+    assert (st.lastStatus, st.desiredStatus, st.stopCode) == (
+        "STOPPED",
+        "STOPPED",
+        "ServiceSchedulerInitiated",
+    )
+    assert st.stoppedReason == "Scaling activity initiated by (deployment ecs-svc/0000000000000000042)"
+    assert {c.lastStatus for c in st.containers} == {"STOPPED"}
+    assert st.stoppedAt == "2026-01-01T01:00:00Z" and st.startedAt == "2026-01-01T00:00:05Z"
+    # StopTask annotated the pod before deleting it: the user's stop stays the user's
+    user = pod(
+        statuses=[cs("app", RUN)],
+        annotations={STOP_CODE_ANNOTATION: "UserInitiated", STOPPED_REASON_ANNOTATION: "done"},
+    )
+    st = stopped_service_task(user, "ecs-svc/1", "2026-01-01T01:00:09Z")
+    assert (st.stopCode, st.stoppedReason, st.stoppedAt) == ("UserInitiated", "done", "2026-01-01T01:00:09Z")
+
+
+def test_a_deleted_service_pods_exit_is_the_deletions_doing() -> None:
+    """Real containers exit on SIGTERM when the ReplicaSet deletes the pod: the task was scaled
+    in (or evicted), not stopped by its essential container exiting."""
+    exited = {"terminated": {"exitCode": 143, "finishedAt": "2026-01-01T01:00:02Z"}}
+    p = pod(statuses=[cs("app", exited), cs("sidecar", exited)], deletionTimestamp="2026-01-01T01:00:00Z")
+    assert derive_task_status(p, deleted=True).stopCode == "EssentialContainerExited"
+    st = stopped_service_task(p, "ecs-svc/7", "2026-01-01T01:00:09Z")
+    assert st.stopCode == "ServiceSchedulerInitiated"
+    assert st.stoppedReason == "Scaling activity initiated by (deployment ecs-svc/7)"
+    assert [c.exitCode for c in st.containers] == [143, 143]
+    p["status"]["conditions"].append(
+        {
+            "type": "DisruptionTarget",
+            "status": "True",
+            "reason": "EvictionByEvictionAPI",
+            "message": "Eviction API: evicting",
+        }
+    )
+    st = stopped_service_task(p, "ecs-svc/7", "2026-01-01T01:00:09Z")
+    assert (st.stopCode, st.stoppedReason) == ("TerminationNotice", "Eviction API: evicting")

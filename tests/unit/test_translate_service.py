@@ -10,6 +10,7 @@ import pytest
 from helpers_translate import objects, pod_spec, render_svc, svc, td
 
 from ecsk.core.models import TaskDefinition
+from ecsk.core.translate import names
 from ecsk.core.translate.service import UNABLE_TO_DEPLOY, circuit_breaker_threshold, rolling_bounds
 
 TG = "arn:aws:elasticloadbalancing:us-east-1:123456789012:targetgroup/{}/6d0ecf831eec9f09"
@@ -126,6 +127,19 @@ def test_selector_and_template_labels_are_stable_across_revisions() -> None:
     assert (la["ecs.ecsk.io/revision"], lb["ecs.ecsk.io/revision"]) == ("1", "2")
     assert la["ecs.ecsk.io/service"] == "web" and la["ecs.ecsk.io/cluster"] == "prod"
     assert la["ecs.ecsk.io/task-group"].startswith("service_web")
+
+
+def test_forced_deployment_token_changes_the_template_not_the_selector() -> None:
+    """forceNewDeployment: the token label is a new pod template (new pods), same selector."""
+    s = svc(serviceName="web", desiredCount=2)
+    plain = objects(render_svc(s, web_td(revision=1)), "Deployment")[0]
+    token = names.deployment_token("2026-12-04T15:00:00Z-ab12cd34")
+    forced = objects(render_svc(s, web_td(revision=1), deployment_token=token), "Deployment")[0]
+    assert "ecs.ecsk.io/deployment-token" not in plain["spec"]["template"]["metadata"]["labels"]
+    assert forced["spec"]["template"]["metadata"]["labels"]["ecs.ecsk.io/deployment-token"] == token
+    assert forced["spec"]["selector"] == plain["spec"]["selector"]
+    assert forced["spec"]["template"] != plain["spec"]["template"]
+    assert names.deployment_token("") == "" and names.deployment_token("a") != names.deployment_token("b")
 
 
 def test_revision_taken_from_the_service_reference() -> None:

@@ -253,17 +253,25 @@ class Store:
         return out
 
     def update_spec(
-        self, kind: str, name: str, mutate: Callable[[dict[str, Any]], dict[str, Any]]
+        self,
+        kind: str,
+        name: str,
+        mutate: Callable[[dict[str, Any]], dict[str, Any]],
+        annotations: Mapping[str, str] | None = None,
     ) -> dict[str, Any] | None:
-        """Replace the spec with `mutate(object)`, re-reading the object (from the API server, not
-        the cache) after a 409: status writes by the operator move the resourceVersion on, and
-        only a spec written over a stale read is a real conflict. None if the object is gone."""
+        """Replace the spec with `mutate(object)` (and set `annotations` in the same write),
+        re-reading the object (from the API server, not the cache) after a 409: status writes by
+        the operator move the resourceVersion on, and only a spec written over a stale read is a
+        real conflict. None if the object is gone."""
         for attempt in range(5):
             body = self.get(kind, name, fresh=attempt > 0)
             if body is None:
                 return None
+            meta = dict(body["metadata"])
+            if annotations:
+                meta["annotations"] = {**(meta.get("annotations") or {}), **annotations}
             try:
-                return self.replace({**body, "spec": mutate(body)})
+                return self.replace({**body, "metadata": meta, "spec": mutate(body)})
             except Conflict:
                 continue
         raise AwsError("ServerException", f"{kind} {name} keeps changing concurrently; retry.", 500)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import os
+from pathlib import Path
 from typing import Annotated, Any
 
 import typer
@@ -21,11 +22,42 @@ def _port() -> int:
     return int(os.environ.get("ECSK_API_PORT") or DEFAULT_PORT)
 
 
+def _kind_target() -> bool:
+    """Is the kind cluster the one kubectl talks to ($KUBECONFIG is `ecsk kind up`'s)?"""
+    from ecsk.cluster.kind import cluster as kind
+
+    current = os.environ.get("KUBECONFIG")
+    if not current:
+        return False
+    return Path(current).expanduser().resolve() == kind.kubeconfig().resolve()
+
+
 @app.command()
 def url(
     port: Annotated[int | None, typer.Option(help="Port (default: $ECSK_API_PORT or 4599).")] = None,
+    kind: Annotated[
+        bool | None,
+        typer.Option(
+            "--kind/--embedded",
+            help="The kind cluster's endpoint (`ecsk kind up`, $ECSK_KIND_CLUSTER) or the embedded "
+            "cluster's; default: kind when $KUBECONFIG is the kind cluster's kubeconfig.",
+        ),
+    ] = None,
 ) -> None:
     """Print the endpoint URL: `AWS_ENDPOINT_URL=$(ecsk api url) aws ecs list-clusters`."""
+    if port is None and (kind if kind is not None else _kind_target()):
+        from ecsk.cluster.kind import cluster as kind_cluster
+
+        found = kind_cluster.api_url()
+        if found is None:
+            typer.echo(
+                f"error: kind cluster {kind_cluster.name()} has not published its endpoint: "
+                "run `ecsk kind up`",
+                err=True,
+            )
+            raise typer.Exit(1)
+        typer.echo(found)
+        return
     typer.echo(f"http://{HOST}:{port or _port()}")
 
 

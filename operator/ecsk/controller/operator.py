@@ -43,6 +43,8 @@ from ecsk.core.translate.names import LABEL_SERVICE, MANAGED_BY, label_value
 log = logging.getLogger("ecsk.controller")
 
 Key = tuple[str, str, str]  # kind, namespace, name
+MAX_GONE_PODS = 500
+"""Deleted pods kept per service until its next pass (a bound, should that pass never come)."""
 Reconciler = Callable[[Any, Mapping[str, Any]], "float | None"]
 
 PLURALS = {
@@ -98,6 +100,9 @@ class OperatorRuntime:
         """ECSService key -> (namespace, service label value): pods name their service only by
         label, and a pod event must find its service without scanning every cached service."""
         self._lock = threading.Lock()
+        self._gone_pods: dict[tuple[str, str], list[dict[str, Any]]] = {}
+        """(namespace, service label) -> final state of service pods deleted since the service's
+        last pass: its stopped tasks (ListTasks desiredStatus=STOPPED) come from these."""
         self._threads: list[threading.Thread] = []
         self.children = ChildCache()
         self._stop = threading.Event()
@@ -116,7 +121,9 @@ class OperatorRuntime:
         with self._lock:
             if event_type == "DELETED":
                 self._store.pop(key, None)
-                self._service_labels.pop(key, None)
+                label = self._service_labels.pop(key, None)
+                if label is not None:
+                    self._gone_pods.pop(label, None)  # no pass will come to take them
                 return
             old = self._store.get(key)
             if old is not None and resource_version(old) >= resource_version(body):
@@ -161,6 +168,11 @@ class OperatorRuntime:
                 if k == kind and (namespace is None or ns == namespace)
             ]
 
+    def deleted_pods(self, namespace: str, service_label: str) -> list[dict[str, Any]]:
+        """The service pods deleted since the last call (each is handed out once)."""
+        with self._lock:
+            return self._gone_pods.pop((namespace, service_label), [])
+
     def enqueue(self, kind: str, namespace: str, name: str, delay: float = 0.0) -> None:
         self.queue.add_after((kind, namespace, name), delay)
 
@@ -178,6 +190,10 @@ class OperatorRuntime:
         svc_label = (meta.get("labels") or {}).get(LABEL_SERVICE)
         if svc_label:
             with self._lock:
+                if event_type == "DELETED" and body.get("kind") == "Pod":
+                    gone = self._gone_pods.setdefault((ns, svc_label), [])
+                    gone.append(_stored(body))
+                    del gone[:-MAX_GONE_PODS]
                 owners = [k for k, v in self._service_labels.items() if v == (ns, svc_label)]
             for kind, owner_ns, name in owners:
                 self.queue.add_coalesced((kind, owner_ns, name), self.config.coalesce_seconds)

@@ -21,6 +21,7 @@ SERVICE = Service(
         "ListTaskDefinitions": taskdefs.list_task_definitions,
         "ListTaskDefinitionFamilies": taskdefs.list_task_definition_families,
         "DeregisterTaskDefinition": taskdefs.deregister_task_definition,
+        "DeleteTaskDefinitions": taskdefs.delete_task_definitions,
         "CreateService": services.create_service,
         "DescribeServices": services.describe_services,
         "ListServices": services.list_services,

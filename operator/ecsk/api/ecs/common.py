@@ -13,6 +13,7 @@ from typing import Any
 from ecsk.api.context import Context
 from ecsk.api.errors import AwsError
 from ecsk.api.store import API_VERSION
+from ecsk.core.taskdefs.revisions import TaskDefinitionError, parse_reference
 from ecsk.core.translate.names import cluster_name, dns_label
 
 __all__ = ["cluster_name"]
@@ -34,6 +35,18 @@ def task_arn(ctx: Context, cluster: str, task_id: str) -> str:
 
 def task_definition_arn(ctx: Context, family: str, revision: int) -> str:
     return ctx.arn("ecs", f"task-definition/{family}:{revision}")
+
+
+def own_task_definition_arn(ctx: Context, arn: str | None) -> str | None:
+    """An ARN the operator wrote (with its own --region/--account) in this endpoint's Region and
+    account, so every ARN a client sees agrees; anything unparsable is returned unchanged."""
+    if not arn:
+        return arn
+    try:
+        ref = parse_reference(arn)
+    except TaskDefinitionError:
+        return arn
+    return task_definition_arn(ctx, ref.family, ref.revision) if ref.revision is not None else arn
 
 
 def object_name(*parts: str) -> str:

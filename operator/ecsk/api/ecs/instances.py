@@ -14,6 +14,7 @@ from typing import Any
 from ecsk.api.context import Context, page
 from ecsk.api.ecs.attributes import instance_arn
 from ecsk.api.ecs.clusters import require_cluster
+from ecsk.api.ecs.tasks import all_tasks, desired_matches
 from ecsk.api.errors import AwsError
 from ecsk.core.cql.errors import CQLError
 from ecsk.core.cql.evaluate import evaluate
@@ -22,6 +23,7 @@ from ecsk.core.placement.attributes import find_node
 from ecsk.core.placement.instance_views import describe_all
 from ecsk.core.placement.instances import is_container_instance
 from ecsk.core.placement.nodes import node_view
+from ecsk.core.tasks.status import status_rank
 from ecsk.core.translate.names import LABEL_SERVICE
 
 DROPPED = ("nodeName", "instanceType", "availabilityZone")
@@ -33,8 +35,15 @@ def _instances(ctx: Context) -> list[dict[str, Any]]:
     return [n for n in ctx.store.list("Node") if is_container_instance(n)]
 
 
-def _shape(ctx: Context, cluster: str, view: Mapping[str, Any], node: Mapping[str, Any]) -> dict[str, Any]:
+def _shape(
+    ctx: Context,
+    cluster: str,
+    view: Mapping[str, Any],
+    node: Mapping[str, Any],
+    counts: Mapping[str, tuple[int, int]],
+) -> dict[str, Any]:
     out = {k: v for k, v in view.items() if k not in DROPPED}
+    out["runningTasksCount"], out["pendingTasksCount"] = counts.get(str(view["nodeName"]), (0, 0))
     out["containerInstanceArn"] = instance_arn(ctx, cluster, str(view["nodeName"]))
     out["version"] = int(node["metadata"].get("resourceVersion") or 0)
     out["versionInfo"] = {"agentVersion": "1.0.0"}
@@ -90,8 +99,25 @@ def _describe(ctx: Context, cluster: str, refs: list[str]) -> dict[str, Any]:
         else:
             found[str(node["metadata"]["name"])] = node
     views = describe_all(found.values(), ctx.store.list_all_pods()) if found else []
-    shaped = [_shape(ctx, cluster, v, found[v["nodeName"]]) for v in views]
+    counts = _task_counts(ctx, cluster) if found else {}
+    shaped = [_shape(ctx, cluster, v, found[v["nodeName"]], counts) for v in views]
     return {"containerInstances": shaped, "failures": failures}
+
+
+def _task_counts(ctx: Context, cluster: str) -> dict[str, tuple[int, int]]:
+    """node -> (runningTasksCount, pendingTasksCount) over this cluster's tasks, from the same
+    records ListTasks filters: runningTasksCount is ECS's "tasks that have a desired status of
+    RUNNING" (so it equals `list-tasks --container-instance`), pendingTasksCount those whose
+    last status is still before RUNNING. (Remaining resources count every pod on the node.)"""
+    out: dict[str, tuple[int, int]] = {}
+    for rec, _, _ in all_tasks(ctx, cluster):
+        node = rec.get("node")
+        if not node or not desired_matches(rec, "RUNNING"):
+            continue
+        running, pending = out.get(str(node), (0, 0))
+        early = status_rank(str(rec.get("lastStatus"))) < status_rank("RUNNING")
+        out[str(node)] = (running + 1, pending + int(early))
+    return out
 
 
 def describe_container_instances(ctx: Context, params: dict[str, Any]) -> dict[str, Any]:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Mapping
+from datetime import UTC, datetime
 from typing import Any
 
 from ecsk.api.context import Context, epoch, page
@@ -18,6 +19,7 @@ from ecsk.api.ecs.common import (
     cluster_arn,
     cluster_name,
     object_name,
+    own_task_definition_arn,
     resource,
     service_arn,
     short_name,
@@ -31,6 +33,7 @@ from ecsk.api.errors import AwsError
 from ecsk.api.store import Conflict
 from ecsk.core.models import ModelLoadError, parse_service
 from ecsk.core.models.errors import errors_of, issues_text
+from ecsk.core.translate.names import ANN_FORCE_DEPLOYMENT
 from ecsk.core.validation import validate_service
 
 NOT_FOUND = "Service not found."
@@ -92,7 +95,7 @@ def _pending_deployment(
 
 def _td_arn(ctx: Context, spec: Mapping[str, Any], status: Mapping[str, Any], observed: bool) -> str | None:
     if observed and status.get("taskDefinition"):
-        return str(status["taskDefinition"])
+        return own_task_definition_arn(ctx, str(status["taskDefinition"]))
     ref = spec.get("taskDefinition")
     if not ref:
         return None
@@ -110,12 +113,24 @@ def _desired(spec: Mapping[str, Any], status: Mapping[str, Any], observed: bool)
     return int(spec.get("desiredCount") or 0)
 
 
+def _observed(body: Mapping[str, Any]) -> bool:
+    """The operator's status describes the current spec and the current forced deployment."""
+    status, meta = body.get("status") or {}, body["metadata"]
+    forced = (meta.get("annotations") or {}).get(ANN_FORCE_DEPLOYMENT)
+    return int(status.get("observedGeneration") or 0) >= int(meta.get("generation") or 0) and (
+        status.get("observedForceNewDeployment") == forced
+    )
+
+
 def describe(ctx: Context, body: Mapping[str, Any], include_tags: bool = False) -> dict[str, Any]:
     spec, status, meta = body.get("spec") or {}, body.get("status") or {}, body["metadata"]
     name, cluster = service_name_of(body), spec_cluster(body)
-    observed = int(status.get("observedGeneration") or 0) >= int(meta.get("generation") or 0)
+    observed = _observed(body)
     td_arn = _td_arn(ctx, spec, status, observed)
     deployments = [_epoch_fields(d, "createdAt", "updatedAt") for d in status.get("deployments") or []]
+    for d in deployments:
+        if d.get("taskDefinition"):
+            d["taskDefinition"] = own_task_definition_arn(ctx, d["taskDefinition"])
     if not observed or not deployments:
         deployments = [
             _pending_deployment(spec, body, td_arn),
@@ -243,19 +258,24 @@ def _active(ctx: Context, params: Mapping[str, Any]) -> tuple[str, dict[str, Any
 
 
 def update_service(ctx: Context, params: dict[str, Any]) -> dict[str, Any]:
-    if params.get("forceNewDeployment"):
-        raise AwsError(
-            "UnsupportedFeatureException",
-            "ecsk does not support forceNewDeployment yet: register a new revision instead.",
-        )
+    """forceNewDeployment sets a fresh ANN_FORCE_DEPLOYMENT token in the same write as the spec:
+    the operator labels the pod template with it, so new tasks replace the old ones even when
+    the revision is unchanged, under a new deployment id (docs/api.md)."""
     _, body = _active(ctx, params)
+    stamp = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    forced = {ANN_FORCE_DEPLOYMENT: f"{stamp}-{uuid.uuid4().hex[:8]}"}
     keep = params.get("taskDefinition") is None
 
     def updated(live: dict[str, Any]) -> dict[str, Any]:
         spec = {**(live.get("spec") or {}), **{k: params[k] for k in UPDATABLE if k in params}}
         return _checked_spec(ctx, spec, keep_revision=keep)
 
-    out = ctx.store.update_spec("ECSService", body["metadata"]["name"], updated)
+    out = ctx.store.update_spec(
+        "ECSService",
+        body["metadata"]["name"],
+        updated,
+        annotations=forced if params.get("forceNewDeployment") else None,
+    )
     if out is None:
         raise AwsError("ServiceNotFoundException", NOT_FOUND)
     return {"service": describe(ctx, out)}

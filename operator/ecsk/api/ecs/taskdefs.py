@@ -27,6 +27,13 @@ from ecsk.core.translate.names import label_value
 from ecsk.core.validation import validate_task_definition
 
 DEREGISTER_ANNOTATION = f"{rv.GROUP}/deregister"
+DELETE_ANNOTATION = f"{rv.GROUP}/delete"
+STILL_ACTIVE = (
+    "The specified task definition is still in ACTIVE status. Please deregister the target and try again."
+)
+DOES_NOT_EXIST = (
+    "The specified task definition does not exist. Specify a valid account, family, revision and try again."
+)
 UNABLE = "Unable to describe task definition."
 POLL_SECONDS = 0.05
 ALL_REVISIONS = f"{rv.L_COMPONENT}={rv.COMPONENT}"
@@ -102,6 +109,7 @@ def _wait_revision(ctx: Context, family: str, name: str, generation: int, digest
             matches = [r for r in rv.revisions_from_status(status.get("revisions")) if r.hash == digest]
             if matches:
                 return matches[-1].revision
+            _refuse_deleted_latest(ctx, family, digest)
         time.sleep(POLL_SECONDS)
     raise AwsError(
         "ServerException",
@@ -110,6 +118,21 @@ def _wait_revision(ctx: Context, family: str, name: str, generation: int, digest
         f"{ctx.store.namespace}?",
         500,
     )
+
+
+def _refuse_deleted_latest(ctx: Context, family: str, digest: str) -> None:
+    """The spec is that of the family's latest revision, which was deleted: ecsk registers an
+    unchanged spec once (as `kubectl apply`), so no revision will come; say so instead of timing out."""
+    selector = f"{rv.L_COMPONENT}={rv.DELETED_COMPONENT},{rv.L_FAMILY}={label_value(family)}"
+    deleted = rv.revisions_from_configmaps(ctx.store.list("ConfigMap", selector), family)[0]
+    live, _ = _revisions(ctx, family)
+    latest = max([*deleted, *live], key=lambda r: r.revision, default=None)
+    if latest is not None and latest.hash == digest and latest in deleted:
+        raise AwsError(
+            "ClientException",
+            f"Revision {family}:{latest.revision} had this exact definition and was deleted; ecsk "
+            "registers an unchanged definition once (as kubectl apply does): change it to register again.",
+        )
 
 
 def _revisions(ctx: Context, family: str) -> tuple[list[rv.Revision], dict[int, dict[str, Any]]]:
@@ -124,9 +147,9 @@ def _description(ctx: Context, cm: Mapping[str, Any]) -> dict[str, Any]:
     ann = cm["metadata"].get("annotations") or {}
     doc.pop("tags", None)
     doc["taskDefinitionArn"] = task_definition_arn(ctx, doc["family"], int(doc["revision"]))
-    doc["status"] = "INACTIVE" if labels.get(rv.L_STATUS) == "INACTIVE" else "ACTIVE"
+    doc["status"] = rv.status_of(labels.get(rv.L_STATUS))
     doc["registeredAt"] = epoch(doc.get("registeredAt"))
-    if doc["status"] == "INACTIVE":
+    if doc["status"] != "ACTIVE":
         doc["deregisteredAt"] = epoch(ann.get(rv.A_DEREGISTERED))
     td = TaskDefinition.model_validate(
         {k: v for k, v in doc.items() if k not in ("registeredAt", "deregisteredAt")}
@@ -249,22 +272,43 @@ def deregister_task_definition(ctx: Context, params: dict[str, Any]) -> dict[str
     body = find_family(ctx, family)
     if body is None:
         raise AwsError("ClientException", UNABLE)
-    ann = (body["metadata"].get("annotations") or {}).get(DEREGISTER_ANNOTATION)
-    numbers = rv.parse_deregister_annotation(ann) | {revision}
+    cm = _snapshot(ctx, family, revision)
+    if _status(cm) == "ACTIVE":
+        _annotate_revisions(ctx, body, DEREGISTER_ANNOTATION, {revision})
+        cm = _wait_relabelled(ctx, family, revision, "ACTIVE", "deregister") or cm
+    return {"taskDefinition": _description(ctx, cm)}
+
+
+def _status(cm: Mapping[str, Any]) -> rv.RevisionStatus:
+    return rv.status_of((cm["metadata"].get("labels") or {}).get(rv.L_STATUS))
+
+
+def _annotate_revisions(ctx: Context, body: Mapping[str, Any], annotation: str, numbers: set[int]) -> None:
+    """Add revision numbers to the family's deregister/delete annotation (the operator acts on it,
+    exactly as for `kubectl annotate`)."""
+    have = rv.parse_deregister_annotation((body["metadata"].get("annotations") or {}).get(annotation))
+    value = ",".join(str(n) for n in sorted(have | numbers))
     ctx.store.merge_patch(
-        "TaskDefinition",
-        body["metadata"]["name"],
-        {"metadata": {"annotations": {DEREGISTER_ANNOTATION: ",".join(str(n) for n in sorted(numbers))}}},
+        "TaskDefinition", body["metadata"]["name"], {"metadata": {"annotations": {annotation: value}}}
     )
+
+
+def _wait_relabelled(
+    ctx: Context, family: str, revision: int, before: rv.RevisionStatus, verb: str
+) -> dict[str, Any] | None:
+    """Until the operator moved the revision on from status `before`: its ConfigMap (None once it
+    is gone: deleted, nothing used it)."""
     deadline = time.monotonic() + ctx.settings.register_timeout
     while time.monotonic() < deadline:
-        cm = _snapshot(ctx, family, revision)
-        if (cm["metadata"].get("labels") or {}).get(rv.L_STATUS) == "INACTIVE":
-            return {"taskDefinition": _description(ctx, cm)}
+        cm = ctx.store.get("ConfigMap", rv.snapshot_name(family, revision))
+        if cm is None:
+            return None
+        if _status(cm) != before:
+            return cm
         time.sleep(POLL_SECONDS)
     raise AwsError(
         "ServerException",
-        f"The ecsk operator did not deregister {family}:{revision} in time; is it running?",
+        f"The ecsk operator did not {verb} {family}:{revision} in time; is it running?",
         500,
     )
 
@@ -275,3 +319,61 @@ def load_revision(ctx: Context, family: str, revision: int) -> TaskDefinition:
     for key in ("revision", "taskDefinitionArn", "status", "registeredAt"):
         doc.pop(key, None)
     return parse_task_definition(doc)
+
+
+class _Refused(Exception):
+    """One reference DeleteTaskDefinitions reports in `failures` (the others still proceed)."""
+
+    def __init__(self, arn: str, reason: str) -> None:
+        super().__init__(reason)
+        self.failure = {"arn": arn, "reason": reason}
+
+
+def _deletable(ctx: Context, ref: str) -> tuple[str, int, dict[str, Any]]:
+    """(family, revision, ConfigMap) of a revision that may be deleted: it must name a revision
+    (ECS: "You must specify a revision") and be INACTIVE or already DELETE_IN_PROGRESS."""
+    try:
+        parsed = rv.parse_reference(ref)
+    except rv.TaskDefinitionError:
+        raise _Refused(ref, DOES_NOT_EXIST) from None
+    if parsed.revision is None:
+        raise _Refused(ref, DOES_NOT_EXIST)
+    arn = task_definition_arn(ctx, parsed.family, parsed.revision)
+    try:
+        cm = _snapshot(ctx, parsed.family, parsed.revision)
+    except AwsError:
+        raise _Refused(arn, DOES_NOT_EXIST) from None
+    if _status(cm) == "ACTIVE":
+        raise _Refused(arn, STILL_ACTIVE)
+    return parsed.family, parsed.revision, cm
+
+
+def delete_task_definitions(ctx: Context, params: dict[str, Any]) -> dict[str, Any]:
+    """INACTIVE revisions become DELETE_IN_PROGRESS (the operator's `ecs.ecsk.io/delete`
+    annotation), then disappear once no task or service deployment uses them."""
+    refs = params["taskDefinitions"]
+    if not 1 <= len(refs) <= 10:
+        raise AwsError("InvalidParameterException", "taskDefinitions can have at most 10 items.")
+    found: dict[str, dict[int, dict[str, Any]]] = {}
+    failures = []
+    for ref in refs:
+        try:
+            family, revision, cm = _deletable(ctx, ref)
+        except _Refused as exc:
+            failures.append(exc.failure)
+            continue
+        found.setdefault(family, {})[revision] = cm
+    for family, revs in found.items():
+        body = find_family(ctx, family)
+        todo = {n for n, cm in revs.items() if _status(cm) == "INACTIVE"}
+        if body is None or not todo:
+            continue
+        _annotate_revisions(ctx, body, DELETE_ANNOTATION, todo)
+        for n in sorted(todo):
+            _wait_relabelled(ctx, family, n, "INACTIVE", "delete")
+    out = [
+        {**_description(ctx, cm), "status": "DELETE_IN_PROGRESS"}
+        for revs in found.values()
+        for cm in revs.values()
+    ]
+    return {"taskDefinitions": out, "failures": failures}

@@ -18,6 +18,7 @@ from ecsk.api.context import Context, epoch, page
 from ecsk.api.ecs.clusters import require_cluster
 from ecsk.api.ecs.common import (
     cluster_arn,
+    own_task_definition_arn,
     resource,
     spec_cluster,
     tags_out,
@@ -29,11 +30,13 @@ from ecsk.api.ecs.taskdefs import load_revision, resolve_any
 from ecsk.api.errors import AwsError, from_prefixed
 from ecsk.core.models import ModelLoadError, parse_run_task
 from ecsk.core.models.errors import errors_of, issues_text
+from ecsk.core.placement.attributes import find_node
+from ecsk.core.services.rollout import pod_deployment_id
 from ecsk.core.tasks.status import (
     STOP_CODE_ANNOTATION,
     STOPPED_REASON_ANNOTATION,
     USER_STOPPED,
-    derive_task_status,
+    service_task,
     task_id,
 )
 from ecsk.core.translate.names import LABEL_CLUSTER, LABEL_SERVICE, dns_label, label_value
@@ -63,7 +66,9 @@ def _view(
     out: dict[str, Any] = {
         "taskArn": arn,
         "clusterArn": cluster_arn(ctx, cluster),
-        "taskDefinitionArn": rec.get("taskDefinitionArn") or extra.get("taskDefinitionArn"),
+        "taskDefinitionArn": own_task_definition_arn(
+            ctx, rec.get("taskDefinitionArn") or extra.get("taskDefinitionArn")
+        ),
         "lastStatus": rec.get("lastStatus"),
         "desiredStatus": rec.get("desiredStatus"),
         "healthStatus": rec.get("healthStatus") or "UNKNOWN",
@@ -103,32 +108,46 @@ def _standalone(ctx: Context, cluster: str | None) -> Iterable[tuple[dict[str, A
             yield dict(rec), extra, c
 
 
-def _service_tasks(ctx: Context, cluster: str | None) -> Iterable[tuple[dict[str, Any], dict[str, Any], str]]:
-    selector = LABEL_SERVICE + (f",{LABEL_CLUSTER}={label_value(cluster)}" if cluster else "")
-    services = {
-        label_value(str((b.get("spec") or {}).get("serviceName") or b["metadata"]["name"])): b
-        for b in ctx.store.list("ECSService")
+def _service_extra(svc: Mapping[str, Any]) -> dict[str, Any]:
+    return {
+        "taskDefinitionArn": (svc.get("status") or {}).get("taskDefinition"),
+        "startedBy": f"ecs-svc/{svc['metadata']['uid'].replace('-', '')[:19]}",
+        "launchType": (svc.get("spec") or {}).get("launchType"),
+        "service": str((svc.get("spec") or {}).get("serviceName") or svc["metadata"]["name"]),
     }
+
+
+def _service_tasks(ctx: Context, cluster: str | None) -> Iterable[tuple[dict[str, Any], dict[str, Any], str]]:
+    """Live tasks from the services' pods, then the stopped ones the operator keeps in each
+    service's `status.stoppedTasks` (for `--task-retention`, an hour by default, as ECS does)."""
+    selector = LABEL_SERVICE + (f",{LABEL_CLUSTER}={label_value(cluster)}" if cluster else "")
+    services = [b for b in ctx.store.list("ECSService") if cluster is None or spec_cluster(b) == cluster]
+    by_label = {label_value(_service_extra(b)["service"]): b for b in services}
+    live: set[str] = set()
     for pod in ctx.store.list("Pod", selector):
-        labels = pod["metadata"].get("labels") or {}
-        svc = services.get(labels.get(LABEL_SERVICE, ""))
+        svc = by_label.get((pod["metadata"].get("labels") or {}).get(LABEL_SERVICE, ""))
         if svc is None:
             continue
-        name = str((svc.get("spec") or {}).get("serviceName") or svc["metadata"]["name"])
-        rec = derive_task_status(pod).to_dict()
-        rec.setdefault("group", f"service:{name}")
-        extra = {
-            "taskDefinitionArn": (svc.get("status") or {}).get("taskDefinition"),
-            "startedBy": f"ecs-svc/{svc['metadata']['uid'].replace('-', '')[:19]}",
-            "launchType": (svc.get("spec") or {}).get("launchType"),
-            "service": name,
-            "pod": pod["metadata"]["name"],
-        }
+        extra = {**_service_extra(svc), "pod": pod["metadata"]["name"]}
+        rec = service_task(pod, pod_deployment_id(svc["metadata"]["uid"], pod)).to_dict()
+        rec.setdefault("group", f"service:{extra['service']}")
+        live.add(str(rec["taskId"]))
         yield rec, extra, spec_cluster(svc)
+    for svc in services:
+        for rec in (svc.get("status") or {}).get("stoppedTasks") or []:
+            if str(rec.get("taskId")) not in live:
+                yield dict(rec), _service_extra(svc), spec_cluster(svc)
 
 
-def _all(ctx: Context, cluster: str | None) -> list[tuple[dict[str, Any], dict[str, Any], str]]:
+def all_tasks(ctx: Context, cluster: str | None) -> list[tuple[dict[str, Any], dict[str, Any], str]]:
+    """(task record, what the record does not say, cluster) for every task ListTasks can see."""
     return [*_standalone(ctx, cluster), *_service_tasks(ctx, cluster)]
+
+
+def desired_matches(rec: Mapping[str, Any], desired: str) -> bool:
+    """ListTasks' desiredStatus filter: RUNNING also lists tasks still PENDING."""
+    have = rec.get("desiredStatus")
+    return have == desired or (desired == "RUNNING" and have == "PENDING")
 
 
 def _short_task(ref: str) -> str:
@@ -140,7 +159,7 @@ def describe_tasks(ctx: Context, params: dict[str, Any]) -> dict[str, Any]:
     if not 1 <= len(refs) <= 100:
         raise AwsError("InvalidParameterException", "tasks can have at most 100 items.")
     cluster = require_cluster(ctx, params.get("cluster"))
-    found = {str(rec["taskId"]): (rec, extra) for rec, extra, _ in _all(ctx, cluster)}
+    found = {str(rec["taskId"]): (rec, extra) for rec, extra, _ in all_tasks(ctx, cluster)}
     tasks, failures = [], []
     for ref in refs:
         tid = _short_task(ref)
@@ -161,11 +180,12 @@ def list_tasks(ctx: Context, params: dict[str, Any]) -> dict[str, Any]:
     if params.get("family") and params.get("serviceName"):
         raise AwsError("InvalidParameterException", "Filters family and serviceName cannot be used together.")
     desired = params.get("desiredStatus") or "RUNNING"
+    node = _instance_node(ctx, params.get("containerInstance"))
     rows = []
-    for rec, extra, _ in _all(ctx, cluster):
-        if rec.get("desiredStatus") != desired and not (
-            desired == "RUNNING" and rec.get("desiredStatus") == "PENDING"
-        ):
+    for rec, extra, _ in all_tasks(ctx, cluster):
+        if not desired_matches(rec, desired):
+            continue
+        if node is not None and rec.get("node") != node:
             continue
         if (
             params.get("family")
@@ -184,6 +204,16 @@ def list_tasks(ctx: Context, params: dict[str, Any]) -> dict[str, Any]:
         rows.append(task_arn(ctx, cluster, str(rec["taskId"])))
     chunk, token = page(rows, params, key=str)
     return {"taskArns": chunk, **({"nextToken": token} if token else {})}
+
+
+def _instance_node(ctx: Context, ref: str | None) -> str | None:
+    """The node a ListTasks containerInstance (ARN, id or node name) names."""
+    if not ref:
+        return None
+    node = find_node(ctx.store.list("Node"), ref)
+    if node is None:
+        raise AwsError("InvalidParameterException", "The referenced container instance was not found.")
+    return str(node["metadata"]["name"])
 
 
 def _refusal(body: Mapping[str, Any]) -> AwsError | None:
@@ -253,7 +283,7 @@ def run_task(ctx: Context, params: dict[str, Any]) -> dict[str, Any]:
 def stop_task(ctx: Context, params: dict[str, Any]) -> dict[str, Any]:
     cluster = require_cluster(ctx, params.get("cluster"))
     tid = _short_task(params["task"])
-    match = next(((r, e) for r, e, _ in _all(ctx, cluster) if str(r["taskId"]) == tid), None)
+    match = next(((r, e) for r, e, _ in all_tasks(ctx, cluster) if str(r["taskId"]) == tid), None)
     if match is None:
         raise AwsError("InvalidParameterException", "The referenced task was not found.")
     rec, extra = match

@@ -10,10 +10,13 @@ Nothing is created before the Docker engine has been checked. `down` deletes the
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
+import socket
 import subprocess
 import time
+import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -45,6 +48,20 @@ def name() -> str:
 def kubeconfig() -> Path:
     suffix = "" if name() == DEFAULT_CLUSTER else f"-{name()}"
     return paths.home() / f"kind-kubeconfig{suffix}"
+
+
+def api_port() -> int:
+    """Host port of this cluster's AWS API endpoint: `$ECSK_KIND_API_PORT`, else 4600."""
+    raw = os.environ.get("ECSK_KIND_API_PORT") or str(config.DEFAULT_API_PORT)
+    if not raw.isdigit() or not 1 <= int(raw) <= 65535:
+        raise KindError(f"ECSK_KIND_API_PORT={raw!r} is not a port number (1-65535)")
+    return int(raw)
+
+
+def api_url() -> str | None:
+    """The endpoint's URL from the host, once `up` has published it (None before)."""
+    port = (json.loads(state_file().read_text()) if state_file().is_file() else {}).get("apiPort")
+    return f"http://127.0.0.1:{port}" if port else None
 
 
 def work_dir() -> Path:
@@ -139,6 +156,7 @@ def _config(node_img: str, fleet_file: Path | None) -> dict[str, Any]:
         restrict_oom_score_adj=host.lacks_cap_sys_resource(),
         cgroup_v1=config.host_is_cgroup_v1(),
         host=config.HostCapacity(*host.engine_capacity()),
+        api_port=api_port(),
     )
 
 
@@ -164,16 +182,25 @@ def up(say: Progress = print, *, node_image_ref: str | None = None, fleet_file: 
         say(f"node containers not running ({', '.join(stopped)}): recreating cluster {name()}")
         _delete(kind, say)
     if name() not in clusters(kind):
+        _require_free_port(api_port())
         _create(kind, cfg, say)
         state = {}
     loaded = _load_images(kind, app_images, dict(state.get("loaded") or {}), say)
-    state = {"config": cfg_key, "nodeImage": node_img, "images": app_images, "loaded": loaded}
+    state = {
+        "config": cfg_key,
+        "nodeImage": node_img,
+        "images": app_images,
+        "loaded": loaded,
+        "apiPort": api_port(),
+    }
     state_file().parent.mkdir(parents=True, exist_ok=True)
     state_file().write_text(json.dumps(state, indent=2))
     _install_operator(kubectl, app_images[1], say)
     kwok.install(kubectl, kubeconfig(), say)
     metrics.install(kubectl, kubeconfig(), say)
+    _wait_api(say)
     say(f"kind cluster {name()} ready in {time.monotonic() - started:.0f}s; export KUBECONFIG={kubeconfig()}")
+    say(f"AWS API endpoint: AWS_ENDPOINT_URL={api_url()} (or `ecsk api url --kind`)")
     return kubeconfig()
 
 
@@ -229,7 +256,8 @@ def _load_images(kind: Path, refs: list[str], loaded: dict[str, str], say: Progr
 def overlay(manifests: Path, image: str, directory: Path) -> str:
     """A kustomization on top of manifests/ that only pins the operator image just built and sets
     the image pull behaviour, so one `kubectl apply -k` installs the right thing (no rollout of
-    the placeholder `ecsk-operator:dev` first)."""
+    the placeholder `ecsk-operator:dev` first), and makes the AWS API endpoint's Service the
+    NodePort the control plane's host port mapping points at."""
     name, tag = image.rsplit(":", 1)
     patch = {
         "apiVersion": "apps/v1",
@@ -248,12 +276,33 @@ def overlay(manifests: Path, image: str, directory: Path) -> str:
             }
         },
     }
+    api_service = {
+        "apiVersion": "v1",
+        "kind": "Service",
+        "metadata": {"name": "ecsk-api", "namespace": OPERATOR_NS},
+        "spec": {
+            "type": "NodePort",
+            # (port, protocol) is the list's merge key: without protocol kustomize drops nodePort
+            "ports": [
+                {
+                    "name": "aws",
+                    "port": 4599,
+                    "protocol": "TCP",
+                    "targetPort": "aws",
+                    "nodePort": config.API_NODE_PORT,
+                }
+            ],
+        },
+    }
     doc = {
         "apiVersion": "kustomize.config.k8s.io/v1beta1",
         "kind": "Kustomization",
         "resources": [os.path.relpath(manifests, directory)],  # kustomize refuses absolute paths
         "images": [{"name": "ecsk-operator", "newName": name, "newTag": tag}],
-        "patches": [{"patch": yaml.safe_dump(patch, sort_keys=False)}],
+        "patches": [
+            {"patch": yaml.safe_dump(patch, sort_keys=False)},
+            {"patch": yaml.safe_dump(api_service, sort_keys=False)},
+        ],
     }
     return yaml.safe_dump(doc, sort_keys=False)
 
@@ -271,6 +320,43 @@ def _install_operator(kubectl: Path, image: str, say: Progress) -> None:
         say,
         timeout=330,
     )
+    steps.run(
+        "api-rollout",
+        [*kc, "-n", OPERATOR_NS, "rollout", "status", "deployment/ecsk-api", "--timeout=300s"],
+        say,
+        timeout=330,
+    )
+
+
+def _require_free_port(port: int) -> None:
+    """kind would fail late and obscurely on a taken host port: refuse first, naming the knob."""
+    with contextlib.closing(socket.socket(socket.AF_INET, socket.SOCK_STREAM)) as sock:
+        try:
+            sock.bind(("127.0.0.1", port))
+        except OSError:
+            raise KindError(
+                f"port {port} on 127.0.0.1 is taken (another kind cluster or the embedded cluster's "
+                "endpoint?): set ECSK_KIND_API_PORT to a free port for this cluster's AWS API endpoint"
+            ) from None
+
+
+def _wait_api(say: Progress, timeout: float = 120.0) -> None:
+    """Until the endpoint answers its health probe through the host port mapping."""
+    url = f"{api_url()}/ping"
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            with urllib.request.urlopen(url, timeout=3) as resp:
+                if resp.status == 200:
+                    return
+        except OSError:
+            pass
+        if time.monotonic() > deadline:
+            raise KindError(
+                f"the AWS API endpoint does not answer at {url}; "
+                f"see `kubectl -n {OPERATOR_NS} logs deploy/ecsk-api`"
+            )
+        time.sleep(1)
 
 
 def _delete(kind: Path, say: Progress) -> None:

@@ -26,6 +26,12 @@ _NOT_KUBELET_LABELS = ("kubernetes.io/hostname", "kubernetes.io/os", "kubernetes
 # The host's capability bounding set lacks CAP_SYS_RESOURCE: runc inside the node cannot lower
 # oom_score_adj for pod sandboxes, exactly the rootless case containerd's option exists for.
 RESTRICT_OOM_PATCH = '[plugins."io.containerd.grpc.v1.cri"]\n  restrict_oom_score_adj = true\n'
+API_NODE_PORT = 30599
+"""The NodePort of the in-cluster AWS API endpoint (manifests/api.yaml's Service, made a NodePort
+by `ecsk kind up`), mapped to the host by the control-plane node's extraPortMappings."""
+DEFAULT_API_PORT = 4600
+"""Host port of the kind cluster's endpoint (127.0.0.1): not 4599, which the embedded cluster's
+endpoint uses, so both can run on one machine. `ECSK_KIND_API_PORT` picks another."""
 # kubelet 1.37 refuses cgroup v1 hosts unless told otherwise.
 CGROUP_V1_PATCH = "kind: KubeletConfiguration\nfailCgroupV1: false\n"
 
@@ -111,7 +117,11 @@ def render(
     restrict_oom_score_adj: bool,
     cgroup_v1: bool,
     host: HostCapacity | None = None,
+    api_port: int | None = None,
 ) -> dict[str, Any]:
+    """`api_port`: publish the in-cluster AWS API endpoint on 127.0.0.1:<api_port> of the host.
+    A port mapping is fixed when kind creates the node, so another port means another cluster
+    (`up` recreates it: the port is part of the configuration it compares)."""
     scheduler_patch = {
         "apiVersion": "kubeadm.k8s.io/v1beta4",
         "kind": "ClusterConfiguration",
@@ -136,6 +146,16 @@ def render(
         ],
         "kubeadmConfigPatches": [yaml.safe_dump(scheduler_patch)],
     }
+    if api_port is not None:
+        # kube-proxy on the control plane forwards the NodePort to the endpoint's pod wherever it runs.
+        control_plane["extraPortMappings"] = [
+            {
+                "containerPort": API_NODE_PORT,
+                "hostPort": api_port,
+                "listenAddress": "127.0.0.1",
+                "protocol": "TCP",
+            }
+        ]
     workers: list[dict[str, Any]] = []
     for labels in worker_labels(fleet):
         worker: dict[str, Any] = {"role": "worker", "image": node_image, "labels": labels}

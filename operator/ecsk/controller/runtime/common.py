@@ -62,6 +62,8 @@ class Runtime(Protocol):
 
     def remember(self, obj: Mapping[str, Any]) -> None: ...
 
+    def deleted_pods(self, namespace: str, service_label: str) -> list[dict[str, Any]]: ...
+
 
 def condition(
     existing: Sequence[Mapping[str, Any]] | None,

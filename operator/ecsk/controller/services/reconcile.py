@@ -35,16 +35,20 @@ from ecsk.core.capacity import providers as capacity
 from ecsk.core.models import ECSService, load_document
 from ecsk.core.services import events as ev
 from ecsk.core.services import rollout as ro
+from ecsk.core.taskdefs import revisions as rv
 from ecsk.core.taskdefs.revisions import TaskDefinitionError, parse_reference
 from ecsk.core.tasks.status import (
+    SCALING_STOPPED,
     EndedContainer,
     derive_task_status,
     ended_essential,
     killed_by_health_check,
     replaced_task_record,
+    stopped_service_task,
+    task_id,
 )
 from ecsk.core.translate import PlacementHook, RenderOptions, names, render_service
-from ecsk.core.translate.names import LABEL_REVISION
+from ecsk.core.translate.names import ANN_FORCE_DEPLOYMENT
 from ecsk.core.validation import validate_service
 
 log = logging.getLogger("ecsk.controller.services.reconcile")
@@ -233,8 +237,9 @@ def _healthy_in(health: str, started_at: str | None, now: float, after: float) -
     return started + after - now
 
 
-MAX_STOPPED_TASKS = 20
-"""Stopped service tasks kept in status (ECS lists stopped tasks for about an hour)."""
+MAX_STOPPED_TASKS = 100
+"""Stopped service tasks kept in status, each for `--task-retention` (ECS lists stopped tasks
+for about an hour); a bound on the status size for services that churn faster than that."""
 
 
 def _replace_task(rt: Runtime, pod: dict[str, Any], ended: EndedContainer) -> dict[str, Any]:
@@ -249,24 +254,74 @@ def _replace_task(rt: Runtime, pod: dict[str, Any], ended: EndedContainer) -> di
     return record.to_dict()
 
 
+def _stopped_at(rec: Mapping[str, Any]) -> float | None:
+    try:
+        return datetime.fromisoformat(str(rec.get("stoppedAt") or "").replace("Z", "+00:00")).timestamp()
+    except ValueError:
+        return None
+
+
 def _stopped_tasks(
     previous: list[dict[str, Any]], new: list[dict[str, Any]], retention: float
+) -> tuple[list[dict[str, Any]], float | None]:
+    """Newest first, at most MAX_STOPPED_TASKS, none older than the task retention, and the
+    seconds until the oldest kept one expires. A task already recorded keeps its first record
+    (a replaced task's exit code outlives the later deletion of its pod), unless that was a
+    minimal record (no pod seen) and the pod's final state has arrived since."""
+    now = datetime.now(UTC).timestamp()
+    horizon = now - retention
+    fuller = {str(r.get("taskId")) for r in new if r.get("podName")}
+    merged = [r for r in previous if r.get("podName") or str(r.get("taskId")) not in fuller]
+    have = {str(r.get("taskId")) for r in merged}
+    merged += [r for r in new if str(r.get("taskId")) not in have]
+    kept = [r for r in merged if (_stopped_at(r) or now) >= horizon]
+    kept.sort(key=lambda r: _stopped_at(r) or now, reverse=True)
+    kept = kept[:MAX_STOPPED_TASKS]
+    expiry = min(((_stopped_at(r) or now) - horizon for r in kept), default=None)
+    return kept, expiry
+
+
+def _gone_tasks(
+    rt: Runtime,
+    body: Mapping[str, Any],
+    family: str,
+    live: set[str],
+    vanished: set[str],
 ) -> list[dict[str, Any]]:
-    """Newest first, at most MAX_STOPPED_TASKS, none older than the task retention."""
-    horizon = datetime.now(UTC).timestamp() - retention
-    seen: set[str] = set()
+    """Stopped-task records of the service pods deleted since the last pass (their final state,
+    from the pod watch), and minimal ones for tasks that vanished unseen (operator restart)."""
+    meta = body["metadata"]
+    name = str((body.get("spec") or {}).get("serviceName") or meta["name"])
+    now = now_iso()
     out = []
-    for rec in [*reversed(new), *previous]:
-        stopped = str(rec.get("stoppedAt") or "")
-        try:
-            old = datetime.fromisoformat(stopped.replace("Z", "+00:00")).timestamp() < horizon
-        except ValueError:
-            old = False
-        if rec.get("taskId") in seen or old:
+    for pod in rt.deleted_pods(meta["namespace"], names.label_value(name)):
+        if task_id(pod) in live:
             continue
-        seen.add(str(rec.get("taskId")))
+        revision, _ = ro.pod_deployment_key(pod)
+        rec = stopped_service_task(pod, ro.pod_deployment_id(meta["uid"], pod), now).to_dict()
+        rec["group"] = f"service:{name}"
+        rec["taskDefinitionArn"] = rv.task_definition_arn(
+            family, revision, rt.config.region, rt.config.account
+        )
         out.append(rec)
-    return out[:MAX_STOPPED_TASKS]
+    seen = {r["taskId"] for r in out}
+    deployments = (body.get("status") or {}).get("deployments") or []
+    primary: dict[str, Any] = next((d for d in deployments if d.get("status") == "PRIMARY"), {})
+    for tid in sorted(vanished - seen):
+        out.append(
+            {
+                "taskId": tid,
+                "lastStatus": "STOPPED",
+                "desiredStatus": "STOPPED",
+                "healthStatus": "UNKNOWN",
+                "containers": [],
+                "stopCode": "ServiceSchedulerInitiated",
+                "stoppedReason": SCALING_STOPPED.format(deployment=primary.get("id", "")),
+                "stoppedAt": now,
+                "group": f"service:{name}",
+            }
+        )
+    return out
 
 
 def reconcile(rt: Runtime, body: Mapping[str, Any]) -> float | None:
@@ -307,7 +362,10 @@ def reconcile(rt: Runtime, body: Mapping[str, Any]) -> float | None:
         return _invalid(rt, body, "ValidationFailed", f"InvalidParameterException: {blocking}")
 
     cluster = cluster_name(svc.cluster)
+    forced = str((meta.get("annotations") or {}).get(ANN_FORCE_DEPLOYMENT) or "")
+    token = names.deployment_token(forced)
     opts = RenderOptions(
+        deployment_token=token,
         namespace=ns,
         cluster=cluster,
         revision=revision,
@@ -374,7 +432,8 @@ def reconcile(rt: Runtime, body: Mapping[str, Any]) -> float | None:
         else int(svc.desiredCount if svc.desiredCount is not None else 1)
     )
     pods = [] if created else rt.kube.list("v1", "Pod", ns, selector)
-    observed: dict[int, dict[str, Any]] = {}
+    observed: dict[ro.DeploymentKey, dict[str, Any]] = {}
+    current = (revision, token)
     task_ids: list[str] = []
     unplaced: list[tuple[str, dict[str, Any]]] = []
     running = pending = healthy = 0
@@ -383,11 +442,8 @@ def reconcile(rt: Runtime, body: Mapping[str, Any]) -> float | None:
     now_ts = datetime.now(UTC).timestamp()
     for pod in pods:
         ts = derive_task_status(pod)
-        try:
-            prev_rev = int((pod["metadata"].get("labels") or {}).get(LABEL_REVISION, "0"))
-        except ValueError:
-            prev_rev = 0
-        slot = observed.setdefault(prev_rev, {"running": 0, "pending": 0, "pods": []})
+        key = ro.pod_deployment_key(pod)
+        slot = observed.setdefault(key, {"running": 0, "pending": 0, "pods": []})
         slot["pods"].append(pod)  # still counted by the circuit breaker's failure ledger
         ended = None if pod["metadata"].get("deletionTimestamp") else ended_essential(pod)
         if ended is not None:
@@ -399,7 +455,7 @@ def reconcile(rt: Runtime, body: Mapping[str, Any]) -> float | None:
         if ts.lastStatus == "RUNNING":
             slot["running"] += 1
             running += 1
-            if prev_rev == revision:
+            if key == current:
                 left = _healthy_in(ts.healthStatus, ts.startedAt, now_ts, rt.config.healthy_after_seconds)
                 if left <= 0:
                     healthy += 1
@@ -415,8 +471,10 @@ def reconcile(rt: Runtime, body: Mapping[str, Any]) -> float | None:
                 and c.get("reason") == "Unschedulable"
             ):
                 unplaced.append((str(c.get("message") or ""), pod))
-    obs = {r: ro.Observed(v["running"], v["pending"], tuple(v["pods"])) for r, v in observed.items()}
-    others = sum(len(v["pods"]) for r, v in observed.items() if r != revision)
+    obs: dict[ro.DeploymentKey | int, ro.Observed] = {
+        k: ro.Observed(v["running"], v["pending"], tuple(v["pods"])) for k, v in observed.items()
+    }
+    others = sum(len(v["pods"]) for k, v in observed.items() if k != current)
     if pending == 0 and others == 0:  # settled enough: starting tasks would re-rank every pass
         _sync_deletion_costs(rt, svc, daemon, pods)
     cb = svc.deploymentConfiguration.deploymentCircuitBreaker if svc.deploymentConfiguration else None
@@ -432,12 +490,20 @@ def reconcile(rt: Runtime, body: Mapping[str, Any]) -> float | None:
         rollback=bool(cb and cb.rollback),
         settled=_settled(workload, desired, others) and healthy >= desired,
         now=now,
+        token=token,
     )
     primary = outcome.deployments[0]
 
     # --- events --------------------------------------------------------------------------------
     msgs: list[tuple[str, str, str]] = []
     known = set(status.get("tasks") or [])
+    live_ids = {task_id(p) for p in pods}
+    previous_stopped = status.get("stoppedTasks") or []
+    recorded = {str(r.get("taskId")) for r in previous_stopped}
+    gone = _gone_tasks(rt, body, resolved.family, live_ids, known - live_ids - recorded)
+    stopped_records, expiry = _stopped_tasks(
+        previous_stopped, [*replaced, *gone], rt.config.task_retention_seconds
+    )
     started = sorted(set(task_ids) - known)
     stopped = sorted(known - set(task_ids))
     for rec in replaced:
@@ -460,7 +526,7 @@ def reconcile(rt: Runtime, body: Mapping[str, Any]) -> float | None:
         msgs.append(("Warning", "DeploymentFailed", ev.deployment_failed(name, outcome.failed)))
         if outcome.rollback_to is not None:
             new_pin = ro.RollbackPin(revision, outcome.rollback_to, int(gen or 0))
-            target = ro.deployment_id(meta["uid"], outcome.rollback_to)
+            target = ro.deployment_id(meta["uid"], outcome.rollback_to, token)
             msgs.append(("Warning", "RollingBack", ev.rolling_back(name, outcome.failed, target)))
     if pending or running < desired:  # tasks are starting: their secrets must resolve
         failure = secrets_failure(rt.kube, ns, resolved.task_definition)
@@ -505,16 +571,16 @@ def reconcile(rt: Runtime, body: Mapping[str, Any]) -> float | None:
         "deployments": [d.to_dict() for d in outcome.deployments],
         "selector": selector,
         "tasks": sorted(task_ids),
-        "stoppedTasks": _stopped_tasks(
-            status.get("stoppedTasks") or [], replaced, rt.config.task_retention_seconds
-        ),
+        "stoppedTasks": stopped_records,
         "events": events,
         "rollback": new_pin.to_dict() if new_pin else None,
         "observedGeneration": gen,
+        "observedForceNewDeployment": forced or None,
         "conditions": merge_conditions(conds, new_conds),
     }
-    if status.get("rollback") is None and new_pin is None:
-        new_status.pop("rollback")
+    for field in ("rollback", "observedForceNewDeployment"):
+        if status.get(field) is None and new_status[field] is None:
+            new_status.pop(field)
     out = rt.kube.patch_status(body, new_status)
     if out is not None:
         rt.remember(out)
@@ -525,6 +591,13 @@ def reconcile(rt: Runtime, body: Mapping[str, Any]) -> float | None:
         rt.kube.event(body, warned[1], warned[2], warned[0])
     if new_pin != pin:
         return 0.1
+    again = _requeue(primary, pending, wait_healthy)
+    if expiry is not None:  # drop expired stopped tasks even when nothing else happens
+        return min(again, expiry + 1.0) if again is not None else expiry + 1.0
+    return again
+
+
+def _requeue(primary: ro.Deployment, pending: int, wait_healthy: float | None) -> float | None:
     if wait_healthy is not None and primary.rolloutState == "IN_PROGRESS":
         return min(IN_PROGRESS_REQUEUE, wait_healthy + 0.1) if pending else wait_healthy + 0.1
     if primary.rolloutState == "IN_PROGRESS" or pending:

@@ -5,7 +5,9 @@ ConfigMaps `td-<family>-<revision>` with `immutable: true`, owned by that object
 status, are the source of truth: a lost status is rebuilt from them, and a revision's content can
 never change underneath a running service. INACTIVE is a label on the ConfigMap (metadata stays
 mutable on immutable ConfigMaps), set from the annotation `ecs.ecsk.io/deregister: "3,4"` and
-never cleared, like DeregisterTaskDefinition.
+never cleared, like DeregisterTaskDefinition. `ecs.ecsk.io/delete: "3"` (DeleteTaskDefinitions)
+moves INACTIVE revisions to DELETE_IN_PROGRESS; once no task runs one and no service deployment
+names it, its ConfigMap is replaced by a content-less tombstone (numbering never reuses it).
 """
 
 from __future__ import annotations
@@ -28,12 +30,15 @@ from ecsk.controller.runtime.common import (
 )
 from ecsk.core.models import TaskDefinition, load_document, parse_task_definition
 from ecsk.core.taskdefs import revisions as rv
-from ecsk.core.translate.names import label_value
+from ecsk.core.translate.names import LABEL_FAMILY, LABEL_REVISION, label_value
 from ecsk.core.validation import validate_task_definition
 
 log = logging.getLogger("ecsk.controller.taskdefs.reconcile")
 
 DEREGISTER_ANNOTATION = f"{GROUP}/deregister"
+DELETE_ANNOTATION = f"{GROUP}/delete"
+DELETE_RECHECK = 15.0
+"""Seconds between checks of a DELETE_IN_PROGRESS revision still in use."""
 COMPONENT = rv.COMPONENT
 L_COMPONENT = rv.L_COMPONENT
 L_FAMILY = rv.L_FAMILY
@@ -130,7 +135,7 @@ def reconcile(rt: Runtime, body: Mapping[str, Any]) -> float | None:
         if warned:
             events.append(warned)
         digest = rv.spec_hash(td.identity())
-        revisions, rev, created = rv.register(revisions, digest, now)
+        revisions, rev, created = rv.register(revisions, digest, now, deleted_revisions(rt, ns, family))
         if created:
             made = rt.kube.create(_snapshot(body, td, rev, rt))
             if made is None:
@@ -142,26 +147,13 @@ def reconcile(rt: Runtime, body: Mapping[str, Any]) -> float | None:
                 rt.enqueue("ECSService", ns, svc["metadata"]["name"])
             for st in rt.cached_all("ScheduledTask", ns):
                 rt.enqueue("ScheduledTask", ns, st["metadata"]["name"])
-    wanted = rv.parse_deregister_annotation((meta.get("annotations") or {}).get(DEREGISTER_ANNOTATION))
-    after = rv.deregister(revisions, wanted, now)
-    for before, r in zip(revisions, after, strict=True):
-        if before.status != r.status and r.revision in cms:
-            cm = cms[r.revision]["metadata"]
-            patched = rt.kube.merge_patch(
-                "v1",
-                "ConfigMap",
-                cm["name"],
-                ns,
-                {
-                    "metadata": {
-                        "labels": {L_STATUS: "INACTIVE"},
-                        "annotations": {A_DEREGISTERED: r.deregisteredAt},
-                    }
-                },
-            )
-            rt.children.put(patched)
-            events.append(("Normal", "Deregistered", f"Deregistered task definition {family}:{r.revision}"))
-    revisions = after
+    annotations = meta.get("annotations") or {}
+    after = rv.deregister(
+        revisions, rv.parse_deregister_annotation(annotations.get(DEREGISTER_ANNOTATION)), now
+    )
+    after = rv.mark_deleting(after, rv.parse_deregister_annotation(annotations.get(DELETE_ANNOTATION)))
+    _relabel(rt, ns, family, cms, revisions, after, events)
+    revisions, requeue = _finish_deletions(rt, body, family, after, cms, events)
     latest = revisions[-1] if revisions else None
     new_status: dict[str, Any] = {
         "family": family,
@@ -181,7 +173,100 @@ def reconcile(rt: Runtime, body: Mapping[str, Any]) -> float | None:
         rt.remember(out)
     for type_, reason, message in events:
         rt.kube.event(body, reason, message, type_)
-    return None
+    return requeue
+
+
+def _relabel(
+    rt: Runtime,
+    ns: str,
+    family: str,
+    cms: Mapping[int, Mapping[str, Any]],
+    before: list[rv.Revision],
+    after: list[rv.Revision],
+    events: list[tuple[str, str, str]],
+) -> None:
+    """Write each status change (INACTIVE, DELETE_IN_PROGRESS) onto the revision's ConfigMap."""
+    for old, r in zip(before, after, strict=True):
+        if old.status == r.status or r.revision not in cms:
+            continue
+        ann = {A_DEREGISTERED: r.deregisteredAt} if r.status == "INACTIVE" else {}
+        patch = {"metadata": {"labels": {L_STATUS: r.status}, "annotations": ann}}
+        rt.children.put(
+            rt.kube.merge_patch("v1", "ConfigMap", cms[r.revision]["metadata"]["name"], ns, patch)
+        )
+        verb = "Deregistered" if r.status == "INACTIVE" else "Deleting"
+        events.append(("Normal", verb, f"{verb} task definition {family}:{r.revision}"))
+
+
+def _in_use(rt: Runtime, ns: str, family: str, revision: int) -> bool:
+    """A task still runs the revision, or a service deployment still names it (ECS keeps a
+    DELETE_IN_PROGRESS revision until "all the associated tasks and services have been terminated")."""
+    selector = f"{LABEL_FAMILY}={label_value(family)},{LABEL_REVISION}={revision}"
+    pods = rt.kube.list("v1", "Pod", ns, selector)
+    if any((p.get("status") or {}).get("phase") not in ("Succeeded", "Failed") for p in pods):
+        return True
+    suffix = f":task-definition/{family}:{revision}"
+    return any(
+        str(d.get("taskDefinition") or "").endswith(suffix)
+        for svc in rt.cached_all("ECSService", ns)
+        for d in (svc.get("status") or {}).get("deployments") or []
+    )
+
+
+def _tombstone(body: Mapping[str, Any], family: str, r: rv.Revision, now: str) -> dict[str, Any]:
+    return {
+        "apiVersion": "v1",
+        "kind": "ConfigMap",
+        "metadata": {
+            "name": f"{rv.snapshot_name(family, r.revision)}-deleted",
+            "namespace": body["metadata"]["namespace"],
+            "labels": {
+                L_COMPONENT: rv.DELETED_COMPONENT,
+                L_FAMILY: label_value(family),
+                L_REVISION: str(r.revision),
+                "app.kubernetes.io/managed-by": "ecsk",
+            },
+            "annotations": {A_HASH: r.hash, A_REGISTERED: r.registeredAt, rv.A_DELETED: now},
+            "ownerReferences": [owner_reference(body)],
+        },
+        "immutable": True,
+        "data": {DATA_KEY: json.dumps({"family": family, "revision": r.revision})},
+    }
+
+
+def _finish_deletions(
+    rt: Runtime,
+    body: Mapping[str, Any],
+    family: str,
+    revisions: list[rv.Revision],
+    cms: Mapping[int, Mapping[str, Any]],
+    events: list[tuple[str, str, str]],
+) -> tuple[list[rv.Revision], float | None]:
+    """Delete the DELETE_IN_PROGRESS revisions nothing uses any more: tombstone first, then the
+    ConfigMap, so a crash in between never frees the number. Returns what is left, and when to
+    look again at those still in use."""
+    ns = body["metadata"]["namespace"]
+    left, requeue = [], None
+    for r in revisions:
+        if r.status != "DELETE_IN_PROGRESS" or r.revision not in cms:
+            left.append(r)
+            continue
+        if _in_use(rt, ns, family, r.revision):
+            left.append(r)
+            requeue = DELETE_RECHECK
+            continue
+        rt.kube.create(_tombstone(body, family, r, now_iso()))  # None: already there (a retry)
+        name = cms[r.revision]["metadata"]["name"]
+        rt.kube.delete("v1", "ConfigMap", name, ns)
+        rt.children.drop("ConfigMap", ns, name)
+        events.append(("Normal", "Deleted", f"Deleted task definition {family}:{r.revision}"))
+    return left, requeue
+
+
+def deleted_revisions(rt: Runtime, namespace: str, family: str) -> list[rv.Revision]:
+    """The family's tombstones (numbers and hashes of deleted revisions)."""
+    selector = f"{L_COMPONENT}={rv.DELETED_COMPONENT},{L_FAMILY}={label_value(family)}"
+    return rv.revisions_from_configmaps(rt.kube.list("v1", "ConfigMap", namespace, selector), family)[0]
 
 
 class NotYetRegistered(rv.TaskDefinitionError):

@@ -22,8 +22,11 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from ecsk.core.common.labels import LABEL_DEPLOYMENT_TOKEN, LABEL_REVISION
 from ecsk.core.tasks.status import essential_containers
 
+DeploymentKey = tuple[int, str]
+"""(revision, forced-deployment token): what tells one deployment's pods from another's."""
 RolloutState = Literal["IN_PROGRESS", "COMPLETED", "FAILED"]
 DeploymentStatus = Literal["PRIMARY", "ACTIVE"]
 
@@ -41,10 +44,25 @@ def failure_threshold(desired: int) -> int:
     return min(200, max(3, math.ceil(0.5 * max(0, desired))))
 
 
-def deployment_id(service_uid: str, revision: int, nonce: str = "") -> str:
-    """ECS ids look like `ecs-svc/1234567890123456789`; derived, so a restarted operator agrees."""
-    digits = int(hashlib.sha256(f"{service_uid}|{revision}|{nonce}".encode()).hexdigest(), 16) % 10**19
+def deployment_id(service_uid: str, revision: int, token: str = "") -> str:
+    """ECS ids look like `ecs-svc/1234567890123456789`; derived, so a restarted operator agrees.
+    `token` tells a forced deployment of a revision from the earlier ones of that revision."""
+    digits = int(hashlib.sha256(f"{service_uid}|{revision}|{token}".encode()).hexdigest(), 16) % 10**19
     return f"ecs-svc/{digits:019d}"
+
+
+def pod_deployment_key(pod: Mapping[str, Any]) -> DeploymentKey:
+    """Which deployment a pod belongs to: its revision label and forced-deployment token."""
+    labels = (pod.get("metadata") or {}).get("labels") or {}
+    try:
+        revision = int(labels.get(LABEL_REVISION, "0"))
+    except ValueError:
+        revision = 0
+    return revision, str(labels.get(LABEL_DEPLOYMENT_TOKEN) or "")
+
+
+def pod_deployment_id(service_uid: str, pod: Mapping[str, Any]) -> str:
+    return deployment_id(service_uid, *pod_deployment_key(pod))
 
 
 def pod_failures(pod: Mapping[str, Any]) -> int:
@@ -97,6 +115,12 @@ class Deployment:
     updatedAt: str = ""
     rollbackRevision: int | None = None
     failureLedger: dict[str, int] = field(default_factory=dict)
+    token: str = ""
+    """The forced-deployment token its pods carry ("" for a deployment nobody forced)."""
+
+    @property
+    def key(self) -> DeploymentKey:
+        return (self.revision, self.token)
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {
@@ -115,6 +139,8 @@ class Deployment:
         }
         if self.rollbackRevision is not None:
             out["rollbackRevision"] = self.rollbackRevision
+        if self.token:
+            out["token"] = self.token
         if self.failureLedger:
             out["failureLedger"] = dict(sorted(self.failureLedger.items()))
         return out
@@ -136,6 +162,7 @@ class Deployment:
             updatedAt=str(d.get("updatedAt", "")),
             rollbackRevision=d.get("rollbackRevision"),
             failureLedger={str(k): int(v) for k, v in (d.get("failureLedger") or {}).items()},
+            token=str(d.get("token") or ""),
         )
 
 
@@ -146,6 +173,13 @@ class Observed:
     running: int = 0
     pending: int = 0
     pods: tuple[Mapping[str, Any], ...] = ()
+
+
+def observed_for(observed: Mapping[DeploymentKey | int, Observed], d: Deployment) -> Observed:
+    found = observed.get(d.key)
+    if found is None and not d.token:
+        found = observed.get(d.revision)
+    return found if found is not None else Observed()
 
 
 @dataclass
@@ -170,15 +204,17 @@ def step(
     revision: int,
     task_definition: str,
     desired: int,
-    observed: Mapping[int, Observed],
+    observed: Mapping[DeploymentKey | int, Observed],
     circuit_breaker: bool,
     rollback: bool,
     settled: bool,
     now: str,
-    nonce: str = "",
+    token: str = "",
 ) -> Outcome:
     """One reconcile's worth of deployment bookkeeping.
 
+    `observed` is keyed by DeploymentKey; a plain revision key stands for (revision, "").
+    A new deployment starts when the revision or the forced-deployment `token` changes.
     `settled` is the Kubernetes view that the rollout is done (Deployment observed, all replicas
     updated and available, no old pods left); it is required before COMPLETED so ECS's
     "deployment completed" never precedes the last old task stopping.
@@ -186,15 +222,16 @@ def step(
     prev = [Deployment.from_dict(d) for d in previous]
     primary = next((d for d in prev if d.status == "PRIMARY"), None)
     out = Outcome(deployments=[])
-    if primary is None or primary.revision != revision:
+    if primary is None or primary.key != (revision, token):
         new = Deployment(
-            id=deployment_id(service_uid, revision, nonce),
+            id=deployment_id(service_uid, revision, token),
             status="PRIMARY",
             revision=revision,
             taskDefinition=task_definition,
             desiredCount=desired,
             createdAt=now,
             updatedAt=now,
+            token=token,
         )
         new.rolloutStateReason = REASON_IN_PROGRESS.format(id=new.id)
         if primary is not None:
@@ -205,7 +242,7 @@ def step(
         prev = [new, *[d for d in prev if d.id != new.id]]
         primary = new
     for d in prev:
-        obs = observed.get(d.revision, Observed())
+        obs = observed_for(observed, d)
         running, pending = obs.running, obs.pending
         changed = (running, pending) != (d.runningCount, d.pendingCount)
         d.runningCount, d.pendingCount = running, pending
@@ -235,7 +272,7 @@ def step(
             primary.rolloutStateReason = REASON_FAILED
             if rollback and primary.rollbackRevision is not None:
                 out.rollback_to = primary.rollbackRevision
-                target = deployment_id(service_uid, primary.rollbackRevision, nonce)
+                target = deployment_id(service_uid, primary.rollbackRevision, token)
                 primary.rolloutStateReason = REASON_ROLLED_BACK.format(id=target)
         elif primary.runningCount == desired and not old_left and settled:
             primary.rolloutState, primary.updatedAt = "COMPLETED", now

@@ -12,15 +12,20 @@ import hashlib
 import json
 import re
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Literal
 
-RevisionStatus = Literal["ACTIVE", "INACTIVE"]
+RevisionStatus = Literal["ACTIVE", "INACTIVE", "DELETE_IN_PROGRESS"]
+STATUSES: tuple[RevisionStatus, ...] = ("ACTIVE", "INACTIVE", "DELETE_IN_PROGRESS")
 
 # How the operator stores a revision: an immutable ConfigMap with these labels and annotations,
 # read back by the operator, the CLI and the AWS API endpoint alike.
 GROUP = "ecs.ecsk.io"
 COMPONENT = "task-definition-revision"
+DELETED_COMPONENT = "task-definition-revision-deleted"
+"""A deleted revision's tombstone: no content, only its number and hash, so numbering never
+reuses a deleted number (ECS: "the revision is incremented the next time") and the family's
+unchanged spec is not registered again on the next pass."""
 L_COMPONENT = "app.kubernetes.io/component"
 L_FAMILY = f"{GROUP}/family"
 L_REVISION = f"{GROUP}/revision"
@@ -28,6 +33,7 @@ L_STATUS = f"{GROUP}/status"
 A_HASH = f"{GROUP}/spec-hash"
 A_REGISTERED = f"{GROUP}/registered-at"
 A_DEREGISTERED = f"{GROUP}/deregistered-at"
+A_DELETED = f"{GROUP}/deleted-at"
 DATA_KEY = "taskDefinition.json"
 
 DEFAULT_REGION = "us-east-1"
@@ -68,9 +74,14 @@ class Revision:
             int(d["revision"]),
             str(d.get("hash", "")),
             str(d.get("registeredAt", "")),
-            "INACTIVE" if d.get("status") == "INACTIVE" else "ACTIVE",
+            status_of(d.get("status")),
             d.get("deregisteredAt"),
         )
+
+
+def status_of(raw: Any) -> RevisionStatus:
+    """A stored status (label or status entry); anything unknown counts as ACTIVE."""
+    return next((s for s in STATUSES if s == raw), "ACTIVE")
 
 
 def spec_hash(spec: dict[str, Any]) -> str:
@@ -89,16 +100,20 @@ def revisions_from_status(items: Iterable[dict[str, Any]] | None) -> list[Revisi
     return sorted(out, key=lambda r: r.revision)
 
 
-def register(revisions: Sequence[Revision], digest: str, now: str) -> tuple[list[Revision], Revision, bool]:
+def register(
+    revisions: Sequence[Revision], digest: str, now: str, deleted: Sequence[Revision] = ()
+) -> tuple[list[Revision], Revision, bool]:
     """The revision for a spec: the latest one if its hash matches (a resync), else the next number.
 
     Going back to an older spec registers a new revision, as re-registering the same JSON in ECS
-    does; only the latest revision absorbs an unchanged spec.
+    does; only the latest revision absorbs an unchanged spec. `deleted` (tombstones) take part in
+    numbering and in "latest", never in the list returned.
     """
     revs = sorted(revisions, key=lambda r: r.revision)
-    if revs and revs[-1].hash == digest:
-        return list(revs), revs[-1], False
-    nxt = Revision(revision=(revs[-1].revision + 1) if revs else 1, hash=digest, registeredAt=now)
+    latest = max([*revs, *deleted], key=lambda r: r.revision, default=None)
+    if latest is not None and latest.hash == digest:
+        return list(revs), latest, False
+    nxt = Revision(revision=(latest.revision + 1) if latest else 1, hash=digest, registeredAt=now)
     return [*revs, nxt], nxt, True
 
 
@@ -122,6 +137,16 @@ def deregister(revisions: Sequence[Revision], numbers: Iterable[int], now: str) 
         else:
             out.append(r)
     return out
+
+
+def mark_deleting(revisions: Sequence[Revision], numbers: Iterable[int]) -> list[Revision]:
+    """DeleteTaskDefinitions: INACTIVE -> DELETE_IN_PROGRESS; an ACTIVE revision is never deleted
+    (ECS refuses it: deregister first), and the transition is one-way."""
+    wanted = set(numbers)
+    return [
+        replace(r, status="DELETE_IN_PROGRESS") if r.revision in wanted and r.status == "INACTIVE" else r
+        for r in revisions
+    ]
 
 
 def task_definition_arn(
@@ -156,9 +181,10 @@ def parse_reference(ref: str) -> Reference:
 def resolve(ref: str, revisions: Sequence[Revision], *, allow_inactive: bool = False) -> tuple[str, Revision]:
     """The revision a reference names, with ECS's refusals.
 
-    `family` alone means the latest ACTIVE revision. An INACTIVE revision is refused for new
-    references (`allow_inactive=False`) but kept for a service already running it, which ECS
-    allows ("existing services that reference an INACTIVE task definition can still scale").
+    `family` alone means the latest ACTIVE revision. An INACTIVE (or DELETE_IN_PROGRESS)
+    revision is refused for new references (`allow_inactive=False`) but kept for a service
+    already running it, which ECS allows ("existing services that reference an INACTIVE task
+    definition can still scale").
     """
     parsed = parse_reference(ref)
     if not revisions:
@@ -173,7 +199,7 @@ def resolve(ref: str, revisions: Sequence[Revision], *, allow_inactive: bool = F
     match = next((r for r in revisions if r.revision == parsed.revision), None)
     if match is None:
         raise TaskDefinitionError("ClientException: Unable to describe task definition.")
-    if match.status == "INACTIVE" and not allow_inactive:
+    if match.status != "ACTIVE" and not allow_inactive:
         raise TaskDefinitionError("ClientException: TaskDefinition is inactive")
     return parsed.family, match
 
@@ -203,7 +229,7 @@ def revisions_from_configmaps(
             continue
         if doc.get("family") != family:
             continue
-        status: RevisionStatus = "INACTIVE" if labels.get(L_STATUS) == "INACTIVE" else "ACTIVE"
+        status = status_of(labels.get(L_STATUS))
         revs.append(
             Revision(number, ann.get(A_HASH, ""), ann.get(A_REGISTERED, ""), status, ann.get(A_DEREGISTERED))
         )

@@ -419,3 +419,44 @@ def replaced_task_record(pod: dict[str, Any], ended: EndedContainer) -> TaskStat
         st.stopCode, st.stoppedReason = "EssentialContainerExited", ESSENTIAL_EXITED
     st.stoppingAt = st.stoppedAt = ended.finishedAt or st.stoppingAt
     return st
+
+
+def service_task(pod: dict[str, Any], deployment: str) -> TaskStatus:
+    """A service pod's task, the stop code corrected for a pod being deleted.
+
+    A pod the operator or the API stopped carries its stop code annotation (StopTask:
+    UserInitiated, a replaced task, ...). Without one, the ReplicaSet deleted it: the service
+    scheduler scaled it in (desiredCount, or a deployment replacing its tasks), which ECS reports
+    as ServiceSchedulerInitiated / "Scaling activity initiated by (deployment D)", D being the
+    deployment the task belonged to; an eviction (DRAINING, a node going away) is
+    TerminationNotice. The deletion also stops the containers (SIGTERM: real containers exit
+    with 0 or 143), which the pod alone would report as EssentialContainerExited; found on kind,
+    where every task a deployment replaced read EssentialContainerExited."""
+    return _scheduler_stop(derive_task_status(pod), pod, deployment)
+
+
+def _scheduler_stop(st: TaskStatus, pod: dict[str, Any], deployment: str) -> TaskStatus:
+    meta = pod.get("metadata") or {}
+    if STOP_CODE_ANNOTATION in (meta.get("annotations") or {}) or st.desiredStatus != "STOPPED":
+        return st
+    if not (meta.get("deletionTimestamp") or st.stopCode in (None, "UserInitiated")):
+        return st
+    disruption = _condition(pod, "DisruptionTarget") or {}
+    if disruption.get("status") == "True":
+        st.stopCode = "TerminationNotice"
+        st.stoppedReason = disruption.get("message") or disruption.get("reason") or st.stoppedReason
+    else:
+        st.stopCode = "ServiceSchedulerInitiated"
+        st.stoppedReason = SCALING_STOPPED.format(deployment=deployment)
+    return st
+
+
+def stopped_service_task(pod: dict[str, Any], deployment: str, now: str) -> TaskStatus:
+    """A deleted service pod as describe-tasks shows the stopped task afterwards (service_task's
+    stop code, every container STOPPED, stop times filled in)."""
+    st = _scheduler_stop(derive_task_status(pod, deleted=True), pod, deployment)
+    for c in st.containers:
+        c.lastStatus = "STOPPED"
+    st.stoppingAt = st.stoppingAt or now
+    st.stoppedAt = st.stoppedAt or now
+    return st

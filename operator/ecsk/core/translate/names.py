@@ -12,12 +12,11 @@ import hashlib
 import re
 from functools import lru_cache
 
+from ecsk.core.common.labels import GROUP, LABEL_DEPLOYMENT_TOKEN, LABEL_REVISION
 from ecsk.core.cql.labels import encode_label_text, task_group_label_value
 
 MANAGED_BY = "app.kubernetes.io/managed-by"
-GROUP = "ecs.ecsk.io"
 LABEL_FAMILY = f"{GROUP}/family"
-LABEL_REVISION = f"{GROUP}/revision"
 LABEL_SERVICE = f"{GROUP}/service"
 LABEL_CLUSTER = f"{GROUP}/cluster"
 LABEL_TASK_GROUP = f"{GROUP}/task-group"
@@ -33,6 +32,11 @@ ANN_AWS_METADATA = f"{GROUP}/aws-metadata"
 """JSON: the parameter's or secret's attributes and versions, never a value."""
 _SM_SUFFIX = re.compile(r"-[A-Za-z0-9]{6}$")
 ANN = f"{GROUP}/"
+ANN_FORCE_DEPLOYMENT = f"{GROUP}/force-new-deployment"
+"""On an ECSService: changing its value starts a new deployment of the same revision (what
+UpdateService forceNewDeployment does; `kubectl annotate --overwrite` does the same)."""
+
+__all__ = ["GROUP", "LABEL_DEPLOYMENT_TOKEN", "LABEL_REVISION"]  # re-exported: core/common/labels.py
 
 _NOT_LABEL_CHAR = re.compile(r"[^a-z0-9-]+")
 _LABEL_RE = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
@@ -42,6 +46,12 @@ _VALUE_RE = re.compile(r"^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$")
 def short_hash(text: str) -> str:
     """8 hex chars of SHA-256: enough to separate names in one namespace, short enough to read."""
     return hashlib.sha256(text.encode()).hexdigest()[:8]
+
+
+def deployment_token(forced: str | None) -> str:
+    """The pod label value for a force-new-deployment annotation value ("" when there is none):
+    hashed, so any text the user annotates with is a valid label and changes the template."""
+    return short_hash(forced) if forced else ""
 
 
 def _label(part: str) -> str:

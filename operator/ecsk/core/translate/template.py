@@ -43,6 +43,8 @@ def pod_template(
         names.LABEL_TASK_GROUP: names.task_group_value(task_group),
         **extra_labels,
     }
+    if ctx.options.deployment_token:
+        labels[names.LABEL_DEPLOYMENT_TOKEN] = ctx.options.deployment_token
     ann[f"{names.ANN}task-definition"] = f"{td.family}:{revision_of(td, ctx.options)}"
     return {"metadata": {"labels": labels, "annotations": dict(sorted(ann.items()))}, "spec": spec}
 

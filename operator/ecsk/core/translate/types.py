@@ -93,6 +93,9 @@ class RenderOptions:
     placement_hook: PlacementHook | None = None
     explain: bool = True
     revision: int | None = None
+    deployment_token: str = ""
+    """names.deployment_token of the service's force-new-deployment annotation: a pod template
+    label, so a forced deployment rolls out new pods of an unchanged revision."""
 
 
 @dataclass
