@@ -157,3 +157,12 @@ def test_evicted_is_termination_notice() -> None:
     st = derive_task_status(p)
     assert st.lastStatus == "STOPPED"
     assert st.stopCode == "TerminationNotice"
+
+
+def test_a_target_group_check_is_not_a_container_health_check() -> None:
+    """A load-balanced container without healthCheck gets a TCP readiness probe (the target
+    group's check); ECS still reports its health, and the task's, as UNKNOWN."""
+    p = pod(statuses=[cs("app", RUN, ready=True), cs("sidecar", RUN, ready=True)], ready=True)
+    p["spec"]["containers"][0]["readinessProbe"] = {"tcpSocket": {"port": 8080}}
+    p["metadata"]["annotations"][ESSENTIAL_ANNOTATION] = "app"
+    assert derive_task_status(p).healthStatus == "UNKNOWN"

@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
+import socket
 import subprocess
 import time
 from dataclasses import dataclass
@@ -23,13 +25,29 @@ import yaml
 from ecsk.cluster import binaries, paths
 from ecsk.cluster.binaries import Progress
 from ecsk.cluster.embedded.local import load_fleet
-from ecsk.cluster.kind import config, host, images, kwok, metrics, nodeimage, steps, toolchain
+from ecsk.cluster.kind import (
+    config,
+    efs,
+    host,
+    images,
+    kwok,
+    metrics,
+    netpolicy,
+    nodeimage,
+    steps,
+    toolchain,
+)
 
 DEFAULT_CLUSTER = paths.CLUSTER_NAME
 OPERATOR_NS = "ecsk-system"
 # On a kind node the images were loaded by `up`, like an instance with cached images: ECS's
 # `prefer-cached` agent setting, so `ecsk-testapp:latest` is not pulled from a registry.
 PULL_BEHAVIOR = "prefer-cached"
+# The target groups' deregistration delay on kind: ELB's default of 300 s would keep every
+# replaced task draining for five minutes on a laptop; 15 s is ample for kube-proxy to drop it.
+DEREGISTRATION_DELAY = 15
+DEFAULT_LB_PORT = 18080
+LB_PORT_ENV = "ECSK_KIND_LB_PORT"
 
 
 class KindError(RuntimeError):
@@ -54,6 +72,40 @@ def work_dir() -> Path:
 
 def state_file() -> Path:
     return work_dir() / "cluster.json"
+
+
+def efs_dir() -> Path:
+    """The host directory every node mounts: the file system behind `efs.csi.aws.com`."""
+    return work_dir() / "efs"
+
+
+def load_balancer_ports() -> config.LoadBalancerPorts:
+    """The host ports (127.0.0.1) of the load-balanced services: `$ECSK_KIND_LB_PORT` and the
+    next ones (default 18080-18089); two clusters side by side need different values."""
+    raw = os.environ.get(LB_PORT_ENV) or str(DEFAULT_LB_PORT)
+    count = config.LOAD_BALANCER_PORTS
+    if not raw.isdigit() or not 1024 <= int(raw) <= 65535 - count:
+        raise KindError(f"{LB_PORT_ENV}={raw!r}: must be a port number from 1024 to {65535 - count}")
+    return config.LoadBalancerPorts(int(raw), count)
+
+
+def published_load_balancer_ports() -> config.LoadBalancerPorts | None:
+    """The host ports the running cluster was made with (from its state), None before `up`."""
+    state = json.loads(state_file().read_text()) if state_file().is_file() else {}
+    lb = state.get("loadBalancerPorts")
+    return config.LoadBalancerPorts(int(lb["hostBase"]), int(lb["count"])) if lb else None
+
+
+def _busy_host_ports(ports: config.LoadBalancerPorts) -> list[int]:
+    """Host ports of the range something already listens on (kind would fail half-way)."""
+    busy = []
+    for m in ports.mappings():
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+            try:
+                s.bind(("127.0.0.1", m["hostPort"]))
+            except OSError:
+                busy.append(m["hostPort"])
+    return busy
 
 
 def _tools(say: Progress) -> dict[str, Path]:
@@ -139,6 +191,8 @@ def _config(node_img: str, fleet_file: Path | None) -> dict[str, Any]:
         restrict_oom_score_adj=host.lacks_cap_sys_resource(),
         cgroup_v1=config.host_is_cgroup_v1(),
         host=config.HostCapacity(*host.engine_capacity()),
+        load_balancers=load_balancer_ports(),
+        shared_mount=efs.mount(efs_dir()),
     )
 
 
@@ -151,7 +205,13 @@ def up(say: Progress = print, *, node_image_ref: str | None = None, fleet_file: 
     tools = _tools(say)
     kind, kubectl = tools["kind"], tools["kubectl"]
     node_img = node_image(say, node_image_ref)
-    app_images = [images.testapp_image(say), images.operator_image(say), kwok.image(say), metrics.image(say)]
+    app_images = [
+        images.testapp_image(say),
+        images.operator_image(say),
+        kwok.image(say),
+        metrics.image(say),
+        netpolicy.image(say),
+    ]
     cfg = _config(node_img, fleet_file)
     cfg_key = steps.key(cfg)
     state = json.loads(state_file().read_text()) if state_file().is_file() else {}
@@ -164,15 +224,31 @@ def up(say: Progress = print, *, node_image_ref: str | None = None, fleet_file: 
         say(f"node containers not running ({', '.join(stopped)}): recreating cluster {name()}")
         _delete(kind, say)
     if name() not in clusters(kind):
+        busy = _busy_host_ports(load_balancer_ports())
+        if busy:
+            raise KindError(
+                f"host ports {', '.join(map(str, busy))} are in use (another kind cluster?): set "
+                f"{LB_PORT_ENV} to the first of {config.LOAD_BALANCER_PORTS} free ports"
+            )
+        efs_dir().mkdir(parents=True, exist_ok=True)
         _create(kind, cfg, say)
         state = {}
     loaded = _load_images(kind, app_images, dict(state.get("loaded") or {}), say)
-    state = {"config": cfg_key, "nodeImage": node_img, "images": app_images, "loaded": loaded}
+    lb = load_balancer_ports()
+    state = {
+        "config": cfg_key,
+        "nodeImage": node_img,
+        "images": app_images,
+        "loaded": loaded,
+        "loadBalancerPorts": {"hostBase": lb.host_base, "count": lb.count},
+    }
     state_file().parent.mkdir(parents=True, exist_ok=True)
     state_file().write_text(json.dumps(state, indent=2))
     _install_operator(kubectl, app_images[1], say)
     kwok.install(kubectl, kubeconfig(), say)
     metrics.install(kubectl, kubeconfig(), say)
+    netpolicy.install(kubectl, kubeconfig(), app_images[4], say)
+    efs.install(kubectl, kubeconfig(), say)
     say(f"kind cluster {name()} ready in {time.monotonic() - started:.0f}s; export KUBECONFIG={kubeconfig()}")
     return kubeconfig()
 
@@ -229,7 +305,8 @@ def _load_images(kind: Path, refs: list[str], loaded: dict[str, str], say: Progr
 def overlay(manifests: Path, image: str, directory: Path) -> str:
     """A kustomization on top of manifests/ that only pins the operator image just built and sets
     the image pull behaviour, so one `kubectl apply -k` installs the right thing (no rollout of
-    the placeholder `ecsk-operator:dev` first)."""
+    the placeholder `ecsk-operator:dev` first), load-balanced services as the published node
+    ports, and kind's deregistration delay."""
     name, tag = image.rsplit(":", 1)
     patch = {
         "apiVersion": "apps/v1",
@@ -241,7 +318,11 @@ def overlay(manifests: Path, image: str, directory: Path) -> str:
                     "containers": [
                         {
                             "name": "operator",
-                            "env": [{"name": "ECS_IMAGE_PULL_BEHAVIOR", "value": PULL_BEHAVIOR}],
+                            "env": [
+                                {"name": "ECS_IMAGE_PULL_BEHAVIOR", "value": PULL_BEHAVIOR},
+                                {"name": "ECSK_LOAD_BALANCER_NODE_PORTS", "value": "true"},
+                                {"name": "ECSK_DEREGISTRATION_DELAY", "value": str(DEREGISTRATION_DELAY)},
+                            ],
                         }
                     ]
                 }
@@ -288,6 +369,7 @@ def down(say: Progress = print) -> None:
     else:
         say(f"no kind cluster {name()}")
     _remove_network(say)
+    shutil.rmtree(efs_dir(), ignore_errors=True)  # the EFS stand-in's data goes with the cluster
     state_file().unlink(missing_ok=True)
     kubeconfig().unlink(missing_ok=True)
 

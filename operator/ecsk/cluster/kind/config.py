@@ -30,6 +30,41 @@ RESTRICT_OOM_PATCH = '[plugins."io.containerd.grpc.v1.cri"]\n  restrict_oom_scor
 CGROUP_V1_PATCH = "kind: KubeletConfiguration\nfailCgroupV1: false\n"
 
 
+# Load-balanced Services are NodePorts on kind (the operator's --load-balancer-node-ports); the
+# API server allocates them only from this range, and each is published on the host.
+NODE_PORT_BASE = 30080
+LOAD_BALANCER_PORTS = 10
+
+
+@dataclass(frozen=True)
+class LoadBalancerPorts:
+    """Host ports `host_base ..` on 127.0.0.1 -> node ports `NODE_PORT_BASE ..` of the control
+    plane, whose kube-proxy forwards to the service's ready tasks on any worker: the ALB's
+    listener as the host sees it."""
+
+    host_base: int
+    count: int = LOAD_BALANCER_PORTS
+
+    def node_port_range(self) -> str:
+        return f"{NODE_PORT_BASE}-{NODE_PORT_BASE + self.count - 1}"
+
+    def host_port(self, node_port: int) -> int:
+        if not NODE_PORT_BASE <= node_port < NODE_PORT_BASE + self.count:
+            raise ValueError(f"node port {node_port} is outside the published range {self.node_port_range()}")
+        return self.host_base + node_port - NODE_PORT_BASE
+
+    def mappings(self) -> list[dict[str, Any]]:
+        return [
+            {
+                "containerPort": NODE_PORT_BASE + i,
+                "hostPort": self.host_base + i,
+                "listenAddress": "127.0.0.1",  # the host only, never the machine's network
+                "protocol": "TCP",
+            }
+            for i in range(self.count)
+        ]
+
+
 @dataclass(frozen=True)
 class HostCapacity:
     """What every kind node's kubelet sees: the Docker engine's CPUs and memory (all nodes share
@@ -111,8 +146,11 @@ def render(
     restrict_oom_score_adj: bool,
     cgroup_v1: bool,
     host: HostCapacity | None = None,
+    load_balancers: LoadBalancerPorts | None = None,
+    shared_mount: dict[str, str] | None = None,
 ) -> dict[str, Any]:
-    scheduler_patch = {
+    """`shared_mount`: a kind extraMounts entry every node gets (the EFS stand-in's directory)."""
+    cluster_patch: dict[str, Any] = {
         "apiVersion": "kubeadm.k8s.io/v1beta4",
         "kind": "ClusterConfiguration",
         "scheduler": {
@@ -128,17 +166,27 @@ def render(
             ],
         },
     }
-    control_plane = {
+    if load_balancers:
+        cluster_patch["apiServer"] = {
+            "extraArgs": [{"name": "service-node-port-range", "value": load_balancers.node_port_range()}]
+        }
+    control_plane: dict[str, Any] = {
         "role": "control-plane",
         "image": node_image,
         "extraMounts": [
             {"hostPath": str(scheduler_config), "containerPath": SCHEDULER_CONFIG_IN_NODE, "readOnly": True}
         ],
-        "kubeadmConfigPatches": [yaml.safe_dump(scheduler_patch)],
+        "kubeadmConfigPatches": [yaml.safe_dump(cluster_patch)],
     }
+    if load_balancers:
+        control_plane["extraPortMappings"] = load_balancers.mappings()
+    if shared_mount:
+        control_plane["extraMounts"].append(dict(shared_mount))
     workers: list[dict[str, Any]] = []
     for labels in worker_labels(fleet):
         worker: dict[str, Any] = {"role": "worker", "image": node_image, "labels": labels}
+        if shared_mount:
+            worker["extraMounts"] = [dict(shared_mount)]
         reserved = system_reserved(labels[INSTANCE_TYPE], host) if host else None
         if reserved:
             worker["kubeadmConfigPatchesJSON6902"] = [_reserve_patch(reserved)]
