@@ -9,7 +9,9 @@ import os
 import stat
 import subprocess
 import tarfile
+from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 import yaml
@@ -24,14 +26,16 @@ ROOT = Path(__file__).resolve().parents[2]
 ZONE = "topology.kubernetes.io/zone"
 
 
-def render(**kw: bool) -> dict:
+def render(*, oom: bool = False, v1: bool = False, **extra: Any) -> dict:
+    """The kind configuration of the default fleet; `extra` goes to `config.render` as is."""
     return config.render(
         load_fleet(None),
         name="ecsk",
         node_image="ecsk-kind/node:test",
         scheduler_config=ROOT / "kind/scheduler-config.yaml",
-        restrict_oom_score_adj=kw.get("oom", False),
-        cgroup_v1=kw.get("v1", False),
+        restrict_oom_score_adj=oom,
+        cgroup_v1=v1,
+        **extra,
     )
 
 
@@ -313,15 +317,7 @@ def test_workers_advertise_their_instance_types_allocatable_not_the_whole_host()
     """Binpack on kind needs instance-sized nodes: on a 23 GiB host every worker would otherwise
     advertise 23 GiB and a 256 MiB task would not move MostAllocated's integer score."""
     host_cap = config.HostCapacity(millicpu=16000, memory_mib=23 * 1024)
-    cfg = config.render(
-        load_fleet(None),
-        name="ecsk",
-        node_image="ecsk-kind/node:test",
-        scheduler_config=ROOT / "kind/scheduler-config.yaml",
-        restrict_oom_score_adj=False,
-        cgroup_v1=False,
-        host=host_cap,
-    )
+    cfg = render(host=host_cap)
     for worker in (n for n in cfg["nodes"] if n["role"] == "worker"):
         it = INSTANCE_TYPES[worker["labels"]["node.kubernetes.io/instance-type"]]
         (patch,) = worker["kubeadmConfigPatchesJSON6902"]
@@ -361,15 +357,7 @@ def test_load_balancer_node_ports_are_published_on_the_hosts_loopback_only() -> 
     """The ALB stand-in: the API server allocates NodePorts only from the published range, and
     each is mapped from 127.0.0.1 (never the machine's network) on the control plane."""
     ports = config.LoadBalancerPorts(28180)
-    cfg = config.render(
-        load_fleet(None),
-        name="ecsk",
-        node_image="ecsk-kind/node:test",
-        scheduler_config=ROOT / "kind/scheduler-config.yaml",
-        restrict_oom_score_adj=False,
-        cgroup_v1=False,
-        load_balancers=ports,
-    )
+    cfg = render(load_balancers=ports)
     control_plane, *workers = cfg["nodes"]
     mappings = control_plane["extraPortMappings"]
     assert [(m["hostPort"], m["containerPort"]) for m in mappings] == [
@@ -451,15 +439,7 @@ def test_kube_router_enforces_policies_only_on_the_real_workers() -> None:
 def test_every_node_mounts_the_efs_directory() -> None:
     """EFS is shared across zones: the same host directory is mounted in every node."""
     shared = efs.mount(Path("/srv/ecsk/efs"))
-    cfg = config.render(
-        load_fleet(None),
-        name="ecsk",
-        node_image="ecsk-kind/node:test",
-        scheduler_config=ROOT / "kind/scheduler-config.yaml",
-        restrict_oom_score_adj=False,
-        cgroup_v1=False,
-        shared_mount=shared,
-    )
+    cfg = render(shared_mount=shared)
     for node in cfg["nodes"]:
         assert {"hostPath": "/srv/ecsk/efs", "containerPath": "/var/lib/ecsk-efs"} in node["extraMounts"]
     assert len(cfg["nodes"][0]["extraMounts"]) == 2  # the scheduler configuration stays mounted
@@ -512,3 +492,28 @@ def test_efs_provisioner_is_kinds_local_path_in_shared_mode_named_efs_csi() -> N
     assert pod["volumes"] == [{"name": "config", "configMap": {"name": cm["metadata"]["name"]}}]
     assert pod["serviceAccountName"] == "local-path-provisioner-service-account"
     assert pod["tolerations"] == KIND_LOCAL_PATH["spec"]["template"]["spec"]["tolerations"]
+
+
+def test_older_operator_images_are_dropped_but_not_one_another_cluster_just_built(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Clusters side by side share the Docker engine: another `up` may be loading a tag built a
+    minute ago, which must survive this build's clean-up (it did not, once)."""
+    from ecsk.cluster.kind import images
+
+    removed: list[list[str]] = []
+
+    def fake(cmd: list[str], **_: object) -> subprocess.CompletedProcess[str]:
+        if cmd[:2] == ["docker", "images"]:
+            out = "ecsk-operator:new\necsk-operator:old\necsk-operator:neighbour\necsk-operator:<none>\n"
+        elif cmd[:3] == ["docker", "image", "inspect"]:
+            out = "2026-12-04T10:00:00.123456789Z\n2026-12-04T14:59:00Z\n"  # old, neighbour
+        else:
+            removed.append(cmd[3:])
+            out = ""
+        return subprocess.CompletedProcess(cmd, 0, stdout=out, stderr="")
+
+    monkeypatch.setattr(images.subprocess, "run", fake)
+    now = datetime(2026, 12, 4, 15, 0, tzinfo=UTC).timestamp()
+    images._drop_older("ecsk-operator", keep="ecsk-operator:new", now=now)
+    assert removed == [["ecsk-operator:old"]]
