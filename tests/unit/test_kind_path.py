@@ -220,7 +220,7 @@ def test_overlay_pins_the_built_operator_image(tmp_path: Path) -> None:
     assert env == [
         {"name": "ECS_IMAGE_PULL_BEHAVIOR", "value": "prefer-cached"},
         {"name": "ECSK_LOAD_BALANCER_NODE_PORTS", "value": "true"},  # the ALB stand-in
-        {"name": "ECSK_DEREGISTRATION_DELAY", "value": "15"},
+        {"name": "ECSK_DEREGISTRATION_DELAY", "value": "30"},
     ]
 
 
@@ -278,6 +278,7 @@ def up_calls(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> list[str]:
     monkeypatch.setattr(cluster.netpolicy, "install", lambda kubectl, kc, ref, say: calls.append("netpolicy"))
     monkeypatch.setattr(cluster.efs, "install", lambda kubectl, kc, say: calls.append("efs"))
     monkeypatch.delenv(cluster.LB_PORT_ENV, raising=False)
+    monkeypatch.delenv("ECSK_KIND_CLUSTER", raising=False)  # the recorder's cluster is `ecsk`
     monkeypatch.setattr(cluster, "_busy_host_ports", lambda ports: [])  # not the host's real ports
     return calls
 
@@ -517,3 +518,15 @@ def test_older_operator_images_are_dropped_but_not_one_another_cluster_just_buil
     now = datetime(2026, 12, 4, 15, 0, tzinfo=UTC).timestamp()
     images._drop_older("ecsk-operator", keep="ecsk-operator:new", now=now)
     assert removed == [["ecsk-operator:old"]]
+
+
+def test_tree_hash_ignores_bytecode_caches(tmp_path: Path) -> None:
+    """Running the tests writes __pycache__; the next `up` must not rebuild the operator image."""
+    (tmp_path / "pkg").mkdir()
+    (tmp_path / "pkg/mod.py").write_text("x = 1\n")
+    before = steps.tree_hash(tmp_path)
+    (tmp_path / "pkg/__pycache__").mkdir()
+    (tmp_path / "pkg/__pycache__/mod.cpython-311.pyc").write_bytes(b"\x00bytecode")
+    assert steps.tree_hash(tmp_path) == before
+    (tmp_path / "pkg/mod.py").write_text("x = 2\n")
+    assert steps.tree_hash(tmp_path) != before

@@ -111,6 +111,14 @@ def test_alb_spreads_requests_over_all_zones_and_a_rolling_deployment_fails_none
     assert sorted(zone_of.values()) == ["us-east-1a", "us-east-1b", "us-east-1c"]
     url = _host_url(api, namespace, "web")
     wait_for(lambda: _answered(url), 60, what=f"the load balancer answering on {url}")
+    # a task ready a moment ago reaches every node's kube-proxy within its sync (seconds, more on
+    # a loaded host), as a new target needs its health checks before the ALB routes to it
+    wait_for(
+        lambda: {a["ip"] for a in (_answered(url) for _ in range(15)) if a} == set(zone_of),
+        90,
+        interval=1,
+        what="all three tasks registered",
+    )
 
     answers = [_get(url) for _ in range(60)]
     by_ip = Counter(a["ip"] for a in answers)

@@ -44,8 +44,11 @@ OPERATOR_NS = "ecsk-system"
 # `prefer-cached` agent setting, so `ecsk-testapp:latest` is not pulled from a registry.
 PULL_BEHAVIOR = "prefer-cached"
 # The target groups' deregistration delay on kind: ELB's default of 300 s would keep every
-# replaced task draining for five minutes on a laptop; 15 s is ample for kube-proxy to drop it.
-DEREGISTRATION_DELAY = 15
+# replaced task draining for five minutes on a laptop. It must outlast kube-proxy's network
+# programming latency on every node (pod change -> rules in place): under 2 s on an idle host,
+# but measured up to 10-15 s on a shared 2-core host at load 30, where a 15 s drain lost a
+# request (the old task's IP gone while still routed to). 30 s covers that.
+DEREGISTRATION_DELAY = 30
 DEFAULT_LB_PORT = 18080
 LB_PORT_ENV = "ECSK_KIND_LB_PORT"
 
