@@ -9,7 +9,9 @@ import os
 import stat
 import subprocess
 import tarfile
+from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 import yaml
@@ -17,14 +19,15 @@ from typer.testing import CliRunner
 
 from ecsk.cli.main import app
 from ecsk.cluster.embedded.local import load_fleet
-from ecsk.cluster.kind import cluster, config, host, kwok, nodeimage, steps
+from ecsk.cluster.kind import cluster, config, efs, host, kwok, netpolicy, nodeimage, steps
 from ecsk.core.capacity.fleet import INSTANCE_TYPES, render_fleet
 
 ROOT = Path(__file__).resolve().parents[2]
 ZONE = "topology.kubernetes.io/zone"
 
 
-def render(oom: bool = False, v1: bool = False, api_port: int | None = None) -> dict:
+def render(*, oom: bool = False, v1: bool = False, **extra: Any) -> dict:
+    """The kind configuration of the default fleet; `extra` goes to `config.render` as is."""
     return config.render(
         load_fleet(None),
         name="ecsk",
@@ -32,7 +35,7 @@ def render(oom: bool = False, v1: bool = False, api_port: int | None = None) -> 
         scheduler_config=ROOT / "kind/scheduler-config.yaml",
         restrict_oom_score_adj=oom,
         cgroup_v1=v1,
-        api_port=api_port,
+        **extra,
     )
 
 
@@ -214,7 +217,11 @@ def test_overlay_pins_the_built_operator_image(tmp_path: Path) -> None:
     assert (tmp_path / doc["resources"][0]).resolve() == (ROOT / "manifests").resolve()
     patch = yaml.safe_load(doc["patches"][0]["patch"])
     env = patch["spec"]["template"]["spec"]["containers"][0]["env"]
-    assert env == [{"name": "ECS_IMAGE_PULL_BEHAVIOR", "value": "prefer-cached"}]
+    assert env == [
+        {"name": "ECS_IMAGE_PULL_BEHAVIOR", "value": "prefer-cached"},
+        {"name": "ECSK_LOAD_BALANCER_NODE_PORTS", "value": "true"},  # the ALB stand-in
+        {"name": "ECSK_DEREGISTRATION_DELAY", "value": "30"},
+    ]
 
 
 def test_host_prep_refuses_non_root(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -271,19 +278,25 @@ def up_calls(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> list[str]:
     monkeypatch.setattr(cluster, "_wait_api", lambda say: calls.append("api"))
     monkeypatch.delenv("ECSK_KIND_API_PORT", raising=False)
     monkeypatch.delenv("ECSK_KIND_CLUSTER", raising=False)
+    monkeypatch.setattr(cluster.netpolicy, "image", lambda say: "ecsk-kind/kube-router:v2.1.0-x")
+    monkeypatch.setattr(cluster.netpolicy, "install", lambda kubectl, kc, ref, say: calls.append("netpolicy"))
+    monkeypatch.setattr(cluster.efs, "install", lambda kubectl, kc, say: calls.append("efs"))
+    monkeypatch.delenv(cluster.LB_PORT_ENV, raising=False)
+    monkeypatch.delenv("ECSK_KIND_CLUSTER", raising=False)  # the recorder's cluster is `ecsk`
+    monkeypatch.setattr(cluster, "_busy_host_ports", lambda ports: [])  # not the host's real ports
     return calls
 
 
 def test_up_is_idempotent_and_recreates_a_cluster_of_another_version(up_calls: list[str]) -> None:
     quiet = lambda _m: None  # noqa: E731
     cluster.up(quiet)
-    assert up_calls == ["create", "install", "kwok", "metrics", "api"]
+    assert up_calls == ["create", "install", "kwok", "metrics", "netpolicy", "efs", "api"]
     up_calls.clear()
     cluster.up(quiet)  # same node image and configuration: the cluster is kept
-    assert up_calls == ["install", "kwok", "metrics", "api"]
+    assert up_calls == ["install", "kwok", "metrics", "netpolicy", "efs", "api"]
     up_calls.clear()
     cluster.up(quiet, node_image_ref="ecsk-kind/node:v2")  # e.g. a newer Kubernetes pin
-    assert up_calls == ["delete", "create", "install", "kwok", "metrics", "api"]
+    assert up_calls == ["delete", "create", "install", "kwok", "metrics", "netpolicy", "efs", "api"]
     assert json.loads(cluster.state_file().read_text())["nodeImage"] == "ecsk-kind/node:v2"
 
 
@@ -309,15 +322,7 @@ def test_workers_advertise_their_instance_types_allocatable_not_the_whole_host()
     """Binpack on kind needs instance-sized nodes: on a 23 GiB host every worker would otherwise
     advertise 23 GiB and a 256 MiB task would not move MostAllocated's integer score."""
     host_cap = config.HostCapacity(millicpu=16000, memory_mib=23 * 1024)
-    cfg = config.render(
-        load_fleet(None),
-        name="ecsk",
-        node_image="ecsk-kind/node:test",
-        scheduler_config=ROOT / "kind/scheduler-config.yaml",
-        restrict_oom_score_adj=False,
-        cgroup_v1=False,
-        host=host_cap,
-    )
+    cfg = render(host=host_cap)
     for worker in (n for n in cfg["nodes"] if n["role"] == "worker"):
         it = INSTANCE_TYPES[worker["labels"]["node.kubernetes.io/instance-type"]]
         (patch,) = worker["kubeadmConfigPatchesJSON6902"]
@@ -413,3 +418,181 @@ def test_a_taken_host_port_is_refused_before_kind_runs() -> None:
         sock.listen()
         with pytest.raises(cluster.KindError, match="ECSK_KIND_API_PORT"):
             cluster._require_free_port(sock.getsockname()[1])
+
+
+def test_load_balancer_node_ports_are_published_on_the_hosts_loopback_only() -> None:
+    """The ALB stand-in: the API server allocates NodePorts only from the published range, and
+    each is mapped from 127.0.0.1 (never the machine's network) on the control plane."""
+    ports = config.LoadBalancerPorts(28180)
+    cfg = render(load_balancers=ports)
+    control_plane, *workers = cfg["nodes"]
+    mappings = control_plane["extraPortMappings"]
+    assert [(m["hostPort"], m["containerPort"]) for m in mappings] == [
+        (28180 + i, 30080 + i) for i in range(10)
+    ]
+    assert {m["listenAddress"] for m in mappings} == {"127.0.0.1"}
+    assert all("extraPortMappings" not in w for w in workers)
+    patch = yaml.safe_load(control_plane["kubeadmConfigPatches"][0])
+    assert patch["apiServer"]["extraArgs"] == [{"name": "service-node-port-range", "value": "30080-30090"}]
+    assert patch["scheduler"]["extraArgs"]  # the scheduler profiles are still there
+    assert ports.host_port(30083) == 28183
+    with pytest.raises(ValueError, match="outside the published range 30080-30089"):
+        ports.host_port(31000)
+    assert "extraPortMappings" not in render()["nodes"][0]  # only when asked
+
+
+def test_load_balancer_port_env_is_checked(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv(cluster.LB_PORT_ENV, raising=False)
+    assert cluster.load_balancer_ports().host_base == 18080
+    monkeypatch.setenv(cluster.LB_PORT_ENV, "28180")
+    assert cluster.load_balancer_ports().host_base == 28180
+    for bad in ("80", "http", "65530"):
+        monkeypatch.setenv(cluster.LB_PORT_ENV, bad)
+        with pytest.raises(cluster.KindError, match="ECSK_KIND_LB_PORT"):
+            cluster.load_balancer_ports()
+
+
+def test_up_refuses_busy_host_ports_before_creating_anything(
+    up_calls: list[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(cluster, "_busy_host_ports", lambda ports: [18081])
+    with pytest.raises(cluster.KindError, match=r"host ports 18081 are in use.*ECSK_KIND_LB_PORT"):
+        cluster.up(lambda _m: None)
+    assert "create" not in up_calls
+
+
+def test_busy_host_ports_are_found() -> None:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        s.listen()
+        port = s.getsockname()[1]
+        busy = cluster._busy_host_ports(config.LoadBalancerPorts(port, count=1))
+    assert busy == [port]
+
+
+def test_inotify_limits_are_raised_never_lowered(tmp_path: Path) -> None:
+    (tmp_path / "fs/inotify").mkdir(parents=True)
+    (tmp_path / "fs/inotify/max_user_instances").write_text("128\n")
+    (tmp_path / "fs/inotify/max_user_watches").write_text("1048576\n")
+    said: list[str] = []
+    host.raise_inotify_limits(said.append, proc_sys=tmp_path)
+    assert (tmp_path / "fs/inotify/max_user_instances").read_text().strip() == "512"
+    assert (tmp_path / "fs/inotify/max_user_watches").read_text().strip() == "1048576"
+    assert said == ["fs.inotify.max_user_instances: 128 -> 512 (several kind nodes)"]
+
+
+def test_kube_router_enforces_policies_only_on_the_real_workers() -> None:
+    docs = {d["kind"]: d for d in netpolicy.manifests("ecsk-kind/kube-router:v2.1.0-abc")}
+    ds = docs["DaemonSet"]["spec"]["template"]["spec"]
+    (c,) = ds["containers"]
+    assert c["image"] == "ecsk-kind/kube-router:v2.1.0-abc" and c["imagePullPolicy"] == "IfNotPresent"
+    # firewall only: the netagent keeps routing, kube-proxy keeps the services
+    assert {"--run-firewall=true", "--run-router=false", "--run-service-proxy=false"} <= set(c["args"])
+    assert ds["hostNetwork"] and c["securityContext"]["privileged"]
+    (term,) = ds["affinity"]["nodeAffinity"]["requiredDuringSchedulingIgnoredDuringExecution"][
+        "nodeSelectorTerms"
+    ]
+    assert {"key": "type", "operator": "NotIn", "values": ["kwok"]} in term["matchExpressions"]
+    assert {"key": "node-role.kubernetes.io/control-plane", "operator": "DoesNotExist"} in term[
+        "matchExpressions"
+    ]
+    watched = {r for rule in docs["ClusterRole"]["rules"] for r in rule["resources"]}
+    assert {"networkpolicies", "pods", "namespaces", "nodes"} <= watched
+    assert docs["ClusterRoleBinding"]["subjects"][0]["name"] == ds["serviceAccountName"]
+
+
+def test_every_node_mounts_the_efs_directory() -> None:
+    """EFS is shared across zones: the same host directory is mounted in every node."""
+    shared = efs.mount(Path("/srv/ecsk/efs"))
+    cfg = render(shared_mount=shared)
+    for node in cfg["nodes"]:
+        assert {"hostPath": "/srv/ecsk/efs", "containerPath": "/var/lib/ecsk-efs"} in node["extraMounts"]
+    assert len(cfg["nodes"][0]["extraMounts"]) == 2  # the scheduler configuration stays mounted
+
+
+KIND_LOCAL_PATH = {
+    "spec": {
+        "template": {
+            "spec": {
+                "serviceAccountName": "local-path-provisioner-service-account",
+                "nodeSelector": {"kubernetes.io/os": "linux"},
+                "tolerations": [{"key": "node-role.kubernetes.io/control-plane", "effect": "NoSchedule"}],
+                "containers": [
+                    {
+                        "name": "local-path-provisioner",
+                        "image": "docker.io/kindest/local-path-provisioner:v1",
+                        "command": [
+                            "local-path-provisioner",
+                            "--debug",
+                            "start",
+                            "--helper-image",
+                            "docker.io/kindest/local-path-helper:v2",
+                            "--config",
+                            "/etc/config/config.json",
+                        ],
+                    }
+                ],
+            }
+        }
+    }
+}
+
+
+def test_efs_provisioner_is_kinds_local_path_in_shared_mode_named_efs_csi() -> None:
+    kind_config = {"data": {"config.json": "{}", "setup": "mkdir", "teardown": "rm", "helperPod.yaml": "pod"}}
+    cm, dep = efs.manifests(KIND_LOCAL_PATH, kind_config)
+    assert json.loads(cm["data"]["config.json"]) == {"sharedFileSystemPath": "/var/lib/ecsk-efs"}
+    assert {k: cm["data"][k] for k in ("setup", "teardown", "helperPod.yaml")} == {
+        "setup": "mkdir",
+        "teardown": "rm",
+        "helperPod.yaml": "pod",
+    }
+    pod = dep["spec"]["template"]["spec"]
+    (c,) = pod["containers"]
+    assert c["image"] == "docker.io/kindest/local-path-provisioner:v1"  # already on every node
+    args = c["command"]
+    assert args[args.index("--provisioner-name") + 1] == "efs.csi.aws.com"  # what the operator's SC names
+    assert args[args.index("--helper-image") + 1] == "docker.io/kindest/local-path-helper:v2"
+    assert args[args.index("--configmap-name") + 1] == cm["metadata"]["name"]
+    assert pod["volumes"] == [{"name": "config", "configMap": {"name": cm["metadata"]["name"]}}]
+    assert pod["serviceAccountName"] == "local-path-provisioner-service-account"
+    assert pod["tolerations"] == KIND_LOCAL_PATH["spec"]["template"]["spec"]["tolerations"]
+
+
+def test_older_operator_images_are_dropped_but_not_one_another_cluster_just_built(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Clusters side by side share the Docker engine: another `up` may be loading a tag built a
+    minute ago, which must survive this build's clean-up (it did not, once)."""
+    from ecsk.cluster.kind import images
+
+    removed: list[list[str]] = []
+
+    def fake(cmd: list[str], **_: object) -> subprocess.CompletedProcess[str]:
+        if cmd[:2] == ["docker", "images"]:
+            out = "ecsk-operator:new\necsk-operator:old\necsk-operator:neighbour\necsk-operator:<none>\n"
+        elif cmd[:3] == ["docker", "image", "inspect"]:
+            out = "2026-12-04T10:00:00.123456789Z\n2026-12-04T14:59:00Z\n"  # old, neighbour
+        else:
+            removed.append(cmd[3:])
+            out = ""
+        return subprocess.CompletedProcess(cmd, 0, stdout=out, stderr="")
+
+    monkeypatch.setattr(images.subprocess, "run", fake)
+    now = datetime(2026, 12, 4, 15, 0, tzinfo=UTC).timestamp()
+    images._drop_older("ecsk-operator", keep="ecsk-operator:new", now=now)
+    assert removed == [["ecsk-operator:old"]]
+
+
+def test_tree_hash_ignores_bytecode_caches(tmp_path: Path) -> None:
+    """Running the tests writes __pycache__; the next `up` must not rebuild the operator image."""
+    (tmp_path / "pkg").mkdir()
+    (tmp_path / "pkg/mod.py").write_text("x = 1\n")
+    before = steps.tree_hash(tmp_path)
+    (tmp_path / "pkg/__pycache__").mkdir()
+    (tmp_path / "pkg/__pycache__/mod.cpython-311.pyc").write_bytes(b"\x00bytecode")
+    assert steps.tree_hash(tmp_path) == before
+    (tmp_path / "pkg/mod.py").write_text("x = 2\n")
+    assert steps.tree_hash(tmp_path) != before

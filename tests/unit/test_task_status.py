@@ -204,3 +204,12 @@ def test_a_deleted_service_pods_exit_is_the_deletions_doing() -> None:
     )
     st = stopped_service_task(p, "ecs-svc/7", "2026-01-01T01:00:09Z")
     assert (st.stopCode, st.stoppedReason) == ("TerminationNotice", "Eviction API: evicting")
+
+
+def test_a_target_group_check_is_not_a_container_health_check() -> None:
+    """A load-balanced container without healthCheck gets a TCP readiness probe (the target
+    group's check); ECS still reports its health, and the task's, as UNKNOWN."""
+    p = pod(statuses=[cs("app", RUN, ready=True), cs("sidecar", RUN, ready=True)], ready=True)
+    p["spec"]["containers"][0]["readinessProbe"] = {"tcpSocket": {"port": 8080}}
+    p["metadata"]["annotations"][ESSENTIAL_ANNOTATION] = "app"
+    assert derive_task_status(p).healthStatus == "UNKNOWN"

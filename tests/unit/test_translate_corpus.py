@@ -107,7 +107,9 @@ def check_pod_spec(spec: dict[str, Any]) -> None:
             assert c in spec.get("initContainers", []) and c["restartPolicy"] == "Always"
         for probe in ("livenessProbe", "readinessProbe", "startupProbe"):
             if probe in c:
-                assert c[probe]["failureThreshold"] >= 1 and c[probe]["exec"]["command"]
+                # exec: an ECS healthCheck; tcpSocket: a target group's check on the target port
+                check = c[probe].get("exec", {}).get("command") or c[probe].get("tcpSocket", {}).get("port")
+                assert c[probe]["failureThreshold"] >= 1 and check, c[probe]
         if "livenessProbe" in c or "startupProbe" in c:
             assert c.get("restartPolicy", "Always") == "Always"
     if "resources" in spec:

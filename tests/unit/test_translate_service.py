@@ -9,7 +9,7 @@ import math
 import pytest
 from helpers_translate import objects, pod_spec, render_svc, svc, td
 
-from ecsk.core.models import TaskDefinition
+from ecsk.core.models import HealthCheck, TaskDefinition
 from ecsk.core.translate import names
 from ecsk.core.translate.service import UNABLE_TO_DEPLOY, circuit_breaker_threshold, rolling_bounds
 
@@ -313,3 +313,82 @@ def test_task_definition_tags_propagate_as_annotation_only() -> None:
     tmpl = objects(render_svc(s, t), "Deployment")[0]["spec"]["template"]["metadata"]
     assert not any(k.startswith("tags.") for k in tmpl["labels"])
     assert json.loads(tmpl["annotations"]["ecs.ecsk.io/tags"]) == {"release": "2026.03"}
+
+
+def _lb_service(**kw: object) -> object:
+    return svc(
+        loadBalancers=[{"targetGroupArn": TG.format("web"), "containerName": "web", "containerPort": 8080}],
+        **kw,
+    )
+
+
+def test_a_target_is_registered_when_ready_and_drains_before_sigterm() -> None:
+    """ECS: a task joins the target group once its target passes the health check, and on stop
+    is deregistered, drains for the deregistration delay, then gets SIGTERM and stopTimeout."""
+    spec = pod_spec(render_svc(_lb_service(), web_td(), deregistration_delay=20))
+    (web,) = spec["containers"]
+    assert web["readinessProbe"] == {
+        "tcpSocket": {"port": 8080},
+        "periodSeconds": 5,
+        "timeoutSeconds": 2,
+        "failureThreshold": 2,
+    }
+    assert web["lifecycle"] == {"preStop": {"sleep": {"seconds": 20}}}
+    assert spec["terminationGracePeriodSeconds"] == 30 + 20  # ECS's default stopTimeout after the drain
+
+
+def test_default_deregistration_delay_is_elbs_300_seconds_and_0_means_no_drain() -> None:
+    t = td(
+        [
+            {
+                "name": "web",
+                "image": "i",
+                "memory": 64,
+                "stopTimeout": 10,
+                "portMappings": [{"containerPort": 8080}],
+            }
+        ]
+    )
+    spec = pod_spec(render_svc(_lb_service(), t))
+    assert spec["containers"][0]["lifecycle"]["preStop"]["sleep"]["seconds"] == 300
+    assert spec["terminationGracePeriodSeconds"] == 310
+    spec = pod_spec(render_svc(_lb_service(), t, deregistration_delay=0))
+    assert "lifecycle" not in spec["containers"][0] and spec["terminationGracePeriodSeconds"] == 10
+
+
+def test_a_health_checked_container_keeps_its_health_check_as_readiness() -> None:
+    t = web_td()
+    t.containerDefinitions[0].healthCheck = HealthCheck(command=["CMD", "/bin/check"], interval=5)
+    (web,) = pod_spec(render_svc(_lb_service(), t))["containers"]
+    assert web["readinessProbe"]["exec"]["command"] == ["/bin/check"]
+    assert "preStop" in web["lifecycle"]
+
+
+def test_only_load_balanced_containers_drain() -> None:
+    t = td(
+        [
+            {"name": "web", "image": "i", "memory": 64, "portMappings": [{"containerPort": 8080}]},
+            {"name": "sidecar", "image": "i", "memory": 64, "portMappings": [{"containerPort": 9090}]},
+        ]
+    )
+    web, sidecar = pod_spec(render_svc(_lb_service(), t))["containers"]
+    assert "lifecycle" in web and "readinessProbe" in web
+    assert "lifecycle" not in sidecar and "readinessProbe" not in sidecar
+    plain = pod_spec(render_svc(svc(), t))
+    assert (
+        all("lifecycle" not in c for c in plain["containers"])
+        and plain["terminationGracePeriodSeconds"] == 30
+    )
+
+
+def test_udp_targets_drain_but_get_no_tcp_check() -> None:
+    (web,) = pod_spec(render_svc(_lb_service(), web_td(protocol="udp")))["containers"]
+    assert "readinessProbe" not in web and web["lifecycle"]["preStop"]["sleep"]["seconds"] == 300
+
+
+def test_load_balancer_node_ports_publish_an_awsvpc_target_group_service() -> None:
+    """kind's ALB stand-in: the Service the target group binds becomes a NodePort."""
+    [service] = objects(render_svc(_lb_service(), web_td(), load_balancer_node_ports=True), "Service")
+    assert service["spec"]["type"] == "NodePort"
+    [service] = objects(render_svc(_lb_service(), web_td()), "Service")
+    assert service["spec"].get("type", "ClusterIP") == "ClusterIP"

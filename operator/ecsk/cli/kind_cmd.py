@@ -15,7 +15,7 @@ from typing import Annotated, TypeVar
 import typer
 from rich.console import Console
 
-from ecsk.cluster.kind import cluster, host, images, nodeimage
+from ecsk.cluster.kind import cluster, config, host, images, nodeimage
 
 app = typer.Typer(
     help="kind cluster with real containers (needs Docker; see README 'The kind path').",
@@ -106,4 +106,12 @@ def status() -> None:
     for key in ("nodeImage", "images"):
         if key in st.state:
             _say(f"  {key}: {st.state[key]}")
+    lb = st.state.get("loadBalancerPorts")
+    if lb:
+        first, last = lb["hostBase"], lb["hostBase"] + lb["count"] - 1
+        _say(
+            f"  load balancers: 127.0.0.1:{first}-{last} -> node ports {config.NODE_PORT_BASE}-"
+            f"{config.NODE_PORT_BASE + lb['count'] - 1} (a service's port: host base + nodePort - "
+            f"{config.NODE_PORT_BASE})"
+        )
     _say(f"  node image recipe for this version: {nodeimage.image_ref()}")

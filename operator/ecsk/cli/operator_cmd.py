@@ -12,7 +12,7 @@ from typing import Annotated, cast
 import typer
 
 from ecsk.controller.runtime.common import OperatorConfig
-from ecsk.core.translate.types import IMAGE_PULL_POLICY, ImagePullBehavior
+from ecsk.core.translate.types import DEFAULT_DEREGISTRATION_DELAY, IMAGE_PULL_POLICY, ImagePullBehavior
 
 
 def operator(
@@ -45,6 +45,19 @@ def operator(
         envvar="ECS_IMAGE_PULL_BEHAVIOR",
         help="The ECS agent setting: default | always | once | prefer-cached (imagePullPolicy).",
     ),
+    load_balancer_node_ports: bool = typer.Option(
+        False,
+        envvar="ECSK_LOAD_BALANCER_NODE_PORTS",
+        help="Publish load-balanced services as NodePorts (kind: the host reaches them as the ALB).",
+    ),
+    deregistration_delay: int = typer.Option(
+        DEFAULT_DEREGISTRATION_DELAY,
+        min=0,
+        max=3600,
+        envvar="ECSK_DEREGISTRATION_DELAY",
+        help="Target groups' deregistration delay in seconds (ELB: 0-3600, default 300): how long a "
+        "load-balanced task drains before SIGTERM.",
+    ),
     verbose: bool = typer.Option(False, "--verbose", "-v", help="Debug logging."),
 ) -> None:
     """Reconcile ECS custom resources into Kubernetes objects until interrupted.
@@ -76,6 +89,8 @@ def operator(
         workers=workers,
         healthy_after_seconds=healthy_after,
         image_pull_behavior=cast(ImagePullBehavior, image_pull_behavior),
+        load_balancer_node_ports=load_balancer_node_ports,
+        deregistration_delay=deregistration_delay,
     )
     try:
         timing = Timing(lease_duration, renew_deadline, retry_period)

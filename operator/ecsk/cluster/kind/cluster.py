@@ -13,6 +13,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import shutil
 import socket
 import subprocess
 import time
@@ -26,13 +27,32 @@ import yaml
 from ecsk.cluster import binaries, paths
 from ecsk.cluster.binaries import Progress
 from ecsk.cluster.embedded.local import load_fleet
-from ecsk.cluster.kind import config, host, images, kwok, metrics, nodeimage, steps, toolchain
+from ecsk.cluster.kind import (
+    config,
+    efs,
+    host,
+    images,
+    kwok,
+    metrics,
+    netpolicy,
+    nodeimage,
+    steps,
+    toolchain,
+)
 
 DEFAULT_CLUSTER = paths.CLUSTER_NAME
 OPERATOR_NS = "ecsk-system"
 # On a kind node the images were loaded by `up`, like an instance with cached images: ECS's
 # `prefer-cached` agent setting, so `ecsk-testapp:latest` is not pulled from a registry.
 PULL_BEHAVIOR = "prefer-cached"
+# The target groups' deregistration delay on kind: ELB's default of 300 s would keep every
+# replaced task draining for five minutes on a laptop. It must outlast kube-proxy's network
+# programming latency on every node (pod change -> rules in place): under 2 s on an idle host,
+# but measured up to 10-15 s on a shared 2-core host at load 30, where a 15 s drain lost a
+# request (the old task's IP gone while still routed to). 30 s covers that.
+DEREGISTRATION_DELAY = 30
+DEFAULT_LB_PORT = 18080
+LB_PORT_ENV = "ECSK_KIND_LB_PORT"
 
 
 class KindError(RuntimeError):
@@ -71,6 +91,40 @@ def work_dir() -> Path:
 
 def state_file() -> Path:
     return work_dir() / "cluster.json"
+
+
+def efs_dir() -> Path:
+    """The host directory every node mounts: the file system behind `efs.csi.aws.com`."""
+    return work_dir() / "efs"
+
+
+def load_balancer_ports() -> config.LoadBalancerPorts:
+    """The host ports (127.0.0.1) of the load-balanced services: `$ECSK_KIND_LB_PORT` and the
+    next ones (default 18080-18089); two clusters side by side need different values."""
+    raw = os.environ.get(LB_PORT_ENV) or str(DEFAULT_LB_PORT)
+    count = config.LOAD_BALANCER_PORTS
+    if not raw.isdigit() or not 1024 <= int(raw) <= 65535 - count:
+        raise KindError(f"{LB_PORT_ENV}={raw!r}: must be a port number from 1024 to {65535 - count}")
+    return config.LoadBalancerPorts(int(raw), count)
+
+
+def published_load_balancer_ports() -> config.LoadBalancerPorts | None:
+    """The host ports the running cluster was made with (from its state), None before `up`."""
+    state = json.loads(state_file().read_text()) if state_file().is_file() else {}
+    lb = state.get("loadBalancerPorts")
+    return config.LoadBalancerPorts(int(lb["hostBase"]), int(lb["count"])) if lb else None
+
+
+def _busy_host_ports(ports: config.LoadBalancerPorts) -> list[int]:
+    """Host ports of the range something already listens on (kind would fail half-way)."""
+    busy = []
+    for m in ports.mappings():
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+            try:
+                s.bind(("127.0.0.1", m["hostPort"]))
+            except OSError:
+                busy.append(m["hostPort"])
+    return busy
 
 
 def _tools(say: Progress) -> dict[str, Path]:
@@ -157,6 +211,8 @@ def _config(node_img: str, fleet_file: Path | None) -> dict[str, Any]:
         cgroup_v1=config.host_is_cgroup_v1(),
         host=config.HostCapacity(*host.engine_capacity()),
         api_port=api_port(),
+        load_balancers=load_balancer_ports(),
+        shared_mount=efs.mount(efs_dir()),
     )
 
 
@@ -169,7 +225,13 @@ def up(say: Progress = print, *, node_image_ref: str | None = None, fleet_file: 
     tools = _tools(say)
     kind, kubectl = tools["kind"], tools["kubectl"]
     node_img = node_image(say, node_image_ref)
-    app_images = [images.testapp_image(say), images.operator_image(say), kwok.image(say), metrics.image(say)]
+    app_images = [
+        images.testapp_image(say),
+        images.operator_image(say),
+        kwok.image(say),
+        metrics.image(say),
+        netpolicy.image(say),
+    ]
     cfg = _config(node_img, fleet_file)
     cfg_key = steps.key(cfg)
     state = json.loads(state_file().read_text()) if state_file().is_file() else {}
@@ -182,22 +244,33 @@ def up(say: Progress = print, *, node_image_ref: str | None = None, fleet_file: 
         say(f"node containers not running ({', '.join(stopped)}): recreating cluster {name()}")
         _delete(kind, say)
     if name() not in clusters(kind):
+        busy = _busy_host_ports(load_balancer_ports())
+        if busy:
+            raise KindError(
+                f"host ports {', '.join(map(str, busy))} are in use (another kind cluster?): set "
+                f"{LB_PORT_ENV} to the first of {config.LOAD_BALANCER_PORTS} free ports"
+            )
         _require_free_port(api_port())
+        efs_dir().mkdir(parents=True, exist_ok=True)
         _create(kind, cfg, say)
         state = {}
     loaded = _load_images(kind, app_images, dict(state.get("loaded") or {}), say)
+    lb = load_balancer_ports()
     state = {
         "config": cfg_key,
         "nodeImage": node_img,
         "images": app_images,
         "loaded": loaded,
         "apiPort": api_port(),
+        "loadBalancerPorts": {"hostBase": lb.host_base, "count": lb.count},
     }
     state_file().parent.mkdir(parents=True, exist_ok=True)
     state_file().write_text(json.dumps(state, indent=2))
     _install_operator(kubectl, app_images[1], say)
     kwok.install(kubectl, kubeconfig(), say)
     metrics.install(kubectl, kubeconfig(), say)
+    netpolicy.install(kubectl, kubeconfig(), app_images[4], say)
+    efs.install(kubectl, kubeconfig(), say)
     _wait_api(say)
     say(f"kind cluster {name()} ready in {time.monotonic() - started:.0f}s; export KUBECONFIG={kubeconfig()}")
     say(f"AWS API endpoint: AWS_ENDPOINT_URL={api_url()} (or `ecsk api url --kind`)")
@@ -256,8 +329,9 @@ def _load_images(kind: Path, refs: list[str], loaded: dict[str, str], say: Progr
 def overlay(manifests: Path, image: str, directory: Path) -> str:
     """A kustomization on top of manifests/ that only pins the operator image just built and sets
     the image pull behaviour, so one `kubectl apply -k` installs the right thing (no rollout of
-    the placeholder `ecsk-operator:dev` first), and makes the AWS API endpoint's Service the
-    NodePort the control plane's host port mapping points at."""
+    the placeholder `ecsk-operator:dev` first), load-balanced services as the published node
+    ports, kind's deregistration delay, and the AWS API endpoint's Service as the NodePort the
+    control plane's host port mapping points at."""
     name, tag = image.rsplit(":", 1)
     patch = {
         "apiVersion": "apps/v1",
@@ -269,7 +343,11 @@ def overlay(manifests: Path, image: str, directory: Path) -> str:
                     "containers": [
                         {
                             "name": "operator",
-                            "env": [{"name": "ECS_IMAGE_PULL_BEHAVIOR", "value": PULL_BEHAVIOR}],
+                            "env": [
+                                {"name": "ECS_IMAGE_PULL_BEHAVIOR", "value": PULL_BEHAVIOR},
+                                {"name": "ECSK_LOAD_BALANCER_NODE_PORTS", "value": "true"},
+                                {"name": "ECSK_DEREGISTRATION_DELAY", "value": str(DEREGISTRATION_DELAY)},
+                            ],
                         }
                     ]
                 }
@@ -374,6 +452,7 @@ def down(say: Progress = print) -> None:
     else:
         say(f"no kind cluster {name()}")
     _remove_network(say)
+    shutil.rmtree(efs_dir(), ignore_errors=True)  # the EFS stand-in's data goes with the cluster
     state_file().unlink(missing_ok=True)
     kubeconfig().unlink(missing_ok=True)
 

@@ -26,14 +26,52 @@ _NOT_KUBELET_LABELS = ("kubernetes.io/hostname", "kubernetes.io/os", "kubernetes
 # The host's capability bounding set lacks CAP_SYS_RESOURCE: runc inside the node cannot lower
 # oom_score_adj for pod sandboxes, exactly the rootless case containerd's option exists for.
 RESTRICT_OOM_PATCH = '[plugins."io.containerd.grpc.v1.cri"]\n  restrict_oom_score_adj = true\n'
-API_NODE_PORT = 30599
-"""The NodePort of the in-cluster AWS API endpoint (manifests/api.yaml's Service, made a NodePort
-by `ecsk kind up`), mapped to the host by the control-plane node's extraPortMappings."""
 DEFAULT_API_PORT = 4600
 """Host port of the kind cluster's endpoint (127.0.0.1): not 4599, which the embedded cluster's
 endpoint uses, so both can run on one machine. `ECSK_KIND_API_PORT` picks another."""
 # kubelet 1.37 refuses cgroup v1 hosts unless told otherwise.
 CGROUP_V1_PATCH = "kind: KubeletConfiguration\nfailCgroupV1: false\n"
+
+
+# Load-balanced Services are NodePorts on kind (the operator's --load-balancer-node-ports); the
+# API server allocates them only from this range, and each is published on the host.
+NODE_PORT_BASE = 30080
+LOAD_BALANCER_PORTS = 10
+API_NODE_PORT = NODE_PORT_BASE + LOAD_BALANCER_PORTS
+"""30090: the NodePort of the in-cluster AWS API endpoint (manifests/api.yaml's Service, made a
+NodePort by `ecsk kind up`), mapped to the host by the control-plane node's extraPortMappings.
+Just above the load balancers' ports, inside the one range the API server allows; the endpoint's
+Service is installed before any task exists, so no load balancer is ever given its port."""
+NODE_PORT_RANGE = f"{NODE_PORT_BASE}-{API_NODE_PORT}"
+
+
+@dataclass(frozen=True)
+class LoadBalancerPorts:
+    """Host ports `host_base ..` on 127.0.0.1 -> node ports `NODE_PORT_BASE ..` of the control
+    plane, whose kube-proxy forwards to the service's ready tasks on any worker: the ALB's
+    listener as the host sees it."""
+
+    host_base: int
+    count: int = LOAD_BALANCER_PORTS
+
+    def node_port_range(self) -> str:
+        return f"{NODE_PORT_BASE}-{NODE_PORT_BASE + self.count - 1}"
+
+    def host_port(self, node_port: int) -> int:
+        if not NODE_PORT_BASE <= node_port < NODE_PORT_BASE + self.count:
+            raise ValueError(f"node port {node_port} is outside the published range {self.node_port_range()}")
+        return self.host_base + node_port - NODE_PORT_BASE
+
+    def mappings(self) -> list[dict[str, Any]]:
+        return [
+            {
+                "containerPort": NODE_PORT_BASE + i,
+                "hostPort": self.host_base + i,
+                "listenAddress": "127.0.0.1",  # the host only, never the machine's network
+                "protocol": "TCP",
+            }
+            for i in range(self.count)
+        ]
 
 
 @dataclass(frozen=True)
@@ -118,11 +156,15 @@ def render(
     cgroup_v1: bool,
     host: HostCapacity | None = None,
     api_port: int | None = None,
+    load_balancers: LoadBalancerPorts | None = None,
+    shared_mount: dict[str, str] | None = None,
 ) -> dict[str, Any]:
-    """`api_port`: publish the in-cluster AWS API endpoint on 127.0.0.1:<api_port> of the host.
-    A port mapping is fixed when kind creates the node, so another port means another cluster
-    (`up` recreates it: the port is part of the configuration it compares)."""
-    scheduler_patch = {
+    """`api_port`: publish the in-cluster AWS API endpoint on 127.0.0.1:<api_port> of the host
+    (a port mapping is fixed when kind creates the node, so another port means another cluster:
+    `up` compares the port as part of its configuration). `load_balancers`: publish the node
+    ports of load-balanced services. `shared_mount`: a kind extraMounts entry every node gets (the
+    EFS stand-in's directory)."""
+    cluster_patch: dict[str, Any] = {
         "apiVersion": "kubeadm.k8s.io/v1beta4",
         "kind": "ClusterConfiguration",
         "scheduler": {
@@ -138,27 +180,40 @@ def render(
             ],
         },
     }
-    control_plane = {
+    if load_balancers or api_port is not None:
+        cluster_patch["apiServer"] = {
+            "extraArgs": [{"name": "service-node-port-range", "value": NODE_PORT_RANGE}]
+        }
+    control_plane: dict[str, Any] = {
         "role": "control-plane",
         "image": node_image,
         "extraMounts": [
             {"hostPath": str(scheduler_config), "containerPath": SCHEDULER_CONFIG_IN_NODE, "readOnly": True}
         ],
-        "kubeadmConfigPatches": [yaml.safe_dump(scheduler_patch)],
+        "kubeadmConfigPatches": [yaml.safe_dump(cluster_patch)],
     }
+    mappings: list[dict[str, Any]] = []
+    if load_balancers:
+        mappings += load_balancers.mappings()
     if api_port is not None:
         # kube-proxy on the control plane forwards the NodePort to the endpoint's pod wherever it runs.
-        control_plane["extraPortMappings"] = [
+        mappings.append(
             {
                 "containerPort": API_NODE_PORT,
                 "hostPort": api_port,
                 "listenAddress": "127.0.0.1",
                 "protocol": "TCP",
             }
-        ]
+        )
+    if mappings:
+        control_plane["extraPortMappings"] = mappings
+    if shared_mount:
+        control_plane["extraMounts"].append(dict(shared_mount))
     workers: list[dict[str, Any]] = []
     for labels in worker_labels(fleet):
         worker: dict[str, Any] = {"role": "worker", "image": node_image, "labels": labels}
+        if shared_mount:
+            worker["extraMounts"] = [dict(shared_mount)]
         reserved = system_reserved(labels[INSTANCE_TYPE], host) if host else None
         if reserved:
             worker["kubeadmConfigPatchesJSON6902"] = [_reserve_patch(reserved)]

@@ -225,11 +225,28 @@ def start_dockerd(say: Progress, timeout: float = 90) -> None:
     raise HostError(f"dockerd did not answer within {timeout:.0f}s; see {log}")
 
 
+# kind's documented fix for "too many open files": every node's kubelet, containerd and systemd
+# hold inotify instances, and Debian's default of 128 per user fits one 4-node cluster, not two
+# (a second cluster's kubelets then die on start and `kubeadm join` times out).
+INOTIFY_MINIMUMS = {"fs/inotify/max_user_instances": 512, "fs/inotify/max_user_watches": 524288}
+
+
+def raise_inotify_limits(say: Progress, proc_sys: Path = Path("/proc/sys")) -> None:
+    """Raise the inotify limits to kind's recommended minimums; never lowers a larger value."""
+    for key, minimum in INOTIFY_MINIMUMS.items():
+        path = proc_sys / key
+        current = int(path.read_text().strip())
+        if current < minimum:
+            path.write_text(f"{minimum}\n")
+            say(f"{key.replace('/', '.')}: {current} -> {minimum} (several kind nodes)")
+
+
 def host_prep(say: Progress = print) -> None:
     """Make this host able to run the kind path. Idempotent; for CI and build hosts only."""
     if os.geteuid() != 0:
         raise HostError("host-prep installs packages and starts dockerd: run it as root (sudo)")
     install_packages(say)
+    raise_inotify_limits(say)
     wrapper: Path | None = None
     if lacks_cap_sys_resource():
         real = shutil.which("runc") or "/usr/sbin/runc"

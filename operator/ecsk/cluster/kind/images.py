@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import shutil
 import subprocess
+import time
 from collections.abc import Callable
+from datetime import datetime
 from pathlib import Path
 
 from ecsk.cluster.binaries import Progress
@@ -100,17 +102,43 @@ def operator_image(say: Progress) -> str:
     return tag
 
 
-def _drop_older(repository: str, keep: str) -> None:
-    """Untag earlier builds (each holds its own ~200 MB pip layer): the cache keeps one per repo."""
+# Several clusters share one Docker engine (ECSK_KIND_CLUSTER, worktrees side by side): a tag
+# another `up` built minutes ago may be about to be loaded onto its nodes.
+KEEP_RECENT_SECONDS = 3600
+
+
+def _drop_older(repository: str, keep: str, now: float | None = None) -> None:
+    """Untag earlier builds (each holds its own ~200 MB pip layer): the cache keeps one per repo,
+    plus any built within the last hour (another cluster's `up` may be loading it)."""
     listed = subprocess.run(
         ["docker", "images", repository, "--format", "{{.Repository}}:{{.Tag}}"],
         capture_output=True,
         text=True,
         check=False,
     ).stdout.split()
-    stale = [ref for ref in listed if ref != keep and not ref.endswith(":<none>")]
+    candidates = [ref for ref in listed if ref != keep and not ref.endswith(":<none>")]
+    if not candidates:
+        return
+    created = subprocess.run(
+        ["docker", "image", "inspect", "--format", "{{.Created}}", *candidates],
+        capture_output=True,
+        text=True,
+        check=False,
+    ).stdout.split()
+    stale = [
+        ref for ref, when in zip(candidates, created, strict=False) if _age(when, now) > KEEP_RECENT_SECONDS
+    ]
     if stale:
         subprocess.run(["docker", "image", "rm", *stale], capture_output=True, check=False)
+
+
+def _age(created: str, now: float | None) -> float:
+    """Seconds since Docker's RFC 3339 `Created` (nanoseconds trimmed); unknown counts as new."""
+    try:
+        when = datetime.fromisoformat(created[:26].rstrip("Z") + "+00:00")
+    except ValueError:
+        return 0.0
+    return (now if now is not None else time.time()) - when.timestamp()
 
 
 def testapp_image(say: Progress) -> str:

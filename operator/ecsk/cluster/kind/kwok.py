@@ -35,11 +35,11 @@ def image(say: Progress) -> str:
 # real node (on a node it simulates nothing would run it), and kind's own DaemonSets (kindnet,
 # kube-proxy; they tolerate every taint) must stay off simulated nodes, or they would take a
 # Fargate node's single pod slot, as EKS keeps its DaemonSets off Fargate.
-_NOT_SIMULATED = {"key": "type", "operator": "NotIn", "values": ["kwok"]}
+NOT_SIMULATED = {"key": "type", "operator": "NotIn", "values": ["kwok"]}
 REAL_NODES_ONLY = {
     "nodeAffinity": {
         "requiredDuringSchedulingIgnoredDuringExecution": {
-            "nodeSelectorTerms": [{"matchExpressions": [_NOT_SIMULATED]}]
+            "nodeSelectorTerms": [{"matchExpressions": [NOT_SIMULATED]}]
         }
     }
 }

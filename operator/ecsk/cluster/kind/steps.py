@@ -67,10 +67,12 @@ def module_dir(module_at_version: str) -> Path:
 
 
 def tree_hash(directory: Path) -> str:
-    """A hash of every file's path and content under `directory` (cache key of a built image)."""
+    """A hash of every file's path and content under `directory` (cache key of a built image).
+    Bytecode caches are left out, as .dockerignore leaves them out of the image: running the
+    tests writes them, and must not make the next `up` rebuild and reload the operator."""
     digest = hashlib.sha256()
     for p in sorted(directory.rglob("*")):
-        if p.is_file():
+        if p.is_file() and "__pycache__" not in p.parts and p.suffix != ".pyc":
             digest.update(str(p.relative_to(directory)).encode() + b"\0" + p.read_bytes() + b"\0")
     return digest.hexdigest()[:12]
 

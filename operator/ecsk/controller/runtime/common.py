@@ -12,7 +12,7 @@ from ecsk.controller.kube.client import Kube, now_iso
 from ecsk.core.models import ValidationIssue, errors_of, warnings_of
 from ecsk.core.models.errors import issues_text
 from ecsk.core.tasks.status import STOP_CODE_ANNOTATION, STOPPED_REASON_ANNOTATION
-from ecsk.core.translate.types import ImagePullBehavior, RenderOptions
+from ecsk.core.translate.types import DEFAULT_DEREGISTRATION_DELAY, ImagePullBehavior, RenderOptions
 
 CLUSTER_SCOPED = {
     "StorageClass",
@@ -40,6 +40,11 @@ class OperatorConfig:
     image_pull_behavior: ImagePullBehavior = "default"
     """The ECS agent's ECS_IMAGE_PULL_BEHAVIOR for every task's containers (see
     `ecsk.core.translate.types.IMAGE_PULL_POLICY`); kind sets prefer-cached for loaded images."""
+    load_balancer_node_ports: bool = False
+    """Load-balanced Services as NodePorts: on kind the published node ports stand in for the ALB."""
+    deregistration_delay: int = DEFAULT_DEREGISTRATION_DELAY
+    """Seconds a load-balanced task drains (preStop) before SIGTERM: the target groups'
+    deregistration delay, which lives in ELB and not in the ECS input (ELB default 300)."""
     coalesce_seconds: float = 0.5
     """Child watch events wake their owner this long after the first of a burst (see
     `WorkQueue.add_coalesced`); the owner's own events still run at once."""

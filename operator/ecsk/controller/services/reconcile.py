@@ -371,6 +371,8 @@ def reconcile(rt: Runtime, body: Mapping[str, Any]) -> float | None:
         revision=revision,
         explain=False,
         image_pull_behavior=rt.config.image_pull_behavior,
+        load_balancer_node_ports=rt.config.load_balancer_node_ports,
+        deregistration_delay=rt.config.deregistration_delay,
         placement_hook=placement_hook(rt, ("ECSService", ns, meta["name"])),
     )
     try:

@@ -171,7 +171,9 @@ def essential_containers(pod: dict[str, Any]) -> set[str]:
 
 def _container_status(spec: dict[str, Any], st: dict[str, Any] | None, essential: bool) -> ContainerStatus:
     name = spec.get("name", "")
-    has_check = bool(spec.get("readinessProbe") or spec.get("livenessProbe"))
+    # an ECS healthCheck renders exec probes; a TCP readiness probe is a target group's check
+    # (ecsk.core.translate.loadbalancing), which leaves the container's health UNKNOWN as in ECS
+    has_check = any("exec" in (spec.get(p) or {}) for p in ("readinessProbe", "livenessProbe"))
     if not st:
         return ContainerStatus(name, "PENDING", essential=essential)
     state = st.get("state") or {}

@@ -19,6 +19,11 @@ from ecsk.core.translate.types import Context
 ALB = "alb"
 NLB = "nlb"
 ELB = "elb"
+# A target group's health check settings live in ELB, not in the ECS input: a TCP connect on the
+# target port every 5 s, out after ALB's default unhealthy threshold of 2, stands in for it.
+TARGET_CHECK_PERIOD = 5
+TARGET_CHECK_TIMEOUT = 2
+TARGET_UNHEALTHY_THRESHOLD = 2
 
 
 def find_port(td: TaskDefinition, container: str | None, port: int | None) -> PortMapping | None:
@@ -45,6 +50,43 @@ def lb_kind(lb: LoadBalancer, pm: PortMapping | None, ctx: Context) -> str:
     if (pm is not None and pm.protocol == "udp") or "nlb" in tg_name.lower():
         return NLB
     return ALB
+
+
+def _target_ports(svc: ECSService, td: TaskDefinition, ctx: Context) -> dict[str, list[PortMapping]]:
+    """Pod container name -> its port mappings registered in a target group (or classic ELB)."""
+    out: dict[str, list[PortMapping]] = {}
+    for lb in svc.loadBalancers or ():
+        pm = find_port(td, lb.containerName, lb.containerPort)
+        if pm is not None and pm.containerPort is not None:  # a missing port is reported by build()
+            out.setdefault(ctx.cname(lb.containerName or ""), []).append(pm)
+    return out
+
+
+def register_targets(pod: dict[str, Any], svc: ECSService, td: TaskDefinition, ctx: Context) -> None:
+    """ECS registers a load-balanced task as a target once it passes the target group's health
+    check, and to stop it deregisters the target, lets it drain for the deregistration delay,
+    then sends SIGTERM and waits stopTimeout. A Service's endpoints are its ready pods, so:
+    a readiness probe on the (TCP) target port where the container has none (its own
+    healthCheck probe already gates readiness otherwise), a preStop sleep of the deregistration
+    delay (the terminating pod leaves the endpoints at once but keeps serving what is in flight
+    or was routed before every node's proxy caught up), and a grace period longer by that delay."""
+    ports = _target_ports(svc, td, ctx)
+    if not ports:
+        return
+    delay = ctx.options.deregistration_delay
+    for c in pod.get("containers") or ():
+        tcp = [pm.containerPort for pm in ports.get(c.get("name"), ()) if (pm.protocol or "tcp") == "tcp"]
+        if tcp and "readinessProbe" not in c:
+            c["readinessProbe"] = {
+                "tcpSocket": {"port": tcp[0]},
+                "periodSeconds": TARGET_CHECK_PERIOD,
+                "timeoutSeconds": TARGET_CHECK_TIMEOUT,
+                "failureThreshold": TARGET_UNHEALTHY_THRESHOLD,
+            }
+        if c.get("name") in ports and delay > 0:
+            c.setdefault("lifecycle", {})["preStop"] = {"sleep": {"seconds": delay}}
+    if delay > 0:
+        pod["terminationGracePeriodSeconds"] = int(pod.get("terminationGracePeriodSeconds") or 30) + delay
 
 
 def _meta(
@@ -179,8 +221,10 @@ def build(
             targets.append(f"Service/{base}-elb")
         ctx.note(
             f"svc:{p}",
-            tuple(targets),
-            f"{kind.upper()} target type {target}: "
+            (*targets, "spec.template.spec.containers[].readinessProbe", "...lifecycle.preStop"),
+            f"{kind.upper()} target type {target}, registered once ready (a TCP check on the port unless "
+            f"the container has a health check), drained {ctx.options.deregistration_delay} s (the "
+            "deregistration delay, preStop) before SIGTERM: "
             + ("bound to the existing target group; " if bind else "")
             + (
                 "load balancer created by the AWS Load Balancer Controller (scheme internal: ECS does "
@@ -190,7 +234,8 @@ def build(
             ),
         )
     if lb_ports:
-        type_ = "NodePort" if target == "instance" else "ClusterIP"
+        node_port = target == "instance" or ctx.options.load_balancer_node_ports
+        type_ = "NodePort" if node_port else "ClusterIP"
         out.append(_service(base, labels, sel, lb_ports, ctx, type_=type_))
     if nlb_ports:
         ann = {

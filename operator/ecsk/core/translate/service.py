@@ -188,6 +188,7 @@ def build_service(svc: ECSService, td: TaskDefinition, ctx: Context) -> list[dic
         )
     group = f"service:{svc.serviceName}"
     template = render.pod_template(td, ctx, group, extra, ebs=_ebs_settings(svc))
+    loadbalancing.register_targets(template["spec"], svc, td, ctx)
     if propagated:
         tags = {t.key: t.value or "" for t in propagated if t.key}
         template["metadata"]["annotations"][f"{names.ANN}tags"] = _json(tags)

@@ -14,6 +14,8 @@ from typing import Any, Literal
 from ecsk.core.translate.names import container_name
 
 Severity = Literal["error", "warning", "info"]
+DEFAULT_DEREGISTRATION_DELAY = 300
+"""Elastic Load Balancing's default `deregistration_delay.timeout_seconds`."""
 LoadBalancerMode = Literal["auto", "create", "bind"]
 ImagePullBehavior = Literal["default", "always", "once", "prefer-cached"]
 """The ECS agent's ECS_IMAGE_PULL_BEHAVIOR values."""
@@ -84,6 +86,12 @@ class RenderOptions:
     pod_level_resources: bool = True
     load_balancers: LoadBalancerMode = "auto"
     load_balancer_types: Mapping[str, str] = field(default_factory=dict)
+    load_balancer_node_ports: bool = False
+    """Publish every load-balanced Service as a NodePort (the kind path's stand-in for the ALB:
+    kube-proxy on the nodes, the node ports published on the host)."""
+    deregistration_delay: int = DEFAULT_DEREGISTRATION_DELAY
+    """The target groups' `deregistration_delay.timeout_seconds` (an ELB attribute, not in the
+    ECS input): how long a load-balanced task keeps serving after it left the targets."""
     network_policies: bool = True
     efs_static: bool = False
     default_volume_size: str = "1Gi"
