@@ -146,11 +146,18 @@ def test_register_task_definition_returns_the_operators_revisions(
     assert first["taskDefinition"]["registeredAt"].year >= 2024  # botocore parsed the timestamp
     second = ecs.register_task_definition(family="api-td", containerDefinitions=container("nginx:1.28"))
     assert second["taskDefinition"]["revision"] == 2
+    # ECS adds a revision on every call, even of JSON identical to the latest revision's
+    same = ecs.register_task_definition(family="api-td", containerDefinitions=container("nginx:1.28"))
+    assert same["taskDefinition"]["revision"] == 3
+    assert same["taskDefinition"]["containerDefinitions"] == second["taskDefinition"]["containerDefinitions"]
     # the operator's record agrees: one object per family, revisions in status
     body = json.loads(
         kubectl(kubeconfig, "-n", operator_ns, "get", "taskdefinition", "api-td", "-o", "json").stdout
     )
-    assert [r["revision"] for r in body["status"]["revisions"]] == [1, 2]
+    assert [r["revision"] for r in body["status"]["revisions"]] == [1, 2, 3]
+    # while a write that keeps the spec and the registration (a kubectl label, a resync) adds none:
+    # checked below, after the operator has since registered another family
+    kubectl(kubeconfig, "-n", operator_ns, "label", "taskdefinition", "api-td", "team=web")
     # kubectl-made families show through the API
     doc = {
         "apiVersion": "ecs.ecsk.io/v1alpha1",
@@ -160,7 +167,7 @@ def test_register_task_definition_returns_the_operators_revisions(
     }
     kubectl(kubeconfig, "-n", operator_ns, "apply", "-f", "-", stdin=yaml.safe_dump(doc))
     wait_for(lambda: _describable(ecs, "from-kubectl"), timeout=30, what="kubectl family registered")
-    assert ecs.describe_task_definition(taskDefinition="api-td")["taskDefinition"]["revision"] == 2
+    assert ecs.describe_task_definition(taskDefinition="api-td")["taskDefinition"]["revision"] == 3
     assert (
         ecs.describe_task_definition(taskDefinition=f"{ARN}:task-definition/api-td:1")["taskDefinition"][
             "revision"
@@ -221,15 +228,12 @@ def test_delete_task_definitions_only_inactive_and_only_once_unused(
     assert code(err) == "ClientException"
     ecs.delete_service(service="del-svc", force=True)
     wait_for(lambda: _gone(ecs, "del-td:1"), timeout=90, what="revision 1 deleted once its service is gone")
-    # deleting the latest revision: its number is never reused, and its unchanged spec is not
-    # silently registered again
+    # deleting the latest revision: its number is never reused, and registering its exact JSON
+    # again adds a revision, as every RegisterTaskDefinition call does on ECS
     ecs.deregister_task_definition(taskDefinition="del-td:3")
     ecs.delete_task_definitions(taskDefinitions=["del-td:3"])
     wait_for(lambda: _gone(ecs, "del-td:3"), timeout=30, what="revision 3 deleted")
-    with pytest.raises(ClientError) as err:
-        ecs.register_task_definition(family="del-td", containerDefinitions=container("nginx:1.27"))
-    assert code(err) == "ClientException" and "deleted" in err.value.response["Error"]["Message"]
-    again = ecs.register_task_definition(family="del-td", containerDefinitions=container("nginx:1.28"))
+    again = ecs.register_task_definition(family="del-td", containerDefinitions=container("nginx:1.27"))
     assert again["taskDefinition"]["revision"] == 4
     assert "del-td" in ecs.list_task_definition_families(status="ALL")["families"]
     body = json.loads(

@@ -42,6 +42,7 @@ DYNAMIC = {
     ("autoscaling/targets.py", "delete"): ("ScalingPolicy", "ScheduledAction"),
     ("ecs/clusters.py", "list"): ("ECSService", "Task"),
     ("ecs/tags.py", "update_spec"): ("ECSCluster", "ECSService", "Task"),
+    ("ecs/taskdefs.py", "create"): ("TaskDefinition",),  # built with its registration annotation
     **{
         ("ecr/" + where, method): ("Repository",)  # common.KIND
         for where, method in (

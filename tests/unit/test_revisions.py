@@ -96,3 +96,19 @@ def test_delete_in_progress_is_refused_for_new_references_like_inactive() -> Non
     assert rv.resolve("web", revs)[1].revision == 1
     assert rv.Revision.from_dict(revs[1].to_dict()).status == "DELETE_IN_PROGRESS"
     assert rv.status_of("bogus") == "ACTIVE"
+
+
+def test_every_registration_token_is_a_new_revision_an_unchanged_one_is_not() -> None:
+    """ECS adds a revision on every RegisterTaskDefinition, even of identical JSON; a resync or an
+    unchanged `kubectl apply` (same spec, same token) must add none."""
+    identity = {"family": "web", "containerDefinitions": [{"name": "app", "image": "nginx"}]}
+    plain = rv.registration_hash(identity, None)
+    assert plain == rv.spec_hash(identity)  # kubectl-only objects keep their recorded hashes
+    first = rv.registration_hash(identity, "token-1")
+    assert first == rv.registration_hash(identity, "token-1") and first != plain
+    revs, r1, created = rv.register([], first, "t1")
+    assert created and r1.revision == 1
+    revs, again, created = rv.register(revs, first, "t2")  # resync: same spec, same token
+    assert not created and again.revision == 1
+    revs, r2, created = rv.register(revs, rv.registration_hash(identity, "token-2"), "t3")
+    assert created and r2.revision == 2  # the same JSON registered again

@@ -1,18 +1,20 @@
 """Task definitions: one `TaskDefinition` resource per family, revisions kept by the operator.
 
-RegisterTaskDefinition writes the family's spec, exactly as `kubectl apply` of the same document
-would, then waits until the operator has recorded which revision that spec is (the revision
-ConfigMap and `status.revisions`, matched by the spec hash the operator computes with the same
-core function). So the number returned is the operator's, never a guess; with no operator running
-the call fails after `register_timeout` with a retryable ServerException saying so. As with
-kubectl, registering the spec the latest revision already has returns that revision (ECS would
-add an identical revision); any other spec, including an older one, becomes the next revision.
+RegisterTaskDefinition writes the family's spec, as `kubectl apply` of the same document would,
+plus a fresh registration token (`revisions.A_REGISTRATION`), then waits until the operator has
+recorded which revision that is (the revision ConfigMap and `status.revisions`, matched by the hash
+the operator computes with the same core function). So the number returned is the operator's,
+never a guess; with no operator running the call fails after `register_timeout` with a retryable
+ServerException saying so. The token makes every call a new revision, as on ECS, even of JSON
+identical to the latest revision's (or to a deleted one's); `kubectl apply` of an unchanged
+document keeps the token and adds none.
 """
 
 from __future__ import annotations
 
 import json
 import time
+import uuid
 from collections.abc import Mapping
 from typing import Any
 
@@ -59,15 +61,20 @@ def find_family(ctx: Context, family: str) -> dict[str, Any] | None:
 
 
 def _write(ctx: Context, family: str, spec: dict[str, Any]) -> dict[str, Any]:
+    token = {rv.A_REGISTRATION: uuid.uuid4().hex}
     for _ in range(5):
         body = find_family(ctx, family)
         try:
             if body is None:
-                return ctx.store.create(resource("TaskDefinition", object_name(family), spec))
+                new = resource("TaskDefinition", object_name(family), spec)
+                new["metadata"]["annotations"] = dict(token)
+                return ctx.store.create(new)
         except Conflict:
             time.sleep(0.05)  # created meanwhile: let the watch bring it, then write on top of it
             continue
-        out = ctx.store.update_spec("TaskDefinition", body["metadata"]["name"], lambda _live: spec)
+        out = ctx.store.update_spec(
+            "TaskDefinition", body["metadata"]["name"], lambda _live: spec, annotations=token
+        )
         if out is not None:
             return out  # another writer got there first: read again and write on top
     raise AwsError(
@@ -76,9 +83,10 @@ def _write(ctx: Context, family: str, spec: dict[str, Any]) -> dict[str, Any]:
 
 
 def _stored_hash(body: Mapping[str, Any]) -> str:
-    """The hash the operator will compute for the stored spec (same loader, same identity)."""
+    """The hash the operator will compute for the stored spec and token (same loader, same identity)."""
     spec = {**(body.get("spec") or {}), "family": rv.family_of(body)}
-    return rv.spec_hash(parse_task_definition(spec).identity())
+    token = (body["metadata"].get("annotations") or {}).get(rv.A_REGISTRATION)
+    return rv.registration_hash(parse_task_definition(spec).identity(), token)
 
 
 def _failed(body: Mapping[str, Any], generation: int) -> str | None:
@@ -109,7 +117,6 @@ def _wait_revision(ctx: Context, family: str, name: str, generation: int, digest
             matches = [r for r in rv.revisions_from_status(status.get("revisions")) if r.hash == digest]
             if matches:
                 return matches[-1].revision
-            _refuse_deleted_latest(ctx, family, digest)
         time.sleep(POLL_SECONDS)
     raise AwsError(
         "ServerException",
@@ -118,21 +125,6 @@ def _wait_revision(ctx: Context, family: str, name: str, generation: int, digest
         f"{ctx.store.namespace}?",
         500,
     )
-
-
-def _refuse_deleted_latest(ctx: Context, family: str, digest: str) -> None:
-    """The spec is that of the family's latest revision, which was deleted: ecsk registers an
-    unchanged spec once (as `kubectl apply`), so no revision will come; say so instead of timing out."""
-    selector = f"{rv.L_COMPONENT}={rv.DELETED_COMPONENT},{rv.L_FAMILY}={label_value(family)}"
-    deleted = rv.revisions_from_configmaps(ctx.store.list("ConfigMap", selector), family)[0]
-    live, _ = _revisions(ctx, family)
-    latest = max([*deleted, *live], key=lambda r: r.revision, default=None)
-    if latest is not None and latest.hash == digest and latest in deleted:
-        raise AwsError(
-            "ClientException",
-            f"Revision {family}:{latest.revision} had this exact definition and was deleted; ecsk "
-            "registers an unchanged definition once (as kubectl apply does): change it to register again.",
-        )
 
 
 def _revisions(ctx: Context, family: str) -> tuple[list[rv.Revision], dict[int, dict[str, Any]]]:

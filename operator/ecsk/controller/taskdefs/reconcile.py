@@ -134,7 +134,8 @@ def reconcile(rt: Runtime, body: Mapping[str, Any]) -> float | None:
         warned = warning_event(conds, msg, issues)
         if warned:
             events.append(warned)
-        digest = rv.spec_hash(td.identity())
+        token = (meta.get("annotations") or {}).get(rv.A_REGISTRATION)
+        digest = rv.registration_hash(td.identity(), token)
         revisions, rev, created = rv.register(revisions, digest, now, deleted_revisions(rt, ns, family))
         if created:
             made = rt.kube.create(_snapshot(body, td, rev, rt))

@@ -31,6 +31,12 @@ L_FAMILY = f"{GROUP}/family"
 L_REVISION = f"{GROUP}/revision"
 L_STATUS = f"{GROUP}/status"
 A_HASH = f"{GROUP}/spec-hash"
+A_REGISTRATION = f"{GROUP}/registration"
+"""On a TaskDefinition: a fresh token the AWS endpoint writes with every RegisterTaskDefinition.
+ECS adds a revision on every call, even of JSON identical to the latest revision's, while a
+`kubectl apply` of an unchanged document must add none: the token takes part in the revision's
+hash (`registration_hash`), so a new token is a new revision and a kept one (a resync, a
+re-apply, a restart) is not."""
 A_REGISTERED = f"{GROUP}/registered-at"
 A_DEREGISTERED = f"{GROUP}/deregistered-at"
 A_DELETED = f"{GROUP}/deleted-at"
@@ -88,6 +94,13 @@ def spec_hash(spec: dict[str, Any]) -> str:
     """Canonical JSON, so key order or a resync never looks like a change."""
     blob = json.dumps(spec, sort_keys=True, separators=(",", ":"), default=str)
     return hashlib.sha256(blob.encode()).hexdigest()[:16]
+
+
+def registration_hash(identity: dict[str, Any], token: str | None) -> str:
+    """The hash a revision is recorded under: the spec's, joined with the registration token the
+    AWS endpoint wrote (none for objects only kubectl ever wrote, whose hashes stay as they were)."""
+    digest = spec_hash(identity)
+    return spec_hash({"spec": digest, "registration": token}) if token else digest
 
 
 def revisions_from_status(items: Iterable[dict[str, Any]] | None) -> list[Revision]:
