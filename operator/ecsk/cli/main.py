@@ -10,6 +10,7 @@ from ecsk.cli import (
     cluster_cmd,
     instances_cmd,
     kind_cmd,
+    lab_cmd,
     load_cmd,
     metrics_adapter_cmd,
     operator_cmd,
@@ -28,6 +29,7 @@ app.add_typer(cluster_cmd.app, name="cluster")
 app.add_typer(kind_cmd.app, name="kind")
 app.add_typer(attributes_cmd.app, name="attributes")
 app.add_typer(api_cmd.app, name="api")
+app.add_typer(lab_cmd.app, name="lab")
 app.command("render")(render_cmd.render)
 app.command("import")(render_cmd.import_documents)
 app.command("operator")(operator_cmd.operator)

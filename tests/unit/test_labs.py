@@ -1,0 +1,207 @@
+"""The labs' checks as pure functions of a snapshot: the words a participant reads for a started,
+a half-done, a wrongly done and a solved lab; and the catalog the CLI lists."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from ecsk.core.taskdefs.revisions import DATA_KEY, L_REVISION
+from ecsk.core.translate.names import LABEL_SERVICE, service_account_name
+from ecsk.labs import catalog, lab01_taskdefs, lab02_launch_types, lab03_iam_roles
+from ecsk.labs.engine import Lab, Snapshot, namespace_for
+
+ROOT = Path(__file__).resolve().parents[2]
+EC2_NODE = {
+    "metadata": {"name": "ip-10-0-0-4.ec2.internal", "labels": {"topology.kubernetes.io/zone": "us-east-1a"}}
+}
+FARGATE_NODE = {
+    "metadata": {
+        "name": "fargate-ip-10-1-0-4.ec2.internal",
+        "labels": {"eks.amazonaws.com/compute-type": "fargate"},
+    }
+}
+
+
+def pod(name: str, service: str, node: str, sa: str | None = None) -> dict[str, Any]:
+    """A running task as the kubelet (or kwok) reports it."""
+    return {
+        "metadata": {"name": name, "labels": {LABEL_SERVICE: service}},
+        "spec": {
+            "nodeName": node,
+            "containers": [{"name": "c"}],
+            **({"serviceAccountName": sa} if sa else {}),
+        },
+        "status": {
+            "phase": "Running",
+            "conditions": [{"type": "Ready", "status": "True"}],
+            "containerStatuses": [
+                {"name": "c", "ready": True, "state": {"running": {"startedAt": "2026-01-01T00:00:00Z"}}}
+            ],
+        },
+    }
+
+
+def revision_cm(doc: dict[str, Any], number: int) -> dict[str, Any]:
+    return {
+        "metadata": {"name": f"td-{doc['family']}-{number}", "labels": {L_REVISION: str(number)}},
+        "data": {DATA_KEY: json.dumps(doc)},
+    }
+
+
+def snap_of(lab: Lab, objs: list[dict[str, Any]], **more: Any) -> Snapshot:
+    ecs: dict[str, list[dict[str, Any]]] = {}
+    for obj in objs:
+        ecs.setdefault(obj["kind"], []).append(obj)
+    return Snapshot(namespace=namespace_for(lab.number, "u-"), ecs=ecs, **more)
+
+
+# --- lab 01 ------------------------------------------------------------------------------------
+
+
+def test_lab01_right_after_start_names_every_missing_piece() -> None:
+    lab = lab01_taskdefs.LAB
+    start = lab.starting_objects()
+    snap = snap_of(lab, start, config_maps=[revision_cm(start[0]["spec"], 1)])
+    assert lab.problems(snap) == [
+        "shop has 1 revision (shop:1); change the spec and apply it again to register shop:2",
+        "revision shop:1 has the containers [app]: add a second container named log-router",
+        "in shop:1 the app container has no environment variable LOG_LEVEL=info",
+    ]
+
+
+def test_lab01_essential_sidecar_and_solved() -> None:
+    lab = lab01_taskdefs.LAB
+    first = lab.starting_objects()[0]["spec"]
+    solved = lab.solution_objects(Snapshot("x"))[0]
+    wrong = json.loads(json.dumps(solved["spec"]))
+    wrong["containerDefinitions"][1]["essential"] = True
+    cms = [revision_cm(first, 1), revision_cm(wrong, 2)]
+    assert lab.problems(snap_of(lab, [solved], config_maps=cms)) == [
+        'in shop:2 log-router is essential: set "essential": false, '
+        "so a crashing sidecar does not stop the task"
+    ]
+    cms = [revision_cm(first, 1), revision_cm(solved["spec"], 2)]
+    assert lab.problems(snap_of(lab, [solved], config_maps=cms)) == []
+
+
+def test_lab01_unregistered_refused_and_gone() -> None:
+    lab = lab01_taskdefs.LAB
+    td = lab.starting_objects()[0]
+    assert "no registered revision yet" in lab.problems(snap_of(lab, [td]))[0]
+    refused = {
+        **td,
+        "status": {"conditions": [{"type": "Valid", "status": "False", "message": "Too many containers"}]},
+    }
+    assert lab.problems(snap_of(lab, [refused])) == [
+        "the operator refused TaskDefinition shop: Too many containers"
+    ]
+    assert lab.problems(snap_of(lab, [])) == [
+        "TaskDefinition shop is gone: `ecsk lab start 1` creates it again"
+    ]
+    assert lab.problems(Snapshot("u-lab-01", exists=False)) == [
+        "namespace u-lab-01 does not exist: run `ecsk lab start` for this lab first"
+    ]
+
+
+# --- lab 02 ------------------------------------------------------------------------------------
+
+
+def test_lab02_started_and_half_done() -> None:
+    lab = lab02_launch_types.LAB
+    objs = lab.starting_objects()
+    pods = [pod("a", "api", EC2_NODE["metadata"]["name"]), pod("b", "api", EC2_NODE["metadata"]["name"])]
+    assert lab.problems(snap_of(lab, objs, pods=pods, nodes=[EC2_NODE])) == [
+        "TaskDefinition api has requiresCompatibilities ['EC2']: add FARGATE",
+        "ECSService api still has launchType EC2: set launchType: FARGATE",
+        "0 of 2 running tasks are on a Fargate node; still on EC2 instances: ip-10-0-0-4.ec2.internal",
+    ]
+    solved = lab.solution_objects(Snapshot("x"))
+    pods = [pod("a", "api", FARGATE_NODE["metadata"]["name"]), pod("b", "api", EC2_NODE["metadata"]["name"])]
+    assert lab.problems(snap_of(lab, solved, pods=pods, nodes=[EC2_NODE, FARGATE_NODE])) == [
+        "1 of 2 running tasks are on a Fargate node; still on EC2 instances: ip-10-0-0-4.ec2.internal"
+    ]
+
+
+def test_lab02_solved_and_bridge_mode() -> None:
+    lab = lab02_launch_types.LAB
+    solved = lab.solution_objects(Snapshot("x"))
+    pods = [pod(n, "api", FARGATE_NODE["metadata"]["name"]) for n in "ab"]
+    assert lab.problems(snap_of(lab, solved, pods=pods, nodes=[FARGATE_NODE])) == []
+    bridge = json.loads(json.dumps(solved))
+    bridge[0]["spec"]["networkMode"] = "bridge"
+    assert lab.problems(snap_of(lab, bridge, pods=pods, nodes=[FARGATE_NODE])) == [
+        "TaskDefinition api has networkMode bridge: Fargate needs awsvpc"
+    ]
+
+
+# --- lab 03 ------------------------------------------------------------------------------------
+
+
+def _sa(role: str) -> dict[str, Any]:
+    return {
+        "metadata": {"name": service_account_name(role), "annotations": {"eks.amazonaws.com/role-arn": role}}
+    }
+
+
+def test_lab03_shared_role_and_missing_execution_role() -> None:
+    lab = lab03_iam_roles.LAB
+    shared = lab03_iam_roles.SHARED
+    pods = [pod(n, n, "n1", service_account_name(shared)) for n in ("orders", "reports")]
+    out = lab.problems(snap_of(lab, lab.starting_objects(), pods=pods, service_accounts=[_sa(shared)]))
+    assert out[0] == (
+        "TaskDefinition orders uses the task role arn:aws:iam::123456789012:role/shared-app, shared with "
+        "another application: give it its own role (arn:aws:iam::123456789012:role/orders-task)"
+    )
+    assert any(line.startswith("TaskDefinition reports has no executionRoleArn") for line in out)
+
+
+def test_lab03_pods_still_on_the_old_identity_then_solved() -> None:
+    lab = lab03_iam_roles.LAB
+    objs = lab.solution_objects(Snapshot("x")) + lab.starting_objects()[2:]
+    roles = lab03_iam_roles.ROLES
+    old = service_account_name(lab03_iam_roles.SHARED)
+    pods = [
+        pod("o1", "orders", "n1", old),
+        pod("r1", "reports", "n1", service_account_name(roles["reports"])),
+    ]
+    sas = [_sa(r) for r in roles.values()]
+    assert lab.problems(snap_of(lab, objs, pods=pods, service_accounts=sas)) == [
+        "1 of 1 orders tasks still run without ServiceAccount iam-orders-task: o1"
+    ]
+    pods[0] = pod("o2", "orders", "n1", service_account_name(roles["orders"]))
+    assert lab.problems(snap_of(lab, objs, pods=pods, service_accounts=sas)) == []
+
+
+# --- catalog -----------------------------------------------------------------------------------
+
+
+def test_catalog_numbers_unique_and_guides_exist() -> None:
+    numbers = [lab.number for lab in catalog.LABS] + [p.number for p in catalog.PENDING]
+    assert len(numbers) == len(set(numbers))
+    for lab in catalog.LABS:
+        assert (ROOT / lab.guide).is_file(), lab.guide
+        assert len(lab.hints) >= 2 and lab.steps
+    readme = (ROOT / "README.md").read_text()
+    for lab in catalog.LABS:
+        assert f"ecsk lab start {lab.number}`" in readme, f"README labs section lacks lab {lab.number}"
+
+
+def test_pending_and_unknown_labs_say_why() -> None:
+    pending = catalog.PENDING[0]
+    with pytest.raises(catalog.UnknownLab, match=r"pending: it waits for issue \d+"):
+        catalog.find(pending.number)
+    with pytest.raises(catalog.UnknownLab, match=r"no lab 99: the labs are 1, "):
+        catalog.find(99)
+
+
+def test_namespace_prefix_from_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("ECSK_LAB_PREFIX", raising=False)
+    assert namespace_for(5) == "ecsk-lab-05"
+    monkeypatch.setenv("ECSK_LAB_PREFIX", "t1-")
+    assert namespace_for(12) == "t1-lab-12"
+    assert re.fullmatch(r"[a-z0-9-]+", namespace_for(1))
