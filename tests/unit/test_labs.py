@@ -12,7 +12,7 @@ import pytest
 
 from ecsk.core.taskdefs.revisions import DATA_KEY, L_REVISION
 from ecsk.core.translate.names import LABEL_SERVICE, service_account_name
-from ecsk.labs import catalog, lab01_taskdefs, lab02_launch_types, lab03_iam_roles
+from ecsk.labs import catalog, lab01_taskdefs, lab02_launch_types, lab03_iam_roles, lab04_rolling_updates
 from ecsk.labs.engine import Lab, Snapshot, namespace_for
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -205,3 +205,59 @@ def test_namespace_prefix_from_environment(monkeypatch: pytest.MonkeyPatch) -> N
     monkeypatch.setenv("ECSK_LAB_PREFIX", "t1-")
     assert namespace_for(12) == "t1-lab-12"
     assert re.fullmatch(r"[a-z0-9-]+", namespace_for(1))
+
+
+# --- lab 04 ------------------------------------------------------------------------------------
+
+
+def _deployment(surge: int, unavailable: int) -> dict[str, Any]:
+    return {
+        "metadata": {"name": "web", "labels": {LABEL_SERVICE: "web"}},
+        "spec": {"strategy": {"rollingUpdate": {"maxSurge": surge, "maxUnavailable": unavailable}}},
+    }
+
+
+def _rolled(objs: list[dict[str, Any]], revision: int, state: str) -> list[dict[str, Any]]:
+    svc = json.loads(json.dumps(objs[1]))
+    svc["status"] = {"deployments": [{"status": "PRIMARY", "revision": revision, "rolloutState": state}]}
+    return [objs[0], svc]
+
+
+def _web_pods(revisions: list[int]) -> list[dict[str, Any]]:
+    pods = []
+    for i, rev in enumerate(revisions):
+        p = pod(f"w{i}", "web", "n1")
+        p["metadata"]["labels"][L_REVISION] = str(rev)
+        pods.append(p)
+    return pods
+
+
+def test_lab04_started_names_the_bounds_and_the_revision() -> None:
+    lab = lab04_rolling_updates.LAB
+    objs = _rolled(lab.starting_objects(), 1, "COMPLETED")
+    snap = snap_of(lab, objs, pods=_web_pods([1, 1, 1, 1]), deployments=[_deployment(4, 0)])
+    assert lab.problems(snap) == [
+        "minimumHealthyPercent is 100: with 4 tasks the goal is at least 3 healthy during a deployment (75)",
+        "maximumPercent is 200: with 4 tasks the goal is at most 5 in total (125)",
+        "the service still runs web:1: register v2 (VERSION=v2) so it deploys web:2",
+    ]
+
+
+def test_lab04_mid_rollout_then_done() -> None:
+    lab = lab04_rolling_updates.LAB
+    solved = lab.solution_objects(Snapshot("x"))
+    snap = snap_of(
+        lab, _rolled(solved, 2, "IN_PROGRESS"), pods=_web_pods([2, 1, 1, 1]), deployments=[_deployment(1, 1)]
+    )
+    assert lab.problems(snap) == [
+        "the deployment of web:2 is IN_PROGRESS: wait until COMPLETED",
+        "1 of 4 tasks run web:2; 3 older ones remain",
+    ]
+    snap = snap_of(
+        lab, _rolled(solved, 2, "COMPLETED"), pods=_web_pods([2, 2, 2, 2]), deployments=[_deployment(2, 0)]
+    )
+    assert lab.problems(snap) == [
+        "the Deployment still has maxSurge 2, maxUnavailable 0 (the bounds give 1 and 1)"
+    ]
+    snap.deployments = [_deployment(1, 1)]
+    assert lab.problems(snap) == []

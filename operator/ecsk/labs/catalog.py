@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
-from ecsk.labs import lab01_taskdefs, lab02_launch_types, lab03_iam_roles
+from ecsk.labs import lab01_taskdefs, lab02_launch_types, lab03_iam_roles, lab04_rolling_updates
 from ecsk.labs.engine import Lab, PendingLab
 
-LABS: tuple[Lab, ...] = (lab01_taskdefs.LAB, lab02_launch_types.LAB, lab03_iam_roles.LAB)
+LABS: tuple[Lab, ...] = (
+    lab01_taskdefs.LAB,
+    lab02_launch_types.LAB,
+    lab03_iam_roles.LAB,
+    lab04_rolling_updates.LAB,
+)
 
 PENDING: tuple[PendingLab, ...] = (
     PendingLab(

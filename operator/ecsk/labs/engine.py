@@ -8,11 +8,13 @@ work: it only ever looks at dicts the API server returned, and every lookup has 
 
 from __future__ import annotations
 
+import json
 import os
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from ecsk.core.taskdefs.revisions import DATA_KEY, revisions_from_configmaps
 from ecsk.core.tasks.status import derive_task_status
 from ecsk.core.translate.names import LABEL_SERVICE, label_value
 
@@ -191,3 +193,32 @@ def missing_namespace(snap: Snapshot) -> list[str]:
     if not snap.exists:
         return [f"namespace {snap.namespace} does not exist: run `ecsk lab start` for this lab first"]
     return []
+
+
+def require(snap: Snapshot, number: int, *wanted: tuple[str, str]) -> list[str]:
+    """Problems that stop a check before it starts: no namespace, a starting resource deleted, or
+    one the operator refused (its Valid=False message, in ECS's words)."""
+    if missing := missing_namespace(snap):
+        return missing
+    out = []
+    for kind, name in wanted:
+        obj = snap.get(kind, name)
+        if obj is None:
+            out.append(f"{kind} {name} is gone: `ecsk lab start {number}` creates it again")
+        elif reason := invalid_reason(obj):
+            out.append(f"the operator refused {kind} {name}: {reason}")
+    return out
+
+
+def latest_revision(snap: Snapshot, family: str) -> tuple[int, dict[str, Any] | None, int]:
+    """(latest revision number, its frozen document, how many revisions) from the ConfigMaps the
+    operator writes: what ECS registered, not what the participant typed."""
+    revs, by_rev = revisions_from_configmaps(snap.config_maps, family)
+    if not revs:
+        return 0, None, 0
+    number = revs[-1].revision
+    try:
+        doc = json.loads((by_rev[number].get("data") or {}).get(DATA_KEY, "{}"))
+    except ValueError:
+        doc = None
+    return number, doc, len(revs)

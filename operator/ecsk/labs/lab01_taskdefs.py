@@ -2,11 +2,18 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
-from ecsk.core.taskdefs.revisions import DATA_KEY, revisions_from_configmaps
-from ecsk.labs.engine import Lab, Obj, Snapshot, container, invalid_reason, missing_namespace, td_doc
+from ecsk.labs.engine import (
+    Lab,
+    Obj,
+    Snapshot,
+    container,
+    invalid_reason,
+    latest_revision,
+    missing_namespace,
+    td_doc,
+)
 
 FAMILY = "shop"
 
@@ -25,20 +32,6 @@ def _shop(sidecar: bool) -> Obj:
         )
     body = {"family": FAMILY, "cpu": "512", "memory": "1024", "containerDefinitions": containers}
     return td_doc(FAMILY, body)
-
-
-def latest_revision(snap: Snapshot, family: str) -> tuple[int, dict[str, Any] | None, int]:
-    """(latest revision number, its frozen document, how many revisions) from the ConfigMaps the
-    operator writes: what ECS registered, not what the participant typed."""
-    revs, by_rev = revisions_from_configmaps(snap.config_maps, family)
-    if not revs:
-        return 0, None, 0
-    number = revs[-1].revision
-    try:
-        doc = json.loads((by_rev[number].get("data") or {}).get(DATA_KEY, "{}"))
-    except ValueError:
-        doc = None
-    return number, doc, len(revs)
 
 
 def _container_problems(number: int, doc: dict[str, Any]) -> list[str]:

@@ -11,8 +11,7 @@ from ecsk.labs.engine import (
     Obj,
     Snapshot,
     container,
-    invalid_reason,
-    missing_namespace,
+    require,
     service_doc,
     spec,
     td_doc,
@@ -81,14 +80,8 @@ class LaunchTypesLab(Lab):
         return [_td(fargate=True), _service(fargate=True)]
 
     def problems(self, snap: Snapshot) -> list[str]:
-        if missing := missing_namespace(snap):
-            return missing
-        for kind in ("TaskDefinition", "ECSService"):
-            obj = snap.get(kind, NAME)
-            if obj is None:
-                return [f"{kind} {NAME} is gone: `ecsk lab start {self.number}` creates it again"]
-            if reason := invalid_reason(obj):
-                return [f"the operator refused {kind} {NAME}: {reason}"]
+        if blocked := require(snap, self.number, ("TaskDefinition", NAME), ("ECSService", NAME)):
+            return blocked
         out = _spec_problems(snap)
         running = snap.running_tasks(NAME)
         on_fargate = [p for p in running if snap.node_label(p, COMPUTE_TYPE) == "fargate"]

@@ -9,8 +9,7 @@ from ecsk.labs.engine import (
     Obj,
     Snapshot,
     container,
-    invalid_reason,
-    missing_namespace,
+    require,
     service_doc,
     spec,
     td_doc,
@@ -86,17 +85,11 @@ class IamRolesLab(Lab):
         return [_td(n, solved=True) for n in ROLES]
 
     def problems(self, snap: Snapshot) -> list[str]:
-        if missing := missing_namespace(snap):
-            return missing
+        wanted = [(kind, name) for name in ROLES for kind in ("TaskDefinition", "ECSService")]
+        if blocked := require(snap, self.number, *wanted):
+            return blocked
         out: list[str] = []
-        specs = {}
-        for name in ROLES:
-            obj = snap.get("TaskDefinition", name)
-            if obj is None or snap.get("ECSService", name) is None:
-                return [f"{name} is gone: `ecsk lab start {self.number}` creates it again"]
-            if reason := invalid_reason(obj):
-                out.append(f"the operator refused TaskDefinition {name}: {reason}")
-            specs[name] = spec(obj)
+        specs = {name: spec(snap.get("TaskDefinition", name)) for name in ROLES}
         for name, td in specs.items():
             others = {
                 str(s.get("taskRoleArn")) for n, s in specs.items() if n != name and s.get("taskRoleArn")
