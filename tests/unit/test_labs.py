@@ -12,7 +12,14 @@ import pytest
 
 from ecsk.core.taskdefs.revisions import DATA_KEY, L_REVISION
 from ecsk.core.translate.names import LABEL_SERVICE, service_account_name
-from ecsk.labs import catalog, lab01_taskdefs, lab02_launch_types, lab03_iam_roles, lab04_rolling_updates
+from ecsk.labs import (
+    catalog,
+    lab01_taskdefs,
+    lab02_launch_types,
+    lab03_iam_roles,
+    lab04_rolling_updates,
+    lab05_placement_strategies,
+)
 from ecsk.labs.engine import Lab, Snapshot, namespace_for
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -261,3 +268,34 @@ def test_lab04_mid_rollout_then_done() -> None:
     ]
     snap.deployments = [_deployment(1, 1)]
     assert lab.problems(snap) == []
+
+
+# --- lab 05 ------------------------------------------------------------------------------------
+
+ZONE_NODES = [
+    {"metadata": {"name": f"n-{z}", "labels": {"topology.kubernetes.io/zone": f"us-east-1{z}"}}}
+    for z in "abc"
+]
+
+
+def test_lab05_packed_tasks_are_reported_by_zone() -> None:
+    lab = lab05_placement_strategies.LAB
+    pods = [pod(f"w{i}", "web", "n-a" if i < 4 else "n-b") for i in range(6)]
+    assert lab.problems(snap_of(lab, lab.starting_objects(), pods=pods, nodes=ZONE_NODES)) == [
+        "the service still has no spread on attribute:ecs.availability-zone",
+        "4 of 6 tasks are in us-east-1a (us-east-1a: 4, us-east-1b: 2, us-east-1c: 0): "
+        "not spread evenly over the zones",
+    ]
+
+
+def test_lab05_order_matters_and_solved() -> None:
+    lab = lab05_placement_strategies.LAB
+    objs = lab.starting_objects()[:1] + lab.solution_objects(Snapshot("x"))
+    pods = [pod(f"w{i}", "web", f"n-{'abc'[i % 3]}") for i in range(6)]
+    assert lab.problems(snap_of(lab, objs, pods=pods, nodes=ZONE_NODES)) == []
+    reversed_ = json.loads(json.dumps(objs))
+    reversed_[1]["spec"]["placementStrategy"].reverse()
+    assert lab.problems(snap_of(lab, reversed_, pods=pods[:5], nodes=ZONE_NODES)) == [
+        "spread on attribute:ecs.availability-zone must come first: strategies are applied in order",
+        "5 of 6 tasks are running; wait for the deployment to finish",
+    ]

@@ -2,7 +2,13 @@
 
 from __future__ import annotations
 
-from ecsk.labs import lab01_taskdefs, lab02_launch_types, lab03_iam_roles, lab04_rolling_updates
+from ecsk.labs import (
+    lab01_taskdefs,
+    lab02_launch_types,
+    lab03_iam_roles,
+    lab04_rolling_updates,
+    lab05_placement_strategies,
+)
 from ecsk.labs.engine import Lab, PendingLab
 
 LABS: tuple[Lab, ...] = (
@@ -10,6 +16,7 @@ LABS: tuple[Lab, ...] = (
     lab02_launch_types.LAB,
     lab03_iam_roles.LAB,
     lab04_rolling_updates.LAB,
+    lab05_placement_strategies.LAB,
 )
 
 PENDING: tuple[PendingLab, ...] = (
