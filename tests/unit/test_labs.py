@@ -19,6 +19,7 @@ from ecsk.labs import (
     lab03_iam_roles,
     lab04_rolling_updates,
     lab05_placement_strategies,
+    lab06_placement_constraints,
 )
 from ecsk.labs.engine import Lab, Snapshot, namespace_for
 
@@ -299,3 +300,71 @@ def test_lab05_order_matters_and_solved() -> None:
         "spread on attribute:ecs.availability-zone must come first: strategies are applied in order",
         "5 of 6 tasks are running; wait for the deployment to finish",
     ]
+
+
+# --- lab 06 ------------------------------------------------------------------------------------
+
+
+def _fleet_node(name: str, itype: str, zone: str) -> dict[str, Any]:
+    labels = {
+        "node.kubernetes.io/instance-type": itype,
+        "topology.kubernetes.io/zone": zone,
+        "ecs.ecsk.io/origin": "fleet",
+    }
+    return {
+        "metadata": {"name": name, "labels": labels},
+        "status": {"conditions": [{"type": "Ready", "status": "True"}]},
+    }
+
+
+FLEET = [
+    _fleet_node("m5a", "m5.large", "us-east-1a"),
+    _fleet_node("m5b", "m5.large", "us-east-1b"),
+    _fleet_node("m5c", "m5.large", "us-east-1c"),
+    _fleet_node("c5a", "c5.large", "us-east-1a"),
+]
+
+
+def _with_constraints(lab: Lab, constraints: list[dict[str, str]]) -> list[dict[str, Any]]:
+    objs = json.loads(json.dumps(lab.starting_objects()))
+    objs[1]["spec"]["placementConstraints"] = constraints
+    return objs
+
+
+def test_lab06_started_shared_and_outside() -> None:
+    lab = lab06_placement_constraints.LAB
+    pods = [pod("a", "cache", "m5a"), pod("b", "cache", "m5a"), pod("c", "cache", "c5a")]
+    assert lab.problems(snap_of(lab, lab.starting_objects(), pods=pods, nodes=FLEET)) == [
+        "the service has no distinctInstance constraint",
+        "the service has no memberOf constraint: add one with a Cluster Query Language expression",
+        "2 of 3 tasks share the instance m5a",
+        "1 of 3 tasks run outside m5 instances in us-east-1a / us-east-1b, "
+        "e.g. on c5a (c5.large in us-east-1a)",
+    ]
+
+
+def test_lab06_expression_is_evaluated_against_the_fleet() -> None:
+    lab = lab06_placement_constraints.LAB
+    pods = [pod("a", "cache", "m5a"), pod("b", "cache", "m5b")]
+    too_wide = _with_constraints(
+        lab,
+        [
+            {"type": "distinctInstance"},
+            {"type": "memberOf", "expression": "attribute:ecs.instance-type =~ m5.*"},
+        ],
+    )
+    assert lab.problems(snap_of(lab, too_wide, pods=pods, nodes=FLEET)) == [
+        "memberOf 'attribute:ecs.instance-type =~ m5.*' also selects 1 instance(s) outside the goal, "
+        "e.g. m5c (m5.large in us-east-1c)",
+        "2 of 3 tasks are running; wait for the deployment to finish",
+    ]
+    broken = _with_constraints(
+        lab, [{"type": "distinctInstance"}, {"type": "memberOf", "expression": "attribute:"}]
+    )
+    assert lab.problems(snap_of(lab, broken, nodes=FLEET))[0].startswith(
+        "memberOf expression 'attribute:' does not parse"
+    )
+    solved = lab.starting_objects()[:1] + lab.solution_objects(Snapshot("x"))
+    pods = [pod("a", "cache", "m5a"), pod("b", "cache", "m5b"), pod("c", "cache", "m5b2")]
+    fleet = [*FLEET, _fleet_node("m5b2", "m5.xlarge", "us-east-1b")]
+    assert lab.problems(snap_of(lab, solved, pods=pods, nodes=fleet)) == []

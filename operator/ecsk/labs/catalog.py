@@ -8,6 +8,7 @@ from ecsk.labs import (
     lab03_iam_roles,
     lab04_rolling_updates,
     lab05_placement_strategies,
+    lab06_placement_constraints,
 )
 from ecsk.labs.engine import Lab, PendingLab
 
@@ -17,6 +18,7 @@ LABS: tuple[Lab, ...] = (
     lab03_iam_roles.LAB,
     lab04_rolling_updates.LAB,
     lab05_placement_strategies.LAB,
+    lab06_placement_constraints.LAB,
 )
 
 PENDING: tuple[PendingLab, ...] = (
