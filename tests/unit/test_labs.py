@@ -20,6 +20,7 @@ from ecsk.labs import (
     lab04_rolling_updates,
     lab05_placement_strategies,
     lab06_placement_constraints,
+    lab07_service_autoscaling,
 )
 from ecsk.labs.engine import Lab, Snapshot, namespace_for
 
@@ -368,3 +369,31 @@ def test_lab06_expression_is_evaluated_against_the_fleet() -> None:
     pods = [pod("a", "cache", "m5a"), pod("b", "cache", "m5b"), pod("c", "cache", "m5b2")]
     fleet = [*FLEET, _fleet_node("m5b2", "m5.xlarge", "us-east-1b")]
     assert lab.problems(snap_of(lab, solved, pods=pods, nodes=fleet)) == []
+
+
+# --- lab 07 ------------------------------------------------------------------------------------
+
+
+def test_lab07_started_lists_the_three_resources() -> None:
+    lab = lab07_service_autoscaling.LAB
+    assert lab.problems(snap_of(lab, lab.starting_objects())) == [
+        "no ScalableTarget for service/default/web: register the service with Application Auto Scaling first",
+        "no target-tracking ScalingPolicy on ECSServiceAverageCPUUtilization for service/default/web",
+        "no ScheduledAction raising MinCapacity to 4 (weekday mornings) for service/default/web",
+    ]
+
+
+def test_lab07_wrong_values_unrendered_and_solved() -> None:
+    lab = lab07_service_autoscaling.LAB
+    answer = lab.solution_objects(Snapshot("x"))
+    wrong = json.loads(json.dumps(answer))
+    wrong[0]["spec"]["MaxCapacity"] = 20
+    wrong[1]["spec"]["TargetTrackingScalingPolicyConfiguration"]["TargetValue"] = 70
+    assert lab.problems(snap_of(lab, lab.starting_objects() + wrong)) == [
+        "the scalable target's capacity is 2-20 tasks; the goal is 2-8",
+        "the CPU policy tracks 70%; the goal is 50%",
+        "policy cpu50 is not rendered yet: no HorizontalPodAutoscaler tracks it (operator running?)",
+    ]
+    answer[0]["status"] = {"trackedPolicies": ["cpu50"]}
+    hpa = {"metadata": {"name": "ecsk-web"}, "spec": {"minReplicas": 2, "maxReplicas": 8}}
+    assert lab.problems(snap_of(lab, lab.starting_objects() + answer, hpas=[hpa])) == []

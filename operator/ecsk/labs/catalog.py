@@ -9,6 +9,7 @@ from ecsk.labs import (
     lab04_rolling_updates,
     lab05_placement_strategies,
     lab06_placement_constraints,
+    lab07_service_autoscaling,
 )
 from ecsk.labs.engine import Lab, PendingLab
 
@@ -19,6 +20,7 @@ LABS: tuple[Lab, ...] = (
     lab04_rolling_updates.LAB,
     lab05_placement_strategies.LAB,
     lab06_placement_constraints.LAB,
+    lab07_service_autoscaling.LAB,
 )
 
 PENDING: tuple[PendingLab, ...] = (
