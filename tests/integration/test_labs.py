@@ -21,6 +21,13 @@ from typer.testing import CliRunner
 
 from ecsk.cli.main import app
 from ecsk.core.capacity.fargate import ORIGIN_LABEL, POD_ANNOTATION
+from ecsk.core.capacity.scaling import PROVIDER_LABEL
+from ecsk.core.cql.labels import (
+    AGENT_CONNECTED_LABEL,
+    AGENT_VERSION_LABEL,
+    REGISTERED_AT_LABEL,
+    RUNNING_TASKS_COUNT_LABEL,
+)
 from ecsk.labs import catalog, kube, runner
 from ecsk.labs.engine import NODE_LABELS_ANNOTATION, PREFIX_ENV, Lab, namespace_for
 
@@ -58,9 +65,15 @@ def _check(lab: Lab) -> tuple[int, str]:
     return result.exit_code, result.output
 
 
+OPERATOR_KEPT = {RUNNING_TASKS_COUNT_LABEL, REGISTERED_AT_LABEL, AGENT_CONNECTED_LABEL, AGENT_VERSION_LABEL}
+
+
 def _node_labels(api: pykube.HTTPClient) -> dict[str, dict[str, Any]]:
+    """The fleet's labels, less those the operator keeps current from the tasks (other tests
+    change them at any time)."""
     return {
-        n.name: dict(n.labels) for n in pykube.Node.objects(api) if n.labels.get(ORIGIN_LABEL) != "fargate"
+        n.name: {k: v for k, v in n.labels.items() if k not in OPERATOR_KEPT}
+        for n in pykube.Node.objects(api).filter(selector={ORIGIN_LABEL: "fleet"})
     }
 
 
@@ -74,6 +87,9 @@ def _leftovers(api: pykube.HTTPClient, ns: str) -> list[str]:
     for node in pykube.Node.objects(api).filter(selector={ORIGIN_LABEL: "fargate"}):
         if (node.annotations.get(POD_ANNOTATION) or "").startswith(f"{ns}/"):
             left.append(f"node {node.name}")
+    for node in pykube.Node.objects(api):
+        if node.labels.get(PROVIDER_LABEL, "").endswith(ns):
+            left.append(f"capacity-provider node {node.name}")
     return left
 
 

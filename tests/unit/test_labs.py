@@ -21,6 +21,7 @@ from ecsk.labs import (
     lab05_placement_strategies,
     lab06_placement_constraints,
     lab07_service_autoscaling,
+    lab08_capacity_providers,
 )
 from ecsk.labs.engine import Lab, Snapshot, namespace_for
 
@@ -397,3 +398,27 @@ def test_lab07_wrong_values_unrendered_and_solved() -> None:
     answer[0]["status"] = {"trackedPolicies": ["cpu50"]}
     hpa = {"metadata": {"name": "ecsk-web"}, "spec": {"minReplicas": 2, "maxReplicas": 8}}
     assert lab.problems(snap_of(lab, lab.starting_objects() + answer, hpas=[hpa])) == []
+
+
+# --- lab 08 ------------------------------------------------------------------------------------
+
+
+def test_lab08_disabled_scaling_and_pending_tasks(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("ECSK_LAB_PREFIX", "u-")
+    lab = lab08_capacity_providers.LAB
+    name = lab08_capacity_providers.provider_name(8)
+    assert name == "asg-u-lab-08"
+    node = {"metadata": {"name": "i1", "labels": {"ecs.ecsk.io/capacity-provider": name}}}
+    waiting = {"metadata": {"name": "p2", "labels": {LABEL_SERVICE: "batch"}}, "spec": {}, "status": {}}
+    pods = [pod("p1", "batch", "i1"), waiting, {**waiting, "metadata": {**waiting["metadata"], "name": "p3"}}]
+    assert lab.problems(snap_of(lab, lab.starting_objects(), pods=pods, nodes=[node])) == [
+        "managed scaling of the capacity provider is DISABLED: "
+        "the Auto Scaling group never grows for PENDING tasks",
+        "1 of 3 tasks run on the group's instances (2 PENDING); the Auto Scaling group has 1 instance(s)",
+    ]
+    solved = lab.solution_objects(Snapshot("x")) + lab.starting_objects()[1:]
+    nodes = [
+        {"metadata": {"name": f"i{i}", "labels": {"ecs.ecsk.io/capacity-provider": name}}} for i in (1, 2, 3)
+    ]
+    pods = [pod(f"p{i}", "batch", f"i{i}") for i in (1, 2, 3)]
+    assert lab.problems(snap_of(lab, solved, pods=pods, nodes=nodes)) == []

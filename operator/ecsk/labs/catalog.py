@@ -10,6 +10,7 @@ from ecsk.labs import (
     lab05_placement_strategies,
     lab06_placement_constraints,
     lab07_service_autoscaling,
+    lab08_capacity_providers,
 )
 from ecsk.labs.engine import Lab, PendingLab
 
@@ -21,6 +22,7 @@ LABS: tuple[Lab, ...] = (
     lab05_placement_strategies.LAB,
     lab06_placement_constraints.LAB,
     lab07_service_autoscaling.LAB,
+    lab08_capacity_providers.LAB,
 )
 
 PENDING: tuple[PendingLab, ...] = (

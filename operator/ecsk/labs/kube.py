@@ -3,6 +3,7 @@ snapshot, create or update objects, remember hints, restore node labels, delete 
 
 from __future__ import annotations
 
+import contextlib
 import json
 from typing import Any
 
@@ -198,6 +199,44 @@ def delete_fargate_nodes(api: Any, namespace: str) -> list[str]:
         if (node.annotations.get(POD_ANNOTATION) or "").startswith(f"{namespace}/"):
             node.delete()
             gone.append(f"deleted Fargate Node/{node.name}")
+    return gone
+
+
+def delete_ecs_resources(api: Any, namespace: str, wait: float = 15.0) -> None:
+    """Delete the lab's ECS resources and wait (bounded) until they are gone, so the operator
+    stops launching capacity-provider instances before `delete_provider_nodes` removes them."""
+    import time
+
+    import pykube
+
+    for kind in ECS_KINDS:
+        for obj in _list(_ecs_class(kind), api, namespace):
+            with contextlib.suppress(pykube.exceptions.ObjectDoesNotExist):
+                _ecs_class(kind)(api, obj).delete()
+    deadline = time.monotonic() + wait
+    while _list(_ecs_class("CapacityProvider"), api, namespace) and time.monotonic() < deadline:
+        time.sleep(0.5)
+
+
+def provider_names(api: Any, namespace: str) -> set[str]:
+    return {
+        str((obj.get("spec") or {}).get("name") or obj["metadata"]["name"])
+        for obj in _list(_ecs_class("CapacityProvider"), api, namespace)
+    }
+
+
+def delete_provider_nodes(api: Any, names: set[str]) -> list[str]:
+    """The instances of the lab's capacity providers (Nodes, cluster-scoped), so no group is left
+    behind; other providers' nodes are kept."""
+    import pykube
+
+    from ecsk.core.capacity.scaling import PROVIDER_LABEL
+
+    gone = []
+    for node in pykube.Node.objects(api):
+        if node.labels.get(PROVIDER_LABEL) in names:
+            node.delete()
+            gone.append(f"deleted capacity-provider Node/{node.name}")
     return gone
 
 

@@ -79,6 +79,9 @@ def reset(api: Any, lab: Lab) -> Outcome:
     """Restore node labels, then delete the lab namespace; a second reset finds nothing to do."""
     ns = namespace_for(lab.number)
     restored = kube.restore_nodes(api, ns)
+    providers = kube.provider_names(api, ns)
+    kube.delete_ecs_resources(api, ns)
+    restored += kube.delete_provider_nodes(api, providers)
     deleted = kube.delete_namespace(api, ns)
     removed = kube.delete_fargate_nodes(api, ns)
     what = f"deleted namespace {ns}" if deleted else f"namespace {ns} is gone or going: nothing to delete"
