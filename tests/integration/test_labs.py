@@ -143,7 +143,7 @@ def test_node_labels_annotation_restores(api: pykube.HTTPClient, lab_prefix: str
     lab = catalog.LABS[0]
     ns = namespace_for(lab.number)
     node = next(iter(_node_labels(api)))
-    before = dict(pykube.Node.objects(api).get(name=node).labels)
+    before = _node_labels(api)[node]
     try:
         runner.start(api, lab)
         kube.label_nodes(
@@ -153,4 +153,4 @@ def test_node_labels_annotation_restores(api: pykube.HTTPClient, lab_prefix: str
         assert json.loads(ann)[node]["labs.ecsk.io/test"] is None
     finally:
         runner.reset(api, lab)
-    assert dict(pykube.Node.objects(api).get(name=node).labels) == before
+    assert _node_labels(api)[node] == before

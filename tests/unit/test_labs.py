@@ -422,3 +422,29 @@ def test_lab08_disabled_scaling_and_pending_tasks(monkeypatch: pytest.MonkeyPatc
     ]
     pods = [pod(f"p{i}", "batch", f"i{i}") for i in (1, 2, 3)]
     assert lab.problems(snap_of(lab, solved, pods=pods, nodes=nodes)) == []
+
+
+# --- the command line (no cluster needed for these) ----------------------------------------------
+
+
+def test_lab_list_shows_ready_and_pending_labs() -> None:
+    from typer.testing import CliRunner
+
+    from ecsk.cli.main import app
+
+    result = CliRunner().invoke(app, ["lab", "list"])
+    assert result.exit_code == 0, result.output
+    for lab in catalog.LABS:
+        assert f"ecsk lab start {lab.number}" in result.output
+    for pending in catalog.PENDING:
+        assert pending.title in result.output and f"pending: {pending.waits_for}" in result.output
+
+
+def test_pending_lab_start_exits_2_with_its_issue() -> None:
+    from typer.testing import CliRunner
+
+    from ecsk.cli.main import app
+
+    result = CliRunner().invoke(app, ["lab", "start", str(catalog.PENDING[0].number)])
+    assert result.exit_code == 2
+    assert "is pending: it waits for issue 11" in result.output

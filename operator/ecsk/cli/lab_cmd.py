@@ -16,7 +16,7 @@ from rich.table import Table
 
 from ecsk.cli.kube_api import pykube_api
 from ecsk.labs import catalog, runner
-from ecsk.labs.engine import namespace_for
+from ecsk.labs.engine import LabError, namespace_for
 
 app = typer.Typer(help="Workshop labs: start, check, hint, solve, reset (docs/labs/).", no_args_is_help=True)
 NUMBER = typer.Argument(..., help="Lab number, as `ecsk lab list` shows it.")
@@ -28,7 +28,11 @@ def _run(verb: Callable[[Any, Any], runner.Outcome], number: int) -> None:
     except catalog.UnknownLab as exc:
         typer.echo(str(exc), err=True)
         raise typer.Exit(2) from exc
-    outcome = verb(pykube_api(), lab)
+    try:
+        outcome = verb(pykube_api(), lab)
+    except LabError as exc:
+        typer.echo(str(exc), err=True)
+        raise typer.Exit(1) from exc
     typer.echo("\n".join(outcome.lines))
     if not outcome.ok:
         raise typer.Exit(1)

@@ -46,6 +46,10 @@ def namespace_for(number: int, prefix: str | None = None) -> str:
     return f"{chosen}lab-{number:02d}"
 
 
+class LabError(RuntimeError):
+    """A lab verb cannot go on; the message says why and what to do (the CLI prints it as is)."""
+
+
 @dataclass
 class Snapshot:
     """Everything a check may look at, read once: the lab namespace's ECS resources and the

@@ -14,6 +14,7 @@ from ecsk.labs.engine import (
     LAB_LABEL,
     NODE_LABELS_ANNOTATION,
     Lab,
+    LabError,
     Obj,
     Snapshot,
 )
@@ -56,6 +57,12 @@ def _namespace(api: Any, name: str) -> Any | None:
         return None
 
 
+def _terminating(obj: Obj) -> bool:
+    return obj.get("status", {}).get("phase") == "Terminating" or bool(
+        obj["metadata"].get("deletionTimestamp")
+    )
+
+
 def _list(cls: Any, api: Any, namespace: str) -> list[Obj]:
     import pykube
 
@@ -73,7 +80,7 @@ def snapshot(api: Any, namespace: str) -> Snapshot:
     import pykube
 
     ns = _namespace(api, namespace)
-    if ns is None or ns.obj.get("status", {}).get("phase") == "Terminating":
+    if ns is None or _terminating(ns.obj):
         return Snapshot(namespace, exists=False)
     storage = pykube.object_factory(api, "storage.k8s.io/v1", "StorageClass")
     hpa = pykube.object_factory(api, "autoscaling/v2", "HorizontalPodAutoscaler")
@@ -91,11 +98,21 @@ def snapshot(api: Any, namespace: str) -> Snapshot:
     )
 
 
-def ensure_namespace(api: Any, lab: Lab, namespace: str) -> bool:
-    """Create the lab namespace; False when it already existed (start resumes)."""
+def ensure_namespace(api: Any, lab: Lab, namespace: str, wait: float = 60.0) -> bool:
+    """Create the lab namespace; False when it already existed (start resumes). A namespace still
+    being deleted by a recent reset is waited for (bounded), then created afresh."""
+    import time
+
     import pykube
 
-    if _namespace(api, namespace) is not None:
+    deadline = time.monotonic() + wait
+    while (ns := _namespace(api, namespace)) is not None and _terminating(ns.obj):
+        if time.monotonic() > deadline:
+            raise LabError(
+                f"namespace {namespace} is still being deleted after {wait:.0f} s: try again shortly"
+            )
+        time.sleep(0.5)
+    if ns is not None:
         return False
     labels = {LAB_LABEL: f"{lab.number:02d}-{lab.slug}"}
     pykube.Namespace(api, {"metadata": {"name": namespace, "labels": labels}}).create()
@@ -245,7 +262,7 @@ def delete_namespace(api: Any, namespace: str) -> bool:
     import pykube
 
     ns = _namespace(api, namespace)
-    if ns is None or ns.obj.get("status", {}).get("phase") == "Terminating":
+    if ns is None or _terminating(ns.obj):
         return False
     try:
         ns.delete()
