@@ -22,6 +22,7 @@ from ecsk.labs import (
     lab06_placement_constraints,
     lab07_service_autoscaling,
     lab08_capacity_providers,
+    lab09_eks_node_types,
 )
 from ecsk.labs.engine import Lab, Snapshot, namespace_for
 
@@ -448,3 +449,33 @@ def test_pending_lab_start_exits_2_with_its_issue() -> None:
     result = CliRunner().invoke(app, ["lab", "start", str(catalog.PENDING[0].number)])
     assert result.exit_code == 2
     assert "is pending: it waits for issue 11" in result.output
+
+
+# --- lab 09 ------------------------------------------------------------------------------------
+
+
+def _plain_pod(name: str, app: str, node: str) -> dict[str, Any]:
+    p = pod(name, "-", node)
+    p["metadata"]["labels"] = {"app": app}
+    return p
+
+
+def test_lab09_waiting_for_a_profile_then_solved(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("ECSK_LAB_PREFIX", "u-")
+    lab = lab09_eks_node_types.LAB
+    managed = {"metadata": {"name": "m1", "labels": {"eks.amazonaws.com/nodegroup": "ng-general"}}}
+    deployments = lab.starting_objects()
+    pods = [_plain_pod("a1", "api", "m1"), _plain_pod("a2", "api", "m1")]
+    snap = snap_of(lab, [], pods=pods, nodes=[managed, FARGATE_NODE], deployments=deployments)
+    assert lab.problems(snap) == [
+        "no FargateProfile selects namespace u-lab-09 with labels app=reports: "
+        "the reports pods wait for a profile",
+        "0 of 2 reports pods run on Fargate",
+    ]
+    wrong_ns = json.loads(json.dumps(lab.solution_objects(Snapshot("x"))))
+    wrong_ns[0]["spec"]["selectors"][0]["namespace"] = "default"
+    snap.ecs = {"FargateProfile": wrong_ns}
+    assert lab.problems(snap)[0].startswith("no FargateProfile selects namespace u-lab-09")
+    snap.ecs = {"FargateProfile": lab.solution_objects(Snapshot("x"))}
+    snap.pods += [_plain_pod(f"r{i}", "reports", FARGATE_NODE["metadata"]["name"]) for i in (1, 2)]
+    assert lab.problems(snap) == []

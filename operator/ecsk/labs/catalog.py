@@ -11,6 +11,7 @@ from ecsk.labs import (
     lab06_placement_constraints,
     lab07_service_autoscaling,
     lab08_capacity_providers,
+    lab09_eks_node_types,
 )
 from ecsk.labs.engine import Lab, PendingLab
 
@@ -23,6 +24,7 @@ LABS: tuple[Lab, ...] = (
     lab06_placement_constraints.LAB,
     lab07_service_autoscaling.LAB,
     lab08_capacity_providers.LAB,
+    lab09_eks_node_types.LAB,
 )
 
 PENDING: tuple[PendingLab, ...] = (

@@ -79,11 +79,14 @@ class Snapshot:
 
     def running_tasks(self, service: str) -> list[Obj]:
         """The service's pods whose ECS lastStatus is RUNNING (not being stopped)."""
-        value = label_value(service)
+        return self.running_pods({LABEL_SERVICE: label_value(service)})
+
+    def running_pods(self, labels: Mapping[str, str]) -> list[Obj]:
+        """Pods carrying all `labels` that run (ECS's RUNNING: scheduled, started, ready)."""
         return [
             p
             for p in self.pods
-            if ((p.get("metadata") or {}).get("labels") or {}).get(LABEL_SERVICE) == value
+            if labels.items() <= (((p.get("metadata") or {}).get("labels") or {}).items())
             and not (p.get("metadata") or {}).get("deletionTimestamp")
             and derive_task_status(p).lastStatus == "RUNNING"
         ]
