@@ -141,6 +141,20 @@ def service_doc(name: str, body: dict[str, Any]) -> Obj:
     return {"apiVersion": CR, "kind": "ECSService", "metadata": {"name": name}, "spec": body}
 
 
+def ec2_service(name: str, desired: int, **extra: Any) -> Obj:
+    """An EC2-launch service of the family `name`; placement labs replace all tasks at once
+    (minimumHealthyPercent 0) so a changed placement shows without a slow one-by-one rollout."""
+    body = {
+        "serviceName": name,
+        "taskDefinition": name,
+        "desiredCount": desired,
+        "launchType": "EC2",
+        "deploymentConfiguration": {"minimumHealthyPercent": 0, "maximumPercent": 100},
+        **extra,
+    }
+    return service_doc(name, body)
+
+
 def container(name: str, image: str = "public.ecr.aws/nginx/nginx:1.27", **extra: Any) -> dict[str, Any]:
     """A small container definition: the labs care about placement and roles, not images."""
     return {"name": name, "image": image, "essential": True, "cpu": 128, "memoryReservation": 128, **extra}

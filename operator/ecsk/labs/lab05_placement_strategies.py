@@ -13,8 +13,8 @@ from ecsk.labs.engine import (
     Obj,
     Snapshot,
     container,
+    ec2_service,
     require,
-    service_doc,
     spec,
     strategy_has,
     td_doc,
@@ -28,15 +28,7 @@ COMBINED = [{"type": "spread", "field": AZ}, {"type": "binpack", "field": "memor
 
 
 def _service(strategy: list[dict[str, str]]) -> Obj:
-    body = {
-        "serviceName": NAME,
-        "taskDefinition": NAME,
-        "desiredCount": DESIRED,
-        "launchType": "EC2",
-        "placementStrategy": strategy,
-        "deploymentConfiguration": {"minimumHealthyPercent": 0, "maximumPercent": 100},
-    }
-    return service_doc(NAME, body)
+    return ec2_service(NAME, DESIRED, placementStrategy=strategy)
 
 
 def _strategy_problems(strategies: list[dict[str, Any]]) -> list[str]:

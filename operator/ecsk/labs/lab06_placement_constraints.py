@@ -10,7 +10,7 @@ from ecsk.core.cql.errors import CQLError
 from ecsk.core.cql.evaluate import evaluate
 from ecsk.core.cql.parser import parse
 from ecsk.core.placement.nodes import node_view
-from ecsk.labs.engine import ZONE, Lab, Obj, Snapshot, container, require, service_doc, spec, td_doc
+from ecsk.labs.engine import ZONE, Lab, Obj, Snapshot, container, ec2_service, require, spec, td_doc
 
 NAME = "cache"
 DESIRED = 3
@@ -22,15 +22,7 @@ EXPRESSION = (
 
 
 def _service(constraints: list[dict[str, str]]) -> Obj:
-    body = {
-        "serviceName": NAME,
-        "taskDefinition": NAME,
-        "desiredCount": DESIRED,
-        "launchType": "EC2",
-        "placementConstraints": constraints,
-        "deploymentConfiguration": {"minimumHealthyPercent": 0, "maximumPercent": 100},
-    }
-    return service_doc(NAME, body)
+    return ec2_service(NAME, DESIRED, placementConstraints=constraints)
 
 
 def in_goal(node: dict[str, Any]) -> bool:
