@@ -479,3 +479,11 @@ def test_lab09_waiting_for_a_profile_then_solved(monkeypatch: pytest.MonkeyPatch
     snap.ecs = {"FargateProfile": lab.solution_objects(Snapshot("x"))}
     snap.pods += [_plain_pod(f"r{i}", "reports", FARGATE_NODE["metadata"]["name"]) for i in (1, 2)]
     assert lab.problems(snap) == []
+
+
+@pytest.mark.parametrize("lab", catalog.LABS, ids=lambda lab: lab.slug)
+def test_steps_and_hints_format_with_the_namespace(lab: Lab) -> None:
+    """`start` and `hint` fill {ns}; a stray brace in a YAML snippet would crash them."""
+    for text in (*lab.steps, *lab.hints):
+        filled = text.format(ns="ecsk-lab-00")
+        assert "{ns}" not in filled
