@@ -11,6 +11,7 @@ from ecsk.cli import (
     envfile_cmd,
     instances_cmd,
     kind_cmd,
+    lab_cmd,
     load_cmd,
     metrics_adapter_cmd,
     operator_cmd,
@@ -30,6 +31,7 @@ app.add_typer(kind_cmd.app, name="kind")
 app.add_typer(attributes_cmd.app, name="attributes")
 app.add_typer(api_cmd.app, name="api")
 app.add_typer(envfile_cmd.app, name="envfile")
+app.add_typer(lab_cmd.app, name="lab")
 app.command("render")(render_cmd.render)
 app.command("import")(render_cmd.import_documents)
 app.command("operator")(operator_cmd.operator)

@@ -1,0 +1,104 @@
+"""Every lab, in workshop order: the ones built, and the ones waiting for a feature (with its issue)."""
+
+from __future__ import annotations
+
+from ecsk.labs import (
+    lab01_taskdefs,
+    lab02_launch_types,
+    lab03_iam_roles,
+    lab04_rolling_updates,
+    lab05_placement_strategies,
+    lab06_placement_constraints,
+    lab07_service_autoscaling,
+    lab08_capacity_providers,
+    lab09_eks_node_types,
+)
+from ecsk.labs.engine import Lab, PendingLab
+
+LABS: tuple[Lab, ...] = (
+    lab01_taskdefs.LAB,
+    lab02_launch_types.LAB,
+    lab03_iam_roles.LAB,
+    lab04_rolling_updates.LAB,
+    lab05_placement_strategies.LAB,
+    lab06_placement_constraints.LAB,
+    lab07_service_autoscaling.LAB,
+    lab08_capacity_providers.LAB,
+    lab09_eks_node_types.LAB,
+)
+
+PENDING: tuple[PendingLab, ...] = (
+    PendingLab(
+        10,
+        "load-balancing",
+        "Load balancing: ALB/NLB, dynamic host ports, a private IP per Fargate task",
+        "ECS load balancer integrations, security groups",
+        "issue 11 (real containers: traffic through a load balancer)",
+    ),
+    PendingLab(
+        11,
+        "efs",
+        "EFS shared across zones",
+        "ECS data volumes (EFS)",
+        "issue 11 (real containers: shared files)",
+    ),
+    PendingLab(
+        12,
+        "bind-mounts",
+        "Bind mounts and ephemeral storage: the sidecar pattern",
+        "ECS data volumes (bind mounts)",
+        "issue 11 (real containers: files shared between containers)",
+    ),
+    PendingLab(
+        13,
+        "environment",
+        "Environment variables from SSM Parameter Store, Secrets Manager and files",
+        "ECS environment variables",
+        "issue 19 (SSM parameters, Secrets Manager secrets)",
+    ),
+    PendingLab(
+        14,
+        "ecr",
+        "ECR: push, tags, lifecycle policy, permissions",
+        "Amazon ECR",
+        "issue 13 (ECR registry and API)",
+    ),
+    PendingLab(
+        15,
+        "app-runner",
+        "App Runner: from an image to a web service",
+        "AWS App Runner",
+        "issue 14 (App Runner and Copilot)",
+    ),
+    PendingLab(
+        16,
+        "copilot",
+        "Copilot: one command from Dockerfile to service",
+        "AWS Copilot",
+        "issue 14 (App Runner and Copilot)",
+    ),
+    PendingLab(
+        17,
+        "ecs-vs-kubernetes",
+        "One application as ECS resources and as plain Kubernetes manifests",
+        "EKS as an alternative to ECS (similar goal, different API)",
+        "issue 11 (real containers to compare behaviour)",
+    ),
+)
+
+
+class UnknownLab(LookupError):
+    """Raised with a sentence the CLI prints as is."""
+
+
+def find(number: int) -> Lab:
+    for lab in LABS:
+        if lab.number == number:
+            return lab
+    for pending in PENDING:
+        if pending.number == number:
+            raise UnknownLab(
+                f"lab {number:02d} ({pending.title}) is pending: it waits for {pending.waits_for}"
+            )
+    known = ", ".join(str(lab.number) for lab in LABS)
+    raise UnknownLab(f"no lab {number}: the labs are {known} (`ecsk lab list`)")

@@ -1,0 +1,271 @@
+"""The labs' only door to the API server (pykube, as every tools-layer command): read a
+snapshot, create or update objects, remember hints, restore node labels, delete the namespace."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+from typing import Any
+
+from ecsk.labs.engine import (
+    CR,
+    ECS_KINDS,
+    HINTS_ANNOTATION,
+    LAB_LABEL,
+    NODE_LABELS_ANNOTATION,
+    Lab,
+    LabError,
+    Obj,
+    Snapshot,
+)
+
+PLURALS = {
+    "TaskDefinition": "taskdefinitions",
+    "ECSService": "ecsservices",
+    "Task": "tasks",
+    "CapacityProvider": "capacityproviders",
+    "FargateProfile": "fargateprofiles",
+    "ScalableTarget": "scalabletargets",
+    "ScalingPolicy": "scalingpolicies",
+    "ScheduledAction": "scheduledactions",
+}
+
+
+def _ecs_class(kind: str) -> Any:
+    """A pykube class for one of our CRDs without a discovery round trip per kind."""
+    import pykube
+
+    return type(
+        kind, (pykube.objects.NamespacedAPIObject,), {"version": CR, "endpoint": PLURALS[kind], "kind": kind}
+    )
+
+
+def _class_for(api: Any, doc: Obj) -> Any:
+    import pykube
+
+    if doc["apiVersion"] == CR:
+        return _ecs_class(doc["kind"])
+    return pykube.object_factory(api, doc["apiVersion"], doc["kind"])
+
+
+def _namespace(api: Any, name: str) -> Any | None:
+    import pykube
+
+    try:
+        return pykube.Namespace.objects(api).get(name=name)
+    except pykube.exceptions.ObjectDoesNotExist:
+        return None
+
+
+def _terminating(obj: Obj) -> bool:
+    return obj.get("status", {}).get("phase") == "Terminating" or bool(
+        obj["metadata"].get("deletionTimestamp")
+    )
+
+
+def _list(cls: Any, api: Any, namespace: str) -> list[Obj]:
+    import pykube
+
+    try:
+        return [o.obj for o in cls.objects(api, namespace=namespace)]
+    except pykube.exceptions.HTTPError as exc:
+        if exc.code == 404:  # CRD not installed: nothing of that kind exists
+            return []
+        raise
+
+
+def snapshot(api: Any, namespace: str) -> Snapshot:
+    """Read what a check may look at. Nodes and StorageClasses are cluster-wide; the rest is the
+    lab namespace only."""
+    import pykube
+
+    ns = _namespace(api, namespace)
+    if ns is None or _terminating(ns.obj):
+        return Snapshot(namespace, exists=False)
+    storage = pykube.object_factory(api, "storage.k8s.io/v1", "StorageClass")
+    hpa = pykube.object_factory(api, "autoscaling/v2", "HorizontalPodAutoscaler")
+    return Snapshot(
+        namespace=namespace,
+        ecs={kind: _list(_ecs_class(kind), api, namespace) for kind in ECS_KINDS},
+        pods=_list(pykube.Pod, api, namespace),
+        nodes=[n.obj for n in pykube.Node.objects(api)],
+        service_accounts=_list(pykube.ServiceAccount, api, namespace),
+        config_maps=_list(pykube.ConfigMap, api, namespace),
+        deployments=_list(pykube.Deployment, api, namespace),
+        hpas=_list(hpa, api, namespace),
+        pvcs=_list(pykube.PersistentVolumeClaim, api, namespace),
+        storage_classes=[s.obj for s in storage.objects(api)],
+    )
+
+
+def ensure_namespace(api: Any, lab: Lab, namespace: str, wait: float = 60.0) -> bool:
+    """Create the lab namespace; False when it already existed (start resumes). A namespace still
+    being deleted by a recent reset is waited for (bounded), then created afresh."""
+    import time
+
+    import pykube
+
+    deadline = time.monotonic() + wait
+    while (ns := _namespace(api, namespace)) is not None and _terminating(ns.obj):
+        if time.monotonic() > deadline:
+            raise LabError(
+                f"namespace {namespace} is still being deleted after {wait:.0f} s: try again shortly"
+            )
+        time.sleep(0.5)
+    if ns is not None:
+        return False
+    labels = {LAB_LABEL: f"{lab.number:02d}-{lab.slug}"}
+    pykube.Namespace(api, {"metadata": {"name": namespace, "labels": labels}}).create()
+    return True
+
+
+def apply(api: Any, namespace: str, docs: list[Obj], replace: bool) -> list[str]:
+    """Create each object; an existing one keeps its spec unless `replace` (start never undoes the
+    participant's work; solve overwrites it with the reference answer). Returns what changed."""
+    import pykube
+
+    changed = []
+    for doc in docs:
+        body = json.loads(json.dumps(doc))
+        body["metadata"]["namespace"] = namespace
+        cls = _class_for(api, body)
+        name = body["metadata"]["name"]
+        try:
+            current = cls.objects(api, namespace=namespace).get(name=name)
+        except pykube.exceptions.ObjectDoesNotExist:
+            cls(api, body).create()
+            changed.append(f"created {body['kind']}/{name}")
+            continue
+        if replace and current.obj.get("spec") != body["spec"]:
+            current.obj["spec"] = body["spec"]
+            current.update()
+            changed.append(f"updated {body['kind']}/{name}")
+    return changed
+
+
+def _annotations(api: Any, namespace: str) -> dict[str, str]:
+    ns = _namespace(api, namespace)
+    return dict(((ns.obj if ns else {}).get("metadata") or {}).get("annotations") or {})
+
+
+def _annotate(api: Any, namespace: str, key: str, value: str) -> None:
+    ns = _namespace(api, namespace)
+    if ns is not None:
+        ns.patch({"metadata": {"annotations": {key: value}}})
+
+
+def hints_shown(api: Any, namespace: str) -> int:
+    try:
+        return int(_annotations(api, namespace).get(HINTS_ANNOTATION, "0"))
+    except ValueError:
+        return 0
+
+
+def record_hint(api: Any, namespace: str, shown: int) -> None:
+    _annotate(api, namespace, HINTS_ANNOTATION, str(shown))
+
+
+def label_nodes(api: Any, namespace: str, wanted: dict[str, dict[str, str | None]]) -> list[str]:
+    """Set node labels, remembering on the lab namespace each label's value before the lab first
+    touched it, so `reset` puts the node back exactly."""
+    import pykube
+
+    saved: dict[str, dict[str, str | None]] = json.loads(
+        _annotations(api, namespace).get(NODE_LABELS_ANNOTATION, "{}")
+    )
+    changed = []
+    for node_name, labels in wanted.items():
+        node = pykube.Node.objects(api).get(name=node_name)
+        current = node.obj["metadata"].get("labels") or {}
+        before = saved.setdefault(node_name, {})
+        for key in labels:
+            before.setdefault(key, current.get(key))
+        _annotate(api, namespace, NODE_LABELS_ANNOTATION, json.dumps(saved, sort_keys=True))
+        node.patch({"metadata": {"labels": labels}})
+        changed.append(f"labelled Node/{node_name} {labels}")
+    return changed
+
+
+def restore_nodes(api: Any, namespace: str) -> list[str]:
+    """Put back every node label the lab changed (values it replaced; labels it added removed)."""
+    import pykube
+
+    saved: dict[str, dict[str, str | None]] = json.loads(
+        _annotations(api, namespace).get(NODE_LABELS_ANNOTATION, "{}")
+    )
+    restored = []
+    for node_name, labels in saved.items():
+        try:
+            node = pykube.Node.objects(api).get(name=node_name)
+        except pykube.exceptions.ObjectDoesNotExist:
+            continue  # a node that went away has nothing to restore
+        node.patch({"metadata": {"labels": labels}})
+        restored.append(f"restored labels of Node/{node_name}")
+    return restored
+
+
+def delete_fargate_nodes(api: Any, namespace: str) -> list[str]:
+    """The simulated Fargate nodes of the lab's tasks (the operator removes them with the pod; if
+    it is stopped first, reset must not leave them behind). Nodes of other namespaces are kept."""
+    import pykube
+
+    from ecsk.core.capacity.fargate import ORIGIN_LABEL, POD_ANNOTATION
+
+    gone = []
+    for node in pykube.Node.objects(api).filter(selector={ORIGIN_LABEL: "fargate"}):
+        if (node.annotations.get(POD_ANNOTATION) or "").startswith(f"{namespace}/"):
+            node.delete()
+            gone.append(f"deleted Fargate Node/{node.name}")
+    return gone
+
+
+def delete_ecs_resources(api: Any, namespace: str, wait: float = 15.0) -> None:
+    """Delete the lab's ECS resources and wait (bounded) until they are gone, so the operator
+    stops launching capacity-provider instances before `delete_provider_nodes` removes them."""
+    import time
+
+    import pykube
+
+    for kind in ECS_KINDS:
+        for obj in _list(_ecs_class(kind), api, namespace):
+            with contextlib.suppress(pykube.exceptions.ObjectDoesNotExist):
+                _ecs_class(kind)(api, obj).delete()
+    deadline = time.monotonic() + wait
+    while _list(_ecs_class("CapacityProvider"), api, namespace) and time.monotonic() < deadline:
+        time.sleep(0.5)
+
+
+def provider_names(api: Any, namespace: str) -> set[str]:
+    return {
+        str((obj.get("spec") or {}).get("name") or obj["metadata"]["name"])
+        for obj in _list(_ecs_class("CapacityProvider"), api, namespace)
+    }
+
+
+def delete_provider_nodes(api: Any, names: set[str]) -> list[str]:
+    """The instances of the lab's capacity providers (Nodes, cluster-scoped), so no group is left
+    behind; other providers' nodes are kept."""
+    import pykube
+
+    from ecsk.core.capacity.scaling import PROVIDER_LABEL
+
+    gone = []
+    for node in pykube.Node.objects(api):
+        if node.labels.get(PROVIDER_LABEL) in names:
+            node.delete()
+            gone.append(f"deleted capacity-provider Node/{node.name}")
+    return gone
+
+
+def delete_namespace(api: Any, namespace: str) -> bool:
+    """Delete the lab namespace (and so everything the lab made in it); False if already gone."""
+    import pykube
+
+    ns = _namespace(api, namespace)
+    if ns is None or _terminating(ns.obj):
+        return False
+    try:
+        ns.delete()
+    except pykube.exceptions.ObjectDoesNotExist:
+        return False
+    return True

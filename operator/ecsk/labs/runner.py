@@ -1,0 +1,88 @@
+"""The five lab verbs over the engine and the API: what `ecsk lab ...` prints comes from here."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from typing import Any
+
+from ecsk.labs import kube
+from ecsk.labs.engine import Lab, namespace_for
+
+SETTLE_SECONDS = 30
+
+
+@dataclass
+class Outcome:
+    lines: list[str]
+    ok: bool = True
+
+
+def start(api: Any, lab: Lab) -> Outcome:
+    """Create the namespace and the starting objects; on a started lab, resume (create only
+    what is missing, never undo the participant's changes)."""
+    ns = namespace_for(lab.number)
+    fresh = kube.ensure_namespace(api, lab, ns)
+    changed = kube.apply(api, ns, lab.starting_objects(), replace=False)
+    head = f"Lab {lab.number:02d}: {lab.title}  ({'started' if fresh else 'resumed'} in namespace {ns})"
+    lines = [head, f"Runs on: {lab.runs_on}", f"Guide: {lab.guide}", "", f"Goal: {lab.goal}", "", "Steps:"]
+    lines += [f"  {i}. {step.format(ns=ns)}" for i, step in enumerate(lab.steps, 1)]
+    lines += ["", *changed, f"When done: ecsk lab check {lab.number}   (stuck? ecsk lab hint {lab.number})"]
+    return Outcome(lines)
+
+
+def check(api: Any, lab: Lab) -> Outcome:
+    ns = namespace_for(lab.number)
+    problems = lab.problems(kube.snapshot(api, ns))
+    if not problems:
+        return Outcome([f"Lab {lab.number:02d} passed: {lab.title}. Well done."])
+    lines = [f"Lab {lab.number:02d} not done yet ({len(problems)} to fix):"]
+    return Outcome(lines + [f"  - {p}" for p in problems], ok=False)
+
+
+def hint(api: Any, lab: Lab) -> Outcome:
+    """The next hint; the count shown lives on the namespace, so it survives between commands."""
+    ns = namespace_for(lab.number)
+    if kube.snapshot(api, ns).exists is False:
+        return Outcome([f"Lab {lab.number:02d} is not started: ecsk lab start {lab.number}"], ok=False)
+    shown = kube.hints_shown(api, ns)
+    if shown >= len(lab.hints):
+        return Outcome(
+            [f"No more hints ({len(lab.hints)} shown). `ecsk lab solve {lab.number}` applies the answer."]
+        )
+    kube.record_hint(api, ns, shown + 1)
+    return Outcome([f"Hint {shown + 1}/{len(lab.hints)}: {lab.hints[shown].format(ns=ns)}"])
+
+
+def solve(api: Any, lab: Lab) -> Outcome:
+    """Apply the reference answer (starting the lab first if needed)."""
+    ns = namespace_for(lab.number)
+    kube.ensure_namespace(api, lab, ns)
+    kube.apply(api, ns, lab.starting_objects(), replace=False)
+    snap = kube.snapshot(api, ns)
+    deadline = time.monotonic() + SETTLE_SECONDS
+    while not lab.settled(snap) and time.monotonic() < deadline:
+        time.sleep(0.5)
+        snap = kube.snapshot(api, ns)
+    if not lab.settled(snap):
+        lines = [
+            f"the operator has not taken in lab {lab.number:02d}'s starting state after {SETTLE_SECONDS} s"
+        ]
+        return Outcome([*lines, "is it running? `ecsk cluster status`"], ok=False)
+    changed = kube.label_nodes(api, ns, lab.solution_node_labels(snap))
+    changed += kube.apply(api, ns, lab.solution_objects(snap), replace=True)
+    lines = [f"Lab {lab.number:02d}: reference answer applied in {ns}", *changed]
+    return Outcome([*lines, f"The operator needs a few seconds; then: ecsk lab check {lab.number}"])
+
+
+def reset(api: Any, lab: Lab) -> Outcome:
+    """Restore node labels, then delete the lab namespace; a second reset finds nothing to do."""
+    ns = namespace_for(lab.number)
+    restored = kube.restore_nodes(api, ns)
+    providers = kube.provider_names(api, ns)
+    kube.delete_ecs_resources(api, ns)
+    restored += kube.delete_provider_nodes(api, providers)
+    deleted = kube.delete_namespace(api, ns)
+    removed = kube.delete_fargate_nodes(api, ns)
+    what = f"deleted namespace {ns}" if deleted else f"namespace {ns} is gone or going: nothing to delete"
+    return Outcome([f"Lab {lab.number:02d} reset: {what}", *restored, *removed])

@@ -1,0 +1,489 @@
+"""The labs' checks as pure functions of a snapshot: the words a participant reads for a started,
+a half-done, a wrongly done and a solved lab; and the catalog the CLI lists."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from ecsk.core.taskdefs.revisions import DATA_KEY, L_REVISION
+from ecsk.core.translate.names import LABEL_SERVICE, service_account_name
+from ecsk.labs import (
+    catalog,
+    lab01_taskdefs,
+    lab02_launch_types,
+    lab03_iam_roles,
+    lab04_rolling_updates,
+    lab05_placement_strategies,
+    lab06_placement_constraints,
+    lab07_service_autoscaling,
+    lab08_capacity_providers,
+    lab09_eks_node_types,
+)
+from ecsk.labs.engine import Lab, Snapshot, namespace_for
+
+ROOT = Path(__file__).resolve().parents[2]
+EC2_NODE = {
+    "metadata": {"name": "ip-10-0-0-4.ec2.internal", "labels": {"topology.kubernetes.io/zone": "us-east-1a"}}
+}
+FARGATE_NODE = {
+    "metadata": {
+        "name": "fargate-ip-10-1-0-4.ec2.internal",
+        "labels": {"eks.amazonaws.com/compute-type": "fargate"},
+    }
+}
+
+
+def pod(name: str, service: str, node: str, sa: str | None = None) -> dict[str, Any]:
+    """A running task as the kubelet (or kwok) reports it."""
+    return {
+        "metadata": {"name": name, "labels": {LABEL_SERVICE: service}},
+        "spec": {
+            "nodeName": node,
+            "containers": [{"name": "c"}],
+            **({"serviceAccountName": sa} if sa else {}),
+        },
+        "status": {
+            "phase": "Running",
+            "conditions": [{"type": "Ready", "status": "True"}],
+            "containerStatuses": [
+                {"name": "c", "ready": True, "state": {"running": {"startedAt": "2026-01-01T00:00:00Z"}}}
+            ],
+        },
+    }
+
+
+def revision_cm(doc: dict[str, Any], number: int) -> dict[str, Any]:
+    return {
+        "metadata": {"name": f"td-{doc['family']}-{number}", "labels": {L_REVISION: str(number)}},
+        "data": {DATA_KEY: json.dumps(doc)},
+    }
+
+
+def snap_of(lab: Lab, objs: list[dict[str, Any]], **more: Any) -> Snapshot:
+    ecs: dict[str, list[dict[str, Any]]] = {}
+    for obj in objs:
+        ecs.setdefault(obj["kind"], []).append(obj)
+    return Snapshot(namespace=namespace_for(lab.number, "u-"), ecs=ecs, **more)
+
+
+# --- lab 01 ------------------------------------------------------------------------------------
+
+
+def test_lab01_right_after_start_names_every_missing_piece() -> None:
+    lab = lab01_taskdefs.LAB
+    start = lab.starting_objects()
+    snap = snap_of(lab, start, config_maps=[revision_cm(start[0]["spec"], 1)])
+    assert lab.problems(snap) == [
+        "shop has 1 revision (shop:1); change the spec and apply it again to register shop:2",
+        "revision shop:1 has the containers [app]: add a second container named log-router",
+        "in shop:1 the app container has no environment variable LOG_LEVEL=info",
+    ]
+
+
+def test_lab01_essential_sidecar_and_solved() -> None:
+    lab = lab01_taskdefs.LAB
+    first = lab.starting_objects()[0]["spec"]
+    solved = lab.solution_objects(Snapshot("x"))[0]
+    wrong = json.loads(json.dumps(solved["spec"]))
+    wrong["containerDefinitions"][1]["essential"] = True
+    cms = [revision_cm(first, 1), revision_cm(wrong, 2)]
+    assert lab.problems(snap_of(lab, [solved], config_maps=cms)) == [
+        'in shop:2 log-router is essential: set "essential": false, '
+        "so a crashing sidecar does not stop the task"
+    ]
+    cms = [revision_cm(first, 1), revision_cm(solved["spec"], 2)]
+    assert lab.problems(snap_of(lab, [solved], config_maps=cms)) == []
+
+
+def test_lab01_unregistered_refused_and_gone() -> None:
+    lab = lab01_taskdefs.LAB
+    td = lab.starting_objects()[0]
+    assert "no registered revision yet" in lab.problems(snap_of(lab, [td]))[0]
+    refused = {
+        **td,
+        "status": {"conditions": [{"type": "Valid", "status": "False", "message": "Too many containers"}]},
+    }
+    assert lab.problems(snap_of(lab, [refused])) == [
+        "the operator refused TaskDefinition shop: Too many containers"
+    ]
+    assert lab.problems(snap_of(lab, [])) == [
+        "TaskDefinition shop is gone: `ecsk lab start 1` creates it again"
+    ]
+    assert lab.problems(Snapshot("u-lab-01", exists=False)) == [
+        "namespace u-lab-01 does not exist: run `ecsk lab start` for this lab first"
+    ]
+
+
+# --- lab 02 ------------------------------------------------------------------------------------
+
+
+def test_lab02_started_and_half_done() -> None:
+    lab = lab02_launch_types.LAB
+    objs = lab.starting_objects()
+    pods = [pod("a", "api", EC2_NODE["metadata"]["name"]), pod("b", "api", EC2_NODE["metadata"]["name"])]
+    assert lab.problems(snap_of(lab, objs, pods=pods, nodes=[EC2_NODE])) == [
+        "TaskDefinition api has requiresCompatibilities ['EC2']: add FARGATE",
+        "ECSService api still has launchType EC2: set launchType: FARGATE",
+        "0 of 2 running tasks are on a Fargate node; still on EC2 instances: ip-10-0-0-4.ec2.internal",
+    ]
+    solved = lab.solution_objects(Snapshot("x"))
+    pods = [pod("a", "api", FARGATE_NODE["metadata"]["name"]), pod("b", "api", EC2_NODE["metadata"]["name"])]
+    assert lab.problems(snap_of(lab, solved, pods=pods, nodes=[EC2_NODE, FARGATE_NODE])) == [
+        "1 of 2 running tasks are on a Fargate node; still on EC2 instances: ip-10-0-0-4.ec2.internal"
+    ]
+
+
+def test_lab02_solved_and_bridge_mode() -> None:
+    lab = lab02_launch_types.LAB
+    solved = lab.solution_objects(Snapshot("x"))
+    pods = [pod(n, "api", FARGATE_NODE["metadata"]["name"]) for n in "ab"]
+    assert lab.problems(snap_of(lab, solved, pods=pods, nodes=[FARGATE_NODE])) == []
+    bridge = json.loads(json.dumps(solved))
+    bridge[0]["spec"]["networkMode"] = "bridge"
+    assert lab.problems(snap_of(lab, bridge, pods=pods, nodes=[FARGATE_NODE])) == [
+        "TaskDefinition api has networkMode bridge: Fargate needs awsvpc"
+    ]
+
+
+# --- lab 03 ------------------------------------------------------------------------------------
+
+
+def _sa(role: str) -> dict[str, Any]:
+    return {
+        "metadata": {"name": service_account_name(role), "annotations": {"eks.amazonaws.com/role-arn": role}}
+    }
+
+
+def test_lab03_shared_role_and_missing_execution_role() -> None:
+    lab = lab03_iam_roles.LAB
+    shared = lab03_iam_roles.SHARED
+    pods = [pod(n, n, "n1", service_account_name(shared)) for n in ("orders", "reports")]
+    out = lab.problems(snap_of(lab, lab.starting_objects(), pods=pods, service_accounts=[_sa(shared)]))
+    assert out[0] == (
+        "TaskDefinition orders uses the task role arn:aws:iam::123456789012:role/shared-app, shared with "
+        "another application: give it its own role (arn:aws:iam::123456789012:role/orders-task)"
+    )
+    assert any(line.startswith("TaskDefinition reports has no executionRoleArn") for line in out)
+
+
+def test_lab03_pods_still_on_the_old_identity_then_solved() -> None:
+    lab = lab03_iam_roles.LAB
+    objs = lab.solution_objects(Snapshot("x")) + lab.starting_objects()[2:]
+    roles = lab03_iam_roles.ROLES
+    old = service_account_name(lab03_iam_roles.SHARED)
+    pods = [
+        pod("o1", "orders", "n1", old),
+        pod("r1", "reports", "n1", service_account_name(roles["reports"])),
+    ]
+    sas = [_sa(r) for r in roles.values()]
+    assert lab.problems(snap_of(lab, objs, pods=pods, service_accounts=sas)) == [
+        "1 of 1 orders tasks still run without ServiceAccount iam-orders-task: o1"
+    ]
+    pods[0] = pod("o2", "orders", "n1", service_account_name(roles["orders"]))
+    assert lab.problems(snap_of(lab, objs, pods=pods, service_accounts=sas)) == []
+
+
+# --- catalog -----------------------------------------------------------------------------------
+
+
+def test_catalog_numbers_unique_and_guides_exist() -> None:
+    numbers = [lab.number for lab in catalog.LABS] + [p.number for p in catalog.PENDING]
+    assert len(numbers) == len(set(numbers))
+    for lab in catalog.LABS:
+        assert (ROOT / lab.guide).is_file(), lab.guide
+        assert len(lab.hints) >= 2 and lab.steps
+    readme = (ROOT / "README.md").read_text()
+    for lab in catalog.LABS:
+        assert f"ecsk lab start {lab.number}`" in readme, f"README labs section lacks lab {lab.number}"
+
+
+def test_pending_and_unknown_labs_say_why() -> None:
+    pending = catalog.PENDING[0]
+    with pytest.raises(catalog.UnknownLab, match=r"pending: it waits for issue \d+"):
+        catalog.find(pending.number)
+    with pytest.raises(catalog.UnknownLab, match=r"no lab 99: the labs are 1, "):
+        catalog.find(99)
+
+
+def test_namespace_prefix_from_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("ECSK_LAB_PREFIX", raising=False)
+    assert namespace_for(5) == "ecsk-lab-05"
+    monkeypatch.setenv("ECSK_LAB_PREFIX", "t1-")
+    assert namespace_for(12) == "t1-lab-12"
+    assert re.fullmatch(r"[a-z0-9-]+", namespace_for(1))
+
+
+# --- lab 04 ------------------------------------------------------------------------------------
+
+
+def _deployment(surge: int, unavailable: int) -> dict[str, Any]:
+    return {
+        "metadata": {"name": "web", "labels": {LABEL_SERVICE: "web"}},
+        "spec": {"strategy": {"rollingUpdate": {"maxSurge": surge, "maxUnavailable": unavailable}}},
+    }
+
+
+def _rolled(objs: list[dict[str, Any]], revision: int, state: str) -> list[dict[str, Any]]:
+    svc = json.loads(json.dumps(objs[1]))
+    svc["status"] = {"deployments": [{"status": "PRIMARY", "revision": revision, "rolloutState": state}]}
+    return [objs[0], svc]
+
+
+def _web_pods(revisions: list[int]) -> list[dict[str, Any]]:
+    pods = []
+    for i, rev in enumerate(revisions):
+        p = pod(f"w{i}", "web", "n1")
+        p["metadata"]["labels"][L_REVISION] = str(rev)
+        pods.append(p)
+    return pods
+
+
+def test_lab04_started_names_the_bounds_and_the_revision() -> None:
+    lab = lab04_rolling_updates.LAB
+    objs = _rolled(lab.starting_objects(), 1, "COMPLETED")
+    snap = snap_of(lab, objs, pods=_web_pods([1, 1, 1, 1]), deployments=[_deployment(4, 0)])
+    assert lab.problems(snap) == [
+        "minimumHealthyPercent is 100: with 4 tasks the goal is at least 3 healthy during a deployment (75)",
+        "maximumPercent is 200: with 4 tasks the goal is at most 5 in total (125)",
+        "the service still runs web:1: register v2 (VERSION=v2) so it deploys web:2",
+    ]
+
+
+def test_lab04_mid_rollout_then_done() -> None:
+    lab = lab04_rolling_updates.LAB
+    solved = lab.solution_objects(Snapshot("x"))
+    snap = snap_of(
+        lab, _rolled(solved, 2, "IN_PROGRESS"), pods=_web_pods([2, 1, 1, 1]), deployments=[_deployment(1, 1)]
+    )
+    assert lab.problems(snap) == [
+        "the deployment of web:2 is IN_PROGRESS: wait until COMPLETED",
+        "1 of 4 tasks run web:2; 3 older ones remain",
+    ]
+    snap = snap_of(
+        lab, _rolled(solved, 2, "COMPLETED"), pods=_web_pods([2, 2, 2, 2]), deployments=[_deployment(2, 0)]
+    )
+    assert lab.problems(snap) == [
+        "the Deployment still has maxSurge 2, maxUnavailable 0 (the bounds give 1 and 1)"
+    ]
+    snap.deployments = [_deployment(1, 1)]
+    assert lab.problems(snap) == []
+
+
+# --- lab 05 ------------------------------------------------------------------------------------
+
+ZONE_NODES = [
+    {"metadata": {"name": f"n-{z}", "labels": {"topology.kubernetes.io/zone": f"us-east-1{z}"}}}
+    for z in "abc"
+]
+
+
+def test_lab05_packed_tasks_are_reported_by_zone() -> None:
+    lab = lab05_placement_strategies.LAB
+    pods = [pod(f"w{i}", "web", "n-a" if i < 4 else "n-b") for i in range(6)]
+    assert lab.problems(snap_of(lab, lab.starting_objects(), pods=pods, nodes=ZONE_NODES)) == [
+        "the service still has no spread on attribute:ecs.availability-zone",
+        "4 of 6 tasks are in us-east-1a (us-east-1a: 4, us-east-1b: 2, us-east-1c: 0): "
+        "not spread evenly over the zones",
+    ]
+
+
+def test_lab05_order_matters_and_solved() -> None:
+    lab = lab05_placement_strategies.LAB
+    objs = lab.starting_objects()[:1] + lab.solution_objects(Snapshot("x"))
+    pods = [pod(f"w{i}", "web", f"n-{'abc'[i % 3]}") for i in range(6)]
+    assert lab.problems(snap_of(lab, objs, pods=pods, nodes=ZONE_NODES)) == []
+    reversed_ = json.loads(json.dumps(objs))
+    reversed_[1]["spec"]["placementStrategy"].reverse()
+    assert lab.problems(snap_of(lab, reversed_, pods=pods[:5], nodes=ZONE_NODES)) == [
+        "spread on attribute:ecs.availability-zone must come first: strategies are applied in order",
+        "5 of 6 tasks are running; wait for the deployment to finish",
+    ]
+
+
+# --- lab 06 ------------------------------------------------------------------------------------
+
+
+def _fleet_node(name: str, itype: str, zone: str) -> dict[str, Any]:
+    labels = {
+        "node.kubernetes.io/instance-type": itype,
+        "topology.kubernetes.io/zone": zone,
+        "ecs.ecsk.io/origin": "fleet",
+    }
+    return {
+        "metadata": {"name": name, "labels": labels},
+        "status": {"conditions": [{"type": "Ready", "status": "True"}]},
+    }
+
+
+FLEET = [
+    _fleet_node("m5a", "m5.large", "us-east-1a"),
+    _fleet_node("m5b", "m5.large", "us-east-1b"),
+    _fleet_node("m5c", "m5.large", "us-east-1c"),
+    _fleet_node("c5a", "c5.large", "us-east-1a"),
+]
+
+
+def _with_constraints(lab: Lab, constraints: list[dict[str, str]]) -> list[dict[str, Any]]:
+    objs = json.loads(json.dumps(lab.starting_objects()))
+    objs[1]["spec"]["placementConstraints"] = constraints
+    return objs
+
+
+def test_lab06_started_shared_and_outside() -> None:
+    lab = lab06_placement_constraints.LAB
+    pods = [pod("a", "cache", "m5a"), pod("b", "cache", "m5a"), pod("c", "cache", "c5a")]
+    assert lab.problems(snap_of(lab, lab.starting_objects(), pods=pods, nodes=FLEET)) == [
+        "the service has no distinctInstance constraint",
+        "the service has no memberOf constraint: add one with a Cluster Query Language expression",
+        "2 of 3 tasks share the instance m5a",
+        "1 of 3 tasks run outside m5 instances in us-east-1a / us-east-1b, "
+        "e.g. on c5a (c5.large in us-east-1a)",
+    ]
+
+
+def test_lab06_expression_is_evaluated_against_the_fleet() -> None:
+    lab = lab06_placement_constraints.LAB
+    pods = [pod("a", "cache", "m5a"), pod("b", "cache", "m5b")]
+    too_wide = _with_constraints(
+        lab,
+        [
+            {"type": "distinctInstance"},
+            {"type": "memberOf", "expression": "attribute:ecs.instance-type =~ m5.*"},
+        ],
+    )
+    assert lab.problems(snap_of(lab, too_wide, pods=pods, nodes=FLEET)) == [
+        "memberOf 'attribute:ecs.instance-type =~ m5.*' also selects 1 instance(s) outside the goal, "
+        "e.g. m5c (m5.large in us-east-1c)",
+        "2 of 3 tasks are running; wait for the deployment to finish",
+    ]
+    broken = _with_constraints(
+        lab, [{"type": "distinctInstance"}, {"type": "memberOf", "expression": "attribute:"}]
+    )
+    assert lab.problems(snap_of(lab, broken, nodes=FLEET))[0].startswith(
+        "memberOf expression 'attribute:' does not parse"
+    )
+    solved = lab.starting_objects()[:1] + lab.solution_objects(Snapshot("x"))
+    pods = [pod("a", "cache", "m5a"), pod("b", "cache", "m5b"), pod("c", "cache", "m5b2")]
+    fleet = [*FLEET, _fleet_node("m5b2", "m5.xlarge", "us-east-1b")]
+    assert lab.problems(snap_of(lab, solved, pods=pods, nodes=fleet)) == []
+
+
+# --- lab 07 ------------------------------------------------------------------------------------
+
+
+def test_lab07_started_lists_the_three_resources() -> None:
+    lab = lab07_service_autoscaling.LAB
+    assert lab.problems(snap_of(lab, lab.starting_objects())) == [
+        "no ScalableTarget for service/default/web: register the service with Application Auto Scaling first",
+        "no target-tracking ScalingPolicy on ECSServiceAverageCPUUtilization for service/default/web",
+        "no ScheduledAction raising MinCapacity to 4 (weekday mornings) for service/default/web",
+    ]
+
+
+def test_lab07_wrong_values_unrendered_and_solved() -> None:
+    lab = lab07_service_autoscaling.LAB
+    answer = lab.solution_objects(Snapshot("x"))
+    wrong = json.loads(json.dumps(answer))
+    wrong[0]["spec"]["MaxCapacity"] = 20
+    wrong[1]["spec"]["TargetTrackingScalingPolicyConfiguration"]["TargetValue"] = 70
+    assert lab.problems(snap_of(lab, lab.starting_objects() + wrong)) == [
+        "the scalable target's capacity is 2-20 tasks; the goal is 2-8",
+        "the CPU policy tracks 70%; the goal is 50%",
+        "policy cpu50 is not rendered yet: no HorizontalPodAutoscaler tracks it (operator running?)",
+    ]
+    answer[0]["status"] = {"trackedPolicies": ["cpu50"]}
+    hpa = {"metadata": {"name": "ecsk-web"}, "spec": {"minReplicas": 2, "maxReplicas": 8}}
+    assert lab.problems(snap_of(lab, lab.starting_objects() + answer, hpas=[hpa])) == []
+
+
+# --- lab 08 ------------------------------------------------------------------------------------
+
+
+def test_lab08_disabled_scaling_and_pending_tasks(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("ECSK_LAB_PREFIX", "u-")
+    lab = lab08_capacity_providers.LAB
+    name = lab08_capacity_providers.provider_name(8)
+    assert name == "asg-u-lab-08"
+    node = {"metadata": {"name": "i1", "labels": {"ecs.ecsk.io/capacity-provider": name}}}
+    waiting = {"metadata": {"name": "p2", "labels": {LABEL_SERVICE: "batch"}}, "spec": {}, "status": {}}
+    pods = [pod("p1", "batch", "i1"), waiting, {**waiting, "metadata": {**waiting["metadata"], "name": "p3"}}]
+    assert lab.problems(snap_of(lab, lab.starting_objects(), pods=pods, nodes=[node])) == [
+        "managed scaling of the capacity provider is DISABLED: "
+        "the Auto Scaling group never grows for PENDING tasks",
+        "1 of 3 tasks run on the group's instances (2 PENDING); the Auto Scaling group has 1 instance(s)",
+    ]
+    solved = lab.solution_objects(Snapshot("x")) + lab.starting_objects()[1:]
+    nodes = [
+        {"metadata": {"name": f"i{i}", "labels": {"ecs.ecsk.io/capacity-provider": name}}} for i in (1, 2, 3)
+    ]
+    pods = [pod(f"p{i}", "batch", f"i{i}") for i in (1, 2, 3)]
+    assert lab.problems(snap_of(lab, solved, pods=pods, nodes=nodes)) == []
+
+
+# --- the command line (no cluster needed for these) ----------------------------------------------
+
+
+def test_lab_list_shows_ready_and_pending_labs() -> None:
+    from typer.testing import CliRunner
+
+    from ecsk.cli.main import app
+
+    result = CliRunner().invoke(app, ["lab", "list"])
+    assert result.exit_code == 0, result.output
+    for lab in catalog.LABS:
+        assert f"ecsk lab start {lab.number}" in result.output
+    for pending in catalog.PENDING:
+        assert pending.title in result.output and f"pending: {pending.waits_for}" in result.output
+
+
+def test_pending_lab_start_exits_2_with_its_issue() -> None:
+    from typer.testing import CliRunner
+
+    from ecsk.cli.main import app
+
+    result = CliRunner().invoke(app, ["lab", "start", str(catalog.PENDING[0].number)])
+    assert result.exit_code == 2
+    assert "is pending: it waits for issue 11" in result.output
+
+
+# --- lab 09 ------------------------------------------------------------------------------------
+
+
+def _plain_pod(name: str, app: str, node: str) -> dict[str, Any]:
+    p = pod(name, "-", node)
+    p["metadata"]["labels"] = {"app": app}
+    return p
+
+
+def test_lab09_waiting_for_a_profile_then_solved(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("ECSK_LAB_PREFIX", "u-")
+    lab = lab09_eks_node_types.LAB
+    managed = {"metadata": {"name": "m1", "labels": {"eks.amazonaws.com/nodegroup": "ng-general"}}}
+    deployments = lab.starting_objects()
+    pods = [_plain_pod("a1", "api", "m1"), _plain_pod("a2", "api", "m1")]
+    snap = snap_of(lab, [], pods=pods, nodes=[managed, FARGATE_NODE], deployments=deployments)
+    assert lab.problems(snap) == [
+        "no FargateProfile selects namespace u-lab-09 with labels app=reports: "
+        "the reports pods wait for a profile",
+        "0 of 2 reports pods run on Fargate",
+    ]
+    wrong_ns = json.loads(json.dumps(lab.solution_objects(Snapshot("x"))))
+    wrong_ns[0]["spec"]["selectors"][0]["namespace"] = "default"
+    snap.ecs = {"FargateProfile": wrong_ns}
+    assert lab.problems(snap)[0].startswith("no FargateProfile selects namespace u-lab-09")
+    snap.ecs = {"FargateProfile": lab.solution_objects(Snapshot("x"))}
+    snap.pods += [_plain_pod(f"r{i}", "reports", FARGATE_NODE["metadata"]["name"]) for i in (1, 2)]
+    assert lab.problems(snap) == []
+
+
+@pytest.mark.parametrize("lab", catalog.LABS, ids=lambda lab: lab.slug)
+def test_steps_and_hints_format_with_the_namespace(lab: Lab) -> None:
+    """`start` and `hint` fill {ns}; a stray brace in a YAML snippet would crash them."""
+    for text in (*lab.steps, *lab.hints):
+        filled = text.format(ns="ecsk-lab-00")
+        assert "{ns}" not in filled
