@@ -209,3 +209,14 @@ def test_operator_reads_the_namespaces_repositories() -> None:
     failure = check(bare, "ns-a", _td(f"{HOST}/team/app:v1"), ACCOUNT, REGION)  # type: ignore[arg-type]
     assert failure is not None and "repository does not exist" in failure
     assert check(bare, "ns-a", _td("nginx:1.27"), ACCOUNT, REGION) is None  # type: ignore[arg-type]
+
+
+def test_a_huge_repository_keeps_no_list_and_is_checked_for_existence_only() -> None:
+    from ecsk.core.ecr.images import STATUS_IMAGES_MAX
+
+    many = [(f"sha256:{i:064x}", [f"t{i}"]) for i in range(STATUS_IMAGES_MAX + 1)]
+    assert status_images(many) is None
+    assert status_images(many[:STATUS_IMAGES_MAX]) is not None
+    huge = _repo("team/app", None)
+    huge["status"] = {"imageCount": len(many), "images": status_images(many)}
+    assert first_pull_failure([f"{HOST}/team/app:any"], [huge], ACCOUNT, REGION) is None

@@ -62,13 +62,18 @@ def parse_image(image: str, account: str, region: str) -> EcrImage | None:
     return EcrImage(m["host"], m["repo"], m["tag"], m["digest"])
 
 
-def status_images(images: Iterable[tuple[str, Iterable[str]]]) -> list[dict[str, Any]]:
+STATUS_IMAGES_MAX = 4000
+"""Past this many images the list is not kept in the status (an object must stay well below
+etcd's 1.5 MiB); the operator then checks that the repository exists, nothing more."""
+
+
+def status_images(images: Iterable[tuple[str, Iterable[str]]]) -> list[dict[str, Any]] | None:
     """What a Repository's `status.images` holds: each manifest's digest and tags (sorted, so an
-    unchanged repository writes an unchanged status)."""
-    return sorted(
-        ({"imageDigest": digest, "imageTags": sorted(tags)} for digest, tags in images),
-        key=lambda i: str(i["imageDigest"]),
-    )
+    unchanged repository writes an unchanged status); None (no list) past STATUS_IMAGES_MAX."""
+    listed = [{"imageDigest": digest, "imageTags": sorted(tags)} for digest, tags in images]
+    if len(listed) > STATUS_IMAGES_MAX:
+        return None
+    return sorted(listed, key=lambda i: str(i["imageDigest"]))
 
 
 def _holds(image: EcrImage, recorded: list[Mapping[str, Any]]) -> bool:
