@@ -153,16 +153,21 @@ def login(env: Env, access_key: str = "local") -> str:
     ).stdout
 
 
-@pytest.fixture(scope="module")
-def ecr(ecr_env: Env) -> Any:
+def aws_client(service: str, env: Env) -> Any:
+    """A boto3 client of the endpoint, in this module's account and region."""
     return boto3.client(
-        "ecr",
-        endpoint_url=ecr_env.endpoint,
+        service,
+        endpoint_url=env.endpoint,
         region_name=REGION,
         aws_access_key_id="local",
         aws_secret_access_key="local",
         config=Config(retries={"max_attempts": 2}),
     )
+
+
+@pytest.fixture(scope="module")
+def ecr(ecr_env: Env) -> Any:
+    return aws_client("ecr", ecr_env)
 
 
 def code(err: pytest.ExceptionInfo[ClientError]) -> str:

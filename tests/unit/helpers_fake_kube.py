@@ -10,7 +10,7 @@ import copy
 from collections.abc import Mapping
 from typing import Any
 
-from ecsk.controller.kube.client import KubeError
+from ecsk.controller.kube.client import KindNotServed
 
 
 def merge(target: dict[str, Any], patch: Mapping[str, Any]) -> dict[str, Any]:
@@ -79,7 +79,7 @@ class FakeKube:
         self, api_version: str, kind: str, namespace: str | None = None, label_selector: str | None = None
     ) -> list[dict[str, Any]]:
         if api_version.startswith("ecs.ecsk.io") and kind not in self.served:
-            raise KubeError(f"{kind} not served")
+            raise KindNotServed(f"{kind} not served")
         return [
             copy.deepcopy(o)
             for (k, ns, _), o in self.objects.items()

@@ -55,6 +55,8 @@ USES: dict[tuple[str, str], dict[str, list[Evidence]]] = {
     (E, "capacityproviders"): {
         "list": [("ecsk/controller/capacity/providers.py", 'self._list_cr("CapacityProvider")')]
     },
+    # A task's ECR images checked before it starts (CannotPullContainerError).
+    (E, "repositories"): {"list": [CALL("list", "Repository")]},
     (E, "fargateprofiles"): {
         "list": [("ecsk/controller/capacity/fargate.py", 'list_custom(self.kube, "FargateProfile"')]
     },
@@ -255,6 +257,7 @@ CUSTOM = {
     "ECSService": "ecsservices",
     "ScalableTarget": "scalabletargets",
     "TaskDefinition": "taskdefinitions",
+    "Repository": "repositories",
 }
 VERB = {"get": "get", "list": "list", "delete": "delete", "merge_patch": "patch"}
 

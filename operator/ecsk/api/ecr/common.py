@@ -14,6 +14,7 @@ from ecsk.api.context import Context, epoch
 from ecsk.api.ecr.backend import Registry
 from ecsk.api.errors import AwsError
 from ecsk.api.store import API_VERSION
+from ecsk.core.ecr.images import repository_name
 from ecsk.core.ecr.names import repository_arn, repository_name_error, repository_uri
 from ecsk.core.translate.names import dns_label
 
@@ -40,8 +41,8 @@ def object_name(repository: str) -> str:
     return dns_label(repository, max_len=63)
 
 
-def repo_name(body: Mapping[str, Any]) -> str:
-    return str((body.get("spec") or {}).get("repositoryName") or body["metadata"]["name"])
+repo_name = repository_name
+"""A Repository resource's repository name (shared with the operator, ecsk.core.ecr.images)."""
 
 
 def check_name(name: str) -> None:

@@ -35,6 +35,7 @@ from typing import Any
 
 from ecsk.api.context import Context, Settings
 from ecsk.api.ecr import auth, common
+from ecsk.api.ecr.repositories import record
 from ecsk.api.errors import AwsError
 from ecsk.api.store import Store
 from ecsk.core.ecr import policy
@@ -82,6 +83,23 @@ def check(
     _check_policy(ctx, body, who.principal, action(method, what, path))
     if what == "manifests" and method == "PUT" and ref and not valid_digest(ref):
         _check_tag(ctx, body, name, ref, manifest or b"")
+
+
+def refresh(ctx: Context, method: str, path: str, status: int) -> None:
+    """After a manifest push or delete went through, write the repository's images into its
+    status at once: the operator reads them there to let a task pull the image (or stop it with
+    CannotPullContainerError), and a task started right after `docker push` must find its tag."""
+    route = _ROUTE.match(urllib.parse.urlsplit(path).path)
+    if route is None or route["what"] != "manifests" or method not in ("PUT", "DELETE"):
+        return
+    if not 200 <= status < 300:
+        return
+    try:
+        body = common.find(ctx, route["name"])
+        if body is not None:
+            record(ctx, body, common.registry(ctx).images(route["name"]))
+    except (AwsError, OSError) as exc:  # the push succeeded; the scheduled pass refreshes later
+        log.warning("repository %s: status not refreshed after %s: %s", route["name"], method, exc)
 
 
 def action(method: str, what: str, path: str) -> str:
@@ -217,6 +235,7 @@ class _Gate(BaseHTTPRequestHandler):
             return
         self._relay(resp)
         conn.close()
+        refresh(self.server.ctx, self.command, self.path, resp.status)
 
     def _relay(self, resp: http.client.HTTPResponse) -> None:
         length = resp.getheader("Content-Length")

@@ -34,7 +34,7 @@ def _repo(ctx: Context, params: Mapping[str, Any]) -> tuple[dict[str, Any], str,
 
 def _listed(ctx: Context, body: Mapping[str, Any], reg: Registry, name: str) -> list[StoredImage]:
     images = reg.images(name)
-    record(ctx, body, len(images))
+    record(ctx, body, images)
     return images
 
 
@@ -197,7 +197,7 @@ def batch_delete_image(ctx: Context, params: dict[str, Any]) -> dict[str, Any]:
             {"imageDigest": image.digest}
         ]
         images = reg.images(name)
-    record(ctx, body, len(images))
+    record(ctx, body, images)
     return {"imageIds": deleted, "failures": failures}
 
 
@@ -245,7 +245,7 @@ def put_image(ctx: Context, params: dict[str, Any]) -> dict[str, Any]:
         stored = reg.put_manifest(name, str(tag) if tag else actual, manifest.encode(), media)
     except RegistryError as exc:
         raise _put_error(exc) from None
-    record(ctx, body, len(reg.images(name)))
+    record(ctx, body, reg.images(name))
     image_id = {"imageDigest": stored or actual, **({"imageTag": tag} if tag else {})}
     return {
         "image": {

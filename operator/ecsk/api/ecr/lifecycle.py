@@ -92,16 +92,16 @@ def _images(stored: Sequence[StoredImage]) -> list[Image]:
     return [Image(i.digest, i.tags, i.pushed_at) for i in stored]
 
 
-def expiring(reg: Registry, name: str, text: str, now: float) -> tuple[list[Expiry], int]:
-    """What the policy expires now, and how many images the repository has."""
+def expiring(reg: Registry, name: str, text: str, now: float) -> tuple[list[Expiry], list[StoredImage]]:
+    """What the policy expires now, and the repository's images."""
     stored = reg.images(name)
-    return evaluate(_rules_of(text), _images(stored), now), len(stored)
+    return evaluate(_rules_of(text), _images(stored), now), stored
 
 
 def start_lifecycle_policy_preview(ctx: Context, params: dict[str, Any]) -> dict[str, Any]:
     body = common.require(ctx, params)
     text = str(params.get("lifecyclePolicyText") or _policy(ctx, body))
-    expiries, count = expiring(common.registry(ctx), common.repo_name(body), text, time.time())
+    expiries, stored = expiring(common.registry(ctx), common.repo_name(body), text, time.time())
     results = [
         {
             "imageTags": list(e.image.tags),
@@ -113,7 +113,7 @@ def start_lifecycle_policy_preview(ctx: Context, params: dict[str, Any]) -> dict
         for e in expiries
     ]
     preview = {"lifecyclePolicyText": text, "status": "COMPLETE", "results": results}
-    record(ctx, body, count, lifecyclePolicyPreview=preview)
+    record(ctx, body, stored, lifecyclePolicyPreview=preview)
     # ECR answers IN_PROGRESS and completes asynchronously; here it is complete at once.
     return _answer(ctx, body, text, status="IN_PROGRESS")
 
@@ -180,10 +180,10 @@ def run_once(ctx: Context, now: float | None = None) -> dict[str, int]:
         name = common.repo_name(body)
         text = (body.get("spec") or {}).get("lifecyclePolicyText")
         if not text:
-            record(ctx, body, len(reg.images(name)))
+            record(ctx, body, reg.images(name))
             continue
         try:
-            expiries, count = expiring(reg, name, str(text), time.time() if now is None else now)
+            expiries, _ = expiring(reg, name, str(text), time.time() if now is None else now)
         except AwsError as exc:  # a kubectl-applied policy ECR would refuse: say so, expire nothing
             log.warning("repository %s: lifecycle policy not evaluated: %s", name, exc.message)
             continue
@@ -191,7 +191,7 @@ def run_once(ctx: Context, now: float | None = None) -> dict[str, int]:
             reg.delete(name, e.image.digest)
         expired[name] = len(expiries)
         stamp = datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
-        record(ctx, body, count - len(expiries), lifecycleLastEvaluatedAt=stamp)
+        record(ctx, body, reg.images(name), lifecycleLastEvaluatedAt=stamp)
         if expiries:
             log.info("repository %s: lifecycle policy expired %d image(s)", name, len(expiries))
     return expired

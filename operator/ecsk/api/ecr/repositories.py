@@ -4,15 +4,17 @@
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from pydantic import ValidationError
 
 from ecsk.api.context import Context, page
 from ecsk.api.ecr import common
+from ecsk.api.ecr.backend import StoredImage
 from ecsk.api.errors import AwsError
 from ecsk.api.store import Conflict, NotFound
+from ecsk.core.ecr.images import status_images
 from ecsk.core.ecr.models import Repository
 
 SUPPORTED_MUTABILITY = ("MUTABLE", "IMMUTABLE")
@@ -82,7 +84,7 @@ def create_repository(ctx: Context, params: dict[str, Any]) -> dict[str, Any]:
             "`kubectl apply -k crds/` (or `--server-side -f crds/repositories.ecs.ecsk.io.yaml`).",
             500,
         ) from None
-    record(ctx, body, 0)
+    record(ctx, body, [])
     return {"repository": common.describe(ctx, body)}
 
 
@@ -155,9 +157,16 @@ def put_image_tag_mutability(ctx: Context, params: dict[str, Any]) -> dict[str, 
     }
 
 
-def record(ctx: Context, body: Mapping[str, Any], count: int, **extra: Any) -> None:
-    """Write the status `kubectl get` shows, when it changed (a resync writes nothing)."""
-    status = {"repositoryUri": common.uri(ctx, common.repo_name(body)), "imageCount": count, **extra}
+def record(ctx: Context, body: Mapping[str, Any], images: Sequence[StoredImage], **extra: Any) -> None:
+    """Write the status `kubectl get` shows (URI, image count) and the images' digests and tags,
+    which the operator reads to refuse a task whose image is not there (CannotPullContainerError),
+    when it changed (a resync writes nothing)."""
+    status = {
+        "repositoryUri": common.uri(ctx, common.repo_name(body)),
+        "imageCount": len(images),
+        "images": status_images((i.digest, i.tags) for i in images),
+        **extra,
+    }
     current = body.get("status") or {}
     if any(current.get(k) != v for k, v in status.items()):
         with contextlib.suppress(AwsError):  # the count is informative; the call itself succeeded

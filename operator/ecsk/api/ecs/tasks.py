@@ -54,6 +54,7 @@ def _container(arn: str, c: Mapping[str, Any]) -> dict[str, Any]:
         "exitCode": c.get("exitCode"),
         "reason": c.get("reason"),
         "healthStatus": c.get("healthStatus"),
+        "imageDigest": c.get("imageDigest"),
     }
     return {k: v for k, v in out.items() if v is not None}
 

@@ -14,6 +14,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from ecsk.controller.capacity import launch
+from ecsk.controller.ecr.images import pull_failure
 from ecsk.controller.kube import inventory
 from ecsk.controller.kube.client import KindNotServed, KubeError, adopt, now_iso
 from ecsk.controller.placement import live as placement
@@ -530,8 +531,11 @@ def reconcile(rt: Runtime, body: Mapping[str, Any]) -> float | None:
             new_pin = ro.RollbackPin(revision, outcome.rollback_to, int(gen or 0))
             target = ro.deployment_id(meta["uid"], outcome.rollback_to, token)
             msgs.append(("Warning", "RollingBack", ev.rolling_back(name, outcome.failed, target)))
-    if pending or running < desired:  # tasks are starting: their secrets must resolve
-        failure = secrets_failure(rt.kube, ns, resolved.task_definition)
+    if pending or running < desired:  # tasks are starting: their secrets and images must resolve
+        td = resolved.task_definition
+        failure = secrets_failure(rt.kube, ns, td) or pull_failure(
+            rt.kube, ns, td, rt.config.account, rt.config.region
+        )
         if failure:
             msgs.append(("Warning", "TaskFailedToStart", ev.failed_to_launch(name, failure)))
     if outcome.unable_to_start:

@@ -17,6 +17,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from ecsk.controller.capacity import launch
+from ecsk.controller.ecr.images import pull_failure
 from ecsk.controller.kube.client import GROUP, adopt, now_iso, owner_reference
 from ecsk.controller.placement import live as placement
 from ecsk.controller.runtime.common import (
@@ -245,9 +246,13 @@ def reconcile(rt: Runtime, body: Mapping[str, Any]) -> float | None:
         if error:  # bad CQL, Fargate with constraints, ...: ECS refuses the whole RunTask call
             fail("PlacementFailed", error)
             return None
-        # The agent fetches secrets before any container starts: a missing one fails the task
-        # before it has a container (no pod: there is nothing to run), recorded STOPPED.
-        failure = secrets_failure(rt.kube, ns, resolved.task_definition)
+        # The agent fetches secrets, then pulls images, before any container starts: a missing
+        # secret or image fails the task before it has a container (no pod: there is nothing
+        # to run), recorded STOPPED.
+        td = resolved.task_definition
+        failure = secrets_failure(rt.kube, ns, td) or pull_failure(
+            rt.kube, ns, td, rt.config.account, rt.config.region
+        )
         for i, (pod, _) in zip(to_launch, placed, strict=True):
             launched.append(i)
             if failure:

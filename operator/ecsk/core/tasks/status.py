@@ -89,6 +89,8 @@ class ContainerStatus:
     reason: str | None = None
     healthStatus: HealthStatus = "UNKNOWN"
     essential: bool = True
+    imageDigest: str | None = None
+    """The manifest digest of the image the container ran (DescribeTasks containers[].imageDigest)."""
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {
@@ -101,6 +103,8 @@ class ContainerStatus:
             out["exitCode"] = self.exitCode
         if self.reason:
             out["reason"] = self.reason
+        if self.imageDigest:
+            out["imageDigest"] = self.imageDigest
         return out
 
 
@@ -169,7 +173,25 @@ def essential_containers(pod: dict[str, Any]) -> set[str]:
     return wanted & set(names) or set(names)
 
 
+_REPO_DIGEST = re.compile(r"@(sha256:[a-f0-9]{64})$")
+
+
+def image_digest(status: dict[str, Any]) -> str | None:
+    """The manifest digest a container's image resolved to, from the kubelet's `imageID`
+    (`<repository>@sha256:<hex>` once pulled, as ECS records `imageDigest`). A bare
+    `sha256:<hex>` imageID is the image's config (an image loaded onto the node, never pulled):
+    not a manifest digest, so nothing is recorded, as ECS records none it did not resolve."""
+    m = _REPO_DIGEST.search(str(status.get("imageID") or ""))
+    return m[1] if m else None
+
+
 def _container_status(spec: dict[str, Any], st: dict[str, Any] | None, essential: bool) -> ContainerStatus:
+    out = _container_state(spec, st, essential)
+    out.imageDigest = image_digest(st) if st else None
+    return out
+
+
+def _container_state(spec: dict[str, Any], st: dict[str, Any] | None, essential: bool) -> ContainerStatus:
     name = spec.get("name", "")
     # an ECS healthCheck renders exec probes; a TCP readiness probe is a target group's check
     # (ecsk.core.translate.loadbalancing), which leaves the container's health UNKNOWN as in ECS
