@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 import yaml
@@ -17,6 +18,10 @@ ROOT = Path(__file__).resolve().parents[2]
 
 def _built() -> list[dict]:  # type: ignore[type-arg]
     return [d for d in yaml.safe_load_all(kubectl("", "kustomize", str(ROOT / "manifests")).stdout) if d]
+
+
+def _deployment(docs: list[dict[str, Any]], name: str) -> dict[str, Any]:
+    return next(d for d in docs if d["kind"] == "Deployment" and d["metadata"]["name"] == name)
 
 
 def test_kustomization_contains_crds_rbac_and_a_hardened_operator() -> None:
@@ -36,7 +41,7 @@ def test_kustomization_contains_crds_rbac_and_a_hardened_operator() -> None:
     assert {"TaskDefinition", "ECSService", "Task", "ScheduledTask"} <= crds
     ns = next(d for d in docs if d["kind"] == "Namespace")
     assert ns["metadata"]["labels"]["pod-security.kubernetes.io/enforce"] == "restricted"
-    dep = next(d for d in docs if d["kind"] == "Deployment")
+    dep = _deployment(docs, "ecsk-operator")
     # Two replicas and rolling updates are safe only because of leader election: one acts, the
     # other stands by (Lease Role below), preferably on another node.
     assert dep["spec"]["replicas"] == 2
@@ -74,13 +79,17 @@ def test_kustomization_contains_crds_rbac_and_a_hardened_operator() -> None:
     assert binding["subjects"] == [sa]
 
 
-def test_operator_pod_is_admitted_under_restricted_pod_security(kubeconfig: str, namespace: str) -> None:
+@pytest.mark.parametrize("name", ["ecsk-operator", "ecsk-api"])
+def test_operator_pod_is_admitted_under_restricted_pod_security(
+    kubeconfig: str, namespace: str, name: str
+) -> None:
+    """Every Deployment of manifests/ (the operator with its adapter, the AWS API endpoint)."""
     kubectl(kubeconfig, "label", "namespace", namespace, "pod-security.kubernetes.io/enforce=restricted")
-    dep = next(d for d in _built() if d["kind"] == "Deployment")
+    dep = _deployment(_built(), name)
     pod = {
         "apiVersion": "v1",
         "kind": "Pod",
-        "metadata": {"name": "operator-pss-check", "namespace": namespace},
+        "metadata": {"name": f"{name}-pss-check", "namespace": namespace},
         "spec": {**dep["spec"]["template"]["spec"], "serviceAccountName": "default"},
     }
     ok = kubectl(kubeconfig, "apply", "--dry-run=server", "-f", "-", stdin=json.dumps(pod), check=False)
@@ -105,7 +114,7 @@ def test_manifests_apply_with_a_server_side_dry_run(kubeconfig: str) -> None:
 
 def test_metrics_adapter_is_a_hardened_sidecar_behind_the_external_metrics_apiservice() -> None:
     docs = _built()
-    dep = next(d for d in docs if d["kind"] == "Deployment")
+    dep = _deployment(docs, "ecsk-operator")
     pod = dep["spec"]["template"]
     adapter = next(c for c in pod["spec"]["containers"] if c["name"] == "metrics-adapter")
     assert adapter["command"][:2] == ["ecsk", "metrics-adapter"]
