@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from ecsk.api.errors import AwsError
+from ecsk.core.ecr.lifecycle import Image
 
 log = logging.getLogger("ecsk.api.ecr")
 
@@ -36,12 +37,10 @@ LIST_TYPES = frozenset(
 TIMEOUT = 10.0
 
 
-@dataclass(frozen=True)
-class StoredImage:
-    digest: str
-    tags: tuple[str, ...]
-    pushed_at: float
-    """Epoch seconds the manifest revision was linked into the repository."""
+StoredImage = Image
+"""An image as the registry stores it: the core's lifecycle `Image` (digest, tags, pushed_at: epoch
+seconds the manifest revision was linked into the repository), so lifecycle rules evaluate what
+the registry lists without a conversion."""
 
 
 @dataclass(frozen=True)

@@ -13,7 +13,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
@@ -22,7 +22,7 @@ from ecsk.api.ecr import common
 from ecsk.api.ecr.backend import Registry, StoredImage
 from ecsk.api.ecr.repositories import record
 from ecsk.api.errors import AwsError
-from ecsk.core.ecr.lifecycle import Expiry, Image, PolicyError, evaluate, parse_policy
+from ecsk.core.ecr.lifecycle import Expiry, PolicyError, evaluate, parse_policy
 
 log = logging.getLogger("ecsk.api.ecr.lifecycle")
 
@@ -88,14 +88,10 @@ def delete_lifecycle_policy(ctx: Context, params: dict[str, Any]) -> dict[str, A
     return _answer(ctx, body, text, **_last_evaluated(body))
 
 
-def _images(stored: Sequence[StoredImage]) -> list[Image]:
-    return [Image(i.digest, i.tags, i.pushed_at) for i in stored]
-
-
 def expiring(reg: Registry, name: str, text: str, now: float) -> tuple[list[Expiry], list[StoredImage]]:
     """What the policy expires now, and the repository's images."""
     stored = reg.images(name)
-    return evaluate(_rules_of(text), _images(stored), now), stored
+    return evaluate(_rules_of(text), stored, now), stored
 
 
 def start_lifecycle_policy_preview(ctx: Context, params: dict[str, Any]) -> dict[str, Any]:

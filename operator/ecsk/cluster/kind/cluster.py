@@ -392,18 +392,8 @@ def _install_operator(kubectl: Path, image: str, say: Progress) -> None:
     say("installing the CRDs, operator and metrics adapter (kubectl apply -k manifests/, image pinned)")
     kc = [str(kubectl), "--kubeconfig", str(kubeconfig())]
     steps.run("kubectl-apply-manifests", [*kc, "apply", "-k", str(directory)], say)
-    steps.run(
-        "operator-rollout",
-        [*kc, "-n", OPERATOR_NS, "rollout", "status", "deployment/ecsk-operator", "--timeout=300s"],
-        say,
-        timeout=330,
-    )
-    steps.run(
-        "api-rollout",
-        [*kc, "-n", OPERATOR_NS, "rollout", "status", "deployment/ecsk-api", "--timeout=300s"],
-        say,
-        timeout=330,
-    )
+    steps.rollout("operator-rollout", kc, OPERATOR_NS, "deployment/ecsk-operator", say, 300)
+    steps.rollout("api-rollout", kc, OPERATOR_NS, "deployment/ecsk-api", say, 300)
 
 
 def _require_free_port(port: int) -> None:

@@ -107,6 +107,4 @@ def install(kubectl: Path, kubeconfig: Path, say: Progress) -> None:
     docs = manifests(get("deployment", KIND_PROVISIONER), get("configmap", KIND_CONFIG))
     text = yaml.safe_dump_all(docs, sort_keys=False)
     steps.run("efs-apply", [*kc, "apply", "-f", "-"], say, stdin=text.encode())
-    steps.run(
-        "efs-rollout", [*kc, "rollout", "status", f"deployment/{NAME}", "--timeout=120s"], say, timeout=140
-    )
+    steps.rollout("efs-rollout", kc, None, f"deployment/{NAME}", say, 120)

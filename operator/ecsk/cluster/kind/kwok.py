@@ -92,9 +92,4 @@ def install(kubectl: Path, kubeconfig: Path, say: Progress) -> None:
         say,
     )
     steps.run("kwok-apply", [*kc, "apply", "-k", str(directory)], say)
-    steps.run(
-        "kwok-rollout",
-        [*kc, "-n", "kube-system", "rollout", "status", "deployment/kwok-controller", "--timeout=180s"],
-        say,
-        timeout=200,
-    )
+    steps.rollout("kwok-rollout", kc, "kube-system", "deployment/kwok-controller", say, 180)

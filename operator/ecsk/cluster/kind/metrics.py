@@ -94,9 +94,4 @@ def install(kubectl: Path, kubeconfig: Path, say: Progress) -> None:
     say(f"installing metrics-server {METRICS_SERVER_VERSION} in the cluster")
     kc = [str(kubectl), "--kubeconfig", str(kubeconfig)]
     steps.run("metrics-server-apply", [*kc, "apply", "-k", str(directory)], say)
-    steps.run(
-        "metrics-server-rollout",
-        [*kc, "-n", "kube-system", "rollout", "status", "deployment/metrics-server", "--timeout=180s"],
-        say,
-        timeout=200,
-    )
+    steps.rollout("metrics-server-rollout", kc, "kube-system", "deployment/metrics-server", say, 180)

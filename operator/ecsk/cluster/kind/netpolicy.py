@@ -204,9 +204,4 @@ def install(kubectl: Path, kubeconfig: Path, image_ref: str, say: Progress) -> N
     kc = [str(kubectl), "--kubeconfig", str(kubeconfig)]
     text = yaml.safe_dump_all(manifests(image_ref), sort_keys=False)
     steps.run("kube-router-apply", [*kc, "apply", "-f", "-"], say, stdin=text.encode())
-    steps.run(
-        "kube-router-rollout",
-        [*kc, "-n", NAMESPACE, "rollout", "status", f"daemonset/{NAME}", "--timeout=180s"],
-        say,
-        timeout=200,
-    )
+    steps.rollout("kube-router-rollout", kc, NAMESPACE, f"daemonset/{NAME}", say, 180)

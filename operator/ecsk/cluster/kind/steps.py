@@ -77,6 +77,13 @@ def tree_hash(directory: Path) -> str:
     return digest.hexdigest()[:12]
 
 
+def rollout(step: str, kc: list[str], namespace: str | None, workload: str, say: Progress, wait: int) -> None:
+    """`kubectl rollout status` of one workload (`deployment/x`, `daemonset/y`) with a bound, as
+    every install of `kind up` ends; the step's own timeout leaves kubectl time to report."""
+    scope = ["-n", namespace] if namespace else []
+    run(step, [*kc, *scope, "rollout", "status", workload, f"--timeout={wait}s"], say, timeout=wait + 20)
+
+
 def run(
     step: str,
     cmd: list[str],
