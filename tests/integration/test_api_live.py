@@ -380,6 +380,13 @@ def test_stopped_service_tasks_and_container_instance_filter(ecs: Any) -> None:
     # StopTask and scale-in: both stay listed as STOPPED, with ECS's stop codes
     user = running[0]["taskArn"]
     ecs.stop_task(task=user, reason="bye")
+    # the scheduler replaces a stopped task; wait for that before scaling in, or the scale-in can
+    # win the race and there is nothing to replace (then only 2 tasks ever stop)
+    wait_for(
+        lambda: user not in (now := _service_tasks(ecs, "shrink")) and len(now) == 3,
+        timeout=60,
+        what="the user-stopped task replaced",
+    )
     ecs.update_service(service="shrink", desiredCount=1)
     ecs.get_waiter("services_stable").wait(services=["shrink"], WaiterConfig=stable)
 
