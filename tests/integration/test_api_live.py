@@ -377,26 +377,32 @@ def test_stopped_service_tasks_and_container_instance_filter(ecs: Any) -> None:
     with pytest.raises(ClientError) as err:
         ecs.list_tasks(containerInstance="i-0notaninstance")
     assert code(err) == "InvalidParameterException"
-    # StopTask and scale-in: both stay listed as STOPPED, with ECS's stop codes
-    user = running[0]["taskArn"]
-    ecs.stop_task(task=user, reason="bye")
-    # the scheduler replaces a stopped task; wait for that before scaling in, or the scale-in can
-    # win the race and there is nothing to replace (then only 2 tasks ever stop)
-    wait_for(
-        lambda: user not in (now := _service_tasks(ecs, "shrink")) and len(now) == 3,
-        timeout=60,
-        what="the user-stopped task replaced",
-    )
-    ecs.update_service(service="shrink", desiredCount=1)
-    ecs.get_waiter("services_stable").wait(services=["shrink"], WaiterConfig=stable)
+    # StopTask and scale-in: both stay listed as STOPPED, with ECS's stop codes. The test operator
+    # keeps stopped tasks for 20 s only (--task-retention 20), so every poll from the StopTask on
+    # collects what it sees: on a loaded machine a record can expire before a late first look.
+    seen: dict[str, dict[str, Any]] = {}
 
-    def stopped() -> list[dict[str, Any]]:
+    def collect() -> list[dict[str, Any]]:
         arns = ecs.list_tasks(serviceName="shrink", desiredStatus="STOPPED")["taskArns"]
         found = ecs.describe_tasks(tasks=arns)["tasks"] if arns else []
-        gone = [t for t in found if t["lastStatus"] == "STOPPED"]
-        return gone if len(gone) >= 3 else []  # the user-stopped one, replaced, then 2 scaled in
+        seen.update({t["taskArn"]: t for t in found if t["lastStatus"] == "STOPPED"})
+        return list(seen.values())
 
-    gone = wait_for(stopped, timeout=60, what="stopped service tasks listed")
+    user = running[0]["taskArn"]
+    ecs.stop_task(task=user, reason="bye")
+
+    # the scheduler replaces a stopped task; wait for that before scaling in, or the scale-in can
+    # win the race and there is nothing to replace (then only 2 tasks ever stop)
+    def replaced() -> bool:
+        collect()
+        now = _service_tasks(ecs, "shrink")
+        return user not in now and len(now) == 3
+
+    wait_for(replaced, timeout=60, what="the user-stopped task replaced")
+    ecs.update_service(service="shrink", desiredCount=1)
+    # the user-stopped one, its replacement or another, then 2 scaled in
+    gone = wait_for(lambda: len(collect()) >= 3 and list(seen.values()), timeout=90, what="3 stopped tasks")
+    ecs.get_waiter("services_stable").wait(services=["shrink"], WaiterConfig=stable)
     by_arn = {t["taskArn"]: t for t in gone}
     assert (by_arn[user]["stopCode"], by_arn[user]["stoppedReason"]) == ("UserInitiated", "bye")
     scaled = [t for t in gone if t["taskArn"] != user]
