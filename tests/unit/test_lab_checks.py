@@ -23,6 +23,7 @@ from ecsk.labs import (
     lab07_service_autoscaling,
     lab08_capacity_providers,
     lab09_eks_node_types,
+    lab10_load_balancing,
 )
 from ecsk.labs.engine import Lab, Snapshot, namespace_for
 
@@ -448,7 +449,7 @@ def test_pending_lab_start_exits_2_with_its_issue() -> None:
 
     result = CliRunner().invoke(app, ["lab", "start", str(catalog.PENDING[0].number)])
     assert result.exit_code == 2
-    assert "is pending: it waits for issue 11" in result.output
+    assert f"is pending: it waits for {catalog.PENDING[0].waits_for}" in result.output
 
 
 # --- lab 09 ------------------------------------------------------------------------------------
@@ -487,3 +488,85 @@ def test_steps_and_hints_format_with_the_namespace(lab: Lab) -> None:
     for text in (*lab.steps, *lab.hints):
         filled = text.format(ns="ecsk-lab-00")
         assert "{ns}" not in filled
+
+
+# --- lab 10 ------------------------------------------------------------------------------------
+
+
+def _with_ports(
+    p: dict[str, Any], host_port: int | None = None, ip: str = "", sg: str | None = None
+) -> dict[str, Any]:
+    port: dict[str, Any] = {"containerPort": 80, **({"hostPort": host_port} if host_port else {})}
+    p["spec"]["containers"][0]["ports"] = [port]
+    p["status"]["podIP"] = ip
+    if sg:
+        p["metadata"]["labels"][f"sg.ecs.ecsk.io/{sg}"] = "true"
+    return p
+
+
+def _lab10_rendered(tg_web: str = "instance", svc_web: str = "NodePort") -> dict[str, Any]:
+    return {
+        "target_group_bindings": [
+            {"metadata": {"name": "web-tg0"}, "spec": {"targetType": tg_web}},
+            {"metadata": {"name": "api-tg0"}, "spec": {"targetType": "ip"}},
+        ],
+        "services": [
+            {"metadata": {"name": "web"}, "spec": {"type": svc_web}},
+            {"metadata": {"name": "api"}, "spec": {"type": "ClusterIP"}},
+        ],
+        "network_policies": [{"metadata": {"name": "api"}}],
+    }
+
+
+def test_lab10_right_after_start_static_port_and_no_target_groups() -> None:
+    lab = lab10_load_balancing.LAB
+    running = [_with_ports(pod(f"w{i}", "web", f"c5-{i}"), host_port=80) for i in range(3)]
+    waiting = [
+        {"metadata": {"name": f"w{i}", "labels": {LABEL_SERVICE: "web"}}, "spec": {}, "status": {}}
+        for i in (3, 4)
+    ]
+    api = [_with_ports(pod(f"a{i}", "api", "fargate-ip"), ip=f"10.1.0.{i}") for i in (1, 2)]
+    snap = snap_of(lab, lab.starting_objects(), pods=running + waiting + api)
+    m = lab10_load_balancing
+    assert lab.problems(snap) == [
+        "TaskDefinition web maps container port 80 to the static host port 80: one web task per instance; "
+        "set hostPort 0 (dynamic host port mapping)",
+        "service web is not registered with the ALB target group web-alb: add loadBalancers "
+        f"[{{targetGroupArn: {m.WEB_TG}, containerName: web, containerPort: 80}}]",
+        "3 of 5 web tasks are running (2 PENDING): the three c5.large instances hold one task each "
+        "while a host port is fixed",
+        f"service api has no security group {m.SG} in networkConfiguration.awsvpcConfiguration",
+        "service api is not registered with the NLB target group api-nlb: add loadBalancers "
+        f"[{{targetGroupArn: {m.API_TG}, containerName: api, containerPort: 8080}}]",
+    ]
+
+
+def test_lab10_wrong_target_group_shared_ip_and_solved() -> None:
+    lab = lab10_load_balancing.LAB
+    m = lab10_load_balancing
+    answer = [*lab.solution_objects(Snapshot("x")), lab.starting_objects()[2]]
+    web = [_with_ports(pod(f"w{i}", "web", f"c5-{i % 3}")) for i in range(5)]
+    api = [_with_ports(pod(f"a{i}", "api", "f"), ip=f"10.1.0.{i}", sg=m.SG) for i in (1, 2)]
+    assert lab.problems(snap_of(lab, answer, pods=web + api, **_lab10_rendered())) == []
+    wrong = json.loads(json.dumps(answer))
+    wrong[1]["spec"]["loadBalancers"][0]["containerPort"] = 8080  # not the port the container maps
+    same_ip = [_with_ports(pod(f"a{i}", "api", "f"), ip="10.1.0.9", sg=m.SG) for i in (1, 2)]
+    assert lab.problems(snap_of(lab, wrong, pods=web + same_ip, **_lab10_rendered())) == [
+        "service web is not registered with the ALB target group web-alb: add loadBalancers "
+        f"[{{targetGroupArn: {m.WEB_TG}, containerName: web, containerPort: 80}}]",
+        "2 of 2 api tasks are running, with 1 private IP(s)",
+    ]
+    rendered = _lab10_rendered(tg_web="ip", svc_web="ClusterIP")
+    rendered["network_policies"] = []
+    old = [_with_ports(pod(f"w{i}", "web", f"c5-{i % 3}"), host_port=80) for i in range(5)]
+    assert lab.problems(snap_of(lab, answer, pods=old + api, **rendered)) == [
+        "TargetGroupBinding web-tg0 has targetType ip, not instance",
+        "Service web is of type ClusterIP, not NodePort",
+        "5 running web task(s) still bind a host port: wait for the new revision",
+        "no NetworkPolicy api yet: the operator renders the security group as one",
+    ]
+    assert lab.problems(snap_of(lab, answer, pods=web + api)) == [
+        "no TargetGroupBinding web-tg0 yet: the operator renders it from loadBalancers",
+        "no TargetGroupBinding api-tg0 yet: the operator renders it from loadBalancers",
+        "no NetworkPolicy api yet: the operator renders the security group as one",
+    ]

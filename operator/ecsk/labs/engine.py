@@ -66,6 +66,11 @@ class Snapshot:
     hpas: list[Obj] = field(default_factory=list)
     pvcs: list[Obj] = field(default_factory=list)
     storage_classes: list[Obj] = field(default_factory=list)
+    services: list[Obj] = field(default_factory=list)
+    target_group_bindings: list[Obj] = field(default_factory=list)
+    network_policies: list[Obj] = field(default_factory=list)
+    secrets: list[Obj] = field(default_factory=list)
+    """Secrets' metadata only: `kube.snapshot` drops their data (a check never needs a value)."""
 
     def get(self, kind: str, name: str) -> Obj | None:
         """The ECS resource `kind`/`name` of the lab namespace, or None."""
@@ -73,6 +78,10 @@ class Snapshot:
             if (obj.get("metadata") or {}).get("name") == name:
                 return obj
         return None
+
+    def named(self, objects: list[Obj], name: str) -> Obj | None:
+        """The object called `name` in one of the Kubernetes lists above, or None."""
+        return next((o for o in objects if (o.get("metadata") or {}).get("name") == name), None)
 
     def node(self, name: str) -> Obj | None:
         return next((n for n in self.nodes if n["metadata"]["name"] == name), None)

@@ -74,6 +74,27 @@ def _list(cls: Any, api: Any, namespace: str) -> list[Obj]:
         raise
 
 
+def _optional_kind(api: Any, version: str, kind: str, namespace: str) -> list[Obj]:
+    """Objects of a kind whose CRD may be missing (TargetGroupBinding needs the AWS Load Balancer
+    Controller's CRDs): none then, not a crash."""
+    import pykube
+    import requests
+
+    try:
+        cls = pykube.object_factory(api, version, kind)
+    except (ValueError, requests.exceptions.HTTPError):  # kind or whole group unknown
+        return []
+    return _list(cls, api, namespace)
+
+
+def _secret_metadata(api: Any, namespace: str) -> list[Obj]:
+    """The namespace's Secrets without their data: a check looks at names and labels only, and a
+    snapshot should never carry a participant's secret values around."""
+    import pykube
+
+    return [{"metadata": s["metadata"], "type": s.get("type")} for s in _list(pykube.Secret, api, namespace)]
+
+
 def snapshot(api: Any, namespace: str) -> Snapshot:
     """Read what a check may look at. Nodes and StorageClasses are cluster-wide; the rest is the
     lab namespace only."""
@@ -95,6 +116,10 @@ def snapshot(api: Any, namespace: str) -> Snapshot:
         hpas=_list(hpa, api, namespace),
         pvcs=_list(pykube.PersistentVolumeClaim, api, namespace),
         storage_classes=[s.obj for s in storage.objects(api)],
+        services=_list(pykube.Service, api, namespace),
+        target_group_bindings=_optional_kind(api, "elbv2.k8s.aws/v1beta1", "TargetGroupBinding", namespace),
+        network_policies=_optional_kind(api, "networking.k8s.io/v1", "NetworkPolicy", namespace),
+        secrets=_secret_metadata(api, namespace),
     )
 
 
