@@ -24,6 +24,7 @@ from ecsk.labs import (
     lab08_capacity_providers,
     lab09_eks_node_types,
     lab10_load_balancing,
+    lab11_environment,
 )
 from ecsk.labs.engine import Lab, Snapshot, namespace_for
 
@@ -569,4 +570,104 @@ def test_lab10_wrong_target_group_shared_ip_and_solved() -> None:
         "no TargetGroupBinding web-tg0 yet: the operator renders it from loadBalancers",
         "no TargetGroupBinding api-tg0 yet: the operator renders it from loadBalancers",
         "no NetworkPolicy api yet: the operator renders the security group as one",
+    ]
+
+
+# --- lab 11 ------------------------------------------------------------------------------------
+
+SM_ARN = "arn:aws:secretsmanager:us-east-1:000000000000:secret:checkout/db-password-AbC123"
+
+
+def _stored(name: str, arn: str | None = None) -> dict[str, Any]:
+    meta = json.dumps({"arn": arn} if arn else {"type": "SecureString"})
+    return {
+        "metadata": {"name": name, "annotations": {"ecs.ecsk.io/aws-metadata": meta}},
+        "data": {"value": ""},
+    }
+
+
+def _env_pod(name: str, wired: bool) -> dict[str, Any]:
+    p = pod(name, "checkout", "i1")
+    c = p["spec"]["containers"][0]
+    c["name"] = p["status"]["containerStatuses"][0]["name"] = "app"
+    if wired:
+        c["env"] = [
+            {"name": "DB_PASSWORD", "valueFrom": {"secretKeyRef": {"name": "sm.checkout.db-password"}}},
+            {"name": "API_KEY", "valueFrom": {"secretKeyRef": {"name": "ssm.checkout.api-key"}}},
+        ]
+        c["envFrom"] = [{"configMapRef": {"name": "s3.checkout-config.prod.env"}}]
+    else:
+        c["env"] = [{"name": "DB_PASSWORD", "value": "hunter2"}]
+    return p
+
+
+def test_lab11_right_after_start_everything_hard_coded() -> None:
+    lab = lab11_environment.LAB
+    pods = [_env_pod("c1", False), _env_pod("c2", False)]
+    assert lab.problems(snap_of(lab, lab.starting_objects(), pods=pods)) == [
+        "DB_PASSWORD is a plain `environment` value in TaskDefinition checkout: whoever can describe the "
+        "task definition reads it; move it to Secrets Manager (checkout/db-password) and `secrets`",
+        "API_KEY is a plain `environment` value in TaskDefinition checkout: whoever can describe the "
+        "task definition reads it; move it to SSM Parameter Store (/checkout/api-key) and `secrets`",
+        "CURRENCY is still hard-coded in `environment`, which overrides environment files: remove it, "
+        "the file arn:aws:s3:::checkout-config/prod.env provides it",
+        "FEATURE_FLAGS is still hard-coded in `environment`, which overrides environment files: remove "
+        "it, the file arn:aws:s3:::checkout-config/prod.env provides it",
+        "container app has no `secrets` entry for DB_PASSWORD",
+        "container app has no `secrets` entry for API_KEY",
+        "container app has no environmentFiles entry "
+        "{value: arn:aws:s3:::checkout-config/prod.env, type: s3}",
+        "TaskDefinition checkout has no executionRoleArn: the agent reads secrets and downloads "
+        "environment files with it (arn:aws:iam::123456789012:role/ecsTaskExecutionRole)",
+        "2 of 2 checkout tasks do not read DB_PASSWORD and API_KEY from a secretKeyRef and the "
+        "environment file from envFrom yet: c1, c2",
+    ]
+
+
+def test_lab11_nothing_stored_wrong_store_and_solved() -> None:
+    lab = lab11_environment.LAB
+    service = lab.starting_objects()[1]
+    stored = [_stored("sm.checkout.db-password", SM_ARN), _stored("ssm.checkout.api-key")]
+    snap = snap_of(lab, [service], secrets=stored)
+    assert lab11_environment.stored_arn(snap, "checkout/db-password") == SM_ARN
+    cm, td = lab.solution_objects(snap)
+    pods = [_env_pod("c1", True), _env_pod("c2", True)]
+    assert lab.problems(snap_of(lab, [td, service], pods=pods, secrets=stored, config_maps=[cm])) == []
+    # nothing stored yet: the agent's own words for each reference, and the missing file
+    assert lab.problems(snap_of(lab, [td, service], pods=pods)) == [
+        f"a new task could not fetch DB_PASSWORD: failed to fetch secret {SM_ARN} from secrets manager: "
+        "ResourceNotFoundException: Secrets Manager can't find the specified secret.",
+        "a new task could not fetch API_KEY: invalid ssm parameters: /checkout/api-key",
+        "the environment file arn:aws:s3:::checkout-config/prod.env does not exist: `ecsk envfile put` it",
+    ]
+    # the secret created again has another ARN; the API key read from Secrets Manager; a thin file
+    swapped = json.loads(json.dumps(td))
+    swapped["spec"]["containerDefinitions"][0]["secrets"][1]["valueFrom"] = SM_ARN.replace(
+        "checkout/db-password", "checkout/api-key"
+    )
+    thin = {**cm, "data": {"CURRENCY": "EUR"}}
+    again = [_stored("sm.checkout.db-password", SM_ARN.replace("AbC123", "XyZ789")), stored[1]]
+    assert lab.problems(snap_of(lab, [swapped, service], pods=pods, secrets=again, config_maps=[thin])) == [
+        "API_KEY must come from SSM Parameter Store /checkout/api-key: set its valueFrom to the "
+        "parameter name /checkout/api-key (or its ARN)",
+        f"a new task could not fetch DB_PASSWORD: failed to fetch secret {SM_ARN} from secrets manager: "
+        "ResourceNotFoundException: Secrets Manager can't find the specified secret.",
+        "a new task could not fetch API_KEY: failed to fetch secret "
+        "arn:aws:secretsmanager:us-east-1:000000000000:secret:checkout/api-key-AbC123 from secrets "
+        "manager: ResourceNotFoundException: Secrets Manager can't find the specified secret.",
+        "the environment file arn:aws:s3:::checkout-config/prod.env does not define FEATURE_FLAGS",
+    ]
+
+
+def test_lab11_secrets_without_execution_role_are_refused_in_ecs_words() -> None:
+    lab = lab11_environment.LAB
+    td = json.loads(json.dumps(lab.solution_objects(Snapshot("x"))[1]))
+    del td["spec"]["executionRoleArn"]
+    message = (
+        "ClientException: executionRoleArn: When you are specifying container secrets, you must also "
+        "specify a value for 'executionRoleArn'."
+    )
+    td["status"] = {"conditions": [{"type": "Valid", "status": "False", "message": message}]}
+    assert lab.problems(snap_of(lab, [td, lab.starting_objects()[1]])) == [
+        f"the operator refused TaskDefinition checkout: {message}"
     ]

@@ -13,6 +13,7 @@ from ecsk.labs import (
     lab08_capacity_providers,
     lab09_eks_node_types,
     lab10_load_balancing,
+    lab11_environment,
 )
 from ecsk.labs.engine import Lab, PendingLab
 
@@ -27,16 +28,10 @@ LABS: tuple[Lab, ...] = (
     lab08_capacity_providers.LAB,
     lab09_eks_node_types.LAB,
     lab10_load_balancing.LAB,
+    lab11_environment.LAB,
 )
 
 PENDING: tuple[PendingLab, ...] = (
-    PendingLab(
-        11,
-        "environment",
-        "Environment variables from SSM Parameter Store, Secrets Manager and files",
-        "ECS environment variables",
-        "issue 15 (the lab itself is not written yet)",
-    ),
     PendingLab(
         12,
         "ecr",

@@ -70,7 +70,7 @@ class Snapshot:
     target_group_bindings: list[Obj] = field(default_factory=list)
     network_policies: list[Obj] = field(default_factory=list)
     secrets: list[Obj] = field(default_factory=list)
-    """Secrets' metadata only: `kube.snapshot` drops their data (a check never needs a value)."""
+    """Secrets with their data keys, values blanked by `kube.snapshot` (a check never needs one)."""
 
     def get(self, kind: str, name: str) -> Obj | None:
         """The ECS resource `kind`/`name` of the lab namespace, or None."""
@@ -170,6 +170,16 @@ def container(name: str, image: str = "public.ecr.aws/nginx/nginx:1.27", **extra
 
 
 @dataclass(frozen=True)
+class StoredValues:
+    """SSM parameters and Secrets Manager secrets a reference answer puts through the AWS API
+    (the same handlers the endpoint serves, so they are stored exactly as `aws ssm put-parameter`
+    stores them): parameters as (name, type, value), secrets as (name, SecretString)."""
+
+    parameters: tuple[tuple[str, str, str], ...] = ()
+    secrets: tuple[tuple[str, str], ...] = ()
+
+
+@dataclass(frozen=True)
 class Lab:
     """One lab. Subclasses fill the text and override `starting_objects`, `solution_objects`
     and `problems`; `node_labels` (set by `start`) are restored by `reset`."""
@@ -198,6 +208,10 @@ class Lab:
     def solution_objects(self, snap: Snapshot) -> list[Obj]:
         """The reference answer, as objects to apply (may read the snapshot, e.g. to pick a node)."""
         return []
+
+    def solution_values(self) -> StoredValues:
+        """Parameters and secrets the reference answer stores before its objects are applied."""
+        return StoredValues()
 
     def solution_node_labels(self, snap: Snapshot) -> dict[str, dict[str, str | None]]:
         """Node labels the reference answer sets: {node: {label: value or None to remove}}."""

@@ -17,6 +17,7 @@ from ecsk.labs.engine import (
     LabError,
     Obj,
     Snapshot,
+    StoredValues,
 )
 
 PLURALS = {
@@ -88,11 +89,14 @@ def _optional_kind(api: Any, version: str, kind: str, namespace: str) -> list[Ob
 
 
 def _secret_metadata(api: Any, namespace: str) -> list[Obj]:
-    """The namespace's Secrets without their data: a check looks at names and labels only, and a
-    snapshot should never carry a participant's secret values around."""
+    """The namespace's Secrets with their data keys but not their values: a check asks whether a
+    key (a version, a json-key) exists, and a snapshot never carries a participant's secrets."""
     import pykube
 
-    return [{"metadata": s["metadata"], "type": s.get("type")} for s in _list(pykube.Secret, api, namespace)]
+    return [
+        {"metadata": s["metadata"], "type": s.get("type"), "data": dict.fromkeys(s.get("data") or {}, "")}
+        for s in _list(pykube.Secret, api, namespace)
+    ]
 
 
 def snapshot(api: Any, namespace: str) -> Snapshot:
@@ -144,6 +148,14 @@ def ensure_namespace(api: Any, lab: Lab, namespace: str, wait: float = 60.0) -> 
     return True
 
 
+def _replace(obj: Any) -> None:
+    """PUT the whole object: pykube's `update` merges lists element by element with the stored
+    ones, so a shorter list (an environment with fewer variables) would keep the old tail."""
+    response = obj.api.put(**obj.api_kwargs(data=json.dumps(obj.obj)))
+    obj.api.raise_for_status(response)
+    obj.set_obj(response.json())
+
+
 def apply(api: Any, namespace: str, docs: list[Obj], replace: bool) -> list[str]:
     """Create each object; an existing one keeps its spec unless `replace` (start never undoes the
     participant's work; solve overwrites it with the reference answer). Returns what changed."""
@@ -161,11 +173,41 @@ def apply(api: Any, namespace: str, docs: list[Obj], replace: bool) -> list[str]
             cls(api, body).create()
             changed.append(f"created {body['kind']}/{name}")
             continue
-        if replace and current.obj.get("spec") != body["spec"]:
-            current.obj["spec"] = body["spec"]
-            current.update()
+        content = "spec" if "spec" in body else "data"  # a ConfigMap has data, not a spec
+        if replace and current.obj.get(content) != body.get(content):
+            current.obj[content] = body.get(content)
+            _replace(current)
             changed.append(f"updated {body['kind']}/{name}")
     return changed
+
+
+def put_values(api: Any, namespace: str, values: StoredValues) -> list[str]:
+    """Store the answer's SSM parameters and Secrets Manager secrets in the lab namespace through
+    the AWS endpoint's own handlers (in process: no endpoint needs to run). A secret that exists
+    gets a new value (PutSecretValue), as a participant re-running the step would do."""
+    if not values.parameters and not values.secrets:
+        return []
+    from kubernetes import config as k8s_config
+
+    from ecsk.api.context import Context, Settings
+    from ecsk.api.secretsmanager import secrets as sm
+    from ecsk.api.ssm import parameters as ssm
+    from ecsk.api.store import Store
+
+    path = getattr(api.config, "filepath", None)
+    client = k8s_config.new_client_from_config(config_file=str(path)) if path else None
+    ctx = Context(store=Store(namespace, client), settings=Settings(namespace=namespace))
+    done = []
+    for name, kind, value in values.parameters:
+        ssm.put_parameter(ctx, {"Name": name, "Type": kind, "Value": value, "Overwrite": True})
+        done.append(f"put SSM parameter {name} ({kind})")
+    for name, value in values.secrets:
+        if sm.find(ctx, name) is None:
+            sm.create_secret(ctx, {"Name": name, "SecretString": value})
+        else:
+            sm.put_secret_value(ctx, {"SecretId": name, "SecretString": value})
+        done.append(f"stored Secrets Manager secret {name}")
+    return done
 
 
 def _annotations(api: Any, namespace: str) -> dict[str, str]:

@@ -69,7 +69,10 @@ def solve(api: Any, lab: Lab) -> Outcome:
             f"the operator has not taken in lab {lab.number:02d}'s starting state after {SETTLE_SECONDS} s"
         ]
         return Outcome([*lines, "is it running? `ecsk cluster status`"], ok=False)
-    changed = kube.label_nodes(api, ns, lab.solution_node_labels(snap))
+    changed = kube.put_values(api, ns, lab.solution_values())
+    if changed:  # the answer's objects name what was just stored (a secret's ARN)
+        snap = kube.snapshot(api, ns)
+    changed += kube.label_nodes(api, ns, lab.solution_node_labels(snap))
     changed += kube.apply(api, ns, lab.solution_objects(snap), replace=True)
     lines = [f"Lab {lab.number:02d}: reference answer applied in {ns}", *changed]
     return Outcome([*lines, f"The operator needs a few seconds; then: ecsk lab check {lab.number}"])
