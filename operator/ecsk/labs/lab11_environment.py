@@ -154,7 +154,8 @@ def _fetch_problems(snap: Snapshot, td: dict[str, Any]) -> list[str]:
 
 def _wired(pod: Obj) -> bool:
     """Whether the pod's app container reads both secrets by reference and the file by envFrom."""
-    c = next((c for c in (pod.get("spec") or {}).get("containers") or [] if c.get("name") == APP), {})
+    containers: list[dict[str, Any]] = (pod.get("spec") or {}).get("containers") or []
+    c = next((c for c in containers if c.get("name") == APP), {})
     refs = {
         e.get("name"): ((e.get("valueFrom") or {}).get("secretKeyRef") or {}).get("name")
         for e in c.get("env") or []
