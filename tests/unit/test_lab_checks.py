@@ -25,6 +25,7 @@ from ecsk.labs import (
     lab09_eks_node_types,
     lab10_load_balancing,
     lab11_environment,
+    lab13_bind_mounts,
 )
 from ecsk.labs.engine import Lab, Snapshot, namespace_for
 
@@ -671,3 +672,61 @@ def test_lab11_secrets_without_execution_role_are_refused_in_ecs_words() -> None
     assert lab.problems(snap_of(lab, [td, lab.starting_objects()[1]])) == [
         f"the operator refused TaskDefinition checkout: {message}"
     ]
+
+
+# --- lab 13 ------------------------------------------------------------------------------------
+
+
+def _sidecar_pod(name: str, shared: bool, storage: str = "50Gi", sidecar_ro: bool = True) -> dict[str, Any]:
+    p = pod(name, "frontend", "fargate-ip-10-1-0-4.ec2.internal")
+    web: dict[str, Any] = {"name": "web", "resources": {"requests": {"ephemeral-storage": storage}}}
+    router: dict[str, Any] = {"name": "log-router"}
+    if shared:
+        web["volumeMounts"] = [{"name": "logs", "mountPath": "/var/log/nginx"}]
+        router["volumeMounts"] = [{"name": "logs", "mountPath": "/var/log/nginx", "readOnly": sidecar_ro}]
+        p["spec"]["volumes"] = [{"name": "logs", "emptyDir": {}}]
+    p["spec"]["containers"] = [web, router]
+    p["status"]["containerStatuses"] = [
+        {**p["status"]["containerStatuses"][0], "name": c} for c in ("web", "log-router")
+    ]
+    return p
+
+
+def test_lab13_right_after_start_nothing_shared() -> None:
+    lab = lab13_bind_mounts.LAB
+    pods = [_sidecar_pod("f1", False), _sidecar_pod("f2", False)]
+    assert lab.problems(snap_of(lab, lab.starting_objects(), pods=pods)) == [
+        "TaskDefinition frontend has no volume named logs: add volumes [{name: logs}]",
+        "container web does not mount logs at /var/log/nginx, where nginx writes its logs",
+        "container log-router does not see web's logs: add volumesFrom "
+        "[{sourceContainer: web, readOnly: true}]",
+        "the task has Fargate's default 20 GiB of ephemeral storage; "
+        "the goal is ephemeralStorage.sizeInGiB 50",
+        "task f1 has no emptyDir volume logs: wait for the new revision's tasks",
+    ]
+
+
+def test_lab13_half_done_and_solved() -> None:
+    lab = lab13_bind_mounts.LAB
+    solved = [*lab.solution_objects(Snapshot("x")), lab.starting_objects()[1]]
+    pods = [_sidecar_pod("f1", True), _sidecar_pod("f2", True)]
+    assert lab.problems(snap_of(lab, solved, pods=pods)) == []
+    wrong = json.loads(json.dumps(solved))
+    td = wrong[0]["spec"]
+    td["volumes"] = [{"name": "logs", "host": {"sourcePath": "/var/log/frontend"}}]
+    td["containerDefinitions"][1]["volumesFrom"][0]["readOnly"] = False
+    td["containerDefinitions"][1]["essential"] = True
+    td["ephemeralStorage"]["sizeInGiB"] = 30
+    old = [_sidecar_pod("f1", True, storage="30Gi", sidecar_ro=False), _sidecar_pod("f2", True)]
+    assert lab.problems(snap_of(lab, wrong, pods=old)) == [
+        "volume logs has host.sourcePath: that is a directory of an EC2 instance, and Fargate has none; "
+        "leave `host` out so the volume lives with the task",
+        "log-router mounts web's volumes read-write: the sidecar only reads, set readOnly: true",
+        "log-router is essential: a crashing log router would stop the application's task",
+        "the task has 30 GiB of ephemeral storage; the goal is ephemeralStorage.sizeInGiB 50",
+        "task f1 mounts logs read-write in log-router: wait for the new revision's tasks",
+    ]
+    assert lab13_bind_mounts.pod_problem(_sidecar_pod("f3", True, storage="20Gi")) == (
+        "requests 20 GiB of ephemeral-storage, not 50"
+    )
+    assert lab.problems(snap_of(lab, solved, pods=pods[:1])) == ["1 of 2 frontend tasks are running"]

@@ -14,6 +14,7 @@ from ecsk.labs import (
     lab09_eks_node_types,
     lab10_load_balancing,
     lab11_environment,
+    lab13_bind_mounts,
 )
 from ecsk.labs.engine import Lab, PendingLab
 
@@ -29,6 +30,7 @@ LABS: tuple[Lab, ...] = (
     lab09_eks_node_types.LAB,
     lab10_load_balancing.LAB,
     lab11_environment.LAB,
+    lab13_bind_mounts.LAB,
 )
 
 PENDING: tuple[PendingLab, ...] = (
@@ -37,13 +39,6 @@ PENDING: tuple[PendingLab, ...] = (
         "ecr",
         "ECR: push, tags, lifecycle policy, permissions",
         "Amazon ECR",
-        "issue 15 (the lab itself is not written yet)",
-    ),
-    PendingLab(
-        13,
-        "bind-mounts",
-        "Bind mounts and ephemeral storage: the sidecar pattern",
-        "ECS data volumes (bind mounts)",
         "issue 15 (the lab itself is not written yet)",
     ),
     PendingLab(
