@@ -26,6 +26,7 @@ from ecsk.labs import (
     lab10_load_balancing,
     lab11_environment,
     lab13_bind_mounts,
+    lab14_efs,
 )
 from ecsk.labs.engine import Lab, Snapshot, namespace_for
 
@@ -730,3 +731,92 @@ def test_lab13_half_done_and_solved() -> None:
         "requests 20 GiB of ephemeral-storage, not 50"
     )
     assert lab.problems(snap_of(lab, solved, pods=pods[:1])) == ["1 of 2 frontend tasks are running"]
+
+
+# --- lab 14 ------------------------------------------------------------------------------------
+
+ZONES_3 = ("us-east-1a", "us-east-1b", "us-east-1c")
+CLAIM = "efs-fs-0a1b2c3d4e5f60718-2f8d306a"
+
+
+def _zone_nodes() -> list[dict[str, Any]]:
+    return [
+        {"metadata": {"name": f"n{i}", "labels": {"topology.kubernetes.io/zone": z}}}
+        for i, z in enumerate(ZONES_3)
+    ]
+
+
+def _efs_pod(name: str, node: str, claim: str | None) -> dict[str, Any]:
+    p = pod(name, "cms", node)
+    volume = {"persistentVolumeClaim": {"claimName": claim}} if claim else {"emptyDir": {}}
+    p["spec"]["volumes"] = [{"name": "uploads", **volume}]
+    return p
+
+
+def _claim(phase: str, modes: tuple[str, ...] = ("ReadWriteMany",), sc: str = "") -> dict[str, Any]:
+    return {
+        "metadata": {"name": CLAIM},
+        "spec": {"accessModes": list(modes), "volumeName": "pv1", "storageClassName": sc},
+        "status": {"phase": phase},
+    }
+
+
+PV = {"metadata": {"name": "pv1"}, "spec": {"csi": {"driver": "efs.csi.aws.com"}}}
+
+
+def test_lab14_right_after_start_one_volume_per_task() -> None:
+    lab = lab14_efs.LAB
+    pods = [_efs_pod(f"c{i}", f"n{i}", None) for i in range(3)]
+    assert lab.problems(snap_of(lab, lab.starting_objects(), pods=pods, nodes=_zone_nodes())) == [
+        "volume uploads is a Docker volume of scope task: every task writes its own copy, lost when the "
+        "task stops; make it an EFS volume (efsVolumeConfiguration, fileSystemId fs-0a1b2c3d4e5f60718)",
+        "3 of 3 tasks still write to a volume of their own (c0, c1, c2): wait for the new revision's tasks",
+    ]
+
+
+def test_lab14_dynamic_claim_pending_one_zone_and_solved() -> None:
+    lab = lab14_efs.LAB
+    solved = [*lab.solution_objects(Snapshot("x")), lab.starting_objects()[1]]
+    nodes = _zone_nodes()
+    pods = [_efs_pod(f"c{i}", f"n{i}", CLAIM) for i in range(3)]
+    assert (
+        lab.problems(
+            snap_of(lab, solved, pods=pods, nodes=nodes, pvcs=[_claim("Bound")], persistent_volumes=[PV])
+        )
+        == []
+    )
+    # no access point, no encryption: the claim waits for a provisioner that is not there
+    dynamic = json.loads(json.dumps(solved))
+    efs = dynamic[0]["spec"]["volumes"][0]["efsVolumeConfiguration"]
+    del efs["authorizationConfig"], efs["transitEncryption"]
+    waiting = [
+        {"metadata": {"name": f"c{i}", "labels": {LABEL_SERVICE: "cms"}}, "spec": {}, "status": {}}
+        for i in range(3)
+    ]
+    sc = {"metadata": {"name": "efs-x"}, "provisioner": "efs.csi.aws.com"}
+    snap = snap_of(
+        lab, dynamic, pods=waiting, nodes=nodes, pvcs=[_claim("Pending", sc="efs-x")], storage_classes=[sc]
+    )
+    assert lab.problems(snap) == [
+        "volume uploads has no access point fsap-0123456789abcdef0 (authorizationConfig.accessPointId): "
+        "without one the claim is provisioned dynamically, which needs the EFS CSI driver",
+        "volume uploads does not encrypt in transit: set transitEncryption ENABLED",
+        "0 of 3 cms tasks are running (3 PENDING)",
+        f"PersistentVolumeClaim {CLAIM} is Pending, waiting for efs.csi.aws.com to create a volume: this "
+        "cluster runs no EFS CSI driver, so use the access point (its volume is made statically)",
+    ]
+    # one zone only, a ReadWriteOnce claim on another driver, two claims
+    same_zone = [_efs_pod(f"c{i}", "n0", CLAIM) for i in range(3)]
+    other = {"metadata": {"name": "pv1"}, "spec": {"csi": {"driver": "ebs.csi.aws.com"}}}
+    rwo = _claim("Bound", modes=("ReadWriteOnce",))
+    assert lab.problems(
+        snap_of(lab, solved, pods=same_zone, nodes=nodes, pvcs=[rwo], persistent_volumes=[other])
+    ) == [
+        f"PersistentVolumeClaim {CLAIM} is not ReadWriteMany: tasks on other instances cannot mount it",
+        f"PersistentVolumeClaim {CLAIM} is bound to a volume of driver ebs.csi.aws.com, not efs.csi.aws.com",
+        "all 3 tasks run in us-east-1a: the goal is at least 2 zones",
+    ]
+    two = [*pods[:2], _efs_pod("c2", "n2", "other-claim")]
+    assert lab.problems(
+        snap_of(lab, solved, pods=two, nodes=nodes, pvcs=[_claim("Bound")], persistent_volumes=[PV])
+    )[0] == (f"the running tasks mount 2 different claims ({CLAIM}, other-claim); the goal is one, shared")

@@ -15,6 +15,7 @@ from ecsk.labs import (
     lab10_load_balancing,
     lab11_environment,
     lab13_bind_mounts,
+    lab14_efs,
 )
 from ecsk.labs.engine import Lab, PendingLab
 
@@ -31,6 +32,7 @@ LABS: tuple[Lab, ...] = (
     lab10_load_balancing.LAB,
     lab11_environment.LAB,
     lab13_bind_mounts.LAB,
+    lab14_efs.LAB,
 )
 
 PENDING: tuple[PendingLab, ...] = (
@@ -39,13 +41,6 @@ PENDING: tuple[PendingLab, ...] = (
         "ecr",
         "ECR: push, tags, lifecycle policy, permissions",
         "Amazon ECR",
-        "issue 15 (the lab itself is not written yet)",
-    ),
-    PendingLab(
-        14,
-        "efs",
-        "EFS shared across zones",
-        "ECS data volumes (EFS)",
         "issue 15 (the lab itself is not written yet)",
     ),
     PendingLab(

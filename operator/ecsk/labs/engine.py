@@ -66,6 +66,8 @@ class Snapshot:
     hpas: list[Obj] = field(default_factory=list)
     pvcs: list[Obj] = field(default_factory=list)
     storage_classes: list[Obj] = field(default_factory=list)
+    persistent_volumes: list[Obj] = field(default_factory=list)
+    """Cluster-scoped, so only those claimed from the lab namespace."""
     services: list[Obj] = field(default_factory=list)
     target_group_bindings: list[Obj] = field(default_factory=list)
     network_policies: list[Obj] = field(default_factory=list)

@@ -7,6 +7,7 @@ import contextlib
 import json
 from typing import Any
 
+from ecsk.core.translate.names import MANAGED_BY
 from ecsk.labs.engine import (
     CR,
     ECS_KINDS,
@@ -99,6 +100,60 @@ def _secret_metadata(api: Any, namespace: str) -> list[Obj]:
     ]
 
 
+def _claimed_volumes(api: Any, namespace: str) -> list[Any]:
+    """PersistentVolumes claimed from the namespace (an EFS access point's static volume)."""
+    import pykube
+
+    return [
+        v
+        for v in pykube.PersistentVolume.objects(api)
+        if ((v.obj.get("spec") or {}).get("claimRef") or {}).get("namespace") == namespace
+    ]
+
+
+def delete_claimed_volumes(api: Any, namespace: str) -> list[str]:
+    """The static volumes the operator made for the lab's claims (cluster-scoped, reclaim policy
+    Retain: deleting the namespace leaves them behind, Released)."""
+    import pykube
+
+    gone = []
+    for volume in _claimed_volumes(api, namespace):
+        with contextlib.suppress(pykube.exceptions.ObjectDoesNotExist):
+            volume.delete()
+            gone.append(f"deleted PersistentVolume/{volume.name}")
+    return gone
+
+
+def claimed_storage_classes(api: Any, namespace: str) -> set[str]:
+    """StorageClasses the lab's claims name (read before the namespace goes)."""
+    import pykube
+
+    return {
+        str((c.get("spec") or {}).get("storageClassName") or "")
+        for c in _list(pykube.PersistentVolumeClaim, api, namespace)
+    } - {""}
+
+
+def delete_unused_storage_classes(api: Any, namespace: str, names: set[str]) -> list[str]:
+    """The EFS StorageClasses the operator made for the lab's claims, once no claim outside the
+    lab uses them (ecsk names them by file system and configuration, not by namespace, so
+    another namespace mounting the same file system shares one: that one is kept)."""
+    import pykube
+
+    used = {
+        str((c.obj.get("spec") or {}).get("storageClassName") or "")
+        for c in pykube.PersistentVolumeClaim.objects(api, namespace=pykube.all)
+        if c.namespace != namespace
+    }
+    gone = []
+    for sc in pykube.object_factory(api, "storage.k8s.io/v1", "StorageClass").objects(api):
+        if sc.name in names - used and sc.labels.get(MANAGED_BY) == "ecsk":
+            with contextlib.suppress(pykube.exceptions.ObjectDoesNotExist):
+                sc.delete()
+                gone.append(f"deleted StorageClass/{sc.name}")
+    return gone
+
+
 def snapshot(api: Any, namespace: str) -> Snapshot:
     """Read what a check may look at. Nodes and StorageClasses are cluster-wide; the rest is the
     lab namespace only."""
@@ -120,6 +175,7 @@ def snapshot(api: Any, namespace: str) -> Snapshot:
         hpas=_list(hpa, api, namespace),
         pvcs=_list(pykube.PersistentVolumeClaim, api, namespace),
         storage_classes=[s.obj for s in storage.objects(api)],
+        persistent_volumes=[v.obj for v in _claimed_volumes(api, namespace)],
         services=_list(pykube.Service, api, namespace),
         target_group_bindings=_optional_kind(api, "elbv2.k8s.aws/v1beta1", "TargetGroupBinding", namespace),
         network_policies=_optional_kind(api, "networking.k8s.io/v1", "NetworkPolicy", namespace),

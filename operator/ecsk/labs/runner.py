@@ -83,9 +83,11 @@ def reset(api: Any, lab: Lab) -> Outcome:
     ns = namespace_for(lab.number)
     restored = kube.restore_nodes(api, ns)
     providers = kube.provider_names(api, ns)
+    classes = kube.claimed_storage_classes(api, ns)
     kube.delete_ecs_resources(api, ns)
     restored += kube.delete_provider_nodes(api, providers)
     deleted = kube.delete_namespace(api, ns)
-    removed = kube.delete_fargate_nodes(api, ns)
+    removed = kube.delete_fargate_nodes(api, ns) + kube.delete_claimed_volumes(api, ns)
+    removed += kube.delete_unused_storage_classes(api, ns, classes)
     what = f"deleted namespace {ns}" if deleted else f"namespace {ns} is gone or going: nothing to delete"
     return Outcome([f"Lab {lab.number:02d} reset: {what}", *restored, *removed])
