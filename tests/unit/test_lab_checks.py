@@ -27,6 +27,7 @@ from ecsk.labs import (
     lab11_environment,
     lab13_bind_mounts,
     lab14_efs,
+    lab15_ecs_vs_kubernetes,
 )
 from ecsk.labs.engine import Lab, Snapshot, namespace_for
 
@@ -820,3 +821,81 @@ def test_lab14_dynamic_claim_pending_one_zone_and_solved() -> None:
     assert lab.problems(
         snap_of(lab, solved, pods=two, nodes=nodes, pvcs=[_claim("Bound")], persistent_volumes=[PV])
     )[0] == (f"the running tasks mount 2 different claims ({CLAIM}, other-claim); the goal is one, shared")
+
+
+# --- lab 15 ------------------------------------------------------------------------------------
+
+
+def _rendered_catalog() -> dict[str, Any]:
+    """The Deployment the operator renders from the ECS service (cpu 256 -> 250m, memory 512 hard)."""
+    api = {
+        "name": "api",
+        "resources": {"requests": {"cpu": "250m", "memory": "512Mi"}, "limits": {"memory": "512Mi"}},
+    }
+    return {
+        "metadata": {"name": "catalog"},
+        "spec": {"replicas": 3, "template": {"spec": {"containers": [api]}}},
+    }
+
+
+def _k8s_half_snapshot(lab: Lab, half: list[dict[str, Any]], zones: tuple[str, ...]) -> Snapshot:
+    nodes = [
+        {"metadata": {"name": f"n{i}", "labels": {"topology.kubernetes.io/zone": z}}}
+        for i, z in enumerate(ZONES_3)
+    ]
+    tasks = [pod(f"t{i}", "catalog", f"n{i}") for i in range(3)]
+    plain = [_plain_pod(f"k{i}", "catalog-k8s", f"n{ZONES_3.index(z)}") for i, z in enumerate(zones)]
+    by_kind = {
+        kind: [d for d in half if d["kind"] == kind]
+        for kind in ("Deployment", "Service", "HorizontalPodAutoscaler")
+    }
+    return snap_of(
+        lab,
+        lab.starting_objects(),
+        pods=tasks + plain,
+        nodes=nodes,
+        deployments=[_rendered_catalog(), *by_kind["Deployment"]],
+        services=by_kind["Service"],
+        hpas=by_kind["HorizontalPodAutoscaler"],
+    )
+
+
+def test_lab15_right_after_start_only_the_ecs_half() -> None:
+    lab = lab15_ecs_vs_kubernetes.LAB
+    assert lab.problems(_k8s_half_snapshot(lab, [], ())) == [
+        "no Deployment catalog-k8s: write the Kubernetes half (Deployment, Service, HorizontalPodAutoscaler)",
+        "no Service catalog-k8s: one stable address for the pods (ECS: the target group / Service Connect)",
+        "no HorizontalPodAutoscaler catalog-k8s: the ECS service scales 3-6 tasks on CPU 60%",
+        "0 of 3 catalog-k8s pods are running",
+    ]
+
+
+def test_lab15_different_resources_spread_scaling_and_solved() -> None:
+    lab = lab15_ecs_vs_kubernetes.LAB
+    answer = lab.solution_objects(Snapshot("x"))
+    assert lab.problems(_k8s_half_snapshot(lab, answer, ZONES_3)) == []
+    wrong = json.loads(json.dumps(answer))
+    deployment, service, hpa = wrong
+    deployment["spec"]["replicas"] = 2
+    pod_spec = deployment["spec"]["template"]["spec"]
+    pod_spec["containers"][0]["resources"] = {"requests": {"cpu": "0.5", "memory": "512Mi"}}
+    del pod_spec["topologySpreadConstraints"]
+    service["spec"]["selector"] = {"app": "catalog"}
+    hpa["spec"]["maxReplicas"] = 10
+    hpa["spec"]["metrics"][0]["resource"]["target"]["averageUtilization"] = 80
+    assert lab.problems(_k8s_half_snapshot(lab, wrong, ("us-east-1a",) * 3)) == [
+        "Deployment catalog-k8s asks for 2 replicas; the ECS service's desiredCount is 3",
+        "catalog-k8s requests cpu 0.5, memory 512Mi; limit memory -; the ECS task's container gets "
+        "requests cpu 250m, memory 512Mi; limit memory 512Mi (see `ecsk render`)",
+        "Deployment catalog-k8s has no topologySpreadConstraints on topology.kubernetes.io/zone: "
+        "the ECS service spreads over attribute:ecs.availability-zone",
+        "Service catalog-k8s selects {'app': 'catalog'}, not the pods of Deployment catalog-k8s",
+        "HorizontalPodAutoscaler catalog-k8s scales 3-10; the ECS scalable target scales 3-6",
+        "HorizontalPodAutoscaler catalog-k8s does not target 60% CPU utilization (the ECS policy cpu60)",
+        "ECS tasks per zone {'us-east-1a': 1, 'us-east-1b': 1, 'us-east-1c': 1}, catalog-k8s pods per "
+        "zone {'us-east-1a': 3}: not the same spread",
+    ]
+    # equal quantities written differently are the same resources
+    same = json.loads(json.dumps(answer))
+    same[0]["spec"]["template"]["spec"]["containers"][0]["resources"]["requests"]["cpu"] = "0.25"
+    assert lab.problems(_k8s_half_snapshot(lab, same, ZONES_3)) == []

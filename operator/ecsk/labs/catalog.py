@@ -16,6 +16,7 @@ from ecsk.labs import (
     lab11_environment,
     lab13_bind_mounts,
     lab14_efs,
+    lab15_ecs_vs_kubernetes,
 )
 from ecsk.labs.engine import Lab, PendingLab
 
@@ -33,6 +34,7 @@ LABS: tuple[Lab, ...] = (
     lab11_environment.LAB,
     lab13_bind_mounts.LAB,
     lab14_efs.LAB,
+    lab15_ecs_vs_kubernetes.LAB,
 )
 
 PENDING: tuple[PendingLab, ...] = (
@@ -41,13 +43,6 @@ PENDING: tuple[PendingLab, ...] = (
         "ecr",
         "ECR: push, tags, lifecycle policy, permissions",
         "Amazon ECR",
-        "issue 15 (the lab itself is not written yet)",
-    ),
-    PendingLab(
-        15,
-        "ecs-vs-kubernetes",
-        "One application as ECS resources and as plain Kubernetes manifests",
-        "EKS as an alternative to ECS (similar goal, different API)",
         "issue 15 (the lab itself is not written yet)",
     ),
     PendingLab(
