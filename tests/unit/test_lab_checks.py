@@ -25,6 +25,7 @@ from ecsk.labs import (
     lab09_eks_node_types,
     lab10_load_balancing,
     lab11_environment,
+    lab12_ecr,
     lab13_bind_mounts,
     lab14_efs,
     lab15_ecs_vs_kubernetes,
@@ -899,3 +900,84 @@ def test_lab15_different_resources_spread_scaling_and_solved() -> None:
     same = json.loads(json.dumps(answer))
     same[0]["spec"]["template"]["spec"]["containers"][0]["resources"]["requests"]["cpu"] = "0.25"
     assert lab.problems(_k8s_half_snapshot(lab, same, ZONES_3)) == []
+
+
+# --- lab 12 ------------------------------------------------------------------------------------
+
+
+def _repository(monkeypatch: pytest.MonkeyPatch, **spec: Any) -> dict[str, Any]:
+    monkeypatch.setenv("ECSK_LAB_PREFIX", "u-")
+    images = [
+        {"imageDigest": "sha256:" + "1" * 64, "imageTags": ["v1"]},
+        {"imageDigest": "sha256:" + "3" * 64, "imageTags": ["v3"]},
+        {"imageDigest": "sha256:" + "9" * 64, "imageTags": []},
+    ]
+    return {
+        "kind": "Repository",
+        "metadata": {"name": "u-lab-12-web"},
+        "spec": {"repositoryName": "u-lab-12/web", **spec},
+        "status": {"images": images},
+    }
+
+
+def _ecr_pod(name: str, image: str) -> dict[str, Any]:
+    p = pod(name, "web", "i1")
+    p["spec"]["containers"][0]["image"] = image
+    return p
+
+
+def test_lab12_right_after_start(monkeypatch: pytest.MonkeyPatch) -> None:
+    lab = lab12_ecr.LAB
+    repo = _repository(monkeypatch)
+    public = [_ecr_pod(f"w{i}", "public.ecr.aws/nginx/nginx:1.27") for i in (1, 2)]
+    uri = "000000000000.dkr.ecr.us-east-1.amazonaws.com/u-lab-12/web:prod"
+    assert lab.problems(snap_of(lab, [*lab.starting_objects(), repo], pods=public)) == [
+        "the repository has no lifecycle rule expiring untagged images (put-lifecycle-policy)",
+        "the repository policy does not let account 111122223333 pull (ecr:BatchGetImage, "
+        "ecr:GetDownloadUrlForLayer, ecr:BatchCheckLayerAvailability): set-repository-policy",
+        "no image is tagged prod: tag v3's manifest as prod with put-image",
+        f"TaskDefinition web does not pull {uri} (it uses public.ecr.aws/nginx/nginx:1.27)",
+        f"0 of 2 web tasks run the image {uri}",
+    ]
+
+
+def test_lab12_pass_not_run_wrong_tag_and_solved(monkeypatch: pytest.MonkeyPatch) -> None:
+    lab = lab12_ecr.LAB
+    text = {
+        "lifecyclePolicyText": json.dumps(lab12_ecr.LIFECYCLE),
+        "repositoryPolicyText": json.dumps(lab12_ecr.POLICY),
+    }
+    repo = _repository(monkeypatch, **text)
+    uri = lab12_ecr.image_uri("prod")
+    td = lab.solution_objects(Snapshot("x"))[0]
+    service = lab.starting_objects()[1]
+    pods = [_ecr_pod(f"w{i}", uri) for i in (1, 2)]
+    # prod on v1's image, the untagged image not expired yet
+    repo["status"]["images"][0]["imageTags"].append("prod")
+    assert lab.problems(snap_of(lab, [td, service, repo], pods=pods)) == [
+        "1 untagged image(s) are still in the repository: the lifecycle pass has not run yet "
+        "(the endpoint runs one every --lifecycle-interval seconds)",
+        "prod names another image than v3: put-image the manifest of v3 under the tag prod",
+    ]
+    # no prod at all: the core's pull rule says what the agent would
+    repo["status"]["images"] = [{"imageDigest": "sha256:" + "3" * 64, "imageTags": ["v3"]}]
+    problems = lab.problems(snap_of(lab, [td, service, repo], pods=pods))
+    assert problems[0] == "no image is tagged prod: tag v3's manifest as prod with put-image"
+    assert (
+        problems[1].startswith("a new task would stop: CannotPullContainerError")
+        and "manifest unknown" in problems[1]
+    )
+    # a policy for the wrong account, pulling only half
+    wrong = json.loads(json.dumps(lab12_ecr.POLICY))
+    wrong["Statement"][0]["Principal"] = {"AWS": "arn:aws:iam::444455556666:root"}
+    repo["spec"]["repositoryPolicyText"] = json.dumps(wrong)
+    repo["status"]["images"][0]["imageTags"].append("prod")
+    assert lab.problems(snap_of(lab, [td, service, repo], pods=pods)) == [
+        "the repository policy does not let account 111122223333 pull (ecr:BatchGetImage, "
+        "ecr:GetDownloadUrlForLayer, ecr:BatchCheckLayerAvailability): set-repository-policy"
+    ]
+    repo["spec"]["repositoryPolicyText"] = json.dumps(lab12_ecr.POLICY)
+    assert lab.problems(snap_of(lab, [td, service, repo], pods=pods)) == []
+    assert lab.problems(snap_of(lab, [td, service], pods=pods)) == [
+        "repository u-lab-12/web is gone: `ecsk lab reset 12` then `ecsk lab start 12` makes it again"
+    ]

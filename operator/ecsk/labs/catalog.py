@@ -14,6 +14,7 @@ from ecsk.labs import (
     lab09_eks_node_types,
     lab10_load_balancing,
     lab11_environment,
+    lab12_ecr,
     lab13_bind_mounts,
     lab14_efs,
     lab15_ecs_vs_kubernetes,
@@ -32,19 +33,13 @@ LABS: tuple[Lab, ...] = (
     lab09_eks_node_types.LAB,
     lab10_load_balancing.LAB,
     lab11_environment.LAB,
+    lab12_ecr.LAB,
     lab13_bind_mounts.LAB,
     lab14_efs.LAB,
     lab15_ecs_vs_kubernetes.LAB,
 )
 
 PENDING: tuple[PendingLab, ...] = (
-    PendingLab(
-        12,
-        "ecr",
-        "ECR: push, tags, lifecycle policy, permissions",
-        "Amazon ECR",
-        "issue 15 (the lab itself is not written yet)",
-    ),
     PendingLab(
         16,
         "app-runner",

@@ -35,6 +35,7 @@ ECS_KINDS = (
     "ScalableTarget",
     "ScalingPolicy",
     "ScheduledAction",
+    "Repository",
 )
 Obj = dict[str, Any]
 
@@ -194,6 +195,9 @@ class Lab:
     steps: tuple[str, ...]
     hints: tuple[str, ...]
     runs_on: str = "embedded cluster (kwok nodes; placement, rollouts and scaling are real)"
+    needs_api: bool = False
+    """Whether `start`/`solve`/`reset` call the AWS API's handlers (`seed`, `api_answer`,
+    `api_reset`) on an in-process context for the lab namespace, with the image registry."""
 
     @property
     def guide(self) -> str:
@@ -209,6 +213,19 @@ class Lab:
 
     def solution_objects(self, snap: Snapshot) -> list[Obj]:
         """The reference answer, as objects to apply (may read the snapshot, e.g. to pick a node)."""
+        return []
+
+    def seed(self, ctx: Any) -> list[str]:
+        """Starting state made through the AWS API (a fresh start only: a resumed lab keeps the
+        participant's work). Returns what was done."""
+        return []
+
+    def api_answer(self, ctx: Any) -> list[str]:
+        """The part of the reference answer made through the AWS API, before the objects."""
+        return []
+
+    def api_reset(self, ctx: Any) -> list[str]:
+        """What `reset` undoes through the AWS API (data that lives outside the cluster)."""
         return []
 
     def solution_values(self) -> StoredValues:

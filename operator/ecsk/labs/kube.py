@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+from collections.abc import Callable
 from typing import Any
 
 from ecsk.core.translate.names import MANAGED_BY
@@ -30,6 +31,7 @@ PLURALS = {
     "ScalableTarget": "scalabletargets",
     "ScalingPolicy": "scalingpolicies",
     "ScheduledAction": "scheduledactions",
+    "Repository": "repositories",
 }
 
 
@@ -237,22 +239,54 @@ def apply(api: Any, namespace: str, docs: list[Obj], replace: bool) -> list[str]
     return changed
 
 
-def put_values(api: Any, namespace: str, values: StoredValues) -> list[str]:
-    """Store the answer's SSM parameters and Secrets Manager secrets in the lab namespace through
-    the AWS endpoint's own handlers (in process: no endpoint needs to run). A secret that exists
-    gets a new value (PutSecretValue), as a participant re-running the step would do."""
-    if not values.parameters and not values.secrets:
-        return []
+def api_context(api: Any, namespace: str) -> Any:
+    """A context of the AWS endpoint's handlers for the lab namespace, in process (no endpoint has
+    to run): the same kubeconfig as `api`, and the embedded cluster's image registry."""
     from kubernetes import config as k8s_config
 
     from ecsk.api.context import Context, Settings
-    from ecsk.api.secretsmanager import secrets as sm
-    from ecsk.api.ssm import parameters as ssm
     from ecsk.api.store import Store
+    from ecsk.cluster import paths, registry
 
     path = getattr(api.config, "filepath", None)
     client = k8s_config.new_client_from_config(config_file=str(path)) if path else None
-    ctx = Context(store=Store(namespace, client), settings=Settings(namespace=namespace))
+    settings = Settings(
+        namespace=namespace,
+        registry_url=registry.url(),
+        registry_storage=str(registry.storage_dir(paths.home())),
+    )
+    return Context(store=Store(namespace, client), settings=settings)
+
+
+def call_api(api: Any, namespace: str, step: Callable[[Any], list[str]]) -> list[str]:
+    """Run a lab's AWS API step; an AWS error or an unreachable registry becomes a LabError."""
+    from urllib.error import URLError
+
+    from ecsk.api.errors import AwsError
+
+    try:
+        return step(api_context(api, namespace))
+    except AwsError as exc:
+        raise LabError(f"the AWS API refused a lab step: {exc.code}: {exc.message}") from exc
+    except (URLError, OSError) as exc:
+        raise LabError(
+            f"the image registry is not reachable ({exc}): is the embedded cluster up? `ecsk cluster status`"
+        ) from exc
+
+
+def put_values(api: Any, namespace: str, values: StoredValues) -> list[str]:
+    """Store the answer's SSM parameters and Secrets Manager secrets in the lab namespace through
+    the AWS endpoint's own handlers. A secret that exists gets a new value (PutSecretValue), as a
+    participant re-running the step would do."""
+    if not values.parameters and not values.secrets:
+        return []
+    return call_api(api, namespace, lambda ctx: _put_values(ctx, values))
+
+
+def _put_values(ctx: Any, values: StoredValues) -> list[str]:
+    from ecsk.api.secretsmanager import secrets as sm
+    from ecsk.api.ssm import parameters as ssm
+
     done = []
     for name, kind, value in values.parameters:
         ssm.put_parameter(ctx, {"Name": name, "Type": kind, "Value": value, "Overwrite": True})

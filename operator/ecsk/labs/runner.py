@@ -23,7 +23,8 @@ def start(api: Any, lab: Lab) -> Outcome:
     what is missing, never undo the participant's changes)."""
     ns = namespace_for(lab.number)
     fresh = kube.ensure_namespace(api, lab, ns)
-    changed = kube.apply(api, ns, lab.starting_objects(), replace=False)
+    changed = kube.call_api(api, ns, lab.seed) if fresh and lab.needs_api else []
+    changed += kube.apply(api, ns, lab.starting_objects(), replace=False)
     head = f"Lab {lab.number:02d}: {lab.title}  ({'started' if fresh else 'resumed'} in namespace {ns})"
     lines = [head, f"Runs on: {lab.runs_on}", f"Guide: {lab.guide}", "", f"Goal: {lab.goal}", "", "Steps:"]
     lines += [f"  {i}. {step.format(ns=ns)}" for i, step in enumerate(lab.steps, 1)]
@@ -70,6 +71,8 @@ def solve(api: Any, lab: Lab) -> Outcome:
         ]
         return Outcome([*lines, "is it running? `ecsk cluster status`"], ok=False)
     changed = kube.put_values(api, ns, lab.solution_values())
+    if lab.needs_api:
+        changed += kube.call_api(api, ns, lab.api_answer)
     if changed:  # the answer's objects name what was just stored (a secret's ARN)
         snap = kube.snapshot(api, ns)
     changed += kube.label_nodes(api, ns, lab.solution_node_labels(snap))
@@ -82,6 +85,8 @@ def reset(api: Any, lab: Lab) -> Outcome:
     """Restore node labels, then delete the lab namespace; a second reset finds nothing to do."""
     ns = namespace_for(lab.number)
     restored = kube.restore_nodes(api, ns)
+    if lab.needs_api and kube.snapshot(api, ns).exists:
+        restored += kube.call_api(api, ns, lab.api_reset)
     providers = kube.provider_names(api, ns)
     classes = kube.claimed_storage_classes(api, ns)
     kube.delete_ecs_resources(api, ns)
