@@ -477,14 +477,50 @@ def test_lab09_waiting_for_a_profile_then_solved(monkeypatch: pytest.MonkeyPatch
         "no FargateProfile selects namespace u-lab-09 with labels app=reports: "
         "the reports pods wait for a profile",
         "0 of 2 reports pods run on Fargate",
+        "no StorageClass u-lab-09-efs: EKS volumes need a StorageClass naming a CSI driver (efs.csi.aws.com)",
     ]
-    wrong_ns = json.loads(json.dumps(lab.solution_objects(Snapshot("x"))))
-    wrong_ns[0]["spec"]["selectors"][0]["namespace"] = "default"
-    snap.ecs = {"FargateProfile": wrong_ns}
+    profile, sc, claim = lab.solution_objects(Snapshot("x"))
+    wrong_ns = json.loads(json.dumps(profile))
+    wrong_ns["spec"]["selectors"][0]["namespace"] = "default"
+    snap.ecs = {"FargateProfile": [wrong_ns]}
     assert lab.problems(snap)[0].startswith("no FargateProfile selects namespace u-lab-09")
-    snap.ecs = {"FargateProfile": lab.solution_objects(Snapshot("x"))}
+    snap.ecs = {"FargateProfile": [profile]}
     snap.pods += [_plain_pod(f"r{i}", "reports", FARGATE_NODE["metadata"]["name"]) for i in (1, 2)]
+    snap.storage_classes, snap.pvcs = [sc], [claim]  # the claim stays Pending here: no driver, not a problem
     assert lab.problems(snap) == []
+
+
+def test_lab09_storage_class_on_ebs_and_a_single_writer_claim(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("ECSK_LAB_PREFIX", "u-")
+    lab = lab09_eks_node_types.LAB
+    profile, sc, claim = json.loads(json.dumps(lab.solution_objects(Snapshot("x"))))
+    managed = {"metadata": {"name": "m1", "labels": {"eks.amazonaws.com/nodegroup": "ng-general"}}}
+    pods = [_plain_pod("a1", "api", "m1"), _plain_pod("a2", "api", "m1")]
+    pods += [_plain_pod(f"r{i}", "reports", FARGATE_NODE["metadata"]["name"]) for i in (1, 2)]
+    sc["provisioner"] = "ebs.csi.aws.com"
+    claim["spec"]["accessModes"] = ["ReadWriteOnce"]
+    claim["spec"]["storageClassName"] = "gp2"
+    snap = snap_of(
+        lab,
+        [profile],
+        pods=pods,
+        nodes=[managed, FARGATE_NODE],
+        deployments=lab.starting_objects(),
+        storage_classes=[sc],
+        pvcs=[claim],
+    )
+    assert lab.problems(snap) == [
+        "StorageClass u-lab-09-efs uses ebs.csi.aws.com: Fargate pods can mount EFS only "
+        "(provisioner efs.csi.aws.com)",
+        "PersistentVolumeClaim reports-data asks StorageClass gp2, not u-lab-09-efs",
+        "PersistentVolumeClaim reports-data is not ReadWriteMany: the reports pods on two nodes share it",
+    ]
+    snap.pvcs = []
+    sc["provisioner"], sc["parameters"] = "efs.csi.aws.com", {}
+    assert lab.problems(snap) == [
+        "StorageClass u-lab-09-efs has no parameters.fileSystemId: the driver makes access points in it",
+        "no PersistentVolumeClaim reports-data on StorageClass u-lab-09-efs",
+    ]
 
 
 @pytest.mark.parametrize("lab", catalog.LABS, ids=lambda lab: lab.slug)

@@ -167,6 +167,32 @@ def ec2_service(name: str, desired: int, **extra: Any) -> Obj:
     return service_doc(name, body)
 
 
+SUBNETS = ("subnet-0a7c1e2f3d4b5a697", "subnet-0b8d2f3a4e5c6b7a8")
+"""Private subnets of the labs' awsvpc services (ecsk places by zone, not by subnet)."""
+
+
+def fargate_service(name: str, desired: int, security_groups: list[str] | None = None, **extra: Any) -> Obj:
+    """A Fargate service of the family `name` in the labs' private subnets (awsvpc needs a
+    networkConfiguration: each task gets its own ENI and private IP)."""
+    vpc: dict[str, Any] = {"subnets": list(SUBNETS), "assignPublicIp": "DISABLED"}
+    if security_groups:
+        vpc["securityGroups"] = security_groups
+    body = {
+        "serviceName": name,
+        "taskDefinition": name,
+        "desiredCount": desired,
+        "launchType": "FARGATE",
+        "networkConfiguration": {"awsvpcConfiguration": vpc},
+        **extra,
+    }
+    return service_doc(name, body)
+
+
+def td_container(td: dict[str, Any], name: str) -> dict[str, Any]:
+    """The container definition `name` of a task definition spec ({} when there is none)."""
+    return next((c for c in td.get("containerDefinitions") or [] if c.get("name") == name), {})
+
+
 def container(name: str, image: str = "public.ecr.aws/nginx/nginx:1.27", **extra: Any) -> dict[str, Any]:
     """A small container definition: the labs care about placement and roles, not images."""
     return {"name": name, "image": image, "essential": True, "cpu": 128, "memoryReservation": 128, **extra}

@@ -137,9 +137,10 @@ def claimed_storage_classes(api: Any, namespace: str) -> set[str]:
 
 
 def delete_unused_storage_classes(api: Any, namespace: str, names: set[str]) -> list[str]:
-    """The EFS StorageClasses the operator made for the lab's claims, once no claim outside the
-    lab uses them (ecsk names them by file system and configuration, not by namespace, so
-    another namespace mounting the same file system shares one: that one is kept)."""
+    """StorageClasses of the lab, once no claim outside the lab uses them: those the operator made
+    for the lab's claims (ecsk names them by file system and configuration, not by namespace, so
+    another namespace mounting the same file system shares one: that one is kept), and those the
+    lab asked the participant to name `<lab namespace>-...`."""
     import pykube
 
     used = {
@@ -149,7 +150,10 @@ def delete_unused_storage_classes(api: Any, namespace: str, names: set[str]) -> 
     }
     gone = []
     for sc in pykube.object_factory(api, "storage.k8s.io/v1", "StorageClass").objects(api):
-        if sc.name in names - used and sc.labels.get(MANAGED_BY) == "ecsk":
+        mine = (sc.name in names and sc.labels.get(MANAGED_BY) == "ecsk") or sc.name.startswith(
+            f"{namespace}-"
+        )
+        if mine and sc.name not in used:
             with contextlib.suppress(pykube.exceptions.ObjectDoesNotExist):
                 sc.delete()
                 gone.append(f"deleted StorageClass/{sc.name}")
@@ -222,17 +226,22 @@ def apply(api: Any, namespace: str, docs: list[Obj], replace: bool) -> list[str]
     changed = []
     for doc in docs:
         body = json.loads(json.dumps(doc))
-        body["metadata"]["namespace"] = namespace
         cls = _class_for(api, body)
+        namespaced = issubclass(cls, pykube.objects.NamespacedAPIObject)
+        if namespaced:  # a StorageClass is cluster-scoped: the lab names it after its namespace
+            body["metadata"]["namespace"] = namespace
         name = body["metadata"]["name"]
         try:
-            current = cls.objects(api, namespace=namespace).get(name=name)
+            current = (cls.objects(api, namespace=namespace) if namespaced else cls.objects(api)).get(
+                name=name
+            )
         except pykube.exceptions.ObjectDoesNotExist:
             cls(api, body).create()
             changed.append(f"created {body['kind']}/{name}")
             continue
-        content = "spec" if "spec" in body else "data"  # a ConfigMap has data, not a spec
-        if replace and current.obj.get(content) != body.get(content):
+        # a ConfigMap has data, not a spec; a StorageClass has neither and cannot change
+        content = next((key for key in ("spec", "data") if key in body), None)
+        if replace and content and current.obj.get(content) != body.get(content):
             current.obj[content] = body.get(content)
             _replace(current)
             changed.append(f"updated {body['kind']}/{name}")

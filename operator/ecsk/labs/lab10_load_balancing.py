@@ -16,8 +16,8 @@ from ecsk.labs.engine import (
     Snapshot,
     container,
     ec2_service,
+    fargate_service,
     require,
-    service_doc,
     spec,
     td_doc,
 )
@@ -30,7 +30,6 @@ WEB_TG = f"arn:aws:elasticloadbalancing:{ACCOUNT_REGION}:targetgroup/web-alb/6d0
 API_TG = f"arn:aws:elasticloadbalancing:{ACCOUNT_REGION}:targetgroup/api-nlb/2453ed029918f21f"
 SG = "sg-0a1b2c3d4e5f60718"
 SG_LABEL = f"sg.ecs.ecsk.io/{SG}"
-SUBNETS = ["subnet-0a7c1e2f3d4b5a697", "subnet-0b8d2f3a4e5c6b7a8"]
 ONLY_C5_LARGE = [{"type": "memberOf", "expression": "attribute:ecs.instance-type == c5.large"}]
 
 
@@ -65,18 +64,10 @@ def _web_service(balanced: bool) -> Obj:
 
 
 def _api_service(balanced: bool) -> Obj:
-    vpc: dict[str, Any] = {"subnets": SUBNETS, "assignPublicIp": "DISABLED"}
-    body: dict[str, Any] = {
-        "serviceName": API,
-        "taskDefinition": API,
-        "desiredCount": API_DESIRED,
-        "launchType": "FARGATE",
-        "networkConfiguration": {"awsvpcConfiguration": vpc},
-    }
-    if balanced:
-        vpc["securityGroups"] = [SG]
-        body["loadBalancers"] = [{"targetGroupArn": API_TG, "containerName": API, "containerPort": API_PORT}]
-    return service_doc(API, body)
+    if not balanced:
+        return fargate_service(API, API_DESIRED)
+    lb = {"targetGroupArn": API_TG, "containerName": API, "containerPort": API_PORT}
+    return fargate_service(API, API_DESIRED, security_groups=[SG], loadBalancers=[lb])
 
 
 def static_host_ports(td: dict[str, Any]) -> list[int]:

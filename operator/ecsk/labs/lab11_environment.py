@@ -24,6 +24,7 @@ from ecsk.labs.engine import (
     ec2_service,
     require,
     spec,
+    td_container,
     td_doc,
 )
 
@@ -84,10 +85,6 @@ def stored_arn(snap: Snapshot, secret_name: str) -> str | None:
     return str(arn) if arn else None
 
 
-def _app(td: dict[str, Any]) -> dict[str, Any]:
-    return next((c for c in td.get("containerDefinitions") or [] if c.get("name") == APP), {})
-
-
 def _source(variable: str, value_from: str) -> str | None:
     """Where a `valueFrom` reads from, or None when it is the store the lab asks for."""
     service, wanted = SENSITIVE[variable]
@@ -101,7 +98,7 @@ def _source(variable: str, value_from: str) -> str | None:
 
 
 def _definition_problems(td: dict[str, Any]) -> list[str]:
-    app = _app(td)
+    app = td_container(td, APP)
     plain = {e.get("name") for e in app.get("environment") or []}
     out = [
         f"{v} is a plain `environment` value in TaskDefinition {NAME}: whoever can describe the task "
@@ -143,7 +140,7 @@ def _fetch_problems(snap: Snapshot, td: dict[str, Any]) -> list[str]:
             body = snap.named(snap.secrets, use.secret)
             if why := unresolved(use, body):
                 out.append(f"a new task could not fetch {use.name}: {why}")
-    uses_file = any(f.get("value") == ENV_FILE for f in _app(td).get("environmentFiles") or [])
+    uses_file = any(f.get("value") == ENV_FILE for f in td_container(td, APP).get("environmentFiles") or [])
     cm = snap.named(snap.config_maps, names.s3_configmap_name(ENV_FILE))
     if uses_file and cm is None:
         out.append(f"the environment file {ENV_FILE} does not exist: `ecsk envfile put` it")

@@ -15,9 +15,10 @@ from ecsk.labs.engine import (
     Obj,
     Snapshot,
     container,
+    fargate_service,
     require,
-    service_doc,
     spec,
+    td_container,
     td_doc,
 )
 
@@ -27,7 +28,6 @@ VOLUME = "logs"
 LOG_DIR = "/var/log/nginx"
 DESIRED = 2
 STORAGE_GIB = 50
-SUBNETS = ["subnet-0a7c1e2f3d4b5a697", "subnet-0b8d2f3a4e5c6b7a8"]
 FLUENT_BIT = "public.ecr.aws/aws-observability/aws-for-fluent-bit:stable"
 GIB = 1024**3
 
@@ -51,22 +51,6 @@ def _td(solved: bool) -> Obj:
     return td_doc(NAME, body)
 
 
-def _service() -> Obj:
-    vpc = {"subnets": SUBNETS, "assignPublicIp": "DISABLED"}
-    body = {
-        "serviceName": NAME,
-        "taskDefinition": NAME,
-        "desiredCount": DESIRED,
-        "launchType": "FARGATE",
-        "networkConfiguration": {"awsvpcConfiguration": vpc},
-    }
-    return service_doc(NAME, body)
-
-
-def _container(td: dict[str, Any], name: str) -> dict[str, Any]:
-    return next((c for c in td.get("containerDefinitions") or [] if c.get("name") == name), {})
-
-
 def _volume_problems(td: dict[str, Any]) -> list[str]:
     volume = next((v for v in td.get("volumes") or [] if v.get("name") == VOLUME), None)
     if volume is None:
@@ -81,10 +65,10 @@ def _volume_problems(td: dict[str, Any]) -> list[str]:
 
 def _mount_problems(td: dict[str, Any]) -> list[str]:
     out = []
-    mounts = _container(td, WEB).get("mountPoints") or []
+    mounts = td_container(td, WEB).get("mountPoints") or []
     if not any(m.get("sourceVolume") == VOLUME and m.get("containerPath") == LOG_DIR for m in mounts):
         out.append(f"container {WEB} does not mount {VOLUME} at {LOG_DIR}, where nginx writes its logs")
-    sidecar = _container(td, SIDECAR)
+    sidecar = td_container(td, SIDECAR)
     source = next((v for v in sidecar.get("volumesFrom") or [] if v.get("sourceContainer") == WEB), None)
     if source is None:
         out.append(
@@ -148,7 +132,7 @@ def _task_problems(snap: Snapshot) -> list[str]:
 
 class BindMountsLab(Lab):
     def starting_objects(self) -> list[Obj]:
-        return [_td(solved=False), _service()]
+        return [_td(solved=False), fargate_service(NAME, DESIRED)]
 
     def solution_objects(self, snap: Snapshot) -> list[Obj]:
         return [_td(solved=True)]

@@ -14,6 +14,7 @@ from typing import Any
 from ecsk.core.common.quantity import quantity_or_none
 from ecsk.labs.engine import (
     CR,
+    SUBNETS,
     ZONE,
     Lab,
     Obj,
@@ -54,7 +55,7 @@ def ecs_half() -> list[Obj]:
             "taskDefinition": NAME,
             "desiredCount": DESIRED,
             "launchType": "EC2",
-            "networkConfiguration": {"awsvpcConfiguration": {"subnets": ["subnet-0a7c1e2f3d4b5a697"]}},
+            "networkConfiguration": {"awsvpcConfiguration": {"subnets": list(SUBNETS)}},
             "placementStrategy": [{"type": "spread", "field": AZ}],
         },
     )
