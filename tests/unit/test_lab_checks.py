@@ -1017,3 +1017,24 @@ def test_lab12_pass_not_run_wrong_tag_and_solved(monkeypatch: pytest.MonkeyPatch
     assert lab.problems(snap_of(lab, [td, service], pods=pods)) == [
         "repository u-lab-12/web is gone: `ecsk lab reset 12` then `ecsk lab start 12` makes it again"
     ]
+
+
+def test_a_failed_api_seed_removes_the_fresh_namespace(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Lab 12's start seeds through the AWS API; when that fails (no registry) the namespace it just
+    made goes again, so the next start seeds instead of resuming half a lab."""
+    from ecsk.labs import kube, runner
+    from ecsk.labs.engine import LabError
+
+    deleted: list[str] = []
+
+    def refuse(api: Any, ns: str, step: Any) -> list[str]:
+        raise LabError("the image registry is not reachable")
+
+    monkeypatch.setenv("ECSK_LAB_PREFIX", "u-")
+    monkeypatch.setattr(kube, "ensure_namespace", lambda api, lab, ns: True)
+    monkeypatch.setattr(kube, "call_api", refuse)
+    monkeypatch.setattr(kube, "delete_namespace", lambda api, ns: deleted.append(ns) or True)
+    monkeypatch.setattr(kube, "apply", lambda *a, **k: pytest.fail("nothing is applied after a failed seed"))
+    with pytest.raises(LabError, match="not reachable"):
+        runner.start(object(), lab12_ecr.LAB)
+    assert deleted == ["u-lab-12"]

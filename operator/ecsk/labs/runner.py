@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ecsk.labs import kube
-from ecsk.labs.engine import Lab, namespace_for
+from ecsk.labs.engine import Lab, LabError, namespace_for
 
 SETTLE_SECONDS = 30
 
@@ -23,13 +23,24 @@ def start(api: Any, lab: Lab) -> Outcome:
     what is missing, never undo the participant's changes)."""
     ns = namespace_for(lab.number)
     fresh = kube.ensure_namespace(api, lab, ns)
-    changed = kube.call_api(api, ns, lab.seed) if fresh and lab.needs_api else []
+    changed = _seed(api, lab, ns) if fresh and lab.needs_api else []
     changed += kube.apply(api, ns, lab.starting_objects(), replace=False)
     head = f"Lab {lab.number:02d}: {lab.title}  ({'started' if fresh else 'resumed'} in namespace {ns})"
     lines = [head, f"Runs on: {lab.runs_on}", f"Guide: {lab.guide}", "", f"Goal: {lab.goal}", "", "Steps:"]
     lines += [f"  {i}. {step.format(ns=ns)}" for i, step in enumerate(lab.steps, 1)]
     lines += ["", *changed, f"When done: ecsk lab check {lab.number}   (stuck? ecsk lab hint {lab.number})"]
     return Outcome(lines)
+
+
+def _seed(api: Any, lab: Lab, ns: str) -> list[str]:
+    """The lab's starting state made through the AWS API, all or nothing: when it fails, the fresh
+    namespace goes again, so the next `start` is a fresh start that seeds, not a resume that
+    would find half a starting state."""
+    try:
+        return kube.call_api(api, ns, lab.seed)
+    except LabError:
+        kube.delete_namespace(api, ns)
+        raise
 
 
 def check(api: Any, lab: Lab) -> Outcome:
