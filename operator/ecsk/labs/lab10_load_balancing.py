@@ -188,6 +188,10 @@ class LoadBalancingLab(Lab):
 LAB = LoadBalancingLab(
     number=10,
     slug="load-balancing",
+    runs_on=(
+        "embedded cluster (no traffic flows: host-port conflicts, the rendered Services, "
+        "TargetGroupBindings, NetworkPolicies and pod IPs are what is checked)"
+    ),
     title="Load balancing: ALB with dynamic host ports, NLB to one IP per Fargate task",
     topic="ECS load balancer integrations (ALB, NLB), dynamic host port mapping, awsvpc, security groups",
     goal=(

@@ -202,6 +202,10 @@ class EnvironmentLab(Lab):
 LAB = EnvironmentLab(
     number=11,
     slug="environment",
+    runs_on=(
+        f"embedded cluster + an AWS endpoint on the lab namespace (ecsk api serve --port {API_PORT}); "
+        "pods run no process, so their env wiring is what is checked"
+    ),
     title="Environment variables from SSM Parameter Store, Secrets Manager and environment files",
     topic="ECS environment variables: hard-coded, SSM Parameter Store, Secrets Manager, environment files",
     goal=(

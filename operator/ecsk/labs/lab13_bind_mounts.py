@@ -147,6 +147,10 @@ class BindMountsLab(Lab):
 LAB = BindMountsLab(
     number=13,
     slug="bind-mounts",
+    runs_on=(
+        "embedded cluster (no files move: the rendered pod's emptyDir, mounts and storage request "
+        "are checked)"
+    ),
     title="Bind mounts and ephemeral storage: the sidecar pattern",
     topic="ECS data volumes (bind mounts): shared task storage, Fargate ephemeral storage, sidecars",
     goal=(
