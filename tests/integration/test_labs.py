@@ -77,6 +77,10 @@ def _node_labels(api: pykube.HTTPClient) -> dict[str, dict[str, Any]]:
     }
 
 
+def _storage_classes(api: pykube.HTTPClient) -> set[str]:
+    return {sc.name for sc in pykube.object_factory(api, "storage.k8s.io/v1", "StorageClass").objects(api)}
+
+
 def _leftovers(api: pykube.HTTPClient, ns: str) -> list[str]:
     left = []
     try:
@@ -90,6 +94,9 @@ def _leftovers(api: pykube.HTTPClient, ns: str) -> list[str]:
     for node in pykube.Node.objects(api):
         if node.labels.get(PROVIDER_LABEL, "").endswith(ns):
             left.append(f"capacity-provider node {node.name}")
+    for volume in pykube.PersistentVolume.objects(api):
+        if (volume.obj["spec"].get("claimRef") or {}).get("namespace") == ns:
+            left.append(f"persistent volume {volume.name}")
     return left
 
 
@@ -97,6 +104,7 @@ def _leftovers(api: pykube.HTTPClient, ns: str) -> list[str]:
 def test_lab_cycle(api: pykube.HTTPClient, lab_prefix: str, lab: Lab) -> None:
     ns = namespace_for(lab.number)
     labels_before = _node_labels(api)
+    classes_before = _storage_classes(api)
     try:
         runner.start(api, lab)
         again = runner.start(api, lab)  # resumes, creates nothing twice
@@ -124,6 +132,7 @@ def test_lab_cycle(api: pykube.HTTPClient, lab_prefix: str, lab: Lab) -> None:
     assert "nothing to delete" in second.lines[0], second.lines
     wait_for(lambda: not _leftovers(api, ns), 90, what=f"lab {lab.number} namespace and nodes gone")
     assert _node_labels(api) == labels_before
+    assert _storage_classes(api) <= classes_before, "reset left a StorageClass behind"
 
 
 def test_hints_are_remembered_on_the_namespace(api: pykube.HTTPClient, lab_prefix: str) -> None:

@@ -23,6 +23,12 @@ from ecsk.labs import (
     lab07_service_autoscaling,
     lab08_capacity_providers,
     lab09_eks_node_types,
+    lab10_load_balancing,
+    lab11_environment,
+    lab12_ecr,
+    lab13_bind_mounts,
+    lab14_efs,
+    lab15_ecs_vs_kubernetes,
 )
 from ecsk.labs.engine import Lab, Snapshot, namespace_for
 
@@ -448,7 +454,7 @@ def test_pending_lab_start_exits_2_with_its_issue() -> None:
 
     result = CliRunner().invoke(app, ["lab", "start", str(catalog.PENDING[0].number)])
     assert result.exit_code == 2
-    assert "is pending: it waits for issue 11" in result.output
+    assert f"is pending: it waits for {catalog.PENDING[0].waits_for}" in result.output
 
 
 # --- lab 09 ------------------------------------------------------------------------------------
@@ -471,14 +477,50 @@ def test_lab09_waiting_for_a_profile_then_solved(monkeypatch: pytest.MonkeyPatch
         "no FargateProfile selects namespace u-lab-09 with labels app=reports: "
         "the reports pods wait for a profile",
         "0 of 2 reports pods run on Fargate",
+        "no StorageClass u-lab-09-efs: EKS volumes need a StorageClass naming a CSI driver (efs.csi.aws.com)",
     ]
-    wrong_ns = json.loads(json.dumps(lab.solution_objects(Snapshot("x"))))
-    wrong_ns[0]["spec"]["selectors"][0]["namespace"] = "default"
-    snap.ecs = {"FargateProfile": wrong_ns}
+    profile, sc, claim = lab.solution_objects(Snapshot("x"))
+    wrong_ns = json.loads(json.dumps(profile))
+    wrong_ns["spec"]["selectors"][0]["namespace"] = "default"
+    snap.ecs = {"FargateProfile": [wrong_ns]}
     assert lab.problems(snap)[0].startswith("no FargateProfile selects namespace u-lab-09")
-    snap.ecs = {"FargateProfile": lab.solution_objects(Snapshot("x"))}
+    snap.ecs = {"FargateProfile": [profile]}
     snap.pods += [_plain_pod(f"r{i}", "reports", FARGATE_NODE["metadata"]["name"]) for i in (1, 2)]
+    snap.storage_classes, snap.pvcs = [sc], [claim]  # the claim stays Pending here: no driver, not a problem
     assert lab.problems(snap) == []
+
+
+def test_lab09_storage_class_on_ebs_and_a_single_writer_claim(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("ECSK_LAB_PREFIX", "u-")
+    lab = lab09_eks_node_types.LAB
+    profile, sc, claim = json.loads(json.dumps(lab.solution_objects(Snapshot("x"))))
+    managed = {"metadata": {"name": "m1", "labels": {"eks.amazonaws.com/nodegroup": "ng-general"}}}
+    pods = [_plain_pod("a1", "api", "m1"), _plain_pod("a2", "api", "m1")]
+    pods += [_plain_pod(f"r{i}", "reports", FARGATE_NODE["metadata"]["name"]) for i in (1, 2)]
+    sc["provisioner"] = "ebs.csi.aws.com"
+    claim["spec"]["accessModes"] = ["ReadWriteOnce"]
+    claim["spec"]["storageClassName"] = "gp2"
+    snap = snap_of(
+        lab,
+        [profile],
+        pods=pods,
+        nodes=[managed, FARGATE_NODE],
+        deployments=lab.starting_objects(),
+        storage_classes=[sc],
+        pvcs=[claim],
+    )
+    assert lab.problems(snap) == [
+        "StorageClass u-lab-09-efs uses ebs.csi.aws.com: Fargate pods can mount EFS only "
+        "(provisioner efs.csi.aws.com)",
+        "PersistentVolumeClaim reports-data asks StorageClass gp2, not u-lab-09-efs",
+        "PersistentVolumeClaim reports-data is not ReadWriteMany: the reports pods on two nodes share it",
+    ]
+    snap.pvcs = []
+    sc["provisioner"], sc["parameters"] = "efs.csi.aws.com", {}
+    assert lab.problems(snap) == [
+        "StorageClass u-lab-09-efs has no parameters.fileSystemId: the driver makes access points in it",
+        "no PersistentVolumeClaim reports-data on StorageClass u-lab-09-efs",
+    ]
 
 
 @pytest.mark.parametrize("lab", catalog.LABS, ids=lambda lab: lab.slug)
@@ -487,3 +529,512 @@ def test_steps_and_hints_format_with_the_namespace(lab: Lab) -> None:
     for text in (*lab.steps, *lab.hints):
         filled = text.format(ns="ecsk-lab-00")
         assert "{ns}" not in filled
+
+
+# --- lab 10 ------------------------------------------------------------------------------------
+
+
+def _with_ports(
+    p: dict[str, Any], host_port: int | None = None, ip: str = "", sg: str | None = None
+) -> dict[str, Any]:
+    port: dict[str, Any] = {"containerPort": 80, **({"hostPort": host_port} if host_port else {})}
+    p["spec"]["containers"][0]["ports"] = [port]
+    p["status"]["podIP"] = ip
+    if sg:
+        p["metadata"]["labels"][f"sg.ecs.ecsk.io/{sg}"] = "true"
+    return p
+
+
+def _lab10_rendered(tg_web: str = "instance", svc_web: str = "NodePort") -> dict[str, Any]:
+    return {
+        "target_group_bindings": [
+            {"metadata": {"name": "web-tg0"}, "spec": {"targetType": tg_web}},
+            {"metadata": {"name": "api-tg0"}, "spec": {"targetType": "ip"}},
+        ],
+        "services": [
+            {"metadata": {"name": "web"}, "spec": {"type": svc_web}},
+            {"metadata": {"name": "api"}, "spec": {"type": "ClusterIP"}},
+        ],
+        "network_policies": [{"metadata": {"name": "api"}}],
+    }
+
+
+def test_lab10_right_after_start_static_port_and_no_target_groups() -> None:
+    lab = lab10_load_balancing.LAB
+    running = [_with_ports(pod(f"w{i}", "web", f"c5-{i}"), host_port=80) for i in range(3)]
+    waiting = [
+        {"metadata": {"name": f"w{i}", "labels": {LABEL_SERVICE: "web"}}, "spec": {}, "status": {}}
+        for i in (3, 4)
+    ]
+    api = [_with_ports(pod(f"a{i}", "api", "fargate-ip"), ip=f"10.1.0.{i}") for i in (1, 2)]
+    snap = snap_of(lab, lab.starting_objects(), pods=running + waiting + api)
+    m = lab10_load_balancing
+    assert lab.problems(snap) == [
+        "TaskDefinition web maps container port 80 to the static host port 80: one web task per instance; "
+        "set hostPort 0 (dynamic host port mapping)",
+        "service web is not registered with the ALB target group web-alb: add loadBalancers "
+        f"[{{targetGroupArn: {m.WEB_TG}, containerName: web, containerPort: 80}}]",
+        "3 of 5 web tasks are running (2 PENDING): the three c5.large instances hold one task each "
+        "while a host port is fixed",
+        f"service api has no security group {m.SG} in networkConfiguration.awsvpcConfiguration",
+        "service api is not registered with the NLB target group api-nlb: add loadBalancers "
+        f"[{{targetGroupArn: {m.API_TG}, containerName: api, containerPort: 8080}}]",
+    ]
+
+
+def test_lab10_wrong_target_group_shared_ip_and_solved() -> None:
+    lab = lab10_load_balancing.LAB
+    m = lab10_load_balancing
+    answer = [*lab.solution_objects(Snapshot("x")), lab.starting_objects()[2]]
+    web = [_with_ports(pod(f"w{i}", "web", f"c5-{i % 3}")) for i in range(5)]
+    api = [_with_ports(pod(f"a{i}", "api", "f"), ip=f"10.1.0.{i}", sg=m.SG) for i in (1, 2)]
+    assert lab.problems(snap_of(lab, answer, pods=web + api, **_lab10_rendered())) == []
+    wrong = json.loads(json.dumps(answer))
+    wrong[1]["spec"]["loadBalancers"][0]["containerPort"] = 8080  # not the port the container maps
+    same_ip = [_with_ports(pod(f"a{i}", "api", "f"), ip="10.1.0.9", sg=m.SG) for i in (1, 2)]
+    assert lab.problems(snap_of(lab, wrong, pods=web + same_ip, **_lab10_rendered())) == [
+        "service web is not registered with the ALB target group web-alb: add loadBalancers "
+        f"[{{targetGroupArn: {m.WEB_TG}, containerName: web, containerPort: 80}}]",
+        "2 of 2 api tasks are running, with 1 private IP(s)",
+    ]
+    rendered = _lab10_rendered(tg_web="ip", svc_web="ClusterIP")
+    rendered["network_policies"] = []
+    old = [_with_ports(pod(f"w{i}", "web", f"c5-{i % 3}"), host_port=80) for i in range(5)]
+    assert lab.problems(snap_of(lab, answer, pods=old + api, **rendered)) == [
+        "TargetGroupBinding web-tg0 has targetType ip, not instance",
+        "Service web is of type ClusterIP, not NodePort",
+        "5 running web task(s) still bind a host port: wait for the new revision",
+        "no NetworkPolicy api yet: the operator renders the security group as one",
+    ]
+    assert lab.problems(snap_of(lab, answer, pods=web + api)) == [
+        "no TargetGroupBinding web-tg0 yet: the operator renders it from loadBalancers",
+        "no TargetGroupBinding api-tg0 yet: the operator renders it from loadBalancers",
+        "no NetworkPolicy api yet: the operator renders the security group as one",
+    ]
+
+
+# --- lab 11 ------------------------------------------------------------------------------------
+
+SM_ARN = "arn:aws:secretsmanager:us-east-1:000000000000:secret:checkout/db-password-AbC123"
+
+
+def _stored(name: str, arn: str | None = None) -> dict[str, Any]:
+    meta = json.dumps({"arn": arn} if arn else {"type": "SecureString"})
+    return {
+        "metadata": {"name": name, "annotations": {"ecs.ecsk.io/aws-metadata": meta}},
+        "data": {"value": ""},
+    }
+
+
+def _env_pod(name: str, wired: bool) -> dict[str, Any]:
+    p = pod(name, "checkout", "i1")
+    c = p["spec"]["containers"][0]
+    c["name"] = p["status"]["containerStatuses"][0]["name"] = "app"
+    if wired:
+        c["env"] = [
+            {"name": "DB_PASSWORD", "valueFrom": {"secretKeyRef": {"name": "sm.checkout.db-password"}}},
+            {"name": "API_KEY", "valueFrom": {"secretKeyRef": {"name": "ssm.checkout.api-key"}}},
+        ]
+        c["envFrom"] = [{"configMapRef": {"name": "s3.checkout-config.prod.env"}}]
+    else:
+        c["env"] = [{"name": "DB_PASSWORD", "value": "hunter2"}]
+    return p
+
+
+def test_lab11_right_after_start_everything_hard_coded() -> None:
+    lab = lab11_environment.LAB
+    pods = [_env_pod("c1", False), _env_pod("c2", False)]
+    assert lab.problems(snap_of(lab, lab.starting_objects(), pods=pods)) == [
+        "DB_PASSWORD is a plain `environment` value in TaskDefinition checkout: whoever can describe the "
+        "task definition reads it; move it to Secrets Manager (checkout/db-password) and `secrets`",
+        "API_KEY is a plain `environment` value in TaskDefinition checkout: whoever can describe the "
+        "task definition reads it; move it to SSM Parameter Store (/checkout/api-key) and `secrets`",
+        "CURRENCY is still hard-coded in `environment`, which overrides environment files: remove it, "
+        "the file arn:aws:s3:::checkout-config/prod.env provides it",
+        "FEATURE_FLAGS is still hard-coded in `environment`, which overrides environment files: remove "
+        "it, the file arn:aws:s3:::checkout-config/prod.env provides it",
+        "container app has no `secrets` entry for DB_PASSWORD",
+        "container app has no `secrets` entry for API_KEY",
+        "container app has no environmentFiles entry "
+        "{value: arn:aws:s3:::checkout-config/prod.env, type: s3}",
+        "TaskDefinition checkout has no executionRoleArn: the agent reads secrets and downloads "
+        "environment files with it (arn:aws:iam::123456789012:role/ecsTaskExecutionRole)",
+        "2 of 2 checkout tasks do not read DB_PASSWORD and API_KEY from a secretKeyRef and the "
+        "environment file from envFrom yet: c1, c2",
+    ]
+
+
+def test_lab11_nothing_stored_wrong_store_and_solved() -> None:
+    lab = lab11_environment.LAB
+    service = lab.starting_objects()[1]
+    stored = [_stored("sm.checkout.db-password", SM_ARN), _stored("ssm.checkout.api-key")]
+    snap = snap_of(lab, [service], secrets=stored)
+    assert lab11_environment.stored_arn(snap, "checkout/db-password") == SM_ARN
+    cm, td = lab.solution_objects(snap)
+    pods = [_env_pod("c1", True), _env_pod("c2", True)]
+    assert lab.problems(snap_of(lab, [td, service], pods=pods, secrets=stored, config_maps=[cm])) == []
+    # nothing stored yet: the agent's own words for each reference, and the missing file
+    assert lab.problems(snap_of(lab, [td, service], pods=pods)) == [
+        f"a new task could not fetch DB_PASSWORD: failed to fetch secret {SM_ARN} from secrets manager: "
+        "ResourceNotFoundException: Secrets Manager can't find the specified secret.",
+        "a new task could not fetch API_KEY: invalid ssm parameters: /checkout/api-key",
+        "the environment file arn:aws:s3:::checkout-config/prod.env does not exist: `ecsk envfile put` it",
+    ]
+    # the secret created again has another ARN; the API key read from Secrets Manager; a thin file
+    swapped = json.loads(json.dumps(td))
+    swapped["spec"]["containerDefinitions"][0]["secrets"][1]["valueFrom"] = SM_ARN.replace(
+        "checkout/db-password", "checkout/api-key"
+    )
+    thin = {**cm, "data": {"CURRENCY": "EUR"}}
+    again = [_stored("sm.checkout.db-password", SM_ARN.replace("AbC123", "XyZ789")), stored[1]]
+    assert lab.problems(snap_of(lab, [swapped, service], pods=pods, secrets=again, config_maps=[thin])) == [
+        "API_KEY must come from SSM Parameter Store /checkout/api-key: set its valueFrom to the "
+        "parameter name /checkout/api-key (or its ARN)",
+        f"a new task could not fetch DB_PASSWORD: failed to fetch secret {SM_ARN} from secrets manager: "
+        "ResourceNotFoundException: Secrets Manager can't find the specified secret.",
+        "a new task could not fetch API_KEY: failed to fetch secret "
+        "arn:aws:secretsmanager:us-east-1:000000000000:secret:checkout/api-key-AbC123 from secrets "
+        "manager: ResourceNotFoundException: Secrets Manager can't find the specified secret.",
+        "the environment file arn:aws:s3:::checkout-config/prod.env does not define FEATURE_FLAGS",
+    ]
+
+
+def test_lab11_secrets_without_execution_role_are_refused_in_ecs_words() -> None:
+    lab = lab11_environment.LAB
+    td = json.loads(json.dumps(lab.solution_objects(Snapshot("x"))[1]))
+    del td["spec"]["executionRoleArn"]
+    message = (
+        "ClientException: executionRoleArn: When you are specifying container secrets, you must also "
+        "specify a value for 'executionRoleArn'."
+    )
+    td["status"] = {"conditions": [{"type": "Valid", "status": "False", "message": message}]}
+    assert lab.problems(snap_of(lab, [td, lab.starting_objects()[1]])) == [
+        f"the operator refused TaskDefinition checkout: {message}"
+    ]
+
+
+# --- lab 13 ------------------------------------------------------------------------------------
+
+
+def _sidecar_pod(name: str, shared: bool, storage: str = "50Gi", sidecar_ro: bool = True) -> dict[str, Any]:
+    p = pod(name, "frontend", "fargate-ip-10-1-0-4.ec2.internal")
+    web: dict[str, Any] = {"name": "web", "resources": {"requests": {"ephemeral-storage": storage}}}
+    router: dict[str, Any] = {"name": "log-router"}
+    if shared:
+        web["volumeMounts"] = [{"name": "logs", "mountPath": "/var/log/nginx"}]
+        router["volumeMounts"] = [{"name": "logs", "mountPath": "/var/log/nginx", "readOnly": sidecar_ro}]
+        p["spec"]["volumes"] = [{"name": "logs", "emptyDir": {}}]
+    p["spec"]["containers"] = [web, router]
+    p["status"]["containerStatuses"] = [
+        {**p["status"]["containerStatuses"][0], "name": c} for c in ("web", "log-router")
+    ]
+    return p
+
+
+def test_lab13_right_after_start_nothing_shared() -> None:
+    lab = lab13_bind_mounts.LAB
+    pods = [_sidecar_pod("f1", False), _sidecar_pod("f2", False)]
+    assert lab.problems(snap_of(lab, lab.starting_objects(), pods=pods)) == [
+        "TaskDefinition frontend has no volume named logs: add volumes [{name: logs}]",
+        "container web does not mount logs at /var/log/nginx, where nginx writes its logs",
+        "container log-router does not see web's logs: add volumesFrom "
+        "[{sourceContainer: web, readOnly: true}]",
+        "the task has Fargate's default 20 GiB of ephemeral storage; "
+        "the goal is ephemeralStorage.sizeInGiB 50",
+        "task f1 has no emptyDir volume logs: wait for the new revision's tasks",
+    ]
+
+
+def test_lab13_half_done_and_solved() -> None:
+    lab = lab13_bind_mounts.LAB
+    solved = [*lab.solution_objects(Snapshot("x")), lab.starting_objects()[1]]
+    pods = [_sidecar_pod("f1", True), _sidecar_pod("f2", True)]
+    assert lab.problems(snap_of(lab, solved, pods=pods)) == []
+    wrong = json.loads(json.dumps(solved))
+    td = wrong[0]["spec"]
+    td["volumes"] = [{"name": "logs", "host": {"sourcePath": "/var/log/frontend"}}]
+    td["containerDefinitions"][1]["volumesFrom"][0]["readOnly"] = False
+    td["containerDefinitions"][1]["essential"] = True
+    td["ephemeralStorage"]["sizeInGiB"] = 30
+    old = [_sidecar_pod("f1", True, storage="30Gi", sidecar_ro=False), _sidecar_pod("f2", True)]
+    assert lab.problems(snap_of(lab, wrong, pods=old)) == [
+        "volume logs has host.sourcePath: that is a directory of an EC2 instance, and Fargate has none; "
+        "leave `host` out so the volume lives with the task",
+        "log-router mounts web's volumes read-write: the sidecar only reads, set readOnly: true",
+        "log-router is essential: a crashing log router would stop the application's task",
+        "the task has 30 GiB of ephemeral storage; the goal is ephemeralStorage.sizeInGiB 50",
+        "task f1 mounts logs read-write in log-router: wait for the new revision's tasks",
+    ]
+    assert lab13_bind_mounts.pod_problem(_sidecar_pod("f3", True, storage="20Gi")) == (
+        "requests 20 GiB of ephemeral-storage, not 50"
+    )
+    assert lab.problems(snap_of(lab, solved, pods=pods[:1])) == ["1 of 2 frontend tasks are running"]
+
+
+# --- lab 14 ------------------------------------------------------------------------------------
+
+ZONES_3 = ("us-east-1a", "us-east-1b", "us-east-1c")
+CLAIM = "efs-fs-0a1b2c3d4e5f60718-2f8d306a"
+
+
+def _zone_nodes() -> list[dict[str, Any]]:
+    return [
+        {"metadata": {"name": f"n{i}", "labels": {"topology.kubernetes.io/zone": z}}}
+        for i, z in enumerate(ZONES_3)
+    ]
+
+
+def _efs_pod(name: str, node: str, claim: str | None) -> dict[str, Any]:
+    p = pod(name, "cms", node)
+    volume = {"persistentVolumeClaim": {"claimName": claim}} if claim else {"emptyDir": {}}
+    p["spec"]["volumes"] = [{"name": "uploads", **volume}]
+    return p
+
+
+def _claim(phase: str, modes: tuple[str, ...] = ("ReadWriteMany",), sc: str = "") -> dict[str, Any]:
+    return {
+        "metadata": {"name": CLAIM},
+        "spec": {"accessModes": list(modes), "volumeName": "pv1", "storageClassName": sc},
+        "status": {"phase": phase},
+    }
+
+
+PV = {"metadata": {"name": "pv1"}, "spec": {"csi": {"driver": "efs.csi.aws.com"}}}
+
+
+def test_lab14_right_after_start_one_volume_per_task() -> None:
+    lab = lab14_efs.LAB
+    pods = [_efs_pod(f"c{i}", f"n{i}", None) for i in range(3)]
+    assert lab.problems(snap_of(lab, lab.starting_objects(), pods=pods, nodes=_zone_nodes())) == [
+        "volume uploads is a Docker volume of scope task: every task writes its own copy, lost when the "
+        "task stops; make it an EFS volume (efsVolumeConfiguration, fileSystemId fs-0a1b2c3d4e5f60718)",
+        "3 of 3 tasks still write to a volume of their own (c0, c1, c2): wait for the new revision's tasks",
+    ]
+
+
+def test_lab14_dynamic_claim_pending_one_zone_and_solved() -> None:
+    lab = lab14_efs.LAB
+    solved = [*lab.solution_objects(Snapshot("x")), lab.starting_objects()[1]]
+    nodes = _zone_nodes()
+    pods = [_efs_pod(f"c{i}", f"n{i}", CLAIM) for i in range(3)]
+    assert (
+        lab.problems(
+            snap_of(lab, solved, pods=pods, nodes=nodes, pvcs=[_claim("Bound")], persistent_volumes=[PV])
+        )
+        == []
+    )
+    # no access point, no encryption: the claim waits for a provisioner that is not there
+    dynamic = json.loads(json.dumps(solved))
+    efs = dynamic[0]["spec"]["volumes"][0]["efsVolumeConfiguration"]
+    del efs["authorizationConfig"], efs["transitEncryption"]
+    waiting = [
+        {"metadata": {"name": f"c{i}", "labels": {LABEL_SERVICE: "cms"}}, "spec": {}, "status": {}}
+        for i in range(3)
+    ]
+    sc = {"metadata": {"name": "efs-x"}, "provisioner": "efs.csi.aws.com"}
+    snap = snap_of(
+        lab, dynamic, pods=waiting, nodes=nodes, pvcs=[_claim("Pending", sc="efs-x")], storage_classes=[sc]
+    )
+    assert lab.problems(snap) == [
+        "volume uploads has no access point fsap-0123456789abcdef0 (authorizationConfig.accessPointId): "
+        "without one the claim is provisioned dynamically, which needs the EFS CSI driver",
+        "volume uploads does not encrypt in transit: set transitEncryption ENABLED",
+        "0 of 3 cms tasks are running (3 PENDING)",
+        f"PersistentVolumeClaim {CLAIM} is Pending, waiting for efs.csi.aws.com to create a volume: this "
+        "cluster runs no EFS CSI driver, so use the access point (its volume is made statically)",
+    ]
+    # one zone only, a ReadWriteOnce claim on another driver, two claims
+    same_zone = [_efs_pod(f"c{i}", "n0", CLAIM) for i in range(3)]
+    other = {"metadata": {"name": "pv1"}, "spec": {"csi": {"driver": "ebs.csi.aws.com"}}}
+    rwo = _claim("Bound", modes=("ReadWriteOnce",))
+    assert lab.problems(
+        snap_of(lab, solved, pods=same_zone, nodes=nodes, pvcs=[rwo], persistent_volumes=[other])
+    ) == [
+        f"PersistentVolumeClaim {CLAIM} is not ReadWriteMany: tasks on other instances cannot mount it",
+        f"PersistentVolumeClaim {CLAIM} is bound to a volume of driver ebs.csi.aws.com, not efs.csi.aws.com",
+        "all 3 tasks run in us-east-1a: the goal is at least 2 zones",
+    ]
+    two = [*pods[:2], _efs_pod("c2", "n2", "other-claim")]
+    assert lab.problems(
+        snap_of(lab, solved, pods=two, nodes=nodes, pvcs=[_claim("Bound")], persistent_volumes=[PV])
+    )[0] == (f"the running tasks mount 2 different claims ({CLAIM}, other-claim); the goal is one, shared")
+
+
+# --- lab 15 ------------------------------------------------------------------------------------
+
+
+def _rendered_catalog() -> dict[str, Any]:
+    """The Deployment the operator renders from the ECS service (cpu 256 -> 250m, memory 512 hard)."""
+    api = {
+        "name": "api",
+        "resources": {"requests": {"cpu": "250m", "memory": "512Mi"}, "limits": {"memory": "512Mi"}},
+    }
+    return {
+        "metadata": {"name": "catalog"},
+        "spec": {"replicas": 3, "template": {"spec": {"containers": [api]}}},
+    }
+
+
+def _k8s_half_snapshot(lab: Lab, half: list[dict[str, Any]], zones: tuple[str, ...]) -> Snapshot:
+    nodes = [
+        {"metadata": {"name": f"n{i}", "labels": {"topology.kubernetes.io/zone": z}}}
+        for i, z in enumerate(ZONES_3)
+    ]
+    tasks = [pod(f"t{i}", "catalog", f"n{i}") for i in range(3)]
+    plain = [_plain_pod(f"k{i}", "catalog-k8s", f"n{ZONES_3.index(z)}") for i, z in enumerate(zones)]
+    by_kind = {
+        kind: [d for d in half if d["kind"] == kind]
+        for kind in ("Deployment", "Service", "HorizontalPodAutoscaler")
+    }
+    return snap_of(
+        lab,
+        lab.starting_objects(),
+        pods=tasks + plain,
+        nodes=nodes,
+        deployments=[_rendered_catalog(), *by_kind["Deployment"]],
+        services=by_kind["Service"],
+        hpas=by_kind["HorizontalPodAutoscaler"],
+    )
+
+
+def test_lab15_right_after_start_only_the_ecs_half() -> None:
+    lab = lab15_ecs_vs_kubernetes.LAB
+    assert lab.problems(_k8s_half_snapshot(lab, [], ())) == [
+        "no Deployment catalog-k8s: write the Kubernetes half (Deployment, Service, HorizontalPodAutoscaler)",
+        "no Service catalog-k8s: one stable address for the pods (ECS: the target group / Service Connect)",
+        "no HorizontalPodAutoscaler catalog-k8s: the ECS service scales 3-6 tasks on CPU 60%",
+        "0 of 3 catalog-k8s pods are running",
+    ]
+
+
+def test_lab15_different_resources_spread_scaling_and_solved() -> None:
+    lab = lab15_ecs_vs_kubernetes.LAB
+    answer = lab.solution_objects(Snapshot("x"))
+    assert lab.problems(_k8s_half_snapshot(lab, answer, ZONES_3)) == []
+    wrong = json.loads(json.dumps(answer))
+    deployment, service, hpa = wrong
+    deployment["spec"]["replicas"] = 2
+    pod_spec = deployment["spec"]["template"]["spec"]
+    pod_spec["containers"][0]["resources"] = {"requests": {"cpu": "0.5", "memory": "512Mi"}}
+    del pod_spec["topologySpreadConstraints"]
+    service["spec"]["selector"] = {"app": "catalog"}
+    hpa["spec"]["maxReplicas"] = 10
+    hpa["spec"]["metrics"][0]["resource"]["target"]["averageUtilization"] = 80
+    assert lab.problems(_k8s_half_snapshot(lab, wrong, ("us-east-1a",) * 3)) == [
+        "Deployment catalog-k8s asks for 2 replicas; the ECS service's desiredCount is 3",
+        "catalog-k8s requests cpu 0.5, memory 512Mi; limit memory -; the ECS task's container gets "
+        "requests cpu 250m, memory 512Mi; limit memory 512Mi (see `ecsk render`)",
+        "Deployment catalog-k8s has no topologySpreadConstraints on topology.kubernetes.io/zone: "
+        "the ECS service spreads over attribute:ecs.availability-zone",
+        "Service catalog-k8s selects {'app': 'catalog'}, not the pods of Deployment catalog-k8s",
+        "HorizontalPodAutoscaler catalog-k8s scales 3-10; the ECS scalable target scales 3-6",
+        "HorizontalPodAutoscaler catalog-k8s does not target 60% CPU utilization (the ECS policy cpu60)",
+        "ECS tasks per zone {'us-east-1a': 1, 'us-east-1b': 1, 'us-east-1c': 1}, catalog-k8s pods per "
+        "zone {'us-east-1a': 3}: not the same spread",
+    ]
+    # equal quantities written differently are the same resources
+    same = json.loads(json.dumps(answer))
+    same[0]["spec"]["template"]["spec"]["containers"][0]["resources"]["requests"]["cpu"] = "0.25"
+    assert lab.problems(_k8s_half_snapshot(lab, same, ZONES_3)) == []
+
+
+# --- lab 12 ------------------------------------------------------------------------------------
+
+
+def _repository(monkeypatch: pytest.MonkeyPatch, **spec: Any) -> dict[str, Any]:
+    monkeypatch.setenv("ECSK_LAB_PREFIX", "u-")
+    images = [
+        {"imageDigest": "sha256:" + "1" * 64, "imageTags": ["v1"]},
+        {"imageDigest": "sha256:" + "3" * 64, "imageTags": ["v3"]},
+        {"imageDigest": "sha256:" + "9" * 64, "imageTags": []},
+    ]
+    return {
+        "kind": "Repository",
+        "metadata": {"name": "u-lab-12-web"},
+        "spec": {"repositoryName": "u-lab-12/web", **spec},
+        "status": {"images": images},
+    }
+
+
+def _ecr_pod(name: str, image: str) -> dict[str, Any]:
+    p = pod(name, "web", "i1")
+    p["spec"]["containers"][0]["image"] = image
+    return p
+
+
+def test_lab12_right_after_start(monkeypatch: pytest.MonkeyPatch) -> None:
+    lab = lab12_ecr.LAB
+    repo = _repository(monkeypatch)
+    public = [_ecr_pod(f"w{i}", "public.ecr.aws/nginx/nginx:1.27") for i in (1, 2)]
+    uri = "000000000000.dkr.ecr.us-east-1.amazonaws.com/u-lab-12/web:prod"
+    assert lab.problems(snap_of(lab, [*lab.starting_objects(), repo], pods=public)) == [
+        "the repository has no lifecycle rule expiring untagged images (put-lifecycle-policy)",
+        "the repository policy does not let account 111122223333 pull (ecr:BatchGetImage, "
+        "ecr:GetDownloadUrlForLayer, ecr:BatchCheckLayerAvailability): set-repository-policy",
+        "no image is tagged prod: tag v3's manifest as prod with put-image",
+        f"TaskDefinition web does not pull {uri} (it uses public.ecr.aws/nginx/nginx:1.27)",
+        f"0 of 2 web tasks run the image {uri}",
+    ]
+
+
+def test_lab12_pass_not_run_wrong_tag_and_solved(monkeypatch: pytest.MonkeyPatch) -> None:
+    lab = lab12_ecr.LAB
+    text = {
+        "lifecyclePolicyText": json.dumps(lab12_ecr.LIFECYCLE),
+        "repositoryPolicyText": json.dumps(lab12_ecr.POLICY),
+    }
+    repo = _repository(monkeypatch, **text)
+    uri = lab12_ecr.image_uri("prod")
+    td = lab.solution_objects(Snapshot("x"))[0]
+    service = lab.starting_objects()[1]
+    pods = [_ecr_pod(f"w{i}", uri) for i in (1, 2)]
+    # prod on v1's image, the untagged image not expired yet
+    repo["status"]["images"][0]["imageTags"].append("prod")
+    assert lab.problems(snap_of(lab, [td, service, repo], pods=pods)) == [
+        "1 untagged image(s) are still in the repository: the lifecycle pass has not run yet "
+        "(the endpoint runs one every --lifecycle-interval seconds)",
+        "prod names another image than v3: put-image the manifest of v3 under the tag prod",
+    ]
+    # no prod at all: the core's pull rule says what the agent would
+    repo["status"]["images"] = [{"imageDigest": "sha256:" + "3" * 64, "imageTags": ["v3"]}]
+    problems = lab.problems(snap_of(lab, [td, service, repo], pods=pods))
+    assert problems[0] == "no image is tagged prod: tag v3's manifest as prod with put-image"
+    assert (
+        problems[1].startswith("a new task would stop: CannotPullContainerError")
+        and "manifest unknown" in problems[1]
+    )
+    # a policy for the wrong account, pulling only half
+    wrong = json.loads(json.dumps(lab12_ecr.POLICY))
+    wrong["Statement"][0]["Principal"] = {"AWS": "arn:aws:iam::444455556666:root"}
+    repo["spec"]["repositoryPolicyText"] = json.dumps(wrong)
+    repo["status"]["images"][0]["imageTags"].append("prod")
+    assert lab.problems(snap_of(lab, [td, service, repo], pods=pods)) == [
+        "the repository policy does not let account 111122223333 pull (ecr:BatchGetImage, "
+        "ecr:GetDownloadUrlForLayer, ecr:BatchCheckLayerAvailability): set-repository-policy"
+    ]
+    repo["spec"]["repositoryPolicyText"] = json.dumps(lab12_ecr.POLICY)
+    assert lab.problems(snap_of(lab, [td, service, repo], pods=pods)) == []
+    assert lab.problems(snap_of(lab, [td, service], pods=pods)) == [
+        "repository u-lab-12/web is gone: `ecsk lab reset 12` then `ecsk lab start 12` makes it again"
+    ]
+
+
+def test_a_failed_api_seed_removes_the_fresh_namespace(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Lab 12's start seeds through the AWS API; when that fails (no registry) the namespace it just
+    made goes again, so the next start seeds instead of resuming half a lab."""
+    from ecsk.labs import kube, runner
+    from ecsk.labs.engine import LabError
+
+    deleted: list[str] = []
+
+    def refuse(api: Any, ns: str, step: Any) -> list[str]:
+        raise LabError("the image registry is not reachable")
+
+    monkeypatch.setenv("ECSK_LAB_PREFIX", "u-")
+    monkeypatch.setattr(kube, "ensure_namespace", lambda api, lab, ns: True)
+    monkeypatch.setattr(kube, "call_api", refuse)
+    monkeypatch.setattr(kube, "delete_namespace", lambda api, ns: deleted.append(ns) or True)
+    monkeypatch.setattr(kube, "apply", lambda *a, **k: pytest.fail("nothing is applied after a failed seed"))
+    with pytest.raises(LabError, match="not reachable"):
+        runner.start(object(), lab12_ecr.LAB)
+    assert deleted == ["u-lab-12"]

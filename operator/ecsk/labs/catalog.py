@@ -12,6 +12,12 @@ from ecsk.labs import (
     lab07_service_autoscaling,
     lab08_capacity_providers,
     lab09_eks_node_types,
+    lab10_load_balancing,
+    lab11_environment,
+    lab12_ecr,
+    lab13_bind_mounts,
+    lab14_efs,
+    lab15_ecs_vs_kubernetes,
 )
 from ecsk.labs.engine import Lab, PendingLab
 
@@ -25,64 +31,28 @@ LABS: tuple[Lab, ...] = (
     lab07_service_autoscaling.LAB,
     lab08_capacity_providers.LAB,
     lab09_eks_node_types.LAB,
+    lab10_load_balancing.LAB,
+    lab11_environment.LAB,
+    lab12_ecr.LAB,
+    lab13_bind_mounts.LAB,
+    lab14_efs.LAB,
+    lab15_ecs_vs_kubernetes.LAB,
 )
 
 PENDING: tuple[PendingLab, ...] = (
     PendingLab(
-        10,
-        "load-balancing",
-        "Load balancing: ALB/NLB, dynamic host ports, a private IP per Fargate task",
-        "ECS load balancer integrations, security groups",
-        "issue 11 (real containers: traffic through a load balancer)",
-    ),
-    PendingLab(
-        11,
-        "efs",
-        "EFS shared across zones",
-        "ECS data volumes (EFS)",
-        "issue 11 (real containers: shared files)",
-    ),
-    PendingLab(
-        12,
-        "bind-mounts",
-        "Bind mounts and ephemeral storage: the sidecar pattern",
-        "ECS data volumes (bind mounts)",
-        "issue 11 (real containers: files shared between containers)",
-    ),
-    PendingLab(
-        13,
-        "environment",
-        "Environment variables from SSM Parameter Store, Secrets Manager and files",
-        "ECS environment variables",
-        "issue 19 (SSM parameters, Secrets Manager secrets)",
-    ),
-    PendingLab(
-        14,
-        "ecr",
-        "ECR: push, tags, lifecycle policy, permissions",
-        "Amazon ECR",
-        "issue 13 (ECR registry and API)",
-    ),
-    PendingLab(
-        15,
+        16,
         "app-runner",
         "App Runner: from an image to a web service",
         "AWS App Runner",
         "issue 14 (App Runner and Copilot)",
     ),
     PendingLab(
-        16,
+        17,
         "copilot",
         "Copilot: one command from Dockerfile to service",
         "AWS Copilot",
         "issue 14 (App Runner and Copilot)",
-    ),
-    PendingLab(
-        17,
-        "ecs-vs-kubernetes",
-        "One application as ECS resources and as plain Kubernetes manifests",
-        "EKS as an alternative to ECS (similar goal, different API)",
-        "issue 11 (real containers to compare behaviour)",
     ),
 )
 

@@ -35,6 +35,7 @@ ECS_KINDS = (
     "ScalableTarget",
     "ScalingPolicy",
     "ScheduledAction",
+    "Repository",
 )
 Obj = dict[str, Any]
 
@@ -66,6 +67,13 @@ class Snapshot:
     hpas: list[Obj] = field(default_factory=list)
     pvcs: list[Obj] = field(default_factory=list)
     storage_classes: list[Obj] = field(default_factory=list)
+    persistent_volumes: list[Obj] = field(default_factory=list)
+    """Cluster-scoped, so only those claimed from the lab namespace."""
+    services: list[Obj] = field(default_factory=list)
+    target_group_bindings: list[Obj] = field(default_factory=list)
+    network_policies: list[Obj] = field(default_factory=list)
+    secrets: list[Obj] = field(default_factory=list)
+    """Secrets with their data keys, values blanked by `kube.snapshot` (a check never needs one)."""
 
     def get(self, kind: str, name: str) -> Obj | None:
         """The ECS resource `kind`/`name` of the lab namespace, or None."""
@@ -73,6 +81,10 @@ class Snapshot:
             if (obj.get("metadata") or {}).get("name") == name:
                 return obj
         return None
+
+    def named(self, objects: list[Obj], name: str) -> Obj | None:
+        """The object called `name` in one of the Kubernetes lists above, or None."""
+        return next((o for o in objects if (o.get("metadata") or {}).get("name") == name), None)
 
     def node(self, name: str) -> Obj | None:
         return next((n for n in self.nodes if n["metadata"]["name"] == name), None)
@@ -155,9 +167,45 @@ def ec2_service(name: str, desired: int, **extra: Any) -> Obj:
     return service_doc(name, body)
 
 
+SUBNETS = ("subnet-0a7c1e2f3d4b5a697", "subnet-0b8d2f3a4e5c6b7a8")
+"""Private subnets of the labs' awsvpc services (ecsk places by zone, not by subnet)."""
+
+
+def fargate_service(name: str, desired: int, security_groups: list[str] | None = None, **extra: Any) -> Obj:
+    """A Fargate service of the family `name` in the labs' private subnets (awsvpc needs a
+    networkConfiguration: each task gets its own ENI and private IP)."""
+    vpc: dict[str, Any] = {"subnets": list(SUBNETS), "assignPublicIp": "DISABLED"}
+    if security_groups:
+        vpc["securityGroups"] = security_groups
+    body = {
+        "serviceName": name,
+        "taskDefinition": name,
+        "desiredCount": desired,
+        "launchType": "FARGATE",
+        "networkConfiguration": {"awsvpcConfiguration": vpc},
+        **extra,
+    }
+    return service_doc(name, body)
+
+
+def td_container(td: dict[str, Any], name: str) -> dict[str, Any]:
+    """The container definition `name` of a task definition spec ({} when there is none)."""
+    return next((c for c in td.get("containerDefinitions") or [] if c.get("name") == name), {})
+
+
 def container(name: str, image: str = "public.ecr.aws/nginx/nginx:1.27", **extra: Any) -> dict[str, Any]:
     """A small container definition: the labs care about placement and roles, not images."""
     return {"name": name, "image": image, "essential": True, "cpu": 128, "memoryReservation": 128, **extra}
+
+
+@dataclass(frozen=True)
+class StoredValues:
+    """SSM parameters and Secrets Manager secrets a reference answer puts through the AWS API
+    (the same handlers the endpoint serves, so they are stored exactly as `aws ssm put-parameter`
+    stores them): parameters as (name, type, value), secrets as (name, SecretString)."""
+
+    parameters: tuple[tuple[str, str, str], ...] = ()
+    secrets: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -173,6 +221,9 @@ class Lab:
     steps: tuple[str, ...]
     hints: tuple[str, ...]
     runs_on: str = "embedded cluster (kwok nodes; placement, rollouts and scaling are real)"
+    needs_api: bool = False
+    """Whether `start`/`solve`/`reset` call the AWS API's handlers (`seed`, `api_answer`,
+    `api_reset`) on an in-process context for the lab namespace, with the image registry."""
 
     @property
     def guide(self) -> str:
@@ -189,6 +240,23 @@ class Lab:
     def solution_objects(self, snap: Snapshot) -> list[Obj]:
         """The reference answer, as objects to apply (may read the snapshot, e.g. to pick a node)."""
         return []
+
+    def seed(self, ctx: Any) -> list[str]:
+        """Starting state made through the AWS API (a fresh start only: a resumed lab keeps the
+        participant's work). Returns what was done."""
+        return []
+
+    def api_answer(self, ctx: Any) -> list[str]:
+        """The part of the reference answer made through the AWS API, before the objects."""
+        return []
+
+    def api_reset(self, ctx: Any) -> list[str]:
+        """What `reset` undoes through the AWS API (data that lives outside the cluster)."""
+        return []
+
+    def solution_values(self) -> StoredValues:
+        """Parameters and secrets the reference answer stores before its objects are applied."""
+        return StoredValues()
 
     def solution_node_labels(self, snap: Snapshot) -> dict[str, dict[str, str | None]]:
         """Node labels the reference answer sets: {node: {label: value or None to remove}}."""

@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import contextlib
 import json
+from collections.abc import Callable
 from typing import Any
 
+from ecsk.core.translate.names import MANAGED_BY
 from ecsk.labs.engine import (
     CR,
     ECS_KINDS,
@@ -17,6 +19,7 @@ from ecsk.labs.engine import (
     LabError,
     Obj,
     Snapshot,
+    StoredValues,
 )
 
 PLURALS = {
@@ -28,6 +31,7 @@ PLURALS = {
     "ScalableTarget": "scalabletargets",
     "ScalingPolicy": "scalingpolicies",
     "ScheduledAction": "scheduledactions",
+    "Repository": "repositories",
 }
 
 
@@ -74,6 +78,88 @@ def _list(cls: Any, api: Any, namespace: str) -> list[Obj]:
         raise
 
 
+def _optional_kind(api: Any, version: str, kind: str, namespace: str) -> list[Obj]:
+    """Objects of a kind whose CRD may be missing (TargetGroupBinding needs the AWS Load Balancer
+    Controller's CRDs): none then, not a crash."""
+    import pykube
+    import requests
+
+    try:
+        cls = pykube.object_factory(api, version, kind)
+    except (ValueError, requests.exceptions.HTTPError):  # kind or whole group unknown
+        return []
+    return _list(cls, api, namespace)
+
+
+def _secret_metadata(api: Any, namespace: str) -> list[Obj]:
+    """The namespace's Secrets with their data keys but not their values: a check asks whether a
+    key (a version, a json-key) exists, and a snapshot never carries a participant's secrets."""
+    import pykube
+
+    return [
+        {"metadata": s["metadata"], "type": s.get("type"), "data": dict.fromkeys(s.get("data") or {}, "")}
+        for s in _list(pykube.Secret, api, namespace)
+    ]
+
+
+def _claimed_volumes(api: Any, namespace: str) -> list[Any]:
+    """PersistentVolumes claimed from the namespace (an EFS access point's static volume)."""
+    import pykube
+
+    return [
+        v
+        for v in pykube.PersistentVolume.objects(api)
+        if ((v.obj.get("spec") or {}).get("claimRef") or {}).get("namespace") == namespace
+    ]
+
+
+def delete_claimed_volumes(api: Any, namespace: str) -> list[str]:
+    """The static volumes the operator made for the lab's claims (cluster-scoped, reclaim policy
+    Retain: deleting the namespace leaves them behind, Released)."""
+    import pykube
+
+    gone = []
+    for volume in _claimed_volumes(api, namespace):
+        with contextlib.suppress(pykube.exceptions.ObjectDoesNotExist):
+            volume.delete()
+            gone.append(f"deleted PersistentVolume/{volume.name}")
+    return gone
+
+
+def claimed_storage_classes(api: Any, namespace: str) -> set[str]:
+    """StorageClasses the lab's claims name (read before the namespace goes)."""
+    import pykube
+
+    return {
+        str((c.get("spec") or {}).get("storageClassName") or "")
+        for c in _list(pykube.PersistentVolumeClaim, api, namespace)
+    } - {""}
+
+
+def delete_unused_storage_classes(api: Any, namespace: str, names: set[str]) -> list[str]:
+    """StorageClasses of the lab, once no claim outside the lab uses them: those the operator made
+    for the lab's claims (ecsk names them by file system and configuration, not by namespace, so
+    another namespace mounting the same file system shares one: that one is kept), and those the
+    lab asked the participant to name `<lab namespace>-...`."""
+    import pykube
+
+    used = {
+        str((c.obj.get("spec") or {}).get("storageClassName") or "")
+        for c in pykube.PersistentVolumeClaim.objects(api, namespace=pykube.all)
+        if c.namespace != namespace
+    }
+    gone = []
+    for sc in pykube.object_factory(api, "storage.k8s.io/v1", "StorageClass").objects(api):
+        mine = (sc.name in names and sc.labels.get(MANAGED_BY) == "ecsk") or sc.name.startswith(
+            f"{namespace}-"
+        )
+        if mine and sc.name not in used:
+            with contextlib.suppress(pykube.exceptions.ObjectDoesNotExist):
+                sc.delete()
+                gone.append(f"deleted StorageClass/{sc.name}")
+    return gone
+
+
 def snapshot(api: Any, namespace: str) -> Snapshot:
     """Read what a check may look at. Nodes and StorageClasses are cluster-wide; the rest is the
     lab namespace only."""
@@ -95,6 +181,11 @@ def snapshot(api: Any, namespace: str) -> Snapshot:
         hpas=_list(hpa, api, namespace),
         pvcs=_list(pykube.PersistentVolumeClaim, api, namespace),
         storage_classes=[s.obj for s in storage.objects(api)],
+        persistent_volumes=[v.obj for v in _claimed_volumes(api, namespace)],
+        services=_list(pykube.Service, api, namespace),
+        target_group_bindings=_optional_kind(api, "elbv2.k8s.aws/v1beta1", "TargetGroupBinding", namespace),
+        network_policies=_optional_kind(api, "networking.k8s.io/v1", "NetworkPolicy", namespace),
+        secrets=_secret_metadata(api, namespace),
     )
 
 
@@ -119,6 +210,14 @@ def ensure_namespace(api: Any, lab: Lab, namespace: str, wait: float = 60.0) -> 
     return True
 
 
+def _replace(obj: Any) -> None:
+    """PUT the whole object: pykube's `update` merges lists element by element with the stored
+    ones, so a shorter list (an environment with fewer variables) would keep the old tail."""
+    response = obj.api.put(**obj.api_kwargs(data=json.dumps(obj.obj)))
+    obj.api.raise_for_status(response)
+    obj.set_obj(response.json())
+
+
 def apply(api: Any, namespace: str, docs: list[Obj], replace: bool) -> list[str]:
     """Create each object; an existing one keeps its spec unless `replace` (start never undoes the
     participant's work; solve overwrites it with the reference answer). Returns what changed."""
@@ -127,20 +226,87 @@ def apply(api: Any, namespace: str, docs: list[Obj], replace: bool) -> list[str]
     changed = []
     for doc in docs:
         body = json.loads(json.dumps(doc))
-        body["metadata"]["namespace"] = namespace
         cls = _class_for(api, body)
+        namespaced = issubclass(cls, pykube.objects.NamespacedAPIObject)
+        if namespaced:  # a StorageClass is cluster-scoped: the lab names it after its namespace
+            body["metadata"]["namespace"] = namespace
         name = body["metadata"]["name"]
         try:
-            current = cls.objects(api, namespace=namespace).get(name=name)
+            current = (cls.objects(api, namespace=namespace) if namespaced else cls.objects(api)).get(
+                name=name
+            )
         except pykube.exceptions.ObjectDoesNotExist:
             cls(api, body).create()
             changed.append(f"created {body['kind']}/{name}")
             continue
-        if replace and current.obj.get("spec") != body["spec"]:
-            current.obj["spec"] = body["spec"]
-            current.update()
+        # a ConfigMap has data, not a spec; a StorageClass has neither and cannot change
+        content = next((key for key in ("spec", "data") if key in body), None)
+        if replace and content and current.obj.get(content) != body.get(content):
+            current.obj[content] = body.get(content)
+            _replace(current)
             changed.append(f"updated {body['kind']}/{name}")
     return changed
+
+
+def api_context(api: Any, namespace: str) -> Any:
+    """A context of the AWS endpoint's handlers for the lab namespace, in process (no endpoint has
+    to run): the same kubeconfig as `api`, and the embedded cluster's image registry."""
+    from kubernetes import config as k8s_config
+
+    from ecsk.api.context import Context, Settings
+    from ecsk.api.store import Store
+    from ecsk.cluster import paths, registry
+
+    path = getattr(api.config, "filepath", None)
+    client = k8s_config.new_client_from_config(config_file=str(path)) if path else None
+    settings = Settings(
+        namespace=namespace,
+        registry_url=registry.url(),
+        registry_storage=str(registry.storage_dir(paths.home())),
+    )
+    return Context(store=Store(namespace, client), settings=settings)
+
+
+def call_api(api: Any, namespace: str, step: Callable[[Any], list[str]]) -> list[str]:
+    """Run a lab's AWS API step; an AWS error or an unreachable registry becomes a LabError."""
+    from urllib.error import URLError
+
+    from ecsk.api.errors import AwsError
+
+    try:
+        return step(api_context(api, namespace))
+    except AwsError as exc:
+        raise LabError(f"the AWS API refused a lab step: {exc.code}: {exc.message}") from exc
+    except (URLError, OSError) as exc:
+        raise LabError(
+            f"the image registry is not reachable ({exc}): is the embedded cluster up? `ecsk cluster status`"
+        ) from exc
+
+
+def put_values(api: Any, namespace: str, values: StoredValues) -> list[str]:
+    """Store the answer's SSM parameters and Secrets Manager secrets in the lab namespace through
+    the AWS endpoint's own handlers. A secret that exists gets a new value (PutSecretValue), as a
+    participant re-running the step would do."""
+    if not values.parameters and not values.secrets:
+        return []
+    return call_api(api, namespace, lambda ctx: _put_values(ctx, values))
+
+
+def _put_values(ctx: Any, values: StoredValues) -> list[str]:
+    from ecsk.api.secretsmanager import secrets as sm
+    from ecsk.api.ssm import parameters as ssm
+
+    done = []
+    for name, kind, value in values.parameters:
+        ssm.put_parameter(ctx, {"Name": name, "Type": kind, "Value": value, "Overwrite": True})
+        done.append(f"put SSM parameter {name} ({kind})")
+    for name, value in values.secrets:
+        if sm.find(ctx, name) is None:
+            sm.create_secret(ctx, {"Name": name, "SecretString": value})
+        else:
+            sm.put_secret_value(ctx, {"SecretId": name, "SecretString": value})
+        done.append(f"stored Secrets Manager secret {name}")
+    return done
 
 
 def _annotations(api: Any, namespace: str) -> dict[str, str]:

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ecsk.labs import kube
-from ecsk.labs.engine import Lab, namespace_for
+from ecsk.labs.engine import Lab, LabError, namespace_for
 
 SETTLE_SECONDS = 30
 
@@ -23,12 +23,24 @@ def start(api: Any, lab: Lab) -> Outcome:
     what is missing, never undo the participant's changes)."""
     ns = namespace_for(lab.number)
     fresh = kube.ensure_namespace(api, lab, ns)
-    changed = kube.apply(api, ns, lab.starting_objects(), replace=False)
+    changed = _seed(api, lab, ns) if fresh and lab.needs_api else []
+    changed += kube.apply(api, ns, lab.starting_objects(), replace=False)
     head = f"Lab {lab.number:02d}: {lab.title}  ({'started' if fresh else 'resumed'} in namespace {ns})"
     lines = [head, f"Runs on: {lab.runs_on}", f"Guide: {lab.guide}", "", f"Goal: {lab.goal}", "", "Steps:"]
     lines += [f"  {i}. {step.format(ns=ns)}" for i, step in enumerate(lab.steps, 1)]
     lines += ["", *changed, f"When done: ecsk lab check {lab.number}   (stuck? ecsk lab hint {lab.number})"]
     return Outcome(lines)
+
+
+def _seed(api: Any, lab: Lab, ns: str) -> list[str]:
+    """The lab's starting state made through the AWS API, all or nothing: when it fails, the fresh
+    namespace goes again, so the next `start` is a fresh start that seeds, not a resume that
+    would find half a starting state."""
+    try:
+        return kube.call_api(api, ns, lab.seed)
+    except LabError:
+        kube.delete_namespace(api, ns)
+        raise
 
 
 def check(api: Any, lab: Lab) -> Outcome:
@@ -69,7 +81,12 @@ def solve(api: Any, lab: Lab) -> Outcome:
             f"the operator has not taken in lab {lab.number:02d}'s starting state after {SETTLE_SECONDS} s"
         ]
         return Outcome([*lines, "is it running? `ecsk cluster status`"], ok=False)
-    changed = kube.label_nodes(api, ns, lab.solution_node_labels(snap))
+    changed = kube.put_values(api, ns, lab.solution_values())
+    if lab.needs_api:
+        changed += kube.call_api(api, ns, lab.api_answer)
+    if changed:  # the answer's objects name what was just stored (a secret's ARN)
+        snap = kube.snapshot(api, ns)
+    changed += kube.label_nodes(api, ns, lab.solution_node_labels(snap))
     changed += kube.apply(api, ns, lab.solution_objects(snap), replace=True)
     lines = [f"Lab {lab.number:02d}: reference answer applied in {ns}", *changed]
     return Outcome([*lines, f"The operator needs a few seconds; then: ecsk lab check {lab.number}"])
@@ -79,10 +96,14 @@ def reset(api: Any, lab: Lab) -> Outcome:
     """Restore node labels, then delete the lab namespace; a second reset finds nothing to do."""
     ns = namespace_for(lab.number)
     restored = kube.restore_nodes(api, ns)
+    if lab.needs_api and kube.snapshot(api, ns).exists:
+        restored += kube.call_api(api, ns, lab.api_reset)
     providers = kube.provider_names(api, ns)
+    classes = kube.claimed_storage_classes(api, ns)
     kube.delete_ecs_resources(api, ns)
     restored += kube.delete_provider_nodes(api, providers)
     deleted = kube.delete_namespace(api, ns)
-    removed = kube.delete_fargate_nodes(api, ns)
+    removed = kube.delete_fargate_nodes(api, ns) + kube.delete_claimed_volumes(api, ns)
+    removed += kube.delete_unused_storage_classes(api, ns, classes)
     what = f"deleted namespace {ns}" if deleted else f"namespace {ns} is gone or going: nothing to delete"
     return Outcome([f"Lab {lab.number:02d} reset: {what}", *restored, *removed])
