@@ -1,0 +1,224 @@
+"""App Runner services on the embedded cluster: an AppRunnerService becomes a Deployment,
+Service, Ingress and HPA with App Runner's status; scaling on simulated concurrency, pause and
+resume, automatic deployment of a new ECR digest, and refusals at admission.
+
+The concurrency test needs the cluster's metrics adapter to publish App Runner services (this
+branch's adapter: `ecsk cluster up` runs it); an older adapter is detected and the test says so.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import time
+from typing import Any
+
+import pykube
+import pytest
+import yaml
+from kubectl import kubectl
+from kubetest import wait_for
+
+pytestmark = pytest.mark.integration
+
+CR = "ecs.ecsk.io/v1alpha1"
+ACCOUNT, REGION = "000000000000", "us-east-1"
+ECR_IMAGE = f"{ACCOUNT}.dkr.ecr.{REGION}.amazonaws.com/web:latest"
+DIGEST_A = "sha256:" + "a" * 64
+DIGEST_B = "sha256:" + "b" * 64
+
+
+def runner(name: str, **spec: Any) -> dict[str, Any]:
+    image = {
+        "ImageIdentifier": "public.ecr.aws/aws-containers/hello-app-runner:latest",
+        "ImageRepositoryType": "ECR_PUBLIC",
+        "ImageConfiguration": {"Port": "8000", "RuntimeEnvironmentVariables": {"GREETING": "hi"}},
+    }
+    body = {
+        "ServiceName": name,
+        "SourceConfiguration": {"ImageRepository": image, "AutoDeploymentsEnabled": False},
+        "InstanceConfiguration": {"Cpu": "0.25 vCPU", "Memory": "0.5 GB"},
+        "HealthCheckConfiguration": {"Protocol": "HTTP", "Path": "/health", "Interval": 10},
+        "AutoScalingConfiguration": {"MaxConcurrency": 10, "MinSize": 1, "MaxSize": 4},
+        **spec,
+    }
+    return {"apiVersion": CR, "kind": "AppRunnerService", "metadata": {"name": name}, "spec": body}
+
+
+def apply(kubeconfig: str, ns: str, *docs: dict[str, Any], check: bool = True) -> Any:
+    return kubectl(kubeconfig, "-n", ns, "apply", "-f", "-", stdin=yaml.safe_dump_all(docs), check=check)
+
+
+def get(api: pykube.HTTPClient, ns: str, kind: str, name: str) -> dict[str, Any] | None:
+    cls = pykube.object_factory(api, CR, kind)
+    try:
+        return dict(cls.objects(api, namespace=ns).get(name=name).obj)
+    except pykube.exceptions.ObjectDoesNotExist:
+        return None
+
+
+def status(api: pykube.HTTPClient, ns: str, name: str) -> dict[str, Any]:
+    return dict((get(api, ns, "AppRunnerService", name) or {}).get("status") or {})
+
+
+def deployment(api: pykube.HTTPClient, ns: str, name: str) -> dict[str, Any] | None:
+    try:
+        return dict(pykube.Deployment.objects(api, namespace=ns).get(name=name).obj)
+    except pykube.exceptions.ObjectDoesNotExist:
+        return None
+
+
+def replicas(api: pykube.HTTPClient, ns: str, name: str) -> int | None:
+    dep = deployment(api, ns, name)
+    return None if dep is None else int(dep["spec"].get("replicas") or 0)
+
+
+def hpa(kubeconfig: str, ns: str, name: str) -> dict[str, Any] | None:
+    proc = kubectl(kubeconfig, "-n", ns, "get", "hpa", name, "-o", "json", check=False)
+    return json.loads(proc.stdout) if proc.returncode == 0 else None
+
+
+def annotate(kubeconfig: str, ns: str, name: str, *pairs: str) -> None:
+    kubectl(kubeconfig, "-n", ns, "annotate", "--overwrite", "apprunnerservice", name, *pairs)
+
+
+def running(api: pykube.HTTPClient, ns: str, name: str, state: str = "RUNNING") -> dict[str, Any] | None:
+    st = status(api, ns, name)
+    return st if st.get("Status") == state else None
+
+
+def test_service_runs_with_app_runner_identity_and_kubernetes_objects(
+    api: pykube.HTTPClient, kubeconfig: str, operator_ns: str
+) -> None:
+    ns = operator_ns
+    apply(kubeconfig, ns, runner("hello-web"))
+    st = wait_for(lambda: running(api, ns, "hello-web"), 90, what="hello-web RUNNING")
+    assert re.fullmatch(r"[a-z0-9]{10}\.us-east-1\.awsapprunner\.com", st["ServiceUrl"])
+    assert re.fullmatch(r"[0-9a-f]{32}", st["ServiceId"])
+    assert st["ServiceArn"] == f"arn:aws:apprunner:{REGION}:{ACCOUNT}:service/hello-web/{st['ServiceId']}"
+    assert [(o["Type"], o["Status"]) for o in st["Operations"]] == [("CREATE_SERVICE", "SUCCEEDED")]
+    assert st["Operations"][0]["EndedAt"]
+    dep = deployment(api, ns, "hello-web")
+    assert dep is not None and dep["spec"]["replicas"] == 1
+    c = dep["spec"]["template"]["spec"]["containers"][0]
+    assert c["resources"]["limits"] == {"cpu": "250m", "memory": "512Mi"}
+    assert c["readinessProbe"]["httpGet"]["path"] == "/health"
+    assert c["readinessProbe"]["httpGet"]["port"] == 8000
+    assert c["readinessProbe"]["periodSeconds"] == 10
+    assert {"name": "GREETING", "value": "hi"} in c["env"]
+    ing = json.loads(kubectl(kubeconfig, "-n", ns, "get", "ingress", "hello-web", "-o", "json").stdout)
+    assert ing["spec"]["rules"][0]["host"] == st["ServiceUrl"]
+    assert ing["metadata"]["ownerReferences"][0]["kind"] == "AppRunnerService"
+    svc = json.loads(kubectl(kubeconfig, "-n", ns, "get", "service", "hello-web", "-o", "json").stdout)
+    assert svc["spec"]["ports"][0]["targetPort"] == 8000
+    scaler = hpa(kubeconfig, ns, "hello-web")
+    assert scaler is not None
+    assert (scaler["spec"]["minReplicas"], scaler["spec"]["maxReplicas"]) == (1, 4)
+    metric = scaler["spec"]["metrics"][0]["external"]
+    assert metric["metric"]["name"] == "apprunner-concurrent-requests"
+    assert metric["target"] == {"type": "AverageValue", "averageValue": "10"}
+    cond = {c["type"]: c for c in st["conditions"]}
+    assert cond["Ready"]["status"] == "True"
+    assert cond["Ready"]["observedGeneration"] == get(api, ns, "AppRunnerService", "hello-web")["metadata"]["generation"]
+
+
+@pytest.mark.parametrize(
+    ("change", "wording"),
+    [
+        ({"InstanceConfiguration": {"Cpu": "3 vCPU"}},
+         "Value '3 vCPU' at 'instanceConfiguration.cpu' failed to satisfy constraint: "
+         "Member must satisfy regular expression pattern: 256|512|1024|2048|4096|(0.25|0.5|1|2|4) vCPU"),
+        ({"InstanceConfiguration": {"Cpu": "1 vCPU", "Memory": "12 GB"}},
+         "Cpu '1 vCPU' and Memory '12 GB' is not a supported instance configuration"),
+        ({"HealthCheckConfiguration": {"Interval": 21}},
+         "at 'healthCheckConfiguration.interval' failed to satisfy constraint: "
+         "Member must have value less than or equal to 20"),
+        ({"AutoScalingConfiguration": {"MinSize": 5, "MaxSize": 3}},
+         "MinSize must be less than or equal to MaxSize"),
+        ({"ServiceName": "ab"}, "Value 'ab' at 'serviceName' failed to satisfy constraint: "
+         "Member must have length greater than or equal to 4"),
+    ],
+)  # fmt: skip
+def test_bad_specs_are_refused_at_admission_in_app_runner_words(
+    kubeconfig: str, operator_ns: str, change: dict[str, Any], wording: str
+) -> None:
+    proc = apply(kubeconfig, operator_ns, runner("refused-svc", **change), check=False)
+    assert proc.returncode != 0
+    assert wording in proc.stderr
+
+
+def test_concurrency_scales_between_min_and_max_size(
+    api: pykube.HTTPClient, kubeconfig: str, operator_ns: str
+) -> None:
+    ns = operator_ns
+    apply(kubeconfig, ns, runner("busy-web"))
+    wait_for(lambda: running(api, ns, "busy-web"), 90, what="busy-web RUNNING")
+    annotate(kubeconfig, ns, "busy-web", "ecs.ecsk.io/concurrent-requests=35")
+    raw = (
+        f"/apis/external.metrics.k8s.io/v1beta1/namespaces/{ns}/apprunner-concurrent-requests"
+        "?labelSelector=ecs.ecsk.io%2Fapprunner-service%3Dbusy-web"
+    )
+    proc = kubectl(kubeconfig, "get", "--raw", raw, check=False)
+    if proc.returncode != 0 or not json.loads(proc.stdout).get("items"):
+        pytest.skip(
+            "the cluster's metrics adapter does not publish App Runner concurrency (it predates "
+            f"this branch: restart it with `ecsk cluster up`): {proc.stdout or proc.stderr}"
+        )
+    assert json.loads(proc.stdout)["items"][0]["value"] == "35"
+    # ceil(35 concurrent / MaxConcurrency 10) = 4 instances
+    wait_for(lambda: replicas(api, ns, "busy-web") == 4, 120, what="4 instances for 35 concurrent requests")
+    annotate(kubeconfig, ns, "busy-web", "ecs.ecsk.io/concurrent-requests=1000")
+    time.sleep(15)
+    assert replicas(api, ns, "busy-web") == 4, "MaxSize caps the instances"
+    assert running(api, ns, "busy-web"), "scaling is not an operation"
+
+
+def test_pause_and_resume(api: pykube.HTTPClient, kubeconfig: str, operator_ns: str) -> None:
+    ns = operator_ns
+    apply(kubeconfig, ns, runner("pause-web"))
+    wait_for(lambda: running(api, ns, "pause-web"), 90, what="pause-web RUNNING")
+    annotate(kubeconfig, ns, "pause-web", "ecs.ecsk.io/paused=true")
+    st = wait_for(lambda: running(api, ns, "pause-web", "PAUSED"), 90, what="PAUSED")
+    assert st["Operations"][0]["Type"] == "PAUSE_SERVICE"
+    assert st["Operations"][0]["Status"] == "SUCCEEDED"
+    assert replicas(api, ns, "pause-web") == 0
+    assert wait_for(lambda: hpa(kubeconfig, ns, "pause-web") is None, 30, what="HPA removed")
+    kubectl(kubeconfig, "-n", ns, "annotate", "apprunnerservice", "pause-web", "ecs.ecsk.io/paused-")
+    st = wait_for(lambda: running(api, ns, "pause-web"), 90, what="RUNNING after resume")
+    assert [o["Type"] for o in st["Operations"]] == ["RESUME_SERVICE", "PAUSE_SERVICE", "CREATE_SERVICE"]
+    assert replicas(api, ns, "pause-web") == 1
+    assert hpa(kubeconfig, ns, "pause-web") is not None
+
+
+def _repository_images(kubeconfig: str, ns: str, digest: str) -> None:
+    images = [{"imageDigest": digest, "imageTags": ["latest"]}]
+    kubectl(kubeconfig, "-n", ns, "patch", "repository", "web", "--subresource=status", "--type=merge",
+            "-p", json.dumps({"status": {"images": images}}))  # fmt: skip
+
+
+def _template_digest(api: pykube.HTTPClient, ns: str, name: str) -> str | None:
+    dep = deployment(api, ns, name) or {}
+    meta = ((dep.get("spec") or {}).get("template") or {}).get("metadata") or {}
+    return (meta.get("annotations") or {}).get("ecs.ecsk.io/image-digest")
+
+
+def test_new_image_digest_rolls_out_a_deployment(
+    api: pykube.HTTPClient, kubeconfig: str, operator_ns: str
+) -> None:
+    ns = operator_ns
+    repo = {"apiVersion": CR, "kind": "Repository", "metadata": {"name": "web"}, "spec": {"repositoryName": "web"}}
+    apply(kubeconfig, ns, repo)
+    _repository_images(kubeconfig, ns, DIGEST_A)
+    doc = runner("auto-web")
+    doc["spec"]["SourceConfiguration"] = {
+        "ImageRepository": {"ImageIdentifier": ECR_IMAGE, "ImageRepositoryType": "ECR"},
+        "AutoDeploymentsEnabled": True,
+    }
+    apply(kubeconfig, ns, doc)
+    wait_for(lambda: running(api, ns, "auto-web"), 90, what="auto-web RUNNING")
+    assert _template_digest(api, ns, "auto-web") == DIGEST_A
+    _repository_images(kubeconfig, ns, DIGEST_B)  # a push moved `latest`
+    wait_for(lambda: _template_digest(api, ns, "auto-web") == DIGEST_B, 60, what="rollout of the new digest")
+    st = wait_for(lambda: running(api, ns, "auto-web"), 90, what="RUNNING after the deployment")
+    assert (st["Operations"][0]["Type"], st["Operations"][0]["Status"]) == ("START_DEPLOYMENT", "SUCCEEDED")
+    assert st["imageDigest"] == DIGEST_B
