@@ -9,19 +9,28 @@ branch's adapter: `ecsk cluster up` runs it); an older adapter is detected and t
 from __future__ import annotations
 
 import json
+import os
 import re
+import subprocess
+import sys
 import time
+from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
+import boto3
 import pykube
 import pytest
 import yaml
+from botocore.config import Config
+from botocore.exceptions import ClientError
 from kubectl import kubectl
 from kubetest import wait_for
 
 pytestmark = pytest.mark.integration
 
 CR = "ecs.ecsk.io/v1alpha1"
+ROOT = Path(__file__).resolve().parents[2]
 ACCOUNT, REGION = "000000000000", "us-east-1"
 ECR_IMAGE = f"{ACCOUNT}.dkr.ecr.{REGION}.amazonaws.com/web:latest"
 DIGEST_A = "sha256:" + "a" * 64
@@ -119,7 +128,10 @@ def test_service_runs_with_app_runner_identity_and_kubernetes_objects(
     assert metric["target"] == {"type": "AverageValue", "averageValue": "10"}
     cond = {c["type"]: c for c in st["conditions"]}
     assert cond["Ready"]["status"] == "True"
-    assert cond["Ready"]["observedGeneration"] == get(api, ns, "AppRunnerService", "hello-web")["metadata"]["generation"]
+    assert (
+        cond["Ready"]["observedGeneration"]
+        == get(api, ns, "AppRunnerService", "hello-web")["metadata"]["generation"]
+    )
 
 
 @pytest.mark.parametrize(
@@ -206,7 +218,12 @@ def test_new_image_digest_rolls_out_a_deployment(
     api: pykube.HTTPClient, kubeconfig: str, operator_ns: str
 ) -> None:
     ns = operator_ns
-    repo = {"apiVersion": CR, "kind": "Repository", "metadata": {"name": "web"}, "spec": {"repositoryName": "web"}}
+    repo = {
+        "apiVersion": CR,
+        "kind": "Repository",
+        "metadata": {"name": "web"},
+        "spec": {"repositoryName": "web"},
+    }
     apply(kubeconfig, ns, repo)
     _repository_images(kubeconfig, ns, DIGEST_A)
     doc = runner("auto-web")
@@ -222,3 +239,125 @@ def test_new_image_digest_rolls_out_a_deployment(
     st = wait_for(lambda: running(api, ns, "auto-web"), 90, what="RUNNING after the deployment")
     assert (st["Operations"][0]["Type"], st["Operations"][0]["Status"]) == ("START_DEPLOYMENT", "SUCCEEDED")
     assert st["imageDigest"] == DIGEST_B
+
+
+# --- the App Runner API with boto3 ------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def apprunner(operator_ns: str, kubeconfig: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+    """`ecsk api serve` for the module's namespace, in the operator's region and account (so the
+    ARNs the operator records and the ones the API returns agree), and a boto3 client on it."""
+    from test_api_live import _free_port, _up
+
+    port = _free_port()
+    log = tmp_path_factory.mktemp("api") / "api.log"
+    args = [sys.executable, "-m", "ecsk.cli.main", "api", "serve", "--port", str(port), "-n", operator_ns]
+    args += ["--region", REGION, "--account", ACCOUNT]
+    env = dict(os.environ, KUBECONFIG=kubeconfig, PYTHONPATH=str(ROOT / "operator"))
+    with open(log, "ab") as out:
+        proc = subprocess.Popen(args, stdout=out, stderr=subprocess.STDOUT, env=env)
+    try:
+        wait_for(lambda: _up(port), timeout=30, what="endpoint listening")
+        yield boto3.client(
+            "apprunner",
+            endpoint_url=f"http://127.0.0.1:{port}",
+            region_name=REGION,
+            aws_access_key_id="local",
+            aws_secret_access_key="local",
+            config=Config(retries={"max_attempts": 2}),
+        )
+    finally:
+        proc.terminate()
+        proc.wait(10)
+
+
+def _state(client: Any, arn: str, want: str) -> dict[str, Any] | None:
+    svc: dict[str, Any] = client.describe_service(ServiceArn=arn)["Service"]
+    return svc if svc["Status"] == want else None
+
+
+def _ops(client: Any, arn: str) -> list[tuple[str, str, str]]:
+    ops = client.list_operations(ServiceArn=arn)["OperationSummaryList"]
+    return [(o["Type"], o["Status"], o["Id"]) for o in ops]
+
+
+def test_api_lifecycle_with_boto3(apprunner: Any) -> None:
+    image = {
+        "ImageIdentifier": "public.ecr.aws/aws-containers/hello-app-runner:latest",
+        "ImageRepositoryType": "ECR_PUBLIC",
+        "ImageConfiguration": {"Port": "8000"},
+    }
+    made = apprunner.create_service(
+        ServiceName="api-web",
+        SourceConfiguration={"ImageRepository": image, "AutoDeploymentsEnabled": False},
+        InstanceConfiguration={"Cpu": "0.25 vCPU", "Memory": "0.5 GB"},
+    )
+    svc, created_op = made["Service"], made["OperationId"]
+    arn = svc["ServiceArn"]
+    assert svc["Status"] == "OPERATION_IN_PROGRESS"
+    assert re.fullmatch(rf"arn:aws:apprunner:{REGION}:{ACCOUNT}:service/api-web/[0-9a-f]{{32}}", arn)
+    assert svc["InstanceConfiguration"]["Cpu"] == "256" and svc["InstanceConfiguration"]["Memory"] == "512"
+    assert svc["HealthCheckConfiguration"]["Protocol"] == "TCP"
+    running_svc = wait_for(lambda: _state(apprunner, arn, "RUNNING"), 90, what="RUNNING via the API")
+    assert running_svc["ServiceUrl"].endswith(f".{REGION}.awsapprunner.com")
+    assert _ops(apprunner, arn) == [("CREATE_SERVICE", "SUCCEEDED", created_op)]
+    listed = apprunner.list_services()["ServiceSummaryList"]
+    assert [s["ServiceArn"] for s in listed if s["ServiceName"] == "api-web"] == [arn]
+
+    paused_op = apprunner.pause_service(ServiceArn=arn)["OperationId"]
+    wait_for(lambda: _state(apprunner, arn, "PAUSED"), 90, what="PAUSED via the API")
+    assert _ops(apprunner, arn)[0] == ("PAUSE_SERVICE", "SUCCEEDED", paused_op)
+    with pytest.raises(ClientError) as err:
+        apprunner.pause_service(ServiceArn=arn)
+    assert err.value.response["Error"]["Code"] == "InvalidStateException"
+    apprunner.resume_service(ServiceArn=arn)
+    wait_for(lambda: _state(apprunner, arn, "RUNNING"), 90, what="RUNNING after ResumeService")
+
+    update_op = apprunner.update_service(
+        ServiceArn=arn, HealthCheckConfiguration={"Protocol": "HTTP", "Path": "/ready"}
+    )["OperationId"]
+    done = ("UPDATE_SERVICE", "SUCCEEDED", update_op)
+    wait_for(lambda: _ops(apprunner, arn)[0] == done, 90, what="UpdateService's operation")
+    assert _state(apprunner, arn, "RUNNING")
+    assert (
+        apprunner.describe_service(ServiceArn=arn)["Service"]["HealthCheckConfiguration"]["Path"] == "/ready"
+    )
+
+    deploy_op = apprunner.start_deployment(ServiceArn=arn)["OperationId"]
+    wait_for(
+        lambda: _ops(apprunner, arn)[0] == ("START_DEPLOYMENT", "SUCCEEDED", deploy_op), 90, what="deployment"
+    )
+    assert [t for t, _, _ in _ops(apprunner, arn)] == [
+        "START_DEPLOYMENT", "UPDATE_SERVICE", "RESUME_SERVICE", "PAUSE_SERVICE", "CREATE_SERVICE",
+    ]  # fmt: skip
+
+    apprunner.delete_service(ServiceArn=arn)
+    with pytest.raises(ClientError) as err:
+        wait_for(lambda: not apprunner.describe_service(ServiceArn=arn), 30, what="deleted")
+    assert err.value.response["Error"]["Code"] == "ResourceNotFoundException"
+
+
+def test_api_refuses_in_app_runner_words(apprunner: Any) -> None:
+    image = {"ImageIdentifier": "public.ecr.aws/x/y:1", "ImageRepositoryType": "ECR_PUBLIC"}
+    with pytest.raises(ClientError) as err:
+        apprunner.create_service(
+            ServiceName="bad-size",
+            SourceConfiguration={"ImageRepository": image},
+            InstanceConfiguration={"Cpu": "4 vCPU", "Memory": "2 GB"},
+        )
+    assert err.value.response["Error"]["Code"] == "InvalidRequestException"
+    assert "Cpu '4 vCPU' and Memory '2 GB' is not a supported instance configuration" in str(err.value)
+    with pytest.raises(ClientError) as err:
+        apprunner.create_service(
+            ServiceName="bad-check",
+            SourceConfiguration={"ImageRepository": image},
+            HealthCheckConfiguration={"Timeout": 30},
+        )
+    # the endpoint's service-model check (shared by every AWS service) names the member path
+    assert "Value '30' at 'HealthCheckConfiguration.Timeout' failed to satisfy constraint" in str(err.value)
+    assert "Member must have value less than or equal to 20" in str(err.value)
+    missing = f"arn:aws:apprunner:{REGION}:{ACCOUNT}:service/nope/{'0' * 32}"
+    with pytest.raises(ClientError) as err:
+        apprunner.describe_service(ServiceArn=missing)
+    assert err.value.response["Error"]["Code"] == "ResourceNotFoundException"

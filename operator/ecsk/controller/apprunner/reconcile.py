@@ -50,7 +50,9 @@ def _conditions(body: Mapping[str, Any], valid: str | None, ready: bool, status:
     prev = (body.get("status") or {}).get("conditions")
     gen = body["metadata"].get("generation")
     conds = [
-        condition(prev, "Valid", valid is None, "Valid" if valid is None else "InvalidRequest", valid or "", gen),
+        condition(
+            prev, "Valid", valid is None, "Valid" if valid is None else "InvalidRequest", valid or "", gen
+        ),
         condition(prev, "Ready", ready, status, f"Status {status}", gen),
     ]
     return merge_conditions(prev, conds)
@@ -116,10 +118,14 @@ def reconcile(rt: Runtime, body: Mapping[str, Any]) -> float | None:
     generation = int(meta.get("generation") or 0)
     if spec is None or errors:
         text = message(errors)
-        observed = Observed(generation, False, paused, prev.get("imageDigest"), token, False, now_iso(), ids["ServiceArn"])
+        observed = Observed(
+            generation, False, paused, prev.get("imageDigest"), token, False, now_iso(), ids["ServiceArn"]
+        )
         status = next_status(prev, observed)
         conds = _conditions(body, text, False, str(status.get("Status")))
-        if not any(c.get("type") == "Valid" and c.get("message") == text for c in prev.get("conditions") or []):
+        if not any(
+            c.get("type") == "Valid" and c.get("message") == text for c in prev.get("conditions") or []
+        ):
             rt.kube.event(body, "InvalidRequestException", text, "Warning")
         _patch(rt, body, {**status, **ids, "conditions": conds, "observedGeneration": generation})
         return None

@@ -24,8 +24,9 @@ SCHEMA_MAX_LENGTH = 4096
 bounds a CEL rule's cost by its strings' sizes, and the rules quote the value they refuse."""
 
 
-def _bounded(default: None = None) -> object:
-    return Field(default=default, json_schema_extra={"maxLength": SCHEMA_MAX_LENGTH})
+def _bounded() -> Any:
+    return Field(default=None, json_schema_extra={"maxLength": SCHEMA_MAX_LENGTH})
+
 
 DEFAULT_PORT = "8080"
 DEFAULT_CPU = "1 vCPU"

@@ -36,9 +36,15 @@ class Observed:
     arn: str
 
 
+def operation_id(arn: str, count: int) -> str:
+    """The Id of the service's `count`-th operation (from 0): the API returns it as OperationId
+    before the operator has seen the change, and the operator records the same one."""
+    return str(uuid.uuid5(uuid.NAMESPACE_URL, f"{arn}/operations/{count}"))
+
+
 def _op(kind: str, observed: Observed, count: int, status: str = IN_PROGRESS) -> Json:
     op = {
-        "Id": str(uuid.uuid5(uuid.NAMESPACE_URL, f"{observed.arn}/{count}/{kind}/{observed.now}")),
+        "Id": operation_id(observed.arn, count),
         "Type": kind,
         "Status": status,
         "TargetArn": observed.arn,
@@ -52,7 +58,9 @@ def _op(kind: str, observed: Observed, count: int, status: str = IN_PROGRESS) ->
 
 def _change(prev: Mapping[str, Any], ops: list[Json], observed: Observed) -> str | None:
     """The operation the observed state starts, if any (one per pass, most specific first)."""
-    if not ops or (prev.get("Status") == "CREATE_FAILED" and observed.generation != prev.get("deployedGeneration")):
+    if not ops or (
+        prev.get("Status") == "CREATE_FAILED" and observed.generation != prev.get("deployedGeneration")
+    ):
         return "CREATE_SERVICE"
     if bool(prev.get("paused")) != observed.paused:
         return "PAUSE_SERVICE" if observed.paused else "RESUME_SERVICE"
@@ -72,14 +80,16 @@ def next_status(prev: Mapping[str, Any], observed: Observed) -> Json:
     (deployedGeneration, paused, imageDigest, deploymentToken)."""
     ops: list[Json] = [dict(o) for o in prev.get("Operations") or []]
     kind = _change(prev, ops, observed)
+    count = int(prev.get("operationCount") or 0)
     out: Json = {
+        "operationCount": count + (kind is not None),
         "deployedGeneration": observed.generation,
         "paused": observed.paused,
         "imageDigest": observed.digest,
         "deploymentToken": observed.token,
     }
     if kind is not None and not observed.valid:
-        ops.insert(0, _op(kind, observed, len(ops), "FAILED"))
+        ops.insert(0, _op(kind, observed, count, "FAILED"))
         failed_create = kind == "CREATE_SERVICE"
         out.update(Status="CREATE_FAILED" if failed_create else prev.get("Status") or "RUNNING")
         if not failed_create:  # the refused change is not applied: keep following the old one
@@ -87,11 +97,11 @@ def next_status(prev: Mapping[str, Any], observed: Observed) -> Json:
         out["Operations"] = ops[:MAX_OPERATIONS]
         return out
     if not observed.valid:
-        out.update(Status=prev.get("Status"), Operations=ops)
+        out.update(Status=prev.get("Status"), Operations=ops, operationCount=count)
         return out
     if kind is not None:
         ops = [_close(o, "SUCCEEDED", observed.now) if o.get("Status") == IN_PROGRESS else o for o in ops]
-        ops.insert(0, _op(kind, observed, len(ops)))
+        ops.insert(0, _op(kind, observed, count))
     if ops and ops[0].get("Status") == IN_PROGRESS and observed.rolled_out:
         ops[0] = _close(ops[0], "SUCCEEDED", observed.now)
     busy = any(o.get("Status") == IN_PROGRESS for o in ops)
@@ -106,7 +116,9 @@ def rolled_out(deployment: Mapping[str, Any] | None, paused: bool) -> bool:
     if deployment is None:
         return False
     spec, status = deployment.get("spec") or {}, deployment.get("status") or {}
-    if int(status.get("observedGeneration") or 0) < int((deployment.get("metadata") or {}).get("generation") or 0):
+    if int(status.get("observedGeneration") or 0) < int(
+        (deployment.get("metadata") or {}).get("generation") or 0
+    ):
         return False
     want = 0 if paused else int(spec.get("replicas") or 0)
     return (

@@ -50,6 +50,7 @@ SUPPORTED: tuple[tuple[int, int], ...] = (
 """App Runner's supported configurations (vCPU units, MB): 0.25/0.5 GB ... 4 vCPU/12 GB."""
 SERVICE_NAME_PATTERN = "[A-Za-z0-9][A-Za-z0-9-_]{3,39}"
 RESERVED_ENV_PREFIX = "AWSAPPRUNNER"
+SOURCE_ONE_OF = "You must specify exactly one of ImageRepository and CodeRepository in SourceConfiguration."
 
 
 def _vcpu(units: int) -> str:
@@ -108,8 +109,11 @@ FIELD_RULES: tuple[FieldRule, ...] = (
     FieldRule(("ServiceName",), "serviceName", pattern=SERVICE_NAME_PATTERN),
     FieldRule(
         ("SourceConfiguration", "ImageRepository", "ImageIdentifier"),
-        "sourceConfiguration.imageRepository.imageIdentifier", 1, 1024, length=True,
-    ),  # fmt: skip
+        "sourceConfiguration.imageRepository.imageIdentifier",
+        1,
+        1024,
+        length=True,
+    ),
     FieldRule(
         ("SourceConfiguration", "ImageRepository", "ImageConfiguration", "StartCommand"),
         "sourceConfiguration.imageRepository.imageConfiguration.startCommand",
@@ -171,7 +175,7 @@ def _semantic(spec: AppRunnerService, issues: Issues) -> None:
     if source.ImageRepository is None:
         issues.add(
             "SourceConfiguration.ImageRepository",
-            "You must specify exactly one of ImageRepository and CodeRepository in SourceConfiguration.",
+            SOURCE_ONE_OF,
             "apprunner.source",
         )
         return
@@ -182,8 +186,12 @@ def _semantic(spec: AppRunnerService, issues: Issues) -> None:
             f"Port '{config.Port}' is not valid: it must be a port number from 1 to 65535.",
             "apprunner.port",
         )
-    for name in sorted({*(config.RuntimeEnvironmentVariables or {}), *(config.RuntimeEnvironmentSecrets or {})}
-                       if config else ()):  # fmt: skip
+    names = (
+        {*(config.RuntimeEnvironmentVariables or {}), *(config.RuntimeEnvironmentSecrets or {})}
+        if config
+        else set()
+    )
+    for name in sorted(names):
         if name.upper().startswith(RESERVED_ENV_PREFIX):
             issues.add(
                 "SourceConfiguration.ImageRepository.ImageConfiguration",
@@ -256,20 +264,28 @@ def _cel_field_rules(rule: FieldRule) -> tuple[tuple[str, ...], list[Json]]:
     quoted = rule.length or rule.pattern is not None
     clauses: list[tuple[str, str]] = []
     if rule.pattern is not None:
-        clauses.append((_cel_condition(field, rule), f"Member must satisfy regular expression pattern: {rule.pattern}"))
+        clauses.append(
+            (_cel_condition(field, rule), f"Member must satisfy regular expression pattern: {rule.pattern}")
+        )
     measure = f"size(self.{field})" if rule.length else f"self.{field}"
     what = "length" if rule.length else "value"
     if rule.minimum is not None:
-        clauses.append((f"{measure} >= {rule.minimum}", f"Member must have {what} greater than or equal to {rule.minimum}"))
+        clauses.append(
+            (
+                f"{measure} >= {rule.minimum}",
+                f"Member must have {what} greater than or equal to {rule.minimum}",
+            )
+        )
     if rule.maximum is not None:
-        clauses.append((f"{measure} <= {rule.maximum}", f"Member must have {what} less than or equal to {rule.maximum}"))
+        clauses.append(
+            (f"{measure} <= {rule.maximum}", f"Member must have {what} less than or equal to {rule.maximum}")
+        )
     out: list[Json] = []
     for condition, clause in clauses:
         cel: Json = {"rule": f"!has(self.{field}) || ({condition})", "fieldPath": f".{field}"}
         if quoted:
-            cel["messageExpression"] = (
-                f"{_cel_string(chr(39).join(['Value ', '']))} + self.{field} + {_cel_string(chr(39) + ' ' + where + clause)}"
-            )
+            head, tail = _cel_string("Value '"), _cel_string(f"' {where}{clause}")
+            cel["messageExpression"] = f"{head} + self.{field} + {tail}"
         else:
             cel["message"] = f"Value {where}{clause}"
         out.append(cel)
@@ -318,7 +334,7 @@ def cel_rules() -> dict[tuple[str, ...], list[Json]]:
     out.setdefault(("SourceConfiguration",), []).append(
         {
             "rule": "has(self.ImageRepository) || has(self.CodeRepository)",
-            "message": "You must specify exactly one of ImageRepository and CodeRepository in SourceConfiguration.",
+            "message": SOURCE_ONE_OF,
         }
     )
     return out

@@ -21,12 +21,12 @@ import shlex
 from dataclasses import dataclass
 from typing import Any
 
-from ecsk.core.apprunner.models import AppRunnerService
 from ecsk.core.apprunner.models import DEFAULT_HEALTHY_THRESHOLD as HEALTHY
 from ecsk.core.apprunner.models import DEFAULT_INTERVAL as INTERVAL
 from ecsk.core.apprunner.models import DEFAULT_PATH as PATH
 from ecsk.core.apprunner.models import DEFAULT_TIMEOUT as TIMEOUT
 from ecsk.core.apprunner.models import DEFAULT_UNHEALTHY_THRESHOLD as UNHEALTHY
+from ecsk.core.apprunner.models import AppRunnerService
 from ecsk.core.apprunner.rules import cpu_memory
 from ecsk.core.autoscaling.external import APPRUNNER_METRIC, LABEL_APPRUNNER_SERVICE
 from ecsk.core.translate.names import GROUP, MANAGED_BY, dns_label, label_value
@@ -95,7 +95,9 @@ def probes(spec: AppRunnerService) -> tuple[Json, Json]:
 
 def env(spec: AppRunnerService) -> list[Json]:
     cfg = spec.image_config
-    out: list[Json] = [{"name": k, "value": v} for k, v in sorted((cfg.RuntimeEnvironmentVariables or {}).items())]
+    out: list[Json] = [
+        {"name": k, "value": v} for k, v in sorted((cfg.RuntimeEnvironmentVariables or {}).items())
+    ]
     for name, arn in sorted((cfg.RuntimeEnvironmentSecrets or {}).items()):
         secret, key = stored_ref(arn)
         out.append({"name": name, "valueFrom": {"secretKeyRef": {"name": secret, "key": key}}})
@@ -120,7 +122,9 @@ def container(spec: AppRunnerService) -> Json:
     return out
 
 
-def _meta(name: str, namespace: str, spec: AppRunnerService, annotations: dict[str, str] | None = None) -> Json:
+def _meta(
+    name: str, namespace: str, spec: AppRunnerService, annotations: dict[str, str] | None = None
+) -> Json:
     meta: Json = {"name": name, "namespace": namespace, "labels": labels(spec)}
     if annotations:
         meta["annotations"] = annotations
@@ -129,9 +133,7 @@ def _meta(name: str, namespace: str, spec: AppRunnerService, annotations: dict[s
 
 def deployment(spec: AppRunnerService, namespace: str, rollout: Rollout) -> Json:
     name = object_name(spec)
-    pod_annotations = {
-        k: v for k, v in ((ANN_DIGEST, rollout.digest), (ANN_TOKEN, rollout.token)) if v
-    }
+    pod_annotations = {k: v for k, v in ((ANN_DIGEST, rollout.digest), (ANN_TOKEN, rollout.token)) if v}
     template_meta: Json = {"labels": labels(spec)}
     if pod_annotations:
         template_meta["annotations"] = pod_annotations
@@ -209,7 +211,11 @@ def hpa(spec: AppRunnerService, namespace: str) -> Json:
 
 def render(spec: AppRunnerService, namespace: str, rollout: Rollout) -> list[Json]:
     """Every object of the service (the HPA only while it runs: a paused service has none)."""
-    out = [deployment(spec, namespace, rollout), service(spec, namespace, rollout), ingress(spec, namespace, rollout)]
+    out = [
+        deployment(spec, namespace, rollout),
+        service(spec, namespace, rollout),
+        ingress(spec, namespace, rollout),
+    ]
     if not rollout.paused:
         out.append(hpa(spec, namespace))
     return out
