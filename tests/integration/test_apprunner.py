@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import shutil
 import subprocess
 import sys
 import time
@@ -250,16 +251,20 @@ def apprunner(operator_ns: str, kubeconfig: str, tmp_path_factory: pytest.TempPa
     ARNs the operator records and the ones the API returns agree), and a boto3 client on it."""
     from test_api_live import _free_port, _up
 
-    port = _free_port()
+    port, door = _free_port(), _free_port()
     log = tmp_path_factory.mktemp("api") / "api.log"
     args = [sys.executable, "-m", "ecsk.cli.main", "api", "serve", "--port", str(port), "-n", operator_ns]
     args += ["--region", REGION, "--account", ACCOUNT]
+    # ECR on the cluster's registry, through a front door of this namespace's own (source deploys)
+    args += ["--registry-url", "http://127.0.0.1:4597", "--registry-port", str(door)]
+    args += ["--registry-storage", str(Path.home() / ".cache/ecsk/registry/data")]
     env = dict(os.environ, KUBECONFIG=kubeconfig, PYTHONPATH=str(ROOT / "operator"))
     with open(log, "ab") as out:
         proc = subprocess.Popen(args, stdout=out, stderr=subprocess.STDOUT, env=env)
     try:
         wait_for(lambda: _up(port), timeout=30, what="endpoint listening")
-        yield boto3.client(
+        wait_for(lambda: _up(door), timeout=30, what="registry front door listening")
+        client = boto3.client(
             "apprunner",
             endpoint_url=f"http://127.0.0.1:{port}",
             region_name=REGION,
@@ -267,9 +272,15 @@ def apprunner(operator_ns: str, kubeconfig: str, tmp_path_factory: pytest.TempPa
             aws_secret_access_key="local",
             config=Config(retries={"max_attempts": 2}),
         )
+        ENDPOINTS[id(client)] = (f"http://127.0.0.1:{port}", f"127.0.0.1:{door}")
+        yield client
     finally:
         proc.terminate()
         proc.wait(10)
+
+
+ENDPOINTS: dict[int, tuple[str, str]] = {}
+"""boto3 client -> (endpoint URL, registry front door) of the module's endpoint."""
 
 
 def _state(client: Any, arn: str, want: str) -> dict[str, Any] | None:
@@ -361,3 +372,76 @@ def test_api_refuses_in_app_runner_words(apprunner: Any) -> None:
     with pytest.raises(ClientError) as err:
         apprunner.describe_service(ServiceArn=missing)
     assert err.value.response["Error"]["Code"] == "ResourceNotFoundException"
+
+
+# --- source deploys: `ecsk apprunner deploy --source DIR` with the real Docker ----------------
+
+
+def _docker() -> bool:
+    proc = (
+        subprocess.run(["docker", "info"], capture_output=True, check=False)
+        if shutil.which("docker")
+        else None
+    )
+    return proc is not None and proc.returncode == 0
+
+
+def _deploy(apprunner: Any, source: Path, name: str) -> subprocess.CompletedProcess[str]:
+    url, door = ENDPOINTS[id(apprunner)]
+    args = [
+        sys.executable,
+        "-m",
+        "ecsk.cli.main",
+        "apprunner",
+        "deploy",
+        "--source",
+        str(source),
+        "--name",
+        name,
+    ]
+    args += ["--endpoint", url, "--registry", door, "--region", REGION, "--port", "8000"]
+    env = dict(os.environ, PYTHONPATH=str(ROOT / "operator"))
+    return subprocess.run(args, capture_output=True, text=True, env=env, timeout=300, check=False)
+
+
+def _app(
+    directory: Path, text: str, dockerfile: str = 'FROM scratch\nCOPY page.txt /page.txt\nCMD ["/serve"]\n'
+) -> Path:
+    """A source directory whose image builds with no base image to pull (none is reachable)."""
+    directory.mkdir(exist_ok=True)
+    (directory / "Dockerfile").write_text(dockerfile)
+    (directory / "page.txt").write_text(text)
+    return directory
+
+
+def test_source_deploy_creates_then_redeploys_and_a_failed_build_changes_nothing(
+    apprunner: Any, api: pykube.HTTPClient, operator_ns: str, tmp_path: Path
+) -> None:
+    if not _docker():
+        pytest.skip("Docker is not available here (`ecsk kind host-prep` starts it)")
+    ns, name = operator_ns, f"src-{operator_ns[-8:]}"
+    source = _app(tmp_path / "web", "version 1")
+    first = _deploy(apprunner, source, name)
+    assert first.returncode == 0, first.stderr
+    arn = first.stdout.strip().splitlines()[-1]
+    assert "created" in first.stderr
+    st = wait_for(lambda: running(api, ns, name), 120, what="the deployed service RUNNING")
+    digest = st["imageDigest"]
+    assert digest and digest.startswith("sha256:")
+
+    _app(source, "version 2")
+    second = _deploy(apprunner, source, name)
+    assert second.returncode == 0, second.stderr
+    wait_for(lambda: _ops(apprunner, arn)[0][:2] == ("START_DEPLOYMENT", "SUCCEEDED"), 120, what="redeploy")
+    new_digest = status(api, ns, name)["imageDigest"]
+    assert new_digest != digest
+    assert _template_digest(api, ns, name) == new_digest
+
+    _app(source, "version 3", "FROM scratch\nRUN /bin/false\n")  # cannot run anything: the build fails
+    before = _ops(apprunner, arn)
+    broken = _deploy(apprunner, source, name)
+    assert broken.returncode != 0
+    assert "docker build failed" in broken.stderr and "The service was not changed" in broken.stderr
+    time.sleep(8)
+    assert _ops(apprunner, arn) == before
+    assert _template_digest(api, ns, name) == new_digest
