@@ -263,6 +263,7 @@ CUSTOM = {
     "ScalableTarget": "scalabletargets",
     "TaskDefinition": "taskdefinitions",
     "Repository": "repositories",
+    "AppRunnerService": "apprunnerservices",
 }
 VERB = {"get": "get", "list": "list", "delete": "delete", "merge_patch": "patch"}
 
