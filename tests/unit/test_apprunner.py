@@ -538,3 +538,77 @@ def test_service_name_from_the_directory(tmp_path: Path) -> None:
     assert apprunner_cmd.service_name(tmp_path / "my app!", None) == "my-app"
     assert apprunner_cmd.service_name(tmp_path / "ab", None) == "ab-app"
     assert apprunner_cmd.service_name(tmp_path / "x", "given") == "given"
+
+
+# --- the App Runner API, dispatched as the endpoint does --------------------------------------
+
+
+class FakeStore:
+    """AppRunnerService objects by name (create sets a uid, as the API server does)."""
+
+    namespace = "test"
+
+    def __init__(self) -> None:
+        self.objects: dict[str, dict[str, Any]] = {}
+
+    def list(self, kind: str, selector: str | None = None) -> list[dict[str, Any]]:
+        return [o for o in self.objects.values() if o["kind"] == kind]
+
+    def create(self, obj: dict[str, Any]) -> dict[str, Any]:
+        meta = {**obj["metadata"], "uid": f"uid-{obj['metadata']['name']}", "generation": 1,
+                "creationTimestamp": "2026-01-02T03:04:05Z"}  # fmt: skip
+        self.objects[meta["name"]] = body = {**obj, "metadata": meta}
+        return body
+
+    def merge_patch(self, kind: str, name: str, patch: dict[str, Any]) -> dict[str, Any] | None:
+        body = self.objects.get(name)
+        if body is None:
+            return None
+        ann = {**(body["metadata"].get("annotations") or {}), **patch["metadata"]["annotations"]}
+        body["metadata"]["annotations"] = {k: v for k, v in ann.items() if v is not None}
+        return body
+
+
+def call(store: FakeStore, operation: str, **params: Any) -> tuple[int, dict[str, Any]]:
+    import json
+
+    from ecsk.api import server
+    from ecsk.api.context import Settings
+
+    headers = {"X-Amz-Target": f"AppRunner.{operation}", "Content-Type": "application/x-amz-json-1.0"}
+    resp = server.dispatch(store, Settings(), "POST", "/", headers, json.dumps(params).encode())  # type: ignore[arg-type]
+    return resp.status, resp.body
+
+
+def test_api_create_describe_pause_and_refusals() -> None:
+    store = FakeStore()
+    source = {"ImageRepository": {"ImageIdentifier": IMAGE, "ImageRepositoryType": "ECR_PUBLIC"}}
+    code, out = call(store, "CreateService", ServiceName="Web_App", SourceConfiguration=source)
+    assert code == 200, out
+    svc = out["Service"]
+    assert svc["Status"] == "OPERATION_IN_PROGRESS"
+    name = next(iter(store.objects))
+    assert svc["ServiceArn"] == identity.service_arn("us-east-1", "000000000000", "Web_App", f"uid-{name}")
+    assert out["OperationId"] == operation_id(svc["ServiceArn"], 0)
+    assert svc["InstanceConfiguration"] == {"Cpu": "1024", "Memory": "2048"}  # App Runner's defaults
+    assert svc["SourceConfiguration"]["ImageRepository"]["ImageConfiguration"]["Port"] == "8080"
+    assert "Web_App" in {o["spec"]["ServiceName"] for o in store.objects.values()}
+    code, out = call(store, "CreateService", ServiceName="Web_App", SourceConfiguration=source)
+    assert (code, out["__type"]) == (400, "InvalidRequestException") and "already exists" in out["message"]
+    code, out = call(store, "CreateService", ServiceName="other", SourceConfiguration=source,
+                     InstanceConfiguration={"Cpu": "2 vCPU", "Memory": "2 GB"})  # fmt: skip
+    assert out["__type"] == "InvalidRequestException"
+    assert out["message"] == "1 validation error detected: " + rules.COMBINATION_MESSAGE.format(
+        cpu="2 vCPU", memory="2 GB"
+    )
+    arn = svc["ServiceArn"]
+    code, out = call(store, "PauseService", ServiceArn=arn)  # still being created
+    assert (code, out["__type"]) == (400, "InvalidStateException")
+    next(iter(store.objects.values()))["status"] = {"Status": "RUNNING", "operationCount": 1}
+    code, out = call(store, "PauseService", ServiceArn=arn)
+    assert code == 200 and out["OperationId"] == operation_id(arn, 1)
+    assert next(iter(store.objects.values()))["metadata"]["annotations"] == {"ecs.ecsk.io/paused": "true"}
+    code, out = call(store, "DescribeService", ServiceArn=arn.replace("Web_App", "nope"))
+    assert (code, out["__type"]) == (400, "ResourceNotFoundException")
+    code, out = call(store, "ListServices")
+    assert [s["ServiceName"] for s in out["ServiceSummaryList"]] == ["Web_App"]
