@@ -8,6 +8,7 @@ branch's adapter: `ecsk cluster up` runs it); an older adapter is detected and t
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
@@ -420,6 +421,28 @@ def test_source_deploy_creates_then_redeploys_and_a_failed_build_changes_nothing
     if not _docker():
         pytest.skip("Docker is not available here (`ecsk kind host-prep` starts it)")
     ns, name = operator_ns, f"src-{operator_ns[-8:]}"
+    try:
+        _deploy_twice_then_break(apprunner, api, ns, name, tmp_path)
+    finally:  # the shared registry and the local Docker keep nothing of this test
+        url, door = ENDPOINTS[id(apprunner)]
+        ecr = boto3.client("ecr", endpoint_url=url, region_name=REGION, aws_access_key_id="local",
+                           aws_secret_access_key="local")  # fmt: skip
+        with contextlib.suppress(ClientError):
+            ecr.delete_repository(repositoryName=name, force=True)
+        fmt = "{{.Repository}}:{{.Tag}}"
+        listed = subprocess.run(
+            ["docker", "images", "--format", fmt, f"{door}/{name}"],
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        if listed.stdout.split():
+            subprocess.run(["docker", "rmi", *listed.stdout.split()], capture_output=True, check=False)
+
+
+def _deploy_twice_then_break(
+    apprunner: Any, api: pykube.HTTPClient, ns: str, name: str, tmp_path: Path
+) -> None:
     source = _app(tmp_path / "web", "version 1")
     first = _deploy(apprunner, source, name)
     assert first.returncode == 0, first.stderr
