@@ -53,6 +53,7 @@ def test_write_crds_and_main(tmp_path: Path, capsys: pytest.CaptureFixture[str])
         "ScalingPolicy",
         "ScheduledAction",
         "Repository",
+        "AppRunnerService",
     ]
 
 

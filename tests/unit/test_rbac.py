@@ -51,6 +51,10 @@ USES: dict[tuple[str, str], dict[str, list[Evidence]]] = {
             ("ScheduledAction", "scheduledactions"),
         )
     },
+    (E, "apprunnerservices"): {
+        "list": [("ecsk/controller/apprunner/reconcile.py", 'PLURALS = {KIND: "apprunnerservices"}')],
+        "watch": [(KOPF, "apprunner.PLURALS")],
+    },
     (E, "ecsclusters"): {"list": [("ecsk/controller/capacity/providers.py", 'self._list_cr("ECSCluster")')]},
     (E, "capacityproviders"): {
         "list": [("ecsk/controller/capacity/providers.py", 'self._list_cr("CapacityProvider")')]
@@ -73,6 +77,7 @@ USES: dict[tuple[str, str], dict[str, list[Evidence]]] = {
             "scalabletargets",
             "scalingpolicies",
             "scheduledactions",
+            "apprunnerservices",
         )
     },
     (E, "ecsservices"): {
@@ -258,6 +263,7 @@ CUSTOM = {
     "ScalableTarget": "scalabletargets",
     "TaskDefinition": "taskdefinitions",
     "Repository": "repositories",
+    "AppRunnerService": "apprunnerservices",
 }
 VERB = {"get": "get", "list": "list", "delete": "delete", "merge_patch": "patch"}
 

@@ -27,7 +27,10 @@ class Service:
 
 @lru_cache(maxsize=1)
 def services() -> dict[str, Service]:
-    from ecsk.api import autoscaling, ecr, ecs, logs, secretsmanager, ssm
+    from ecsk.api import apprunner, autoscaling, ecr, ecs, logs, secretsmanager, ssm
 
-    found = [ecs.SERVICE, autoscaling.SERVICE, ecr.SERVICE, ssm.SERVICE, secretsmanager.SERVICE, logs.SERVICE]
+    found = [
+        ecs.SERVICE, autoscaling.SERVICE, ecr.SERVICE, ssm.SERVICE, secretsmanager.SERVICE, logs.SERVICE,
+        apprunner.SERVICE,
+    ]  # fmt: skip
     return {s.target_prefix: s for s in found}

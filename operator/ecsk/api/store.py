@@ -38,6 +38,7 @@ PLURALS = {
     "ScalingPolicy": "scalingpolicies",
     "ScheduledAction": "scheduledactions",
     "Repository": "repositories",
+    "AppRunnerService": "apprunnerservices",
 }
 CORE_PLURALS = {
     "ConfigMap": "configmaps",

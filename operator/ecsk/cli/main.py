@@ -6,6 +6,7 @@ import typer
 
 from ecsk.cli import (
     api_cmd,
+    apprunner_cmd,
     attributes_cmd,
     cluster_cmd,
     envfile_cmd,
@@ -32,6 +33,7 @@ app.add_typer(attributes_cmd.app, name="attributes")
 app.add_typer(api_cmd.app, name="api")
 app.add_typer(envfile_cmd.app, name="envfile")
 app.add_typer(lab_cmd.app, name="lab")
+app.add_typer(apprunner_cmd.app, name="apprunner")
 app.command("render")(render_cmd.render)
 app.command("import")(render_cmd.import_documents)
 app.command("operator")(operator_cmd.operator)

@@ -23,6 +23,7 @@ from typing import Any
 
 import kopf
 
+from ecsk.controller.apprunner import reconcile as apprunner
 from ecsk.controller.autoscaling import reconcile as autoscaling
 from ecsk.controller.capacity import fargate
 from ecsk.controller.capacity import providers as capacity
@@ -81,8 +82,8 @@ RECONCILERS: dict[str, Reconciler] = {
     "Task": tasks.reconcile,
     "ScheduledTask": scheduled.reconcile,
 }
-PLURALS |= autoscaling.PLURALS
-RECONCILERS |= autoscaling.RECONCILERS
+PLURALS |= autoscaling.PLURALS | apprunner.PLURALS
+RECONCILERS |= autoscaling.RECONCILERS | apprunner.RECONCILERS
 
 
 class OperatorRuntime:

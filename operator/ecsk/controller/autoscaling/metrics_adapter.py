@@ -184,13 +184,19 @@ def kube_client_auth() -> ClientAuth:
 
 
 def kube_lister() -> ServiceLister:
-    """List ECSServices with the operator's Kubernetes wrapper (in-cluster or kubeconfig)."""
-    from ecsk.controller.kube.client import Kube
+    """List ECSServices and AppRunnerServices with the operator's Kubernetes wrapper
+    (in-cluster or kubeconfig); App Runner services publish their concurrent requests."""
+    from ecsk.controller.kube.client import KindNotServed, Kube
 
     kube = Kube()
 
     def services(namespace: str) -> list[dict[str, Any]]:
-        return kube.list(CR, "ECSService", namespace)
+        out = kube.list(CR, "ECSService", namespace)
+        try:
+            runners = kube.list(CR, "AppRunnerService", namespace)
+        except KindNotServed:  # the CRD is not installed: nothing to publish
+            runners = []
+        return [*out, *({**r, "kind": "AppRunnerService"} for r in runners)]
 
     return services
 

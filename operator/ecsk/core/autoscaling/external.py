@@ -43,6 +43,12 @@ REQUESTS_ANNOTATION = "ecs.ecsk.io/requests-per-minute"
 """On an ECSService: requests per minute its target groups receive in total (`ecsk load --requests`)."""
 METRICS_ANNOTATION = "ecs.ecsk.io/metrics"
 """On an ECSService: JSON object `{"Namespace/MetricName": value}` (`ecsk load --metric`)."""
+APPRUNNER_METRIC = "apprunner-concurrent-requests"
+"""External metric: concurrent requests an App Runner service receives in total."""
+CONCURRENCY_ANNOTATION = "ecs.ecsk.io/concurrent-requests"
+"""On an AppRunnerService: its simulated concurrent requests (`ecsk load --apprunner-service`)."""
+LABEL_APPRUNNER_SERVICE = "ecs.ecsk.io/apprunner-service"
+"""On an App Runner service's objects and pods: its ServiceName (as a label value)."""
 LABEL_TARGET_GROUP = "ecs.ecsk.io/target-group"
 LABEL_TARGET_GROUP_ID = "ecs.ecsk.io/target-group-id"
 
@@ -145,6 +151,17 @@ def _number(text: Any) -> float | None:
     return value if math.isfinite(value) else None
 
 
+def apprunner_items(svc: Mapping[str, Any]) -> list[Item]:
+    """An AppRunnerService publishes its concurrent requests (0 when no load is set: an idle
+    service, which App Runner scales in to MinSize). The HPA's AverageValue target of
+    MaxConcurrency divides the total by the instances: desired = ceil(total / MaxConcurrency),
+    App Runner's "add an instance when concurrency per instance exceeds MaxConcurrency"."""
+    meta = svc.get("metadata") or {}
+    name = str((svc.get("spec") or {}).get("ServiceName") or meta.get("name") or "")
+    value = _number((meta.get("annotations") or {}).get(CONCURRENCY_ANNOTATION)) or 0.0
+    return [Item(APPRUNNER_METRIC, {LABEL_APPRUNNER_SERVICE: label_value(name)}, max(0.0, value))]
+
+
 def service_items(svc: Mapping[str, Any]) -> list[Item]:
     """The external metric values one ECSService publishes.
 
@@ -152,6 +169,8 @@ def service_items(svc: Mapping[str, Any]) -> list[Item]:
     target tracking scales in to its minimum). An unset customized metric publishes nothing:
     missing data, on which neither ECS nor the HPA acts. Malformed values count as unset.
     """
+    if svc.get("kind") == "AppRunnerService":
+        return apprunner_items(svc)
     meta = svc.get("metadata") or {}
     spec = svc.get("spec") or {}
     annotations = meta.get("annotations") or {}

@@ -20,6 +20,7 @@ Json = dict[str, Any]
 ECS = "ecs"
 AUTOSCALING = "application-autoscaling"
 ECR = "ecr"
+APPRUNNER = "apprunner"
 
 SHAPE_OF_KIND: dict[str, tuple[str, str]] = {
     "TaskDefinition": (ECS, "RegisterTaskDefinitionRequest"),
@@ -31,6 +32,7 @@ SHAPE_OF_KIND: dict[str, tuple[str, str]] = {
     "ScalingPolicy": (AUTOSCALING, "PutScalingPolicyRequest"),
     "ScheduledAction": (AUTOSCALING, "PutScheduledActionRequest"),
     "Repository": (ECR, "CreateRepositoryRequest"),
+    "AppRunnerService": (APPRUNNER, "CreateServiceRequest"),
 }
 """The AWS request shape each custom resource's `spec` mirrors (ScheduledTask is EventBridge's
 and FargateProfile is ecsk's own: neither has an ECS shape)."""

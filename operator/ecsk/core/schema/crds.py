@@ -22,6 +22,8 @@ from typing import Any, get_args
 import yaml
 from pydantic import BaseModel
 
+from ecsk.core.apprunner.models import AppRunnerService
+from ecsk.core.apprunner.rules import cel_rules as apprunner_rules
 from ecsk.core.autoscaling.models import ScalableTarget, ScalingPolicy, ScheduledAction
 from ecsk.core.capacity.fargate_profiles import FargateProfile
 from ecsk.core.capacity.models import CapacityProvider, ECSCluster
@@ -493,6 +495,22 @@ KINDS: tuple[KindSpec, ...] = (
             _col("URI", ".status.repositoryUri"),
             _col("Images", ".status.imageCount", "integer"),
             _col("Tag Mutability", ".spec.imageTagMutability"),
+            _AGE,
+        ),
+    ),
+    KindSpec(
+        kind="AppRunnerService",
+        plural="apprunnerservices",
+        short_names=("ars", "apprunner"),
+        model=AppRunnerService,
+        rules=apprunner_rules(),
+        optional=("ServiceName",),
+        columns=(
+            _col("Service", ".spec.ServiceName"),
+            _col("Status", ".status.Status"),
+            _col("URL", ".status.ServiceUrl"),
+            _col("Instances", ".status.instances", "integer"),
+            _col("Image", ".spec.SourceConfiguration.ImageRepository.ImageIdentifier", priority=1),
             _AGE,
         ),
     ),

@@ -44,6 +44,13 @@ def json_data_keys(secret_string: str) -> dict[str, str]:
     return out
 
 
+def stored_ref(value_from: str) -> tuple[str, str]:
+    """(Secret name, data key) of an SSM parameter or Secrets Manager secret ARN (App Runner's
+    RuntimeEnvironmentSecrets read the same stored values task `secrets` do)."""
+    secret, key, _ = _stored_ref(value_from)
+    return secret, key
+
+
 def _stored_ref(value_from: str) -> tuple[str, str, str | None]:
     """(Secret name, data key, what cannot be honoured) for a `valueFrom`: the Secret the AWS
     endpoint stores the parameter or secret in (`ecsk.api.vault`). A Secrets Manager json-key reads

@@ -1,0 +1,1 @@
+"""App Runner services: the AppRunnerService reconciler."""

@@ -1,0 +1,1 @@
+"""AWS App Runner: the CreateService shape, App Runner's rules, and its Kubernetes form."""

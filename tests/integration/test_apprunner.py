@@ -1,0 +1,470 @@
+"""App Runner services on the embedded cluster: an AppRunnerService becomes a Deployment,
+Service, Ingress and HPA with App Runner's status; scaling on simulated concurrency, pause and
+resume, automatic deployment of a new ECR digest, and refusals at admission.
+
+The concurrency test needs the cluster's metrics adapter to publish App Runner services (this
+branch's adapter: `ecsk cluster up` runs it); an older adapter is detected and the test says so.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import boto3
+import pykube
+import pytest
+import yaml
+from botocore.config import Config
+from botocore.exceptions import ClientError
+from kubectl import kubectl
+from kubetest import wait_for
+
+pytestmark = pytest.mark.integration
+
+CR = "ecs.ecsk.io/v1alpha1"
+ROOT = Path(__file__).resolve().parents[2]
+ACCOUNT, REGION = "000000000000", "us-east-1"
+ECR_IMAGE = f"{ACCOUNT}.dkr.ecr.{REGION}.amazonaws.com/web:latest"
+DIGEST_A = "sha256:" + "a" * 64
+DIGEST_B = "sha256:" + "b" * 64
+
+
+def runner(name: str, **spec: Any) -> dict[str, Any]:
+    image = {
+        "ImageIdentifier": "public.ecr.aws/aws-containers/hello-app-runner:latest",
+        "ImageRepositoryType": "ECR_PUBLIC",
+        "ImageConfiguration": {"Port": "8000", "RuntimeEnvironmentVariables": {"GREETING": "hi"}},
+    }
+    body = {
+        "ServiceName": name,
+        "SourceConfiguration": {"ImageRepository": image, "AutoDeploymentsEnabled": False},
+        "InstanceConfiguration": {"Cpu": "0.25 vCPU", "Memory": "0.5 GB"},
+        "HealthCheckConfiguration": {"Protocol": "HTTP", "Path": "/health", "Interval": 10},
+        "AutoScalingConfiguration": {"MaxConcurrency": 10, "MinSize": 1, "MaxSize": 4},
+        **spec,
+    }
+    return {"apiVersion": CR, "kind": "AppRunnerService", "metadata": {"name": name}, "spec": body}
+
+
+def apply(kubeconfig: str, ns: str, *docs: dict[str, Any], check: bool = True) -> Any:
+    return kubectl(kubeconfig, "-n", ns, "apply", "-f", "-", stdin=yaml.safe_dump_all(docs), check=check)
+
+
+def get(api: pykube.HTTPClient, ns: str, kind: str, name: str) -> dict[str, Any] | None:
+    cls = pykube.object_factory(api, CR, kind)
+    try:
+        return dict(cls.objects(api, namespace=ns).get(name=name).obj)
+    except pykube.exceptions.ObjectDoesNotExist:
+        return None
+
+
+def status(api: pykube.HTTPClient, ns: str, name: str) -> dict[str, Any]:
+    return dict((get(api, ns, "AppRunnerService", name) or {}).get("status") or {})
+
+
+def deployment(api: pykube.HTTPClient, ns: str, name: str) -> dict[str, Any] | None:
+    try:
+        return dict(pykube.Deployment.objects(api, namespace=ns).get(name=name).obj)
+    except pykube.exceptions.ObjectDoesNotExist:
+        return None
+
+
+def replicas(api: pykube.HTTPClient, ns: str, name: str) -> int | None:
+    dep = deployment(api, ns, name)
+    return None if dep is None else int(dep["spec"].get("replicas") or 0)
+
+
+def hpa(kubeconfig: str, ns: str, name: str) -> dict[str, Any] | None:
+    proc = kubectl(kubeconfig, "-n", ns, "get", "hpa", name, "-o", "json", check=False)
+    return json.loads(proc.stdout) if proc.returncode == 0 else None
+
+
+def annotate(kubeconfig: str, ns: str, name: str, *pairs: str) -> None:
+    kubectl(kubeconfig, "-n", ns, "annotate", "--overwrite", "apprunnerservice", name, *pairs)
+
+
+def running(api: pykube.HTTPClient, ns: str, name: str, state: str = "RUNNING") -> dict[str, Any] | None:
+    st = status(api, ns, name)
+    return st if st.get("Status") == state else None
+
+
+def test_service_runs_with_app_runner_identity_and_kubernetes_objects(
+    api: pykube.HTTPClient, kubeconfig: str, operator_ns: str
+) -> None:
+    ns = operator_ns
+    apply(kubeconfig, ns, runner("hello-web"))
+    st = wait_for(lambda: running(api, ns, "hello-web"), 90, what="hello-web RUNNING")
+    assert re.fullmatch(r"[a-z0-9]{10}\.us-east-1\.awsapprunner\.com", st["ServiceUrl"])
+    assert re.fullmatch(r"[0-9a-f]{32}", st["ServiceId"])
+    assert st["ServiceArn"] == f"arn:aws:apprunner:{REGION}:{ACCOUNT}:service/hello-web/{st['ServiceId']}"
+    assert [(o["Type"], o["Status"]) for o in st["Operations"]] == [("CREATE_SERVICE", "SUCCEEDED")]
+    assert st["Operations"][0]["EndedAt"]
+    dep = deployment(api, ns, "hello-web")
+    assert dep is not None and dep["spec"]["replicas"] == 1
+    c = dep["spec"]["template"]["spec"]["containers"][0]
+    assert c["resources"]["limits"] == {"cpu": "250m", "memory": "512Mi"}
+    assert c["readinessProbe"]["httpGet"]["path"] == "/health"
+    assert c["readinessProbe"]["httpGet"]["port"] == 8000
+    assert c["readinessProbe"]["periodSeconds"] == 10
+    assert {"name": "GREETING", "value": "hi"} in c["env"]
+    ing = json.loads(kubectl(kubeconfig, "-n", ns, "get", "ingress", "hello-web", "-o", "json").stdout)
+    assert ing["spec"]["rules"][0]["host"] == st["ServiceUrl"]
+    assert ing["metadata"]["ownerReferences"][0]["kind"] == "AppRunnerService"
+    svc = json.loads(kubectl(kubeconfig, "-n", ns, "get", "service", "hello-web", "-o", "json").stdout)
+    assert svc["spec"]["ports"][0]["targetPort"] == 8000
+    scaler = hpa(kubeconfig, ns, "hello-web")
+    assert scaler is not None
+    assert (scaler["spec"]["minReplicas"], scaler["spec"]["maxReplicas"]) == (1, 4)
+    metric = scaler["spec"]["metrics"][0]["external"]
+    assert metric["metric"]["name"] == "apprunner-concurrent-requests"
+    assert metric["target"] == {"type": "AverageValue", "averageValue": "10"}
+    cond = {c["type"]: c for c in st["conditions"]}
+    assert cond["Ready"]["status"] == "True"
+    assert (
+        cond["Ready"]["observedGeneration"]
+        == get(api, ns, "AppRunnerService", "hello-web")["metadata"]["generation"]
+    )
+
+
+@pytest.mark.parametrize(
+    ("change", "wording"),
+    [
+        ({"InstanceConfiguration": {"Cpu": "3 vCPU"}},
+         "Value '3 vCPU' at 'instanceConfiguration.cpu' failed to satisfy constraint: "
+         "Member must satisfy regular expression pattern: 256|512|1024|2048|4096|(0.25|0.5|1|2|4) vCPU"),
+        ({"InstanceConfiguration": {"Cpu": "1 vCPU", "Memory": "12 GB"}},
+         "Cpu '1 vCPU' and Memory '12 GB' is not a supported instance configuration"),
+        ({"HealthCheckConfiguration": {"Interval": 21}},
+         "at 'healthCheckConfiguration.interval' failed to satisfy constraint: "
+         "Member must have value less than or equal to 20"),
+        ({"AutoScalingConfiguration": {"MinSize": 5, "MaxSize": 3}},
+         "MinSize must be less than or equal to MaxSize"),
+        ({"ServiceName": "ab"}, "Value 'ab' at 'serviceName' failed to satisfy constraint: "
+         "Member must have length greater than or equal to 4"),
+    ],
+)  # fmt: skip
+def test_bad_specs_are_refused_at_admission_in_app_runner_words(
+    kubeconfig: str, operator_ns: str, change: dict[str, Any], wording: str
+) -> None:
+    proc = apply(kubeconfig, operator_ns, runner("refused-svc", **change), check=False)
+    assert proc.returncode != 0
+    assert wording in proc.stderr
+
+
+def test_concurrency_scales_between_min_and_max_size(
+    api: pykube.HTTPClient, kubeconfig: str, operator_ns: str
+) -> None:
+    ns = operator_ns
+    apply(kubeconfig, ns, runner("busy-web"))
+    wait_for(lambda: running(api, ns, "busy-web"), 90, what="busy-web RUNNING")
+    annotate(kubeconfig, ns, "busy-web", "ecs.ecsk.io/concurrent-requests=35")
+    raw = (
+        f"/apis/external.metrics.k8s.io/v1beta1/namespaces/{ns}/apprunner-concurrent-requests"
+        "?labelSelector=ecs.ecsk.io%2Fapprunner-service%3Dbusy-web"
+    )
+    proc = kubectl(kubeconfig, "get", "--raw", raw, check=False)
+    if proc.returncode != 0 or not json.loads(proc.stdout).get("items"):
+        pytest.skip(
+            "the cluster's metrics adapter does not publish App Runner concurrency (it predates "
+            f"this branch: restart it with `ecsk cluster up`): {proc.stdout or proc.stderr}"
+        )
+    assert json.loads(proc.stdout)["items"][0]["value"] == "35"
+    # ceil(35 concurrent / MaxConcurrency 10) = 4 instances
+    wait_for(lambda: replicas(api, ns, "busy-web") == 4, 120, what="4 instances for 35 concurrent requests")
+    annotate(kubeconfig, ns, "busy-web", "ecs.ecsk.io/concurrent-requests=1000")
+    time.sleep(15)
+    assert replicas(api, ns, "busy-web") == 4, "MaxSize caps the instances"
+    assert running(api, ns, "busy-web"), "scaling is not an operation"
+
+
+def test_pause_and_resume(api: pykube.HTTPClient, kubeconfig: str, operator_ns: str) -> None:
+    ns = operator_ns
+    apply(kubeconfig, ns, runner("pause-web"))
+    wait_for(lambda: running(api, ns, "pause-web"), 90, what="pause-web RUNNING")
+    annotate(kubeconfig, ns, "pause-web", "ecs.ecsk.io/paused=true")
+    st = wait_for(lambda: running(api, ns, "pause-web", "PAUSED"), 90, what="PAUSED")
+    assert st["Operations"][0]["Type"] == "PAUSE_SERVICE"
+    assert st["Operations"][0]["Status"] == "SUCCEEDED"
+    assert replicas(api, ns, "pause-web") == 0
+    assert wait_for(lambda: hpa(kubeconfig, ns, "pause-web") is None, 30, what="HPA removed")
+    kubectl(kubeconfig, "-n", ns, "annotate", "apprunnerservice", "pause-web", "ecs.ecsk.io/paused-")
+    st = wait_for(lambda: running(api, ns, "pause-web"), 90, what="RUNNING after resume")
+    assert [o["Type"] for o in st["Operations"]] == ["RESUME_SERVICE", "PAUSE_SERVICE", "CREATE_SERVICE"]
+    assert replicas(api, ns, "pause-web") == 1
+    assert hpa(kubeconfig, ns, "pause-web") is not None
+
+
+def _repository_images(kubeconfig: str, ns: str, digest: str) -> None:
+    images = [{"imageDigest": digest, "imageTags": ["latest"]}]
+    kubectl(kubeconfig, "-n", ns, "patch", "repository", "web", "--subresource=status", "--type=merge",
+            "-p", json.dumps({"status": {"images": images}}))  # fmt: skip
+
+
+def _template_digest(api: pykube.HTTPClient, ns: str, name: str) -> str | None:
+    dep = deployment(api, ns, name) or {}
+    meta = ((dep.get("spec") or {}).get("template") or {}).get("metadata") or {}
+    return (meta.get("annotations") or {}).get("ecs.ecsk.io/image-digest")
+
+
+def test_new_image_digest_rolls_out_a_deployment(
+    api: pykube.HTTPClient, kubeconfig: str, operator_ns: str
+) -> None:
+    ns = operator_ns
+    repo = {
+        "apiVersion": CR,
+        "kind": "Repository",
+        "metadata": {"name": "web"},
+        "spec": {"repositoryName": "web"},
+    }
+    apply(kubeconfig, ns, repo)
+    _repository_images(kubeconfig, ns, DIGEST_A)
+    doc = runner("auto-web")
+    doc["spec"]["SourceConfiguration"] = {
+        "ImageRepository": {"ImageIdentifier": ECR_IMAGE, "ImageRepositoryType": "ECR"},
+        "AutoDeploymentsEnabled": True,
+    }
+    apply(kubeconfig, ns, doc)
+    wait_for(lambda: running(api, ns, "auto-web"), 90, what="auto-web RUNNING")
+    assert _template_digest(api, ns, "auto-web") == DIGEST_A
+    _repository_images(kubeconfig, ns, DIGEST_B)  # a push moved `latest`
+    wait_for(lambda: _template_digest(api, ns, "auto-web") == DIGEST_B, 60, what="rollout of the new digest")
+    st = wait_for(lambda: running(api, ns, "auto-web"), 90, what="RUNNING after the deployment")
+    assert (st["Operations"][0]["Type"], st["Operations"][0]["Status"]) == ("START_DEPLOYMENT", "SUCCEEDED")
+    assert st["imageDigest"] == DIGEST_B
+
+
+# --- the App Runner API with boto3 ------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def apprunner(operator_ns: str, kubeconfig: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+    """`ecsk api serve` for the module's namespace, in the operator's region and account (so the
+    ARNs the operator records and the ones the API returns agree), and a boto3 client on it."""
+    from test_api_live import _free_port, _up
+
+    port, door = _free_port(), _free_port()
+    log = tmp_path_factory.mktemp("api") / "api.log"
+    args = [sys.executable, "-m", "ecsk.cli.main", "api", "serve", "--port", str(port), "-n", operator_ns]
+    args += ["--region", REGION, "--account", ACCOUNT]
+    # ECR on the cluster's registry, through a front door of this namespace's own (source deploys)
+    args += ["--registry-url", "http://127.0.0.1:4597", "--registry-port", str(door)]
+    args += ["--registry-storage", str(Path.home() / ".cache/ecsk/registry/data")]
+    env = dict(os.environ, KUBECONFIG=kubeconfig, PYTHONPATH=str(ROOT / "operator"))
+    with open(log, "ab") as out:
+        proc = subprocess.Popen(args, stdout=out, stderr=subprocess.STDOUT, env=env)
+    try:
+        wait_for(lambda: _up(port), timeout=30, what="endpoint listening")
+        wait_for(lambda: _up(door), timeout=30, what="registry front door listening")
+        client = boto3.client(
+            "apprunner",
+            endpoint_url=f"http://127.0.0.1:{port}",
+            region_name=REGION,
+            aws_access_key_id="local",
+            aws_secret_access_key="local",
+            config=Config(retries={"max_attempts": 2}),
+        )
+        ENDPOINTS[id(client)] = (f"http://127.0.0.1:{port}", f"127.0.0.1:{door}")
+        yield client
+    finally:
+        proc.terminate()
+        proc.wait(10)
+
+
+ENDPOINTS: dict[int, tuple[str, str]] = {}
+"""boto3 client -> (endpoint URL, registry front door) of the module's endpoint."""
+
+
+def _state(client: Any, arn: str, want: str) -> dict[str, Any] | None:
+    svc: dict[str, Any] = client.describe_service(ServiceArn=arn)["Service"]
+    return svc if svc["Status"] == want else None
+
+
+def _ops(client: Any, arn: str) -> list[tuple[str, str, str]]:
+    ops = client.list_operations(ServiceArn=arn)["OperationSummaryList"]
+    return [(o["Type"], o["Status"], o["Id"]) for o in ops]
+
+
+def test_api_lifecycle_with_boto3(apprunner: Any) -> None:
+    image = {
+        "ImageIdentifier": "public.ecr.aws/aws-containers/hello-app-runner:latest",
+        "ImageRepositoryType": "ECR_PUBLIC",
+        "ImageConfiguration": {"Port": "8000"},
+    }
+    made = apprunner.create_service(
+        ServiceName="api-web",
+        SourceConfiguration={"ImageRepository": image, "AutoDeploymentsEnabled": False},
+        InstanceConfiguration={"Cpu": "0.25 vCPU", "Memory": "0.5 GB"},
+    )
+    svc, created_op = made["Service"], made["OperationId"]
+    arn = svc["ServiceArn"]
+    assert svc["Status"] == "OPERATION_IN_PROGRESS"
+    assert re.fullmatch(rf"arn:aws:apprunner:{REGION}:{ACCOUNT}:service/api-web/[0-9a-f]{{32}}", arn)
+    assert svc["InstanceConfiguration"]["Cpu"] == "256" and svc["InstanceConfiguration"]["Memory"] == "512"
+    assert svc["HealthCheckConfiguration"]["Protocol"] == "TCP"
+    running_svc = wait_for(lambda: _state(apprunner, arn, "RUNNING"), 90, what="RUNNING via the API")
+    assert running_svc["ServiceUrl"].endswith(f".{REGION}.awsapprunner.com")
+    assert _ops(apprunner, arn) == [("CREATE_SERVICE", "SUCCEEDED", created_op)]
+    listed = apprunner.list_services()["ServiceSummaryList"]
+    assert [s["ServiceArn"] for s in listed if s["ServiceName"] == "api-web"] == [arn]
+
+    paused_op = apprunner.pause_service(ServiceArn=arn)["OperationId"]
+    wait_for(lambda: _state(apprunner, arn, "PAUSED"), 90, what="PAUSED via the API")
+    assert _ops(apprunner, arn)[0] == ("PAUSE_SERVICE", "SUCCEEDED", paused_op)
+    with pytest.raises(ClientError) as err:
+        apprunner.pause_service(ServiceArn=arn)
+    assert err.value.response["Error"]["Code"] == "InvalidStateException"
+    apprunner.resume_service(ServiceArn=arn)
+    wait_for(lambda: _state(apprunner, arn, "RUNNING"), 90, what="RUNNING after ResumeService")
+
+    update_op = apprunner.update_service(
+        ServiceArn=arn, HealthCheckConfiguration={"Protocol": "HTTP", "Path": "/ready"}
+    )["OperationId"]
+    done = ("UPDATE_SERVICE", "SUCCEEDED", update_op)
+    wait_for(lambda: _ops(apprunner, arn)[0] == done, 90, what="UpdateService's operation")
+    assert _state(apprunner, arn, "RUNNING")
+    assert (
+        apprunner.describe_service(ServiceArn=arn)["Service"]["HealthCheckConfiguration"]["Path"] == "/ready"
+    )
+
+    deploy_op = apprunner.start_deployment(ServiceArn=arn)["OperationId"]
+    wait_for(
+        lambda: _ops(apprunner, arn)[0] == ("START_DEPLOYMENT", "SUCCEEDED", deploy_op), 90, what="deployment"
+    )
+    assert [t for t, _, _ in _ops(apprunner, arn)] == [
+        "START_DEPLOYMENT", "UPDATE_SERVICE", "RESUME_SERVICE", "PAUSE_SERVICE", "CREATE_SERVICE",
+    ]  # fmt: skip
+
+    apprunner.delete_service(ServiceArn=arn)
+    with pytest.raises(ClientError) as err:
+        wait_for(lambda: not apprunner.describe_service(ServiceArn=arn), 30, what="deleted")
+    assert err.value.response["Error"]["Code"] == "ResourceNotFoundException"
+
+
+def test_api_refuses_in_app_runner_words(apprunner: Any) -> None:
+    image = {"ImageIdentifier": "public.ecr.aws/x/y:1", "ImageRepositoryType": "ECR_PUBLIC"}
+    with pytest.raises(ClientError) as err:
+        apprunner.create_service(
+            ServiceName="bad-size",
+            SourceConfiguration={"ImageRepository": image},
+            InstanceConfiguration={"Cpu": "4 vCPU", "Memory": "2 GB"},
+        )
+    assert err.value.response["Error"]["Code"] == "InvalidRequestException"
+    assert "Cpu '4 vCPU' and Memory '2 GB' is not a supported instance configuration" in str(err.value)
+    with pytest.raises(ClientError) as err:
+        apprunner.create_service(
+            ServiceName="bad-check",
+            SourceConfiguration={"ImageRepository": image},
+            HealthCheckConfiguration={"Timeout": 30},
+        )
+    # the endpoint's service-model check (shared by every AWS service) names the member path
+    assert "Value '30' at 'HealthCheckConfiguration.Timeout' failed to satisfy constraint" in str(err.value)
+    assert "Member must have value less than or equal to 20" in str(err.value)
+    missing = f"arn:aws:apprunner:{REGION}:{ACCOUNT}:service/nope/{'0' * 32}"
+    with pytest.raises(ClientError) as err:
+        apprunner.describe_service(ServiceArn=missing)
+    assert err.value.response["Error"]["Code"] == "ResourceNotFoundException"
+
+
+# --- source deploys: `ecsk apprunner deploy --source DIR` with the real Docker ----------------
+
+
+def _docker() -> bool:
+    proc = (
+        subprocess.run(["docker", "info"], capture_output=True, check=False)
+        if shutil.which("docker")
+        else None
+    )
+    return proc is not None and proc.returncode == 0
+
+
+def _deploy(apprunner: Any, source: Path, name: str) -> subprocess.CompletedProcess[str]:
+    url, door = ENDPOINTS[id(apprunner)]
+    args = [
+        sys.executable,
+        "-m",
+        "ecsk.cli.main",
+        "apprunner",
+        "deploy",
+        "--source",
+        str(source),
+        "--name",
+        name,
+    ]
+    args += ["--endpoint", url, "--registry", door, "--region", REGION, "--port", "8000"]
+    env = dict(os.environ, PYTHONPATH=str(ROOT / "operator"))
+    return subprocess.run(args, capture_output=True, text=True, env=env, timeout=300, check=False)
+
+
+def _app(
+    directory: Path, text: str, dockerfile: str = 'FROM scratch\nCOPY page.txt /page.txt\nCMD ["/serve"]\n'
+) -> Path:
+    """A source directory whose image builds with no base image to pull (none is reachable)."""
+    directory.mkdir(exist_ok=True)
+    (directory / "Dockerfile").write_text(dockerfile)
+    (directory / "page.txt").write_text(text)
+    return directory
+
+
+def test_source_deploy_creates_then_redeploys_and_a_failed_build_changes_nothing(
+    apprunner: Any, api: pykube.HTTPClient, operator_ns: str, tmp_path: Path
+) -> None:
+    if not _docker():
+        pytest.skip("Docker is not available here (`ecsk kind host-prep` starts it)")
+    ns, name = operator_ns, f"src-{operator_ns[-8:]}"
+    try:
+        _deploy_twice_then_break(apprunner, api, ns, name, tmp_path)
+    finally:  # the shared registry and the local Docker keep nothing of this test
+        url, door = ENDPOINTS[id(apprunner)]
+        ecr = boto3.client("ecr", endpoint_url=url, region_name=REGION, aws_access_key_id="local",
+                           aws_secret_access_key="local")  # fmt: skip
+        with contextlib.suppress(ClientError):
+            ecr.delete_repository(repositoryName=name, force=True)
+        fmt = "{{.Repository}}:{{.Tag}}"
+        listed = subprocess.run(
+            ["docker", "images", "--format", fmt, f"{door}/{name}"],
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        if listed.stdout.split():
+            subprocess.run(["docker", "rmi", *listed.stdout.split()], capture_output=True, check=False)
+
+
+def _deploy_twice_then_break(
+    apprunner: Any, api: pykube.HTTPClient, ns: str, name: str, tmp_path: Path
+) -> None:
+    source = _app(tmp_path / "web", "version 1")
+    first = _deploy(apprunner, source, name)
+    assert first.returncode == 0, first.stderr
+    arn = first.stdout.strip().splitlines()[-1]
+    assert "created" in first.stderr
+    st = wait_for(lambda: running(api, ns, name), 120, what="the deployed service RUNNING")
+    digest = st["imageDigest"]
+    assert digest and digest.startswith("sha256:")
+
+    _app(source, "version 2")
+    second = _deploy(apprunner, source, name)
+    assert second.returncode == 0, second.stderr
+    wait_for(lambda: _ops(apprunner, arn)[0][:2] == ("START_DEPLOYMENT", "SUCCEEDED"), 120, what="redeploy")
+    new_digest = status(api, ns, name)["imageDigest"]
+    assert new_digest != digest
+    assert _template_digest(api, ns, name) == new_digest
+
+    _app(source, "version 3", "FROM scratch\nRUN /bin/false\n")  # cannot run anything: the build fails
+    before = _ops(apprunner, arn)
+    broken = _deploy(apprunner, source, name)
+    assert broken.returncode != 0
+    assert "docker build failed" in broken.stderr and "The service was not changed" in broken.stderr
+    time.sleep(8)
+    assert _ops(apprunner, arn) == before
+    assert _template_digest(api, ns, name) == new_digest
