@@ -174,7 +174,7 @@ def test_concurrency_scales_between_min_and_max_size(
     )
     proc = kubectl(kubeconfig, "get", "--raw", raw, check=False)
     if proc.returncode != 0 or not json.loads(proc.stdout).get("items"):
-        pytest.skip(
+        pytest.fail(
             "the cluster's metrics adapter does not publish App Runner concurrency (it predates "
             f"this branch: restart it with `ecsk cluster up`): {proc.stdout or proc.stderr}"
         )
@@ -238,8 +238,13 @@ def test_new_image_digest_rolls_out_a_deployment(
     assert _template_digest(api, ns, "auto-web") == DIGEST_A
     _repository_images(kubeconfig, ns, DIGEST_B)  # a push moved `latest`
     wait_for(lambda: _template_digest(api, ns, "auto-web") == DIGEST_B, 60, what="rollout of the new digest")
-    st = wait_for(lambda: running(api, ns, "auto-web"), 90, what="RUNNING after the deployment")
-    assert (st["Operations"][0]["Type"], st["Operations"][0]["Status"]) == ("START_DEPLOYMENT", "SUCCEEDED")
+
+    def deployed() -> dict[str, Any] | None:
+        st = running(api, ns, "auto-web")
+        ops = (st or {}).get("Operations") or [{}]
+        return st if (ops[0].get("Type"), ops[0].get("Status")) == ("START_DEPLOYMENT", "SUCCEEDED") else None
+
+    st = wait_for(deployed, 90, what="RUNNING with the START_DEPLOYMENT operation SUCCEEDED")
     assert st["imageDigest"] == DIGEST_B
 
 
