@@ -1,8 +1,8 @@
 """ECS tasks naming ECR images of the local registry, on the embedded cluster (whose pods never
 pull): the operator checks the image before the pod exists (a service's pod as it starts). A
-pushed tag runs; a tag the
-repository does not hold, or a repository that does not exist, stops the task with the ECS
-agent's CannotPullContainerError (TaskFailedToStart), and a service says so in its events.
+pushed tag runs; a tag the repository does not hold, or a repository that does not exist, stops
+the task with the ECS agent's CannotPullContainerError (TaskFailedToStart); a service says so in
+its events, keeps trying, and runs once the image is pushed.
 
 The registry, the endpoint (ECS and ECR APIs, the registry's front door) and `docker push` are
 test_ecr_live's; an operator of the same account and region watches the same namespace."""

@@ -14,7 +14,6 @@ from datetime import UTC, datetime
 from typing import Any
 
 from ecsk.controller.capacity import launch
-from ecsk.controller.ecr.images import pull_failure
 from ecsk.controller.kube import inventory
 from ecsk.controller.kube.client import KindNotServed, KubeError, adopt, now_iso
 from ecsk.controller.placement import live as placement
@@ -30,7 +29,7 @@ from ecsk.controller.runtime.common import (
     valid_text,
     warning_event,
 )
-from ecsk.controller.runtime.secrets import secrets_failure
+from ecsk.controller.services.starts import start_failure
 from ecsk.controller.taskdefs import reconcile as taskdefs
 from ecsk.core.capacity import providers as capacity
 from ecsk.core.models import ECSService, TaskDefinition, load_document
@@ -258,11 +257,8 @@ def _replace_task(rt: Runtime, pod: dict[str, Any], ended: EndedContainer) -> di
 
 
 def _start_failure(rt: Runtime, ns: str, td: TaskDefinition) -> str | None:
-    """Why a task of `td` started now would fail before its containers (the agent fetches
-    secrets, then pulls images), in the agent's words; None when it would start."""
-    return secrets_failure(rt.kube, ns, td) or pull_failure(
-        rt.kube, ns, td, rt.config.account, rt.config.region
-    )
+    """Why a task of `td` started now would fail before its containers (see starts)."""
+    return start_failure(rt.kube, ns, td, rt.config.account, rt.config.region)
 
 
 def _check_starts(
