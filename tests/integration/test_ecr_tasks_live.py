@@ -1,7 +1,8 @@
 """ECS tasks naming ECR images of the local registry, on the embedded cluster (whose pods never
-pull): the operator checks the image before the pod exists. A pushed tag runs; a tag the
-repository does not hold, or a repository that does not exist, stops the task with the ECS
-agent's CannotPullContainerError (TaskFailedToStart), and a service says so in its events.
+pull): the operator checks the image before the pod exists (a service's pod as it starts). A
+pushed tag runs; a tag the repository does not hold, or a repository that does not exist, stops
+the task with the ECS agent's CannotPullContainerError (TaskFailedToStart); a service says so in
+its events, keeps trying, and runs once the image is pushed.
 
 The registry, the endpoint (ECS and ECR APIs, the registry's front door) and `docker push` are
 test_ecr_live's; an operator of the same account and region watches the same namespace."""
@@ -97,3 +98,28 @@ def test_service_says_it_cannot_pull(ecs: Any, ecr: Any, ecr_env: Env) -> None:
         "(service empty-svc) failed to launch a task with (error CannotPullContainerError"
     )
     assert f"manifest for {HOST}/shop/empty:latest not found" in message
+
+    # ECS stops each try before it starts (no task runs), and the service keeps trying.
+    def stopped_tries() -> list[dict[str, Any]] | None:
+        arns = ecs.list_tasks(serviceName="empty-svc", desiredStatus="STOPPED")["taskArns"]
+        tasks = ecs.describe_tasks(tasks=arns)["tasks"] if arns else []
+        return tasks if len(tasks) >= 2 else None
+
+    tries = wait_for(stopped_tries, timeout=60, what="two stopped tries")
+    for task in tries:
+        assert task["stopCode"] == "TaskFailedToStart"
+        assert task["stoppedReason"] == (
+            f"CannotPullContainerError: Error response from daemon: manifest for {HOST}/shop/empty:latest "
+            "not found: manifest unknown: Requested image not found"
+        )
+    assert ecs.describe_services(services=["empty-svc"])["services"][0]["runningCount"] == 0
+
+    # Once the image is pushed, the next try runs (the service was never wedged).
+    push(ecr_env, "shop/empty", "latest", "empty at last")
+
+    def running() -> bool:
+        return ecs.describe_services(services=["empty-svc"])["services"][0]["runningCount"] == 1
+
+    wait_for(running, timeout=90, what="the service's task running after the push")
+    arn = ecs.list_tasks(serviceName="empty-svc", desiredStatus="RUNNING")["taskArns"][0]
+    assert ecs.describe_tasks(tasks=[arn])["tasks"][0]["lastStatus"] == "RUNNING"

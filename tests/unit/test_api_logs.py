@@ -16,6 +16,7 @@ from botocore.exceptions import ClientError
 from ecsk.api import server
 from ecsk.api.context import Settings
 from ecsk.api.logs.streams import parse
+from ecsk.api.store import Conflict
 
 UID = "0b9e3c1a-1111-2222-3333-444455556666"
 TASK_ID = UID.replace("-", "")
@@ -62,13 +63,41 @@ class LogStore:
             "sim-1": {"metadata": {"name": "sim-1", "annotations": {"kwok.x-k8s.io/node": "fake"}}},
         }
 
+        self.config_maps: dict[str, dict[str, Any]] = {}
+
     def list(self, kind: str, selector: str | None = None) -> list[dict[str, Any]]:
+        if kind == "ConfigMap":
+            assert selector == "ecs.ecsk.io/store=logs"
+            return list(self.config_maps.values())
         assert kind == "Pod"
         return self.pods
 
     def get(self, kind: str, name: str, fresh: bool = False) -> dict[str, Any] | None:
+        if kind == "ConfigMap":
+            return self.config_maps.get(name)
         assert kind == "Node"
         return self.nodes.get(name)
+
+    def create(self, obj: dict[str, Any]) -> dict[str, Any]:
+        assert obj["kind"] == "ConfigMap" and obj["metadata"]["namespace"] == "test"
+        if obj["metadata"]["name"] in self.config_maps:
+            raise Conflict(obj["metadata"]["name"])
+        self.config_maps[obj["metadata"]["name"]] = obj
+        return obj
+
+    def merge_patch(self, kind: str, name: str, patch: dict[str, Any]) -> dict[str, Any] | None:
+        cm = self.config_maps.get(name)
+        if cm is None:
+            return None
+        for key, value in patch["data"].items():
+            if value is None:
+                cm["data"].pop(key, None)
+            else:
+                cm["data"][key] = value
+        return cm
+
+    def delete(self, kind: str, name: str) -> bool:
+        return self.config_maps.pop(name, None) is not None
 
     def pod_log(self, pod: str, container: str) -> str | None:
         assert (pod, container) == ("web-1", "web")
@@ -105,6 +134,38 @@ def test_groups_and_streams_named_like_awslogs(logs: Any) -> None:
     with pytest.raises(ClientError) as err:
         logs.describe_log_streams(logGroupName="/ecs/none")
     assert err.value.response["Error"]["Code"] == "ResourceNotFoundException"
+
+
+def test_created_groups_retention_and_delete(logs: Any) -> None:
+    logs.create_log_group(logGroupName="/ecs/api", tags={"team": "shop"})
+    with pytest.raises(ClientError) as exc:
+        logs.create_log_group(logGroupName="/ecs/api")
+    assert exc.value.response["Error"]["Code"] == "ResourceAlreadyExistsException"
+    assert exc.value.response["Error"]["Message"] == "The specified log group already exists"
+    logs.put_retention_policy(logGroupName="/ecs/api", retentionInDays=14)
+    groups = {g["logGroupName"]: g for g in logs.describe_log_groups()["logGroups"]}
+    assert sorted(groups) == ["/ecs/api", "/ecs/sim", "/ecs/web"]  # created + written to by tasks
+    assert groups["/ecs/api"]["retentionInDays"] == 14
+    assert "retentionInDays" not in groups["/ecs/web"]
+    assert groups["/ecs/api"]["creationTime"] > 1700000000000
+
+    with pytest.raises(ClientError) as exc:
+        logs.put_retention_policy(logGroupName="/ecs/api", retentionInDays=2)
+    assert exc.value.response["Error"]["Code"] == "InvalidParameterException"
+    assert "retentionInDays" in exc.value.response["Error"]["Message"]
+    logs.delete_retention_policy(logGroupName="/ecs/api")
+    assert "retentionInDays" not in logs.describe_log_groups(logGroupNamePrefix="/ecs/api")["logGroups"][0]
+
+    logs.delete_log_group(logGroupName="/ecs/api")
+    for call in (logs.delete_log_group, logs.delete_retention_policy):
+        with pytest.raises(ClientError) as exc:
+            call(logGroupName="/ecs/api")
+        assert exc.value.response["Error"]["Code"] == "ResourceNotFoundException"
+        assert exc.value.response["Error"]["Message"] == "The specified log group does not exist."
+    with pytest.raises(ClientError) as exc:
+        logs.create_log_group(logGroupName="/ecs/bad name")
+    assert exc.value.response["Error"]["Code"] == "InvalidParameterException"
+    assert "logGroupName" in exc.value.response["Error"]["Message"]
 
 
 def test_get_log_events_pages_with_stable_end_token(logs: Any) -> None:

@@ -43,6 +43,7 @@ DYNAMIC = {
     ("ecs/clusters.py", "list"): ("ECSService", "Task"),
     ("ecs/tags.py", "update_spec"): ("ECSCluster", "ECSService", "Task"),
     ("ecs/taskdefs.py", "create"): ("TaskDefinition",),  # built with its registration annotation
+    ("logs/groups.py", "create"): ("ConfigMap",),  # loggroups.group_configmap
     **{
         ("ecr/" + where, method): ("Repository",)  # common.KIND
         for where, method in (

@@ -109,7 +109,10 @@ USES: dict[tuple[str, str], dict[str, list[Evidence]]] = {
         "get": [CALL("get", "ConfigMap")],  # environment files (ecsk envfile put), read by name
         "list": [CALL("list", "ConfigMap")],
         "watch": [(KOPF, '("", "v1", "configmaps")')],
-        "create": [("ecsk/controller/taskdefs/reconcile.py", "rt.kube.create(_snapshot(")],
+        "create": [
+            ("ecsk/controller/taskdefs/reconcile.py", "rt.kube.create(_snapshot("),
+            ("ecsk/controller/runtime/loggroups.py", "kube.create(group_configmap("),
+        ],
         "patch": [CALL("merge_patch", "ConfigMap")],
         "delete": [CALL("delete", "ConfigMap")],
     },

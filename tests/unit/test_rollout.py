@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from ecsk.core.common.labels import LABEL_DEPLOYMENT_TOKEN, LABEL_REVISION
 from ecsk.core.services import rollout as ro
 
 
@@ -144,3 +145,22 @@ def test_plain_revision_key_never_counts_a_forced_deployments_pods() -> None:
     d = ro.Deployment(id="x", status="PRIMARY", revision=2, taskDefinition="td:2", desiredCount=1, token="t")
     assert ro.observed_for({2: ro.Observed(running=5)}, d) == ro.Observed()
     assert ro.observed_for({(2, "t"): ro.Observed(running=1)}, d).running == 1
+
+
+def _start_pod(name: str, revision: int, token: str = "", **meta: Any) -> dict[str, Any]:
+    labels = {LABEL_REVISION: str(revision)}
+    if token:
+        labels[LABEL_DEPLOYMENT_TOKEN] = token
+    return {"metadata": {"name": name, "labels": labels, **meta}}
+
+
+def test_unchecked_starts_are_the_current_deployments_new_pods_only() -> None:
+    pods = [
+        _start_pod("new", 2),
+        _start_pod("checked", 2, annotations={ro.START_CHECKED_ANNOTATION: "true"}),
+        _start_pod("old-revision", 1),
+        _start_pod("other-token", 2, token="t1"),
+        _start_pod("terminating", 2, deletionTimestamp="2026-01-01T00:00:00Z"),
+    ]
+    assert [p["metadata"]["name"] for p in ro.unchecked_starts(pods, (2, ""))] == ["new"]
+    assert [p["metadata"]["name"] for p in ro.unchecked_starts(pods, (2, "t1"))] == ["other-token"]

@@ -3,7 +3,7 @@ the task pods' real output through the Kubernetes API."""
 
 from __future__ import annotations
 
-from ecsk.api.logs import operations
+from ecsk.api.logs import groups, operations
 from ecsk.api.registry import Service
 
 SERVICE = Service(
@@ -12,6 +12,10 @@ SERVICE = Service(
     signing_name="logs",
     validation_error="InvalidParameterException",
     operations={
+        "CreateLogGroup": groups.create_log_group,
+        "DeleteLogGroup": groups.delete_log_group,
+        "PutRetentionPolicy": groups.put_retention_policy,
+        "DeleteRetentionPolicy": groups.delete_retention_policy,
         "DescribeLogGroups": operations.describe_log_groups,
         "DescribeLogStreams": operations.describe_log_streams,
         "GetLogEvents": operations.get_log_events,

@@ -1,4 +1,5 @@
-"""DescribeLogGroups, DescribeLogStreams, GetLogEvents, FilterLogEvents on the task pods' output.
+"""DescribeLogGroups (the created groups, see groups, and those running tasks write to);
+DescribeLogStreams, GetLogEvents, FilterLogEvents on the task pods' output.
 
 GetLogEvents tokens are positions in the stream (`f/<n>` forward, `b/<n>` backward) and, as
 CloudWatch does, the forward token comes back unchanged at the end of the stream, which is how
@@ -15,6 +16,7 @@ from typing import Any
 
 from ecsk.api.context import Context, page
 from ecsk.api.errors import AwsError
+from ecsk.api.logs.groups import Group, stored_groups
 from ecsk.api.logs.streams import Event, Stream, all_streams, events, group_streams
 
 MAX_EVENTS = 10000
@@ -48,6 +50,11 @@ def _paged(
     return page(items, params, key=key, limit=limit, error="InvalidParameterException", reverse=reverse)
 
 
+def _retention(stored: Mapping[str, Group], name: str) -> int | None:
+    group = stored.get(name)
+    return group.retention if group else None
+
+
 def describe_log_groups(ctx: Context, p: dict[str, Any]) -> dict[str, Any]:
     prefix, pattern = p.get("logGroupNamePrefix"), p.get("logGroupNamePattern")
     if prefix and pattern:
@@ -55,9 +62,11 @@ def describe_log_groups(ctx: Context, p: dict[str, Any]) -> dict[str, Any]:
             "InvalidParameterException",
             "LogGroup name prefix and LogGroup name pattern are mutually exclusive parameters.",
         )
-    created: dict[str, int] = {}
-    for s in all_streams(ctx):
-        created[s.group] = min(created.get(s.group, s.created_ms), s.created_ms)
+    stored = stored_groups(ctx)
+    created: dict[str, int] = {g.name: g.created_ms for g in stored.values()}
+    for s in all_streams(ctx):  # a group a running task writes to is listed even if never created
+        if s.group not in stored:
+            created[s.group] = min(created.get(s.group, s.created_ms), s.created_ms)
     names = [
         g
         for g in created
@@ -75,6 +84,7 @@ def describe_log_groups(ctx: Context, p: dict[str, Any]) -> dict[str, Any]:
             "logGroupArn": _group_arn(ctx, g),
             "storedBytes": 0,
             "logGroupClass": "STANDARD",
+            **({"retentionInDays": r} if (r := _retention(stored, g)) else {}),
         }
         for g in chunk
     ]

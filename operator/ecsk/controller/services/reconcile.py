@@ -14,7 +14,6 @@ from datetime import UTC, datetime
 from typing import Any
 
 from ecsk.controller.capacity import launch
-from ecsk.controller.ecr.images import pull_failure
 from ecsk.controller.kube import inventory
 from ecsk.controller.kube.client import KindNotServed, KubeError, adopt, now_iso
 from ecsk.controller.placement import live as placement
@@ -30,16 +29,18 @@ from ecsk.controller.runtime.common import (
     valid_text,
     warning_event,
 )
-from ecsk.controller.runtime.secrets import secrets_failure
+from ecsk.controller.services.starts import start_failure
 from ecsk.controller.taskdefs import reconcile as taskdefs
 from ecsk.core.capacity import providers as capacity
-from ecsk.core.models import ECSService, load_document
+from ecsk.core.models import ECSService, TaskDefinition, load_document
 from ecsk.core.services import events as ev
 from ecsk.core.services import rollout as ro
 from ecsk.core.taskdefs import revisions as rv
 from ecsk.core.taskdefs.revisions import TaskDefinitionError, parse_reference
 from ecsk.core.tasks.status import (
     SCALING_STOPPED,
+    STOP_CODE_ANNOTATION,
+    STOPPED_REASON_ANNOTATION,
     EndedContainer,
     derive_task_status,
     ended_essential,
@@ -255,6 +256,39 @@ def _replace_task(rt: Runtime, pod: dict[str, Any], ended: EndedContainer) -> di
     return record.to_dict()
 
 
+def _start_failure(rt: Runtime, ns: str, td: TaskDefinition) -> str | None:
+    """Why a task of `td` started now would fail before its containers (see starts)."""
+    return start_failure(rt.kube, ns, td, rt.config.account, rt.config.region)
+
+
+def _check_starts(
+    rt: Runtime, ns: str, td: TaskDefinition, pods: list[dict[str, Any]], current: ro.DeploymentKey
+) -> str | None:
+    """Check each newly started task of the current deployment as the ECS agent does before it
+    starts one: a missing secret or ECR image stops it (TaskFailedToStart, the agent's
+    stoppedReason) and the ReplicaSet starts the next try, so the service keeps trying and runs
+    once the image is pushed; a task that passes is marked checked (never stopped later on).
+    On kind the kubelet would fail the pull too; on the embedded cluster this is the only check.
+    A stopped pod's listed copy is updated as the deletion left it (it still counts in the
+    circuit breaker's ledger, as a task that failed to start does on ECS). Returns the failure."""
+    starting = ro.unchecked_starts(pods, current)
+    if not starting:
+        return None
+    failure = _start_failure(rt, ns, td)
+    for pod in starting:
+        meta = pod["metadata"]
+        if failure:
+            stop_task_pod(rt.kube, pod, "TaskFailedToStart", failure)
+            meta.setdefault("annotations", {}).update(
+                {STOP_CODE_ANNOTATION: "TaskFailedToStart", STOPPED_REASON_ANNOTATION: failure}
+            )
+            meta["deletionTimestamp"] = now_iso()
+        else:
+            patch = {"metadata": {"annotations": {ro.START_CHECKED_ANNOTATION: "true"}}}
+            rt.kube.merge_patch("v1", "Pod", meta["name"], meta.get("namespace"), patch)
+    return failure
+
+
 def _stopped_at(rec: Mapping[str, Any]) -> float | None:
     try:
         return datetime.fromisoformat(str(rec.get("stoppedAt") or "").replace("Z", "+00:00")).timestamp()
@@ -435,8 +469,9 @@ def reconcile(rt: Runtime, body: Mapping[str, Any]) -> float | None:
         else int(svc.desiredCount if svc.desiredCount is not None else 1)
     )
     pods = [] if created else rt.kube.list("v1", "Pod", ns, selector)
-    observed: dict[ro.DeploymentKey, dict[str, Any]] = {}
     current = (revision, token)
+    failure = _check_starts(rt, ns, resolved.task_definition, pods, current)
+    observed: dict[ro.DeploymentKey, dict[str, Any]] = {}
     task_ids: list[str] = []
     unplaced: list[tuple[str, dict[str, Any]]] = []
     running = pending = healthy = 0
@@ -531,13 +566,10 @@ def reconcile(rt: Runtime, body: Mapping[str, Any]) -> float | None:
             new_pin = ro.RollbackPin(revision, outcome.rollback_to, int(gen or 0))
             target = ro.deployment_id(meta["uid"], outcome.rollback_to, token)
             msgs.append(("Warning", "RollingBack", ev.rolling_back(name, outcome.failed, target)))
-    if pending or running < desired:  # tasks are starting: their secrets and images must resolve
-        td = resolved.task_definition
-        failure = secrets_failure(rt.kube, ns, td) or pull_failure(
-            rt.kube, ns, td, rt.config.account, rt.config.region
-        )
-        if failure:
-            msgs.append(("Warning", "TaskFailedToStart", ev.failed_to_launch(name, failure)))
+    if failure is None and (pending or running < desired):  # tasks are starting: say why not
+        failure = _start_failure(rt, ns, resolved.task_definition)
+    if failure:
+        msgs.append(("Warning", "TaskFailedToStart", ev.failed_to_launch(name, failure)))
     if outcome.unable_to_start:
         msgs.append(("Warning", "UnableToStart", ev.unable_to_start_consistently(name)))
     if outcome.completed:

@@ -17,7 +17,6 @@ from datetime import UTC, datetime
 from typing import Any
 
 from ecsk.controller.capacity import launch
-from ecsk.controller.ecr.images import pull_failure
 from ecsk.controller.kube.client import GROUP, adopt, now_iso, owner_reference
 from ecsk.controller.placement import live as placement
 from ecsk.controller.runtime.common import (
@@ -33,8 +32,8 @@ from ecsk.controller.runtime.common import (
     valid_text,
     warning_event,
 )
-from ecsk.controller.runtime.secrets import secrets_failure
 from ecsk.controller.services.reconcile import cluster_name
+from ecsk.controller.services.starts import start_failure
 from ecsk.controller.taskdefs import reconcile as taskdefs
 from ecsk.core.capacity import providers as capacity
 from ecsk.core.models import RunTask, TaskOverride, load_document
@@ -250,9 +249,7 @@ def reconcile(rt: Runtime, body: Mapping[str, Any]) -> float | None:
         # secret or image fails the task before it has a container (no pod: there is nothing
         # to run), recorded STOPPED.
         td = resolved.task_definition
-        failure = secrets_failure(rt.kube, ns, td) or pull_failure(
-            rt.kube, ns, td, rt.config.account, rt.config.region
-        )
+        failure = start_failure(rt.kube, ns, td, rt.config.account, rt.config.region)
         for i, (pod, _) in zip(to_launch, placed, strict=True):
             launched.append(i)
             if failure:

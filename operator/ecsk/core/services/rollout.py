@@ -61,6 +61,24 @@ def pod_deployment_key(pod: Mapping[str, Any]) -> DeploymentKey:
     return revision, str(labels.get(LABEL_DEPLOYMENT_TOKEN) or "")
 
 
+START_CHECKED_ANNOTATION = "ecs.ecsk.io/start-checked"
+"""Set on a service pod once the operator has checked, as the ECS agent does before it starts a
+task, that the task's secrets and ECR images resolve: each task is checked once, when it starts,
+so a running task is never stopped because an image or secret went away later (as on ECS)."""
+
+
+def unchecked_starts(pods: Iterable[Mapping[str, Any]], current: DeploymentKey) -> list[Mapping[str, Any]]:
+    """The pods of the current deployment whose start has not been checked yet (not terminating):
+    the service tasks the agent would be starting now."""
+    return [
+        p
+        for p in pods
+        if pod_deployment_key(p) == current
+        and not p["metadata"].get("deletionTimestamp")
+        and START_CHECKED_ANNOTATION not in (p["metadata"].get("annotations") or {})
+    ]
+
+
 def pod_deployment_id(service_uid: str, pod: Mapping[str, Any]) -> str:
     return deployment_id(service_uid, *pod_deployment_key(pod))
 
