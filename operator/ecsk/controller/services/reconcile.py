@@ -29,7 +29,7 @@ from ecsk.controller.runtime.common import (
     valid_text,
     warning_event,
 )
-from ecsk.controller.services.starts import start_failure
+from ecsk.controller.services.starts import needs_start_check, start_failure
 from ecsk.controller.taskdefs import reconcile as taskdefs
 from ecsk.core.capacity import providers as capacity
 from ecsk.core.models import ECSService, TaskDefinition, load_document
@@ -271,6 +271,8 @@ def _check_starts(
     On kind the kubelet would fail the pull too; on the embedded cluster this is the only check.
     A stopped pod's listed copy is updated as the deletion left it (it still counts in the
     circuit breaker's ledger, as a task that failed to start does on ECS). Returns the failure."""
+    if not needs_start_check(td, rt.config.account, rt.config.region):
+        return None
     starting = ro.unchecked_starts(pods, current)
     if not starting:
         return None

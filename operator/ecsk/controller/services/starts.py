@@ -8,7 +8,22 @@ from ecsk.controller.ecr.images import pull_failure
 from ecsk.controller.kube.client import Kube
 from ecsk.controller.runtime.loggroups import log_group_failure
 from ecsk.controller.runtime.secrets import secrets_failure
+from ecsk.core.ecr.images import parse_image
 from ecsk.core.models import TaskDefinition
+from ecsk.core.translate.loggroups import awslogs_groups
+from ecsk.core.translate.secrets import env_files, secret_uses
+
+
+def needs_start_check(td: TaskDefinition, account: str, region: str) -> bool:
+    """Whether anything can stop a task of `td` before it starts: secrets, environment files,
+    an image of this account's ECR, or an awslogs group. Without any, a service need not check
+    (nor mark) its new tasks: one write per task saved, which matters at hundreds of tasks."""
+    return bool(
+        secret_uses(td)
+        or env_files(td)
+        or awslogs_groups(td)
+        or any(parse_image(c.image or "", account, region) for c in td.containerDefinitions)
+    )
 
 
 def start_failure(kube: Kube, ns: str, td: TaskDefinition, account: str, region: str) -> str | None:
