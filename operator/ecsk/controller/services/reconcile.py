@@ -322,7 +322,6 @@ def _gone_tasks(
     rt: Runtime,
     body: Mapping[str, Any],
     family: str,
-    live: set[str],
     vanished: set[str],
 ) -> list[dict[str, Any]]:
     """Stopped-task records of the service pods deleted since the last pass (their final state,
@@ -331,9 +330,10 @@ def _gone_tasks(
     name = str((body.get("spec") or {}).get("serviceName") or meta["name"])
     now = now_iso()
     out = []
+    # A DELETED event is final (task ids are pod uids, never reused): even when this pass's pod
+    # list still shows the pod (listed just before the deletion), its record is made now, or a
+    # pod listed as terminating (so never in status.tasks) would be lost.
     for pod in rt.deleted_pods(meta["namespace"], names.label_value(name)):
-        if task_id(pod) in live:
-            continue
         revision, _ = ro.pod_deployment_key(pod)
         rec = stopped_service_task(pod, ro.pod_deployment_id(meta["uid"], pod), now).to_dict()
         rec["group"] = f"service:{name}"
@@ -540,7 +540,7 @@ def reconcile(rt: Runtime, body: Mapping[str, Any]) -> float | None:
     live_ids = {task_id(p) for p in pods}
     previous_stopped = status.get("stoppedTasks") or []
     recorded = {str(r.get("taskId")) for r in previous_stopped}
-    gone = _gone_tasks(rt, body, resolved.family, live_ids, known - live_ids - recorded)
+    gone = _gone_tasks(rt, body, resolved.family, known - live_ids - recorded)
     stopped_records, expiry = _stopped_tasks(
         previous_stopped, [*replaced, *gone], rt.config.task_retention_seconds
     )
