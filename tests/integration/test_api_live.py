@@ -405,14 +405,13 @@ def test_stopped_service_tasks_and_container_instance_filter(ecs: Any) -> None:
     wait_for(replaced, timeout=60, what="the user-stopped task replaced")
     ecs.update_service(service="shrink", desiredCount=1)
 
-    # the user-stopped one, its replacement or another, then 2 scaled in
     # 3 tasks stop: the user-stopped one, then 2 scaled in. (One scaled-in record used to go
     # missing under load when the pass listed the pod just before its DELETED event: fixed.)
     def enough() -> list[dict[str, Any]] | None:
         got = collect()
         return got if user in seen and len(got) >= 3 else None
 
-    gone = wait_for(enough, timeout=90, what="the user-stopped and a scaled-in task listed")
+    gone = wait_for(enough, timeout=90, what="the user-stopped and 2 scaled-in tasks listed")
     ecs.get_waiter("services_stable").wait(services=["shrink"], WaiterConfig=stable)
     by_arn = {t["taskArn"]: t for t in gone}
     assert (by_arn[user]["stopCode"], by_arn[user]["stoppedReason"]) == ("UserInitiated", "bye")
