@@ -263,19 +263,21 @@ def _start_failure(rt: Runtime, ns: str, td: TaskDefinition) -> str | None:
 
 def _check_starts(
     rt: Runtime, ns: str, td: TaskDefinition, pods: list[dict[str, Any]], current: ro.DeploymentKey
-) -> str | None:
+) -> tuple[bool, str | None]:
     """Check each newly started task of the current deployment as the ECS agent does before it
     starts one: a missing secret or ECR image stops it (TaskFailedToStart, the agent's
     stoppedReason) and the ReplicaSet starts the next try, so the service keeps trying and runs
     once the image is pushed; a task that passes is marked checked (never stopped later on).
     On kind the kubelet would fail the pull too; on the embedded cluster this is the only check.
     A stopped pod's listed copy is updated as the deletion left it (it still counts in the
-    circuit breaker's ledger, as a task that failed to start does on ECS). Returns the failure."""
+    circuit breaker's ledger, as a task that failed to start does on ECS). Returns whether the
+    check ran this pass (so the pass need not read the same secrets and repositories again) and
+    the failure."""
     if not needs_start_check(td, rt.config.account, rt.config.region):
-        return None
+        return False, None
     starting = ro.unchecked_starts(pods, current)
     if not starting:
-        return None
+        return False, None
     failure = _start_failure(rt, ns, td)
     for pod in starting:
         meta = pod["metadata"]
@@ -288,7 +290,7 @@ def _check_starts(
         else:
             patch = {"metadata": {"annotations": {ro.START_CHECKED_ANNOTATION: "true"}}}
             rt.kube.merge_patch("v1", "Pod", meta["name"], meta.get("namespace"), patch)
-    return failure
+    return True, failure
 
 
 def _stopped_at(rec: Mapping[str, Any]) -> float | None:
@@ -472,7 +474,7 @@ def reconcile(rt: Runtime, body: Mapping[str, Any]) -> float | None:
     )
     pods = [] if created else rt.kube.list("v1", "Pod", ns, selector)
     current = (revision, token)
-    failure = _check_starts(rt, ns, resolved.task_definition, pods, current)
+    checked, failure = _check_starts(rt, ns, resolved.task_definition, pods, current)
     observed: dict[ro.DeploymentKey, dict[str, Any]] = {}
     task_ids: list[str] = []
     unplaced: list[tuple[str, dict[str, Any]]] = []
@@ -568,7 +570,7 @@ def reconcile(rt: Runtime, body: Mapping[str, Any]) -> float | None:
             new_pin = ro.RollbackPin(revision, outcome.rollback_to, int(gen or 0))
             target = ro.deployment_id(meta["uid"], outcome.rollback_to, token)
             msgs.append(("Warning", "RollingBack", ev.rolling_back(name, outcome.failed, target)))
-    if failure is None and (pending or running < desired):  # tasks are starting: say why not
+    if not checked and (pending or running < desired):  # tasks are starting: say why not
         failure = _start_failure(rt, ns, resolved.task_definition)
     if failure:
         msgs.append(("Warning", "TaskFailedToStart", ev.failed_to_launch(name, failure)))
