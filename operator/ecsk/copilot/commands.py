@@ -138,7 +138,15 @@ def env_delete(api: Any, app: str, env: str, wait: float = 60.0) -> list[str]:
     ]
     kube.delete(api, record)
     done.append(f"deleted environment record ConfigMap/{record['metadata']['name']}")
-    if _created_namespace(record) and kube.delete_namespace(api, ns):
+    if not _created_namespace(record):
+        done.append(f"kept namespace {ns}: it existed before `env init`")
+        return done
+    others = kube.foreign(api, ns, names.selector(app))
+    if others:
+        done.append(
+            f"kept namespace {ns}: it holds objects the workflow did not create ({', '.join(others)})"
+        )
+    elif kube.delete_namespace(api, ns):
         done.append(f"deleted namespace {ns}")
     return done
 

@@ -29,6 +29,11 @@ WORKLOAD_KINDS = (
 """What a workload deploy creates, in deletion order (scaling before its service, the task
 definition last: the operator still reads it while the service goes)."""
 ENVIRONMENT_KINDS = ("ECSCluster",)
+ALL_KINDS = (
+    "TaskDefinition", "ECSService", "Task", "ScheduledTask", "ScalableTarget", "ScalingPolicy",
+    "ScheduledAction", "Repository", "CapacityProvider", "FargateProfile", "ECSCluster", "AppRunnerService",
+)  # fmt: skip
+"""Every kind of ecsk custom resource (crds/), for what else lives in a namespace."""
 
 Obj = dict[str, Any]
 
@@ -98,8 +103,8 @@ def listed(
 
     cls = resource_class(kind) if version == API_VERSION else pykube.object_factory(api, version, kind)
     query = cls.objects(api, namespace=namespace if namespace is not None else pykube.all)
-    try:
-        return [dict(o.obj) for o in query.filter(selector=selector)]
+    try:  # list items carry no apiVersion/kind: put them back, deletes need them
+        return [{**o.obj, "apiVersion": version, "kind": kind} for o in query.filter(selector=selector)]
     except pykube.exceptions.HTTPError as exc:
         if getattr(exc, "code", None) == 404:
             return []
@@ -115,6 +120,25 @@ def delete(api: Any, obj: Obj) -> bool:
     except pykube.exceptions.ObjectDoesNotExist:
         return False
     return True
+
+
+def foreign(api: Any, namespace: str, selector: str) -> list[str]:
+    """What in `namespace` the workflow did not make (does not carry `selector`): ecsk custom
+    resources, and Deployments and Pods nobody owns. Deleting the namespace would delete them."""
+    import pykube
+
+    ours = {(k, o["metadata"]["name"]) for k in ALL_KINDS for o in listed(api, k, namespace, selector)}
+    found = [
+        f"{k}/{o['metadata']['name']}"
+        for k in ALL_KINDS
+        for o in listed(api, k, namespace, "")
+        if (k, o["metadata"]["name"]) not in ours
+    ]
+    for cls in (pykube.Deployment, pykube.Pod):
+        for obj in cls.objects(api, namespace=namespace):
+            if not obj.obj["metadata"].get("ownerReferences"):
+                found.append(f"{obj.kind}/{obj.name}")
+    return found
 
 
 def delete_labelled(api: Any, namespace: str, selector: str, kinds: Iterable[str]) -> list[str]:
