@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import shutil
+import subprocess
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -157,6 +158,67 @@ def test_scheduled_job_becomes_a_scheduled_task(api: pykube.HTTPClient, copilot_
     assert job.obj["spec"]["schedule"] == "*/5 * * * *"
     status = cli("svc", "status", "--name", "report-generator", "--env", "test")
     assert status.exit_code == 0 and "schedule: rate(5 minutes)" in status.output
+
+
+def _docker() -> bool:
+    return (
+        shutil.which("docker") is not None
+        and subprocess.run(["docker", "info"], capture_output=True, check=False).returncode == 0
+    )
+
+
+def test_a_dockerfile_is_built_pushed_to_the_environments_ecr_and_deployed(
+    api: pykube.HTTPClient, copilot_env: dict[str, Any]
+) -> None:
+    """`image.build`: Docker builds, the push goes through ECR's front door into the
+    environment's repository `<app>/api`, the operator's pull check finds the tag, the service
+    rolls out; a build that fails changes nothing."""
+    if not _docker():
+        pytest.skip("Docker is not available here (`ecsk kind host-prep` starts it)")
+    ns, cli, root, app = copilot_env["ns"], copilot_env["cli"], copilot_env["root"], copilot_env["app"]
+    (root / "api").mkdir()
+    (root / "api" / "Dockerfile").write_text(
+        'FROM scratch\nCOPY page.txt /page.txt\nCMD ["/serve"]\nEXPOSE 8080\n'
+    )
+    (root / "api" / "page.txt").write_text("v1")
+    made = cli(
+        "svc", "init", "--name", "api", "--svc-type", "Backend Service", "--dockerfile", "api/Dockerfile"
+    )
+    assert made.exit_code == 0, made.output
+    try:
+        done = cli("svc", "deploy", "--name", "api", "--env", "test", "--tag", "v1", "--wait", "180")
+        assert done.exit_code == 0, done.output
+        image = f"000000000000.dkr.ecr.us-east-1.amazonaws.com/{app}/api:v1"
+        assert f"image {image}" in done.output
+        assert "api in test: COMPLETED: 1/1 tasks running" in done.output
+        td = custom(api, ns, "TaskDefinition", "api")
+        assert td is not None and td["spec"]["containerDefinitions"][0]["image"] == image
+        assert labelled(api, ns, "Repository", "api") != []  # the environment's repository, labelled
+        repo = next(r for r in pykube.object_factory(api, CR, "Repository").objects(api, namespace=ns))
+        assert any("v1" in (i.get("imageTags") or []) for i in repo.obj["status"]["images"])
+
+        (root / "api" / "Dockerfile").write_text("FROM scratch\nRUN /bin/false\n")  # cannot build
+        broken = cli("svc", "deploy", "--name", "api", "--env", "test", "--tag", "v2", "--wait", "0")
+        assert broken.exit_code == 1 and "docker build failed" in broken.output, broken.output
+        assert "Nothing was deployed" in broken.output
+        td = custom(api, ns, "TaskDefinition", "api")
+        assert td is not None and td["spec"]["containerDefinitions"][0]["image"] == image  # untouched
+
+        gone = cli("svc", "delete", "--name", "api", "--env", "test")
+        assert gone.exit_code == 0 and f"deleted Repository {app}/api and its images" in gone.output, (
+            gone.output
+        )
+        assert labelled(api, ns, "Repository", "api") == []
+    finally:
+        listed = subprocess.run(
+            ["docker", "images", "--format", "{{.Repository}}:{{.Tag}}"],
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        ours = [i for i in listed.stdout.split() if f"/{app}/api:" in i]
+        if ours:
+            subprocess.run(["docker", "rmi", *ours], capture_output=True, check=False)
 
 
 def test_invalid_manifest_is_refused_and_nothing_is_applied(
