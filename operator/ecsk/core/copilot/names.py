@@ -14,6 +14,7 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass
 
+from ecsk.core.ecr.names import repository_uri
 from ecsk.core.taskdefs.revisions import DEFAULT_ACCOUNT, DEFAULT_REGION
 
 GROUP = "ecs.ecsk.io"
@@ -129,7 +130,7 @@ class Environment:
         return f"{self.app}/{svc}"
 
     def repository_uri(self, svc: str) -> str:
-        return f"{self.account}.dkr.ecr.{self.region}.amazonaws.com/{self.repository(svc)}"
+        return repository_uri(self.account, self.region, self.repository(svc))
 
     def registry_arn(self, svc: str) -> str:
         return self.arn("servicediscovery", f"service/srv-{_hex(self.app, self.env, svc, 'sd', n=16)}")

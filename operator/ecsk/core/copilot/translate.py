@@ -736,6 +736,16 @@ def _service_spec(ctx: _Ctx, td: dict[str, Any]) -> tuple[dict[str, Any], _Scali
     return spec, scaling, behind_lb
 
 
+_POLICY_METRICS: dict[str, tuple[str, str, tuple[str, str] | None]] = {
+    "cpu_percentage": ("ECSServiceAverageCPUUtilization", "cpu", None),
+    "memory_percentage": ("ECSServiceAverageMemoryUtilization", "memory", None),
+    "requests": ("ALBSumRequestCountPerTarget", "requests", ("RequestCountPerTarget", "Sum")),
+    "response_time": ("ALBAverageResponseTime", "response-time", ("TargetResponseTime", "Average")),
+}
+"""count field -> (the metric in Copilot's policy name, object name suffix, the ALB metric and
+statistic of Copilot's customized metric, or None for ECS's predefined one)."""
+
+
 def _policy(
     ctx: _Ctx, name: str, target: Any, cooldown: tuple[int, int], internal: bool
 ) -> tuple[str, dict[str, Any]]:
@@ -746,26 +756,14 @@ def _policy(
         {"Name": "LoadBalancer", "Value": env.load_balancer_name(internal)},
         {"Name": "TargetGroup", "Value": env.target_group_arn(ctx.svc).split(":", 5)[5]},
     ]
-    if name == "cpu_percentage":
-        metric, suffix = "ECSServiceAverageCPUUtilization", "cpu"
+    metric, suffix, alb_metric = _POLICY_METRICS[name]
+    if alb_metric is None:
         config["PredefinedMetricSpecification"] = {"PredefinedMetricType": metric}
-    elif name == "memory_percentage":
-        metric, suffix = "ECSServiceAverageMemoryUtilization", "memory"
-        config["PredefinedMetricSpecification"] = {"PredefinedMetricType": metric}
-    elif name == "requests":
-        metric, suffix = "ALBSumRequestCountPerTarget", "requests"
-        config["CustomizedMetricSpecification"] = {
-            "Namespace": "AWS/ApplicationELB",
-            "MetricName": "RequestCountPerTarget",
-            "Statistic": "Sum",
-            "Dimensions": alb,
-        }
     else:
-        metric, suffix = "ALBAverageResponseTime", "response-time"
         config["CustomizedMetricSpecification"] = {
             "Namespace": "AWS/ApplicationELB",
-            "MetricName": "TargetResponseTime",
-            "Statistic": "Average",
+            "MetricName": alb_metric[0],
+            "Statistic": alb_metric[1],
             "Dimensions": alb,
         }
     config["TargetValue"] = target
