@@ -3,6 +3,7 @@ files and manifest format), the Docker steps of a deploy, and their refusals."""
 
 from __future__ import annotations
 
+import json
 import subprocess
 from pathlib import Path
 from typing import Any
@@ -191,3 +192,124 @@ def test_names_of_an_environment() -> None:
     assert names.selector("demo", "test", "web") == (
         "ecs.ecsk.io/copilot-application=demo,ecs.ecsk.io/copilot-environment=test,ecs.ecsk.io/copilot-service=web"
     )
+
+
+# --- status, logs and rollout state, read from a fake API door -----------------------------------
+
+ENV = Environment("demo", "test", "demo-test")
+
+
+def service_obj(generation: int = 2, observed: int = 2, rollout: str = "COMPLETED") -> dict[str, Any]:
+    return {
+        "kind": "ECSService",
+        "metadata": {"name": "web", "generation": generation},
+        "status": {
+            "observedGeneration": observed,
+            "desiredCount": 2,
+            "runningCount": 2 if rollout == "COMPLETED" else 1,
+            "pendingCount": 0,
+            "deployments": [
+                {"status": "PRIMARY", "taskDefinition": "demo-test-web:2", "rolloutState": rollout},
+                {"status": "ACTIVE", "taskDefinition": "demo-test-web:1", "rolloutState": "COMPLETED"},
+            ],
+            "events": [{"message": "(service web) has reached a steady state."}],
+        },
+    }
+
+
+@pytest.mark.parametrize(
+    ("obj", "expected"),
+    [
+        (service_obj(), (True, "COMPLETED: 2/2 tasks running")),
+        (service_obj(rollout="IN_PROGRESS"), (False, "IN_PROGRESS: 1/2 tasks running")),
+        (service_obj(generation=3), (False, "waiting for the operator")),
+        (
+            {
+                **service_obj(),
+                "status": {"conditions": [{"type": "Valid", "status": "False", "message": "bad td"}]},
+            },
+            (True, "FAILED: bad td"),
+        ),
+        (
+            {
+                "kind": "AppRunnerService",
+                "metadata": {"generation": 1},
+                "status": {"observedGeneration": 1, "Status": "RUNNING"},
+            },
+            (True, "RUNNING"),
+        ),
+    ],
+)
+def test_rollout_state(obj: dict[str, Any], expected: tuple[bool, str]) -> None:
+    assert commands.rollout_state(obj) == expected
+
+
+def pod(name: str, node: str) -> dict[str, Any]:
+    options = {"awslogs-group": "/copilot/demo-test-web", "awslogs-stream-prefix": "copilot"}
+    conf = json.dumps({"web": {"logDriver": "awslogs", "options": options}})
+    return {
+        "metadata": {
+            "name": name,
+            "uid": "0f0e0d0c-0b0a-0908-0706-050403020100",
+            "annotations": {"ecs.ecsk.io/log-configuration": conf},
+            "creationTimestamp": "2026-12-04T10:00:00Z",
+        },
+        "spec": {"nodeName": node, "containers": [{"name": "web", "image": "nginx"}]},
+        "status": {
+            "phase": "Running",
+            "conditions": [{"type": "Ready", "status": "True"}],
+            "containerStatuses": [{"name": "web", "ready": True, "state": {"running": {}}}],
+        },
+    }
+
+
+def fake_door(monkeypatch: pytest.MonkeyPatch, node_annotations: dict[str, str]) -> list[tuple[str, str]]:
+    reads: list[tuple[str, str]] = []
+    monkeypatch.setattr(commands.kube, "pods", lambda api, ns, sel: [pod("web-abc", "n1")])
+    monkeypatch.setattr(
+        commands.kube, "node", lambda api, name: {"metadata": {"annotations": node_annotations}}
+    )
+
+    def log(api: Any, ns: str, name: str, container: str, tail: int | None = None) -> str:
+        reads.append((name, container))
+        return "2026-12-04T10:00:01.123456789Z listening on :80\n2026-12-04T10:00:02Z GET / 200\n"
+
+    monkeypatch.setattr(commands.kube, "pod_log", log)
+    return reads
+
+
+def test_logs_of_a_real_node_are_the_containers_output(monkeypatch: pytest.MonkeyPatch) -> None:
+    reads = fake_door(monkeypatch, {})
+    lines = commands.logs(object(), ENV, "web")
+    assert reads == [("web-abc", "web")]
+    stream = "/copilot/demo-test-web copilot/web/0f0e0d0c0b0a09080706050403020100"
+    assert lines == [
+        f"{stream} 2026-12-04T10:00:01Z listening on :80",
+        f"{stream} 2026-12-04T10:00:02Z GET / 200",
+    ]
+
+
+def test_logs_on_a_simulated_node_say_there_are_none(monkeypatch: pytest.MonkeyPatch) -> None:
+    reads = fake_door(monkeypatch, {"kwok.x-k8s.io/node": "fake"})
+    with pytest.raises(commands.CopilotError, match="simulated node n1, where no container runs"):
+        commands.logs(object(), ENV, "web")
+    assert reads == []
+
+
+def test_status_of_a_service(monkeypatch: pytest.MonkeyPatch) -> None:
+    objs = {
+        ("ECSService", "web"): service_obj(),
+        ("ScalableTarget", "web"): {"spec": {"MinCapacity": 1, "MaxCapacity": 10}},
+    }
+    monkeypatch.setattr(
+        commands.kube, "get", lambda api, kind, ns, name, version=None: objs.get((kind, name))
+    )
+    monkeypatch.setattr(commands.kube, "pods", lambda api, ns, sel: [pod("web-abc", "n1")])
+    st = commands.status(object(), ENV, "web")
+    assert (st["desired"], st["running"], st["autoscaling"]) == (2, 2, "1-10")
+    assert [d["status"] for d in st["deployments"]] == ["PRIMARY", "ACTIVE"]
+    assert st["tasks"] == [{"id": "0f0e0d0c", "lastStatus": "RUNNING", "health": "UNKNOWN", "node": "n1"}]
+    assert st["events"] == ["(service web) has reached a steady state."]
+    monkeypatch.setattr(commands.kube, "get", lambda *a, **k: None)
+    with pytest.raises(commands.CopilotError, match="web is not deployed in environment test"):
+        commands.status(object(), ENV, "web")
