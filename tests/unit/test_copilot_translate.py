@@ -470,3 +470,25 @@ def test_rdws_refusals_use_app_runners_words() -> None:
         "http.healthcheck.interval: Value '30' at 'healthCheckConfiguration.interval' failed to satisfy "
         "constraint: Member must have value less than or equal to 20"
     ]
+
+
+# --- an EC2 environment (ecsk's option for kind's real workers) ----------------------------------
+
+EC2 = Environment("demo", "test", "demo-test", launch_type="EC2")
+
+
+def test_an_ec2_environment_runs_the_same_manifest_on_ec2() -> None:
+    r = doc("lbws-autoscaling.yml", EC2)
+    assert spec(r, "TaskDefinition")["requiresCompatibilities"] == ["EC2"]
+    svc = spec(r, "ECSService")
+    assert svc["launchType"] == "EC2" and "platformVersion" not in svc
+    job = spec(doc("scheduled-job.yml", EC2), "ScheduledTask")["ecsParameters"]
+    assert job["launchType"] == "EC2" and "platformVersion" not in job
+    # Fargate's size table does not bind EC2 tasks
+    sized = spec(rendered(BASE + "cpu: 256\nmemory: 4096\n", EC2), "TaskDefinition")
+    assert (sized["cpu"], sized["memory"]) == ("256", "4096")
+    with pytest.raises(ManifestError) as exc:
+        rendered(BASE + "count: {spot: 2}\n", EC2)
+    assert [str(i) for i in exc.value.issues] == [
+        "count: Fargate Spot needs Fargate: environment test runs tasks on EC2"
+    ]

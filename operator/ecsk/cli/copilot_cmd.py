@@ -90,11 +90,19 @@ def env_init(
             help="Use this namespace (default: <app>-<env>, prefixed by $ECSK_COPILOT_NAMESPACE_PREFIX)."
         ),
     ] = None,
+    launch_type: Annotated[
+        str,
+        typer.Option(
+            "--launch-type",
+            help="FARGATE (Copilot's) or EC2: on kind, EC2 tasks run real containers on the workers "
+            "(Fargate nodes are simulated there).",
+        ),
+    ] = "FARGATE",
     where: Dir = Path("."),
 ) -> None:
     """Create an environment: a namespace (unless given) with an ECS cluster <app>-<env>."""
     app_name = _app_name(app_opt, where)
-    _print(_run(lambda: commands.env_init(pykube_api(), app_name, name, namespace)))
+    _print(_run(lambda: commands.env_init(pykube_api(), app_name, name, namespace, launch_type=launch_type)))
 
 
 @env_app.command("delete")

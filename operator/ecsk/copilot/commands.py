@@ -57,11 +57,21 @@ def _checked_name(what: str, name: str) -> None:
         raise CopilotError(str(exc.issues[0].message)) from exc
 
 
+LAUNCH_TYPES = ("FARGATE", "EC2")
+
+
 def env_init(
-    api: Any, app: str, env: str, namespace: str | None = None, prefix: str | None = None
+    api: Any,
+    app: str,
+    env: str,
+    namespace: str | None = None,
+    prefix: str | None = None,
+    launch_type: str = "FARGATE",
 ) -> list[str]:
     """The environment's namespace (made unless given), its ECS cluster and its record."""
     _checked_name("environment", env)
+    if launch_type not in LAUNCH_TYPES:
+        raise CopilotError(f"--launch-type {launch_type}: must be one of {', '.join(LAUNCH_TYPES)}")
     existing = kube.environments(api, app, env)
     if existing:
         ns = existing[0]["metadata"]["namespace"]
@@ -89,6 +99,7 @@ def env_init(
             "application": app,
             "environment": env,
             "cluster": names.cluster(app, env),
+            "launchType": launch_type,
             names.NAMESPACE_LABEL_CREATED.split("/", 1)[1]: "true" if created else "false",
         },
     }
@@ -111,13 +122,21 @@ def env_init(
     return done
 
 
+def of_record(app: str, record: Mapping[str, Any]) -> Environment:
+    data = record.get("data") or {}
+    ns = record["metadata"]["namespace"]
+    return Environment(
+        app, str(data["environment"]), ns, launch_type=str(data.get("launchType") or "FARGATE")
+    )
+
+
 def environment(api: Any, app: str, env: str) -> Environment:
     found = kube.environments(api, app, env)
     if not found:
         raise CopilotError(
             f"couldn't find environment {env} in application {app}: run `ecsk copilot env init --name {env}`"
         )
-    return Environment(app, env, found[0]["metadata"]["namespace"])
+    return of_record(app, found[0])
 
 
 def _created_namespace(record: Mapping[str, Any]) -> bool:
@@ -131,7 +150,7 @@ def env_delete(api: Any, app: str, env: str, wait: float = 60.0) -> list[str]:
         raise CopilotError(f"couldn't find environment {env} in application {app}")
     record = found[0]
     ns = record["metadata"]["namespace"]
-    done = _delete_workloads(api, Environment(app, env, ns), names.selector(app, env), wait)
+    done = _delete_workloads(api, of_record(app, record), names.selector(app, env), wait)
     done += [
         f"deleted {o}"
         for o in kube.delete_labelled(api, ns, names.selector(app, env), kube.ENVIRONMENT_KINDS)
@@ -446,7 +465,7 @@ def svc_ls(api: Any, ws: wsp.Workspace) -> list[dict[str, str]]:
             kind = "(invalid manifest)"
         deployed = []
         for record in kube.environments(api, ws.app):
-            env = Environment(ws.app, record["data"]["environment"], record["metadata"]["namespace"])
+            env = of_record(ws.app, record)
             if kube.listed(
                 api, "TaskDefinition", env.namespace, names.selector(ws.app, env.env, name)
             ) or kube.listed(api, "AppRunnerService", env.namespace, names.selector(ws.app, env.env, name)):
@@ -483,6 +502,6 @@ def svc_delete(api: Any, app: str, svc: str, env_name: str | None = None, wait: 
         raise CopilotError(f"couldn't find environment {env_name} in application {app}")
     done = []
     for record in records:
-        env = Environment(app, record["data"]["environment"], record["metadata"]["namespace"])
+        env = of_record(app, record)
         done += _delete_workloads(api, env, names.selector(app, env.env, svc), wait)
     return done or [f"{svc} was not deployed"]

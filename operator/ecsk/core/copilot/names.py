@@ -89,6 +89,9 @@ class Environment:
     namespace: str
     account: str = DEFAULT_ACCOUNT
     region: str = DEFAULT_REGION
+    launch_type: str = "FARGATE"
+    """Copilot runs every task on Fargate. `EC2` is ecsk's option for kind, whose real workers
+    are EC2-like nodes (its Fargate nodes are simulated, so their tasks run no containers)."""
 
     @property
     def cluster(self) -> str:

@@ -391,7 +391,7 @@ def task_definition(ctx: _Ctx) -> tuple[dict[str, Any], Build | None]:
     spec: dict[str, Any] = {
         "family": names.family(env.app, env.env, svc),
         "networkMode": "awsvpc",
-        "requiresCompatibilities": ["FARGATE"],
+        "requiresCompatibilities": [env.launch_type],
         "cpu": str(cpu),
         "memory": str(memory),
         "executionRoleArn": env.role_arn(svc, "ExecutionRole"),
@@ -464,7 +464,7 @@ def _checked_task_definition(ctx: _Ctx, spec: dict[str, Any]) -> None:
         for i in exc.issues:
             _add_once(ctx, problem(_td_field(i.path), i.message, i.rule))
         return
-    for issue in validate_task_definition(td, "FARGATE"):
+    for issue in validate_task_definition(td, ctx.env.launch_type):
         if issue.is_error:
             _add_once(ctx, problem(_td_field(issue.path), issue.message, issue.rule))
 
@@ -606,7 +606,7 @@ def _count(ctx: _Ctx, spec: dict[str, Any], platform: values.Platform) -> _Scali
             problem("count", 'unable to unmarshal "count" field to an integer or autoscaling configuration')
         )
         return None
-    spec["launchType"] = "FARGATE"
+    spec["launchType"] = ctx.env.launch_type
     if isinstance(raw, int):
         spec["desiredCount"] = raw
         return None
@@ -650,6 +650,13 @@ def _count(ctx: _Ctx, spec: dict[str, Any], platform: values.Platform) -> _Scali
 def _use_spot(
     ctx: _Ctx, spec: dict[str, Any], platform: values.Platform, strategy: list[dict[str, Any]]
 ) -> None:
+    if ctx.env.launch_type != "FARGATE":
+        ctx.errors.append(
+            problem(
+                "count",
+                f"Fargate Spot needs Fargate: environment {ctx.env.env} runs tasks on {ctx.env.launch_type}",
+            )
+        )
     if platform.is_arm:
         ctx.errors.append(
             problem(
@@ -723,7 +730,8 @@ def _service_spec(ctx: _Ctx, td: dict[str, Any]) -> tuple[dict[str, Any], _Scali
         "taskDefinition": td["family"],
     }
     scaling = _count(ctx, spec, platform)
-    spec["platformVersion"] = "LATEST"
+    if env.launch_type == "FARGATE":
+        spec["platformVersion"] = "LATEST"
     spec["networkConfiguration"] = _network(ctx)
     spec["deploymentConfiguration"] = _deployment(ctx)
     port = _port(ctx)
@@ -839,13 +847,14 @@ def _job(ctx: _Ctx, out: Rendering) -> None:
         "ecsParameters": {
             "taskDefinition": td["family"],
             "taskCount": 1,
-            "launchType": "FARGATE",
-            "platformVersion": "LATEST",
+            "launchType": ctx.env.launch_type,
             "networkConfiguration": _network(ctx),
             "propagateTags": "TASK_DEFINITION",
             "tags": [{"key": k, "value": v} for k, v in names.tags(env.app, env.env, ctx.svc)],
         },
     }
+    if env.launch_type == "FARGATE":
+        spec["ecsParameters"]["platformVersion"] = "LATEST"
     if expr:
         _checked(ctx, "ScheduledTask", lambda: validate_scheduled_task(parse_scheduled_task(spec)))
     out.objects.append(ctx.resource("TaskDefinition", ctx.svc, td))
