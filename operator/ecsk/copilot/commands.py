@@ -309,14 +309,7 @@ def _prune(api: Any, env: Environment, svc: str, objects: list[dict[str, Any]]) 
     """Objects an earlier deploy of `svc` made that this one does not (a removed count range)."""
     keep = {(o["kind"], o["metadata"]["name"]) for o in objects}
     gone = []
-    for kind in (
-        "ScalingPolicy",
-        "ScalableTarget",
-        "ScheduledTask",
-        "ECSService",
-        "AppRunnerService",
-        "TaskDefinition",
-    ):
+    for kind in (k for k in kube.WORKLOAD_KINDS if k != "Repository"):  # a repository keeps its images
         for obj in kube.listed(api, kind, env.namespace, names.selector(env.app, env.env, svc)):
             if (kind, obj["metadata"]["name"]) not in keep and kube.delete(api, obj):
                 gone.append(f"{kind}/{obj['metadata']['name']}")

@@ -55,7 +55,9 @@ def workspace(api: pykube.HTTPClient, kubeconfig: str, tmp_path: Path) -> Iterat
                 ns.delete()
 
 
-def test_copilot_service_serves_and_its_logs_are_real(api: pykube.HTTPClient, workspace: dict[str, Any]) -> None:
+def test_copilot_service_serves_and_its_logs_are_real(
+    api: pykube.HTTPClient, workspace: dict[str, Any]
+) -> None:
     cli, ns, root = workspace["cli"], workspace["ns"], workspace["root"]
     assert cli("app", "init", workspace["app"]).exit_code == 0
     made = cli("env", "init", "--name", "kind", "--launch-type", "EC2")
