@@ -16,7 +16,7 @@ import pytest
 ROOT = Path(__file__).resolve().parents[2]
 PKG = ROOT / "operator" / "ecsk"
 DOC = (ROOT / "docs" / "architecture.md").read_text()
-LAYERS = ("core", "controller", "cluster", "api", "labs")
+LAYERS = ("core", "controller", "cluster", "api", "labs", "copilot")
 
 
 def _rooms() -> set[str]:
@@ -63,7 +63,12 @@ def _contract_order(prefix: str) -> list[set[str]]:
 
 @pytest.mark.parametrize(
     ("heading", "prefix"),
-    [("Order inside the core", "ecsk.core"), ("Order", "ecsk.controller"), ("Order", "ecsk.labs")],
+    [
+        ("Order inside the core", "ecsk.core"),
+        ("Order", "ecsk.controller"),
+        ("Order", "ecsk.labs"),
+        ("Order", "ecsk.copilot"),
+    ],
 )
 def test_documented_order_is_the_enforced_order(heading: str, prefix: str) -> None:
     section = DOC.split(f"### `{prefix}`", 1)[1]

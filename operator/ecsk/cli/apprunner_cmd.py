@@ -17,9 +17,6 @@ import base64
 import datetime as dt
 import os
 import re
-import shutil
-import subprocess
-from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any
@@ -28,20 +25,14 @@ import typer
 from rich.console import Console
 
 from ecsk.api.context import DEFAULT_PORT
+from ecsk.cluster import docker
 
 app = typer.Typer(help="AWS App Runner services: deploy from source, simulate load.", no_args_is_help=True)
 console = Console(stderr=True, soft_wrap=True)
 
 REGISTRY = "127.0.0.1:4598"
-Run = Callable[..., subprocess.CompletedProcess[str]]
-
-
-class DeployError(Exception):
-    """A step failed; the message says which and why (the service was not touched)."""
-
-
-def _run(args: Sequence[str], stdin: str | None = None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(list(args), input=stdin, capture_output=True, text=True, check=False)
+DeployError = docker.DockerError
+"""A step failed; the message says which and why (the service was not touched)."""
 
 
 def service_name(source: Path, name: str | None) -> str:
@@ -53,14 +44,9 @@ def service_name(source: Path, name: str | None) -> str:
     return (base if len(base) >= 4 else f"{base}-app")[:40]
 
 
-def docker_missing(run: Run = _run) -> str | None:
+def docker_missing(run: docker.Run = docker.run_command) -> str | None:
     """Why Docker cannot build here, or None."""
-    if shutil.which("docker") is None:
-        return "docker is not installed (App Runner source deploys build the image with Docker)"
-    proc = run(["docker", "info", "--format", "{{.ServerVersion}}"])
-    if proc.returncode != 0:
-        return f"the Docker daemon is not reachable: {proc.stderr.strip() or proc.stdout.strip()}"
-    return None
+    return docker.missing("App Runner source deploys build the image with Docker", run)
 
 
 @dataclass
@@ -69,7 +55,7 @@ class Deployer:
 
     ecr: Any
     apprunner: Any
-    run: Run = _run
+    run: docker.Run = docker.run_command
     registry: str = REGISTRY
 
     def repository_uri(self, repo: str) -> str:
@@ -79,26 +65,14 @@ class Deployer:
             found = self.ecr.create_repository(repositoryName=repo)["repository"]
         return str(found["repositoryUri"])
 
-    def _step(self, what: str, args: Sequence[str], stdin: str | None = None) -> None:
-        proc = self.run(args, stdin=stdin)
-        if proc.returncode != 0:
-            detail = (proc.stderr or proc.stdout or "").strip().splitlines()[-5:]
-            raise DeployError(f"{what} failed: " + " | ".join(detail))
-
     def push(self, source: Path, repo: str, tag: str) -> None:
         token = self.ecr.get_authorization_token()["authorizationData"][0]["authorizationToken"]
         user, _, password = base64.b64decode(token).decode().partition(":")
-        self._step(
-            "docker login",
-            ["docker", "login", "--username", user, "--password-stdin", self.registry],
-            password,
-        )
+        docker.login(self.registry, user, password, run=self.run)
         local = f"{self.registry}/{repo}"
-        self._step(
-            "docker build", ["docker", "build", "-t", f"{local}:{tag}", "-t", f"{local}:latest", str(source)]
-        )
-        self._step("docker push", ["docker", "push", f"{local}:{tag}"])
-        self._step("docker push", ["docker", "push", f"{local}:latest"])
+        docker.build([f"{local}:{tag}", f"{local}:latest"], str(source), run=self.run)
+        docker.push(f"{local}:{tag}", run=self.run)
+        docker.push(f"{local}:latest", run=self.run)
 
     def find_service(self, name: str) -> str | None:
         token = None

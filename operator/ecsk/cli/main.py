@@ -9,6 +9,7 @@ from ecsk.cli import (
     apprunner_cmd,
     attributes_cmd,
     cluster_cmd,
+    copilot_cmd,
     envfile_cmd,
     instances_cmd,
     kind_cmd,
@@ -34,6 +35,7 @@ app.add_typer(api_cmd.app, name="api")
 app.add_typer(envfile_cmd.app, name="envfile")
 app.add_typer(lab_cmd.app, name="lab")
 app.add_typer(apprunner_cmd.app, name="apprunner")
+app.add_typer(copilot_cmd.app, name="copilot")
 app.command("render")(render_cmd.render)
 app.command("import")(render_cmd.import_documents)
 app.command("operator")(operator_cmd.operator)

@@ -187,7 +187,8 @@ def foreign_format(doc: Mapping[str, Any]) -> str | None:
     if doc.get("type") in _COPILOT_TYPES and "name" in doc:
         return (
             f"This is an AWS Copilot manifest ({doc['type']}), not an ECS document: Copilot generates "
-            "the task definition at deploy time; export it with `aws ecs describe-task-definition`"
+            "the task definition at deploy time; deploy it with `ecsk copilot svc deploy` "
+            "(docs/copilot.md), or export the task definition with `aws ecs describe-task-definition`"
         )
     services = doc.get("services")
     if isinstance(services, Mapping) and all(isinstance(v, Mapping) for v in services.values()):
