@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import threading
 import time
 from typing import Any
 
@@ -76,6 +77,56 @@ def live(p: dict[str, Any]) -> bool:
 
 def ready(p: dict[str, Any]) -> bool:
     return any(c["type"] == "Ready" and c["status"] == "True" for c in p["status"].get("conditions") or [])
+
+
+class FailedDeploymentWatch:
+    """Every status the service goes through, from a watch, looking for a FAILED deployment.
+
+    After a circuit-breaker rollback the failed deployment stays listed only until its last task
+    stops (ECS lists PRIMARY and ACTIVE deployments), which can be one reconcile pass: shorter than
+    one round of a polling loop on a loaded machine. A watch sees every status write.
+    """
+
+    def __init__(self, api: pykube.HTTPClient, ns: str, name: str, revision: int) -> None:
+        self.api, self.ns, self.name, self.revision = api, ns, name, revision
+        self.failed: dict[str, Any] | None = None
+        self._stop = threading.Event()
+        self._cls = pykube.object_factory(api, CR, "ECSService")
+        self._rv = self._current()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._thread.start()
+
+    def _current(self) -> str:
+        obj = self._cls.objects(self.api, namespace=self.ns).get(name=self.name).obj
+        self._see(obj)
+        return str(obj["metadata"]["resourceVersion"])
+
+    def _see(self, obj: dict[str, Any]) -> None:
+        for d in (obj.get("status") or {}).get("deployments") or []:
+            if d["revision"] == self.revision and d["rolloutState"] == "FAILED" and self.failed is None:
+                self.failed = d
+
+    def _run(self) -> None:
+        while not self._stop.is_set() and self.failed is None:
+            try:
+                query = self._cls.objects(self.api, namespace=self.ns).watch(
+                    since=self._rv, params={"timeoutSeconds": 20}
+                )
+                for event in query:
+                    if event.object.name == self.name:
+                        self._see(event.object.obj)
+                    self._rv = str(event.object.obj["metadata"]["resourceVersion"])
+                    if self._stop.is_set() or self.failed is not None:
+                        return
+            except Exception:  # an expired resourceVersion or a dropped stream: resume from now
+                time.sleep(0.5)
+                try:
+                    self._rv = self._current()
+                except Exception:
+                    continue
+
+    def stop(self) -> None:
+        self._stop.set()
 
 
 def settled_on(api: pykube.HTTPClient, ns: str, name: str, revision: int, n: int) -> bool:
@@ -158,19 +209,19 @@ def test_circuit_breaker_rolls_back(api: pykube.HTTPClient, kubeconfig: str, ope
     ns = operator_ns
     apply(kubeconfig, ns, td("breaker", "1"), service("breaker", "breaker", 3, 100, 200, breaker=True))
     wait_for(lambda: settled_on(api, ns, "breaker", 1, 3), 120, what="revision 1 settled")
+    watch = FailedDeploymentWatch(api, ns, "breaker", 2)
     apply(kubeconfig, ns, td("breaker", "2"))
     deadline = time.monotonic() + 240  # a bound, not a timing: a loaded CI machine needed over 120 s
-    failed: dict[str, Any] | None = None
-    while time.monotonic() < deadline and failed is None:
+    while time.monotonic() < deadline and watch.failed is None:
         for p in pods(api, ns, "breaker"):
             # Crash each new task once it runs (and again if anything reported it running since).
             states = [c.get("state") or {} for c in p["status"].get("containerStatuses") or []]
             running = p["status"].get("phase") == "Running" and any("running" in st for st in states)
             if p["metadata"]["labels"].get("ecs.ecsk.io/revision") == "2" and running and live(p):
                 _crash(api, kubeconfig, ns, p)
-        deps = status(api, ns, "breaker").get("deployments") or []
-        failed = next((d for d in deps if d["revision"] == 2 and d["rolloutState"] == "FAILED"), None)
         time.sleep(0.2)
+    watch.stop()
+    failed = watch.failed
     assert failed is not None, "deployment of revision 2 never FAILED"
     assert failed["failedTasks"] >= 3
     wait_for(lambda: settled_on(api, ns, "breaker", 1, 3), 120, what="rolled back to revision 1")
