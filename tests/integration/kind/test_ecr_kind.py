@@ -3,8 +3,8 @@ get-login-password | docker login`), then ECS tasks whose images are ECR URIs, p
 the workers' containerd through the registry's pull door (ecsk.cluster.kind.ecr).
 
 Driven through the in-cluster endpoint (namespace `default`), so names carry a random suffix and
-are removed at the end. The image is the test app already on the host, re-tagged: a repository
-name no node has seen, so the kubelet must pull it.
+are removed at the end. The image is the test app already on the host, with a label of its own
+(a new image ID) under a repository name no node has seen, so the kubelet must pull it.
 """
 
 from __future__ import annotations
@@ -77,7 +77,12 @@ def pushed(ecr: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple
         data = ecr.get_authorization_token()["authorizationData"][0]
         user, password = base64.b64decode(data["authorizationToken"]).decode().split(":", 1)
         _docker(config, "login", "-u", user, "--password-stdin", address, stdin=password)
-        _docker(config, "tag", IMAGE, local)
+        # The test app with one more label: its own image ID. The kubelet (1.37, ensure-secret-pulled-
+        # images) records which names an image ID was pulled as; pulling the very image the nodes
+        # have preloaded as `ecsk-testapp:latest` under an ECR name would make it re-verify (pull)
+        # that preloaded name, which no registry serves.
+        dockerfile = f"FROM {IMAGE}\nLABEL ecsk.test.repository={repo}\n"
+        _docker(config, "build", "-q", "-t", local, "-", stdin=dockerfile)
         out = _docker(config, "push", local)
         digest = re.search(r"digest: (sha256:[0-9a-f]{64})", out)
         assert digest, out
@@ -210,7 +215,15 @@ def test_repository_policy_refuses_the_nodes_pull(
         pulled = f'failed to pull and unpack image "{HOST}/{repo}:denied"'
         assert reason.startswith(f"CannotPullContainerError: {pulled}")
         assert f"request to http://10.96.0.20:5000/v2/{repo}/manifests/denied" in reason
-        assert reason.endswith("403 Forbidden"), reason
+        assert "403 Forbidden" in reason, reason
+        # containerd adds the registry's error body when its request had one (a GET): ECR's words
+        if "denied:" in reason:
+            assert reason.endswith(
+                "denied: User: arn:aws:iam::000000000000:role/ecsTaskExecutionRole is not authorized to "
+                "perform: ecr:BatchGetImage on resource: "
+                f"arn:aws:ecr:us-east-1:000000000000:repository/{repo} "
+                "because no resource-based policy allows the ecr:BatchGetImage action"
+            ), reason
     finally:
         ecr.delete_repository_policy(repositoryName=repo)
         ecs.deregister_task_definition(taskDefinition=f"{family}:1")
