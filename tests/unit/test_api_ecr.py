@@ -463,6 +463,44 @@ def test_gate_enforces_the_repository_policy(fake: tuple[FakeStore, FakeRegistry
     assert without_mount("/v2/r/blobs/uploads/?mount=sha256:x&from=other") == "/v2/r/blobs/uploads/"
 
 
+def test_nodes_pull_door_pulls_as_the_execution_role_and_only_pulls(
+    fake: tuple[FakeStore, FakeRegistry],
+) -> None:
+    """The kind nodes' door (`--registry-pull-port`): no login (containerd has none), every request
+    is the task execution role's, as ECS's agent pulls; pushes and deletes are refused there."""
+    from ecsk.api.ecr.gate import Refusal, check, execution_role
+
+    store, _ = fake
+    ctx = Context(store, SETTINGS)  # type: ignore[arg-type]
+    role = execution_role(ACCOUNT)
+    assert role == f"arn:aws:iam::{ACCOUNT}:role/ecsTaskExecutionRole"
+    with pytest.raises(Refusal) as err:  # no such repository: ECR's words, as for a login
+        check(ctx, "GET", "/v2/team/app/manifests/v2?ns=x", None, None, role)
+    assert (err.value.status, err.value.code) == (404, "NAME_UNKNOWN")
+    ok(store, "CreateRepository", {"repositoryName": "team/app"})
+    check(ctx, "GET", "/v2/", None, None, role)
+    check(ctx, "HEAD", "/v2/team/app/manifests/v2", None, None, role)  # no policy: the account's role may
+    check(ctx, "GET", f"/v2/team/app/blobs/{D1}", None, None, role)
+    for method, path in (
+        ("POST", "/v2/team/app/blobs/uploads/"),
+        ("PUT", "/v2/team/app/manifests/v9"),
+        ("DELETE", f"/v2/team/app/manifests/{D2}"),
+    ):
+        with pytest.raises(Refusal) as err:
+            check(ctx, method, path, b"{}", basic(auth.password(SETTINGS, "alice", time.time() + 60)), role)
+        assert (err.value.status, err.value.code) == (405, "UNSUPPORTED")
+    only_alice = {
+        "Version": "2012-10-17",
+        "Statement": [
+            {"Effect": "Allow", "Principal": {"AWS": f"arn:aws:iam::{ACCOUNT}:user/alice"}, "Action": "ecr:*"}
+        ],
+    }
+    ok(store, "SetRepositoryPolicy", {"repositoryName": "team/app", "policyText": json.dumps(only_alice)})
+    with pytest.raises(Refusal) as err:  # the policy does not name the role: the task cannot pull
+        check(ctx, "GET", "/v2/team/app/manifests/v2", None, None, role)
+    assert err.value.message.startswith(f"User: {role} is not authorized to perform: ecr:BatchGetImage")
+
+
 @pytest.mark.parametrize(
     "statement",
     [

@@ -268,14 +268,20 @@ def up_calls(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> list[str]:
         cluster, "_create", lambda kind, cfg, say: (calls.append("create"), existing.append("ecsk"))
     )
     monkeypatch.setattr(cluster, "_load_images", lambda kind, refs, loaded, say: {r: "id" for r in refs})
-    monkeypatch.setattr(cluster, "_install_operator", lambda kubectl, image, say: calls.append("install"))
+    monkeypatch.setattr(
+        cluster, "_install_operator", lambda kubectl, image, registry, say: calls.append("install")
+    )
+    monkeypatch.setattr(cluster.ecr, "image", lambda say: "ecsk-kind/registry:v3.1.2-x")
     monkeypatch.setattr(cluster.kwok, "install", lambda kubectl, kc, say: calls.append("kwok"))
     monkeypatch.setattr(
         cluster.metrics, "image", lambda say: "registry.k8s.io/metrics-server/metrics-server:v0.9.0"
     )
     monkeypatch.setattr(cluster.metrics, "install", lambda kubectl, kc, say: calls.append("metrics"))
-    monkeypatch.setattr(cluster, "_require_free_port", lambda port: None)
-    monkeypatch.setattr(cluster, "_wait_api", lambda say: calls.append("api"))
+    monkeypatch.setattr(cluster, "_require_free_port", lambda port, variable, what: None)
+    monkeypatch.setattr(
+        cluster, "_wait_http", lambda url, statuses, failure: calls.append("api" if "/ping" in url else "ecr")
+    )
+    monkeypatch.delenv("ECSK_KIND_REGISTRY_PORT", raising=False)
     monkeypatch.delenv("ECSK_KIND_API_PORT", raising=False)
     monkeypatch.delenv("ECSK_KIND_CLUSTER", raising=False)
     monkeypatch.setattr(cluster.netpolicy, "image", lambda say: "ecsk-kind/kube-router:v2.1.0-x")
@@ -290,13 +296,13 @@ def up_calls(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> list[str]:
 def test_up_is_idempotent_and_recreates_a_cluster_of_another_version(up_calls: list[str]) -> None:
     quiet = lambda _m: None  # noqa: E731
     cluster.up(quiet)
-    assert up_calls == ["create", "install", "kwok", "metrics", "netpolicy", "efs", "api"]
+    assert up_calls == ["create", "install", "kwok", "metrics", "netpolicy", "efs", "api", "ecr"]
     up_calls.clear()
     cluster.up(quiet)  # same node image and configuration: the cluster is kept
-    assert up_calls == ["install", "kwok", "metrics", "netpolicy", "efs", "api"]
+    assert up_calls == ["install", "kwok", "metrics", "netpolicy", "efs", "api", "ecr"]
     up_calls.clear()
     cluster.up(quiet, node_image_ref="ecsk-kind/node:v2")  # e.g. a newer Kubernetes pin
-    assert up_calls == ["delete", "create", "install", "kwok", "metrics", "netpolicy", "efs", "api"]
+    assert up_calls == ["delete", "create", "install", "kwok", "metrics", "netpolicy", "efs", "api", "ecr"]
     assert json.loads(cluster.state_file().read_text())["nodeImage"] == "ecsk-kind/node:v2"
 
 
@@ -417,7 +423,7 @@ def test_a_taken_host_port_is_refused_before_kind_runs() -> None:
         sock.bind(("127.0.0.1", 0))
         sock.listen()
         with pytest.raises(cluster.KindError, match="ECSK_KIND_API_PORT"):
-            cluster._require_free_port(sock.getsockname()[1])
+            cluster._require_free_port(sock.getsockname()[1], "ECSK_KIND_API_PORT", "AWS API endpoint")
 
 
 def test_load_balancer_node_ports_are_published_on_the_hosts_loopback_only() -> None:
@@ -433,7 +439,7 @@ def test_load_balancer_node_ports_are_published_on_the_hosts_loopback_only() -> 
     assert {m["listenAddress"] for m in mappings} == {"127.0.0.1"}
     assert all("extraPortMappings" not in w for w in workers)
     patch = yaml.safe_load(control_plane["kubeadmConfigPatches"][0])
-    assert patch["apiServer"]["extraArgs"] == [{"name": "service-node-port-range", "value": "30080-30090"}]
+    assert patch["apiServer"]["extraArgs"] == [{"name": "service-node-port-range", "value": "30080-30091"}]
     assert patch["scheduler"]["extraArgs"]  # the scheduler profiles are still there
     assert ports.host_port(30083) == 28183
     with pytest.raises(ValueError, match="outside the published range 30080-30089"):

@@ -109,6 +109,21 @@ def serve(
             help="Serve the registry's front door (ECR's push/pull refusals) on this port of --host.",
         ),
     ] = None,
+    registry_pull_port: Annotated[
+        int | None,
+        typer.Option(
+            envvar="ECSK_REGISTRY_PULL_PORT",
+            help="Also serve a pull-only front door on this port, where the cluster's nodes pull as "
+            "the task execution role (no login; see docs/ecr.md 'On kind').",
+        ),
+    ] = None,
+    registry_pull_principal: Annotated[
+        str | None,
+        typer.Option(
+            envvar="ECSK_REGISTRY_PULL_PRINCIPAL",
+            help="The IAM principal of the pull-only door (default: the account's ecsTaskExecutionRole).",
+        ),
+    ] = None,
     lifecycle_interval: Annotated[
         float,
         typer.Option(envvar="ECSK_LIFECYCLE_INTERVAL", help="Seconds between ECR lifecycle policy runs."),
@@ -150,6 +165,11 @@ def serve(
     if registry_port and not _start_gate(host, registry_port, store, settings):
         httpd.server_close()
         raise typer.Exit(1)
+    if registry_pull_port and not _start_gate(
+        host, registry_pull_port, store, settings, registry_pull_principal or _execution_role(account)
+    ):
+        httpd.server_close()
+        raise typer.Exit(1)
     try:
         httpd.serve_forever(poll_interval=0.5)
     except KeyboardInterrupt:
@@ -176,22 +196,30 @@ def _start_lifecycle(store: Any, settings: Any, interval: float) -> Any:
     return scheduler
 
 
-def _start_gate(host: str, port: int, store: Any, settings: Any) -> bool:
-    """The registry's front door, in a thread: pushes and pulls go through it."""
+def _execution_role(account: str) -> str:
+    from ecsk.api.ecr import gate
+
+    return gate.execution_role(account)
+
+
+def _start_gate(host: str, port: int, store: Any, settings: Any, pull_principal: str | None = None) -> bool:
+    """The registry's front door, in a thread: pushes and pulls go through it (or, with
+    `pull_principal`, the nodes' pulls only)."""
     import threading
 
     from ecsk.api.ecr import gate
 
     if not settings.registry_url:
-        typer.echo("error: --registry-port needs --registry-url", err=True)
+        typer.echo("error: --registry-port and --registry-pull-port need --registry-url", err=True)
         return False
     try:
-        door = gate.serve(host, port, store, settings)
+        door = gate.serve(host, port, store, settings, pull_principal)
     except OSError as exc:
         typer.echo(f"error: cannot listen on {host}:{port}: {exc.strerror}", err=True)
         return False
-    threading.Thread(target=door.serve_forever, name="registry-gate", daemon=True).start()
+    threading.Thread(target=door.serve_forever, name=f"registry-gate-{port}", daemon=True).start()
+    what = f"pull-only door as {pull_principal}" if pull_principal else "front door"
     logging.getLogger("ecsk.api").info(
-        "registry front door http://%s:%d -> %s", host, port, settings.registry_url
+        "registry %s http://%s:%d -> %s", what, host, port, settings.registry_url
     )
     return True

@@ -92,7 +92,7 @@ def config(storage: Path, at: int, secret: str) -> dict[str, Any]:
     }
 
 
-def _secret(home: Path) -> str:
+def http_secret(home: Path) -> str:
     """Signs upload state between a client's requests; kept so a restart does not break uploads."""
     path = state_dir(home) / "http-secret"
     if not path.is_file():
@@ -139,7 +139,7 @@ def start(
     state_dir(home).mkdir(parents=True, exist_ok=True)
     storage_dir(home).mkdir(parents=True, exist_ok=True)
     cfg = state_dir(home) / "config.yml"
-    cfg.write_text(yaml.safe_dump(config(storage_dir(home), at, _secret(home)), sort_keys=False))
+    cfg.write_text(yaml.safe_dump(config(storage_dir(home), at, http_secret(home)), sort_keys=False))
     # No tracing exporter: Distribution v3 would otherwise try to reach an OTLP collector.
     env = dict(os.environ, OTEL_TRACES_EXPORTER="none")
     with open(log_file(home), "ab") as log:

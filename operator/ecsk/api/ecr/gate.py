@@ -13,6 +13,10 @@ refuses, with ECR's error codes and texts in the OCI error format Docker prints
   not authorized to perform: ecr:BatchGetImage on resource: ...`);
 - a manifest pushed under a tag that already names another image in an IMMUTABLE repository.
 
+A second instance may serve a cluster's nodes (`serve(..., pull_principal=...)`, `ecsk api serve
+--registry-pull-port`, used on kind): containerd has no login, so every request there is the
+task execution role's, as ECS's agent pulls with that role, and only GET and HEAD pass.
+
 Cross-repository blob mounts (`?mount=...&from=...`) are turned into plain uploads, so a push
 can never borrow a layer from a repository its principal may not pull.
 
@@ -61,11 +65,31 @@ class Refusal(Exception):
         return json.dumps({"errors": [{"code": self.code, "message": self.message, "detail": None}]}).encode()
 
 
+PULL_METHODS = frozenset({"GET", "HEAD"})
+
+
 def check(
-    ctx: Context, method: str, path: str, manifest: bytes | None, authorization: str | None = None
+    ctx: Context,
+    method: str,
+    path: str,
+    manifest: bytes | None,
+    authorization: str | None = None,
+    pull_principal: str | None = None,
 ) -> None:
-    """Raise Refusal when ECR would refuse this distribution API request."""
-    who = auth.login(ctx.settings, authorization)
+    """Raise Refusal when ECR would refuse this distribution API request.
+
+    `pull_principal`: the gate serves the cluster's nodes, which pull as ECS's agent does with the
+    task execution role's credentials: every request is that principal's, and only pulls pass."""
+    if pull_principal is not None:
+        if method not in PULL_METHODS:
+            raise Refusal(
+                405,
+                "UNSUPPORTED",
+                "This registry address serves image pulls only; push through the other port.",
+            )
+        who = auth.Login(pull_principal)
+    else:
+        who = auth.login(ctx.settings, authorization)
     if who.principal is None:
         raise Refusal(401, "UNAUTHORIZED", "Not Authorized", challenge=True)
     if who.expired:
@@ -208,7 +232,14 @@ class _Gate(BaseHTTPRequestHandler):
                 return
             chunks = iter([manifest])
         try:
-            check(self.server.ctx, self.command, self.path, manifest, self.headers.get("Authorization"))
+            check(
+                self.server.ctx,
+                self.command,
+                self.path,
+                manifest,
+                self.headers.get("Authorization"),
+                self.server.pull_principal,
+            )
         except Refusal as refusal:
             self._refuse(refusal)
             return
@@ -263,14 +294,26 @@ class GateServer(ThreadingHTTPServer):
     allow_reuse_address = True
     request_queue_size = 64
 
-    def __init__(self, address: tuple[str, int], store: Store, settings: Settings) -> None:
+    def __init__(
+        self, address: tuple[str, int], store: Store, settings: Settings, pull_principal: str | None = None
+    ) -> None:
         self.ctx = Context(store, settings)
         self.backend = str(settings.registry_url)
+        self.pull_principal = pull_principal
         super().__init__(address, _Gate)
 
 
-def serve(host: str, port: int, store: Store, settings: Settings) -> GateServer:
-    """Bind (OSError if the port is taken); call serve_forever() in a thread."""
+def serve(
+    host: str, port: int, store: Store, settings: Settings, pull_principal: str | None = None
+) -> GateServer:
+    """Bind (OSError if the port is taken); call serve_forever() in a thread. With
+    `pull_principal`, the nodes' pull-only door (see `check`)."""
     if not settings.registry_url:
         raise ValueError("the registry gate needs the registry's URL")
-    return GateServer((host, port), store, settings)
+    return GateServer((host, port), store, settings, pull_principal)
+
+
+def execution_role(account: str) -> str:
+    """The principal the nodes pull as: the role the ECS console creates for task execution
+    (`ecsTaskExecutionRole`), which is what pulls a task's ECR image on ECS."""
+    return f"arn:aws:iam::{account}:role/ecsTaskExecutionRole"

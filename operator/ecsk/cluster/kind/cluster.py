@@ -17,6 +17,7 @@ import shutil
 import socket
 import subprocess
 import time
+import urllib.error
 import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,10 +26,12 @@ from typing import Any
 import yaml
 
 from ecsk.cluster import binaries, paths
+from ecsk.cluster import registry as distribution
 from ecsk.cluster.binaries import Progress
 from ecsk.cluster.embedded.local import load_fleet
 from ecsk.cluster.kind import (
     config,
+    ecr,
     efs,
     host,
     images,
@@ -39,6 +42,7 @@ from ecsk.cluster.kind import (
     steps,
     toolchain,
 )
+from ecsk.core.ecr.names import registry_host
 
 DEFAULT_CLUSTER = paths.CLUSTER_NAME
 OPERATOR_NS = "ecsk-system"
@@ -70,12 +74,29 @@ def kubeconfig() -> Path:
     return paths.home() / f"kind-kubeconfig{suffix}"
 
 
+def _port_env(variable: str, default: int) -> int:
+    raw = os.environ.get(variable) or str(default)
+    if not raw.isdigit() or not 1 <= int(raw) <= 65535:
+        raise KindError(f"{variable}={raw!r} is not a port number (1-65535)")
+    return int(raw)
+
+
 def api_port() -> int:
     """Host port of this cluster's AWS API endpoint: `$ECSK_KIND_API_PORT`, else 4600."""
-    raw = os.environ.get("ECSK_KIND_API_PORT") or str(config.DEFAULT_API_PORT)
-    if not raw.isdigit() or not 1 <= int(raw) <= 65535:
-        raise KindError(f"ECSK_KIND_API_PORT={raw!r} is not a port number (1-65535)")
-    return int(raw)
+    return _port_env("ECSK_KIND_API_PORT", config.DEFAULT_API_PORT)
+
+
+def registry_port() -> int:
+    """Host port of this cluster's ECR registry (`docker push 127.0.0.1:<port>/<repo>:<tag>`):
+    `$ECSK_KIND_REGISTRY_PORT`, else the API endpoint's port + 1 (4601 by default), so a cluster
+    given its own API port gets its own registry port too."""
+    return _port_env("ECSK_KIND_REGISTRY_PORT", api_port() + 1)
+
+
+def registry_address() -> str | None:
+    """`127.0.0.1:<port>`, what `docker push` names, once `up` has published it (None before)."""
+    port = (json.loads(state_file().read_text()) if state_file().is_file() else {}).get("registryPort")
+    return f"127.0.0.1:{port}" if port else None
 
 
 def api_url() -> str | None:
@@ -91,6 +112,16 @@ def work_dir() -> Path:
 
 def state_file() -> Path:
     return work_dir() / "cluster.json"
+
+
+def registry_dir() -> Path:
+    """The ECR registry's storage (Distribution's `data/`, its secrets beside): kept by `down`."""
+    return distribution.state_dir(work_dir())
+
+
+def containerd_hosts_dir() -> Path:
+    """Mounted at /etc/containerd/certs.d in every node: where ECR image names are pulled from."""
+    return work_dir() / "containerd-certs.d"
 
 
 def efs_dir() -> Path:
@@ -213,6 +244,9 @@ def _config(node_img: str, fleet_file: Path | None) -> dict[str, Any]:
         api_port=api_port(),
         load_balancers=load_balancer_ports(),
         shared_mount=efs.mount(efs_dir()),
+        registry_port=registry_port(),
+        node_mounts=ecr.node_mounts(registry_dir(), containerd_hosts_dir()),
+        containerd_patches=[ecr.CONFIG_PATH_PATCH],
     )
 
 
@@ -231,9 +265,13 @@ def up(say: Progress = print, *, node_image_ref: str | None = None, fleet_file: 
         kwok.image(say),
         metrics.image(say),
         netpolicy.image(say),
+        ecr.image(say),
     ]
     cfg = _config(node_img, fleet_file)
     cfg_key = steps.key(cfg)
+    # the nodes mount both: they must exist (the storage owned by the pod's uid) before kind runs
+    ecr.prepare_storage(registry_dir())
+    ecr.write_hosts(containerd_hosts_dir(), *_account_region())
     state = json.loads(state_file().read_text()) if state_file().is_file() else {}
     if name() in clusters(kind) and state.get("config") != cfg_key:
         say(f"cluster {name()} was made by another version or configuration: recreating it")
@@ -250,7 +288,8 @@ def up(say: Progress = print, *, node_image_ref: str | None = None, fleet_file: 
                 f"host ports {', '.join(map(str, busy))} are in use (another kind cluster?): set "
                 f"{LB_PORT_ENV} to the first of {config.LOAD_BALANCER_PORTS} free ports"
             )
-        _require_free_port(api_port())
+        _require_free_port(api_port(), "ECSK_KIND_API_PORT", "AWS API endpoint")
+        _require_free_port(registry_port(), "ECSK_KIND_REGISTRY_PORT", "ECR registry")
         efs_dir().mkdir(parents=True, exist_ok=True)
         _create(kind, cfg, say)
         state = {}
@@ -262,18 +301,30 @@ def up(say: Progress = print, *, node_image_ref: str | None = None, fleet_file: 
         "images": app_images,
         "loaded": loaded,
         "apiPort": api_port(),
+        "registryPort": registry_port(),
         "loadBalancerPorts": {"hostBase": lb.host_base, "count": lb.count},
     }
     state_file().parent.mkdir(parents=True, exist_ok=True)
     state_file().write_text(json.dumps(state, indent=2))
-    _install_operator(kubectl, app_images[1], say)
+    _install_operator(kubectl, app_images[1], app_images[5], say)
     kwok.install(kubectl, kubeconfig(), say)
     metrics.install(kubectl, kubeconfig(), say)
     netpolicy.install(kubectl, kubeconfig(), app_images[4], say)
     efs.install(kubectl, kubeconfig(), say)
-    _wait_api(say)
+    _wait_http(f"{api_url()}/ping", (200,), f"the AWS API endpoint does not answer at {api_url()}")
+    # 401: the front door answers (it asks for `docker login` before anything reaches Distribution)
+    _wait_http(
+        f"http://{registry_address()}/v2/",
+        (401,),
+        f"the ECR registry does not answer at {registry_address()}",
+    )
     say(f"kind cluster {name()} ready in {time.monotonic() - started:.0f}s; export KUBECONFIG={kubeconfig()}")
     say(f"AWS API endpoint: AWS_ENDPOINT_URL={api_url()} (or `ecsk api url --kind`)")
+    say(
+        f"ECR registry: docker push {registry_address()}/<repository>:<tag> (after `aws ecr "
+        f"get-login-password | docker login -u AWS --password-stdin {registry_address()}`); tasks name "
+        f"{registry_host(*_account_region())}/<repository>:<tag>"
+    )
     return kubeconfig()
 
 
@@ -326,12 +377,27 @@ def _load_images(kind: Path, refs: list[str], loaded: dict[str, str], say: Progr
     return out
 
 
-def overlay(manifests: Path, image: str, directory: Path) -> str:
+def _account_region() -> tuple[str, str]:
+    """The account and region the in-cluster endpoint serves (manifests/api.yaml's env): the ECR
+    registry host the nodes' containerd maps is theirs."""
+    doc = next(
+        d
+        for d in yaml.safe_load_all((steps.repo_dir("manifests") / "api.yaml").read_text())
+        if d and d.get("kind") == "Deployment"
+    )
+    env = {e["name"]: e["value"] for e in doc["spec"]["template"]["spec"]["containers"][0]["env"]}
+    return env["ECSK_ACCOUNT"], env["ECSK_REGION"]
+
+
+def overlay(
+    manifests: Path, image: str, directory: Path, registry_image: str | None = None, registry_secret: str = ""
+) -> str:
     """A kustomization on top of manifests/ that only pins the operator image just built and sets
     the image pull behaviour, so one `kubectl apply -k` installs the right thing (no rollout of
     the placeholder `ecsk-operator:dev` first), load-balanced services as the published node
     ports, kind's deregistration delay, and the AWS API endpoint's Service as the NodePort the
-    control plane's host port mapping points at."""
+    control plane's host port mapping points at. With `registry_image`: the ECR registry beside
+    the endpoint (`ecsk.cluster.kind.ecr`), its front door a second published NodePort."""
     name, tag = image.rsplit(":", 1)
     patch = {
         "apiVersion": "apps/v1",
@@ -368,11 +434,12 @@ def overlay(manifests: Path, image: str, directory: Path) -> str:
                     "protocol": "TCP",
                     "targetPort": "aws",
                     "nodePort": config.API_NODE_PORT,
-                }
+                },
+                *([ecr.push_service_port(config.REGISTRY_NODE_PORT)] if registry_image else []),
             ],
         },
     }
-    doc = {
+    doc: dict[str, Any] = {
         "apiVersion": "kustomize.config.k8s.io/v1beta1",
         "kind": "Kustomization",
         "resources": [os.path.relpath(manifests, directory)],  # kustomize refuses absolute paths
@@ -382,13 +449,18 @@ def overlay(manifests: Path, image: str, directory: Path) -> str:
             {"patch": yaml.safe_dump(api_service, sort_keys=False)},
         ],
     }
+    if registry_image:
+        for key, entry in ecr.overlay_parts(directory, registry_image, registry_secret):
+            doc.setdefault(key, []).append(entry)
     return yaml.safe_dump(doc, sort_keys=False)
 
 
-def _install_operator(kubectl: Path, image: str, say: Progress) -> None:
+def _install_operator(kubectl: Path, image: str, registry_image: str, say: Progress) -> None:
     directory = work_dir() / "overlay"
     directory.mkdir(parents=True, exist_ok=True)
-    (directory / "kustomization.yaml").write_text(overlay(steps.repo_dir("manifests"), image, directory))
+    secret = distribution.http_secret(work_dir())
+    text = overlay(steps.repo_dir("manifests"), image, directory, registry_image, secret)
+    (directory / "kustomization.yaml").write_text(text)
     say("installing the CRDs, operator and metrics adapter (kubectl apply -k manifests/, image pinned)")
     kc = [str(kubectl), "--kubeconfig", str(kubeconfig())]
     steps.run("kubectl-apply-manifests", [*kc, "apply", "-k", str(directory)], say)
@@ -396,7 +468,7 @@ def _install_operator(kubectl: Path, image: str, say: Progress) -> None:
     steps.rollout("api-rollout", kc, OPERATOR_NS, "deployment/ecsk-api", say, 300)
 
 
-def _require_free_port(port: int) -> None:
+def _require_free_port(port: int, variable: str, what: str) -> None:
     """kind would fail late and obscurely on a taken host port: refuse first, naming the knob."""
     with contextlib.closing(socket.socket(socket.AF_INET, socket.SOCK_STREAM)) as sock:
         try:
@@ -404,25 +476,26 @@ def _require_free_port(port: int) -> None:
         except OSError:
             raise KindError(
                 f"port {port} on 127.0.0.1 is taken (another kind cluster or the embedded cluster's "
-                "endpoint?): set ECSK_KIND_API_PORT to a free port for this cluster's AWS API endpoint"
+                f"endpoint?): set {variable} to a free port for this cluster's {what}"
             ) from None
 
 
-def _wait_api(say: Progress, timeout: float = 120.0) -> None:
-    """Until the endpoint answers its health probe through the host port mapping."""
-    url = f"{api_url()}/ping"
+def _wait_http(url: str, statuses: tuple[int, ...], failure: str, timeout: float = 120.0) -> None:
+    """Until `url` answers with one of `statuses` through the host port mapping."""
     deadline = time.monotonic() + timeout
     while True:
         try:
             with urllib.request.urlopen(url, timeout=3) as resp:
-                if resp.status == 200:
+                if resp.status in statuses:
                     return
+        except urllib.error.HTTPError as exc:
+            if exc.code in statuses:
+                return
         except OSError:
             pass
         if time.monotonic() > deadline:
             raise KindError(
-                f"the AWS API endpoint does not answer at {url}; "
-                f"see `kubectl -n {OPERATOR_NS} logs deploy/ecsk-api`"
+                f"{failure}; see `kubectl -n {OPERATOR_NS} logs deploy/ecsk-api --all-containers`"
             )
         time.sleep(1)
 

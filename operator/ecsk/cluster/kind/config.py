@@ -9,6 +9,7 @@ to kwok, so real workers must not carry it.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -42,7 +43,10 @@ API_NODE_PORT = NODE_PORT_BASE + LOAD_BALANCER_PORTS
 NodePort by `ecsk kind up`), mapped to the host by the control-plane node's extraPortMappings.
 Just above the load balancers' ports, inside the one range the API server allows; the endpoint's
 Service is installed before any task exists, so no load balancer is ever given its port."""
-NODE_PORT_RANGE = f"{NODE_PORT_BASE}-{API_NODE_PORT}"
+REGISTRY_NODE_PORT = API_NODE_PORT + 1
+"""30091: the NodePort of the ECR registry's front door (`ecsk.cluster.kind.ecr`), mapped to
+127.0.0.1:$ECSK_KIND_REGISTRY_PORT of the host for `docker push`."""
+NODE_PORT_RANGE = f"{NODE_PORT_BASE}-{REGISTRY_NODE_PORT}"
 
 
 @dataclass(frozen=True)
@@ -158,12 +162,17 @@ def render(
     api_port: int | None = None,
     load_balancers: LoadBalancerPorts | None = None,
     shared_mount: dict[str, str] | None = None,
+    registry_port: int | None = None,
+    node_mounts: Sequence[dict[str, Any]] = (),
+    containerd_patches: Sequence[str] = (),
 ) -> dict[str, Any]:
     """`api_port`: publish the in-cluster AWS API endpoint on 127.0.0.1:<api_port> of the host
     (a port mapping is fixed when kind creates the node, so another port means another cluster:
     `up` compares the port as part of its configuration). `load_balancers`: publish the node
     ports of load-balanced services. `shared_mount`: a kind extraMounts entry every node gets (the
-    EFS stand-in's directory)."""
+    EFS stand-in's directory). `registry_port`: publish the ECR registry's front door there.
+    `node_mounts`, `containerd_patches`: more extraMounts for every node, more containerd
+    configuration (the ECR registry's storage and containerd hosts directory)."""
     cluster_patch: dict[str, Any] = {
         "apiVersion": "kubeadm.k8s.io/v1beta4",
         "kind": "ClusterConfiguration",
@@ -180,7 +189,7 @@ def render(
             ],
         },
     }
-    if load_balancers or api_port is not None:
+    if load_balancers or api_port is not None or registry_port is not None:
         cluster_patch["apiServer"] = {
             "extraArgs": [{"name": "service-node-port-range", "value": NODE_PORT_RANGE}]
         }
@@ -205,15 +214,24 @@ def render(
                 "protocol": "TCP",
             }
         )
+    if registry_port is not None:
+        mappings.append(
+            {
+                "containerPort": REGISTRY_NODE_PORT,
+                "hostPort": registry_port,
+                "listenAddress": "127.0.0.1",
+                "protocol": "TCP",
+            }
+        )
     if mappings:
         control_plane["extraPortMappings"] = mappings
-    if shared_mount:
-        control_plane["extraMounts"].append(dict(shared_mount))
+    every_node = [dict(m) for m in ([shared_mount] if shared_mount else []) + list(node_mounts)]
+    control_plane["extraMounts"] += every_node
     workers: list[dict[str, Any]] = []
     for labels in worker_labels(fleet):
         worker: dict[str, Any] = {"role": "worker", "image": node_image, "labels": labels}
-        if shared_mount:
-            worker["extraMounts"] = [dict(shared_mount)]
+        if every_node:
+            worker["extraMounts"] = [dict(m) for m in every_node]
         reserved = system_reserved(labels[INSTANCE_TYPE], host) if host else None
         if reserved:
             worker["kubeadmConfigPatchesJSON6902"] = [_reserve_patch(reserved)]
@@ -224,8 +242,9 @@ def render(
         "name": name,
         "nodes": [control_plane, *workers],
     }
-    if restrict_oom_score_adj:
-        config["containerdConfigPatches"] = [RESTRICT_OOM_PATCH]
+    patches = ([RESTRICT_OOM_PATCH] if restrict_oom_score_adj else []) + list(containerd_patches)
+    if patches:
+        config["containerdConfigPatches"] = patches
     if cgroup_v1:
         config["kubeadmConfigPatches"] = [CGROUP_V1_PATCH]
     return config

@@ -45,11 +45,16 @@ def released_or_scratch(
     around the binary we build from its Go module (`binary` is only called then)."""
     if pullable(ref):
         return ref
+    return scratch_image(ref, binary(), dest, say, user)
+
+
+def scratch_image(ref: str, binary: Path, dest: str, say: Progress, user: str = "") -> str:
+    """`ref` built FROM scratch around one static binary (at `dest`, the entry point)."""
     step = ref.rsplit("/", 1)[-1].split(":")[0] + "-image"
     ctx = steps.build_dir() / step
     shutil.rmtree(ctx, ignore_errors=True)
     ctx.mkdir(parents=True)
-    shutil.copy2(binary(), ctx / "bin")
+    shutil.copy2(binary, ctx / "bin")
     lines = [
         "FROM scratch",
         f"COPY bin {dest}",
