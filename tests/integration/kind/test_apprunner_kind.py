@@ -4,12 +4,19 @@ instances follow concurrent requests through the in-cluster metrics adapter and 
 The URL is a name (`<id>.<region>.awsapprunner.com`) no DNS resolves: the host reaches the
 service through its published node port (kind's stand-in for App Runner's load balancer), and the
 request carries the service's host name, as a client of the real URL would.
+
+The source deploy builds with the host's Docker, pushes through the in-cluster registry's front
+door, and the workers' containerd pulls the ECR URI through its pull door: every step real.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
+import subprocess
 import urllib.request
+import uuid
+from pathlib import Path
 from typing import Any
 
 import pykube
@@ -18,7 +25,10 @@ import yaml
 from kindtest import IMAGE
 from kubectl import kubectl
 from kubetest import wait_for
+from test_api_live import client
+from typer.testing import CliRunner
 
+from ecsk.cli.main import app as ecsk_app
 from ecsk.cluster.kind import cluster
 
 pytestmark = pytest.mark.kind
@@ -92,3 +102,57 @@ def test_url_serves_from_the_host_and_concurrency_scales_instances(
         interval=1,
         what="all three instances answering the URL",
     )
+
+
+def test_source_deploy_builds_pushes_and_the_nodes_pull_and_serve_it(
+    api: pykube.HTTPClient, tmp_path: Path
+) -> None:
+    endpoint, registry = cluster.api_url(), cluster.registry_address()
+    assert endpoint and registry, "ecsk kind up did not record the endpoint's and registry's ports"
+    name = f"src-{uuid.uuid4().hex[:6]}"
+    revision = f"built-{name}"
+    # FROM the test app with a label of its own: a new image ID under a name no node has, so the
+    # kubelet must pull it from the registry (see test_ecr_kind.py on preloaded image names).
+    (tmp_path / "Dockerfile").write_text(
+        f"FROM {IMAGE}\nLABEL ecsk.test.source={name}\nENV REVISION={revision}\n"
+    )
+    runner, ecr = client("apprunner", endpoint), client("ecr", endpoint)
+    arn = ""
+    try:
+        result = CliRunner().invoke(
+            ecsk_app,
+            ["apprunner", "deploy", "--source", str(tmp_path), "--name", name,
+             "--endpoint", endpoint, "--registry", registry],
+        )  # fmt: skip
+        assert result.exit_code == 0, result.output
+        arn = result.output.strip().splitlines()[-1]
+        described = wait_for(
+            lambda: (s := runner.describe_service(ServiceArn=arn)["Service"])["Status"] == "RUNNING" and s,
+            300,
+            what=f"{name} RUNNING from its pushed image",
+        )
+        image = described["SourceConfiguration"]["ImageRepository"]["ImageIdentifier"]
+        assert image.endswith(f".dkr.ecr.us-east-1.amazonaws.com/{name}:latest"), image
+        pod = next(
+            p.obj
+            for p in pykube.Pod.objects(api, namespace="default")
+            if p.obj["metadata"]["name"].startswith(f"{name}-") and p.obj["status"].get("phase") == "Running"
+        )
+        pulled = pod["status"]["containerStatuses"][0]["imageID"]
+        assert f"/{name}@sha256:" in pulled, pulled  # pulled from the registry, not preloaded
+        svc = pykube.Service.objects(api, namespace="default").get(name=name).obj
+        ports = cluster.published_load_balancer_ports()
+        assert ports is not None
+        url = f"http://127.0.0.1:{ports.host_port(svc['spec']['ports'][0]['nodePort'])}/"
+        answer = wait_for(lambda: _get(url, described["ServiceUrl"]), 90, what=f"{url} answering")
+        assert answer["revision"] == revision  # the ENV of the Dockerfile this test wrote
+    finally:
+        with contextlib.suppress(Exception):
+            runner.delete_service(ServiceArn=arn)
+        with contextlib.suppress(Exception):
+            ecr.delete_repository(repositoryName=name, force=True)
+        listed = subprocess.run(
+            ["docker", "image", "ls", "-q", f"{registry}/{name}"], capture_output=True, text=True, check=False
+        )
+        for image_id in set(listed.stdout.split()):
+            subprocess.run(["docker", "rmi", "-f", image_id], capture_output=True, check=False)
