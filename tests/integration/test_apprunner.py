@@ -695,13 +695,17 @@ def test_nodejs_revised_build_image_serves(tmp_path: Path) -> None:
     (source / "apprunner.yaml").write_text(NODE_YAML)
     config = apprunner_cmd.read_config(source)
     tag = f"ecsk-test/nodeapp:{uuid_hex()}"
-    with apprunner_cmd.managed_context(source, config, images.runtime_base("nodejs", print)) as (
-        ctx,
-        dockerfile,
-    ):
+    base = images.runtime_base("nodejs", print)
+    with apprunner_cmd.managed_context(source, config, base) as (ctx, dockerfile):
         built = subprocess.run(["docker", "build", "-q", "-t", tag, "-f", str(dockerfile), str(ctx)],
                                capture_output=True, text=True, check=False)  # fmt: skip
+        stage = next(
+            ln for ln in dockerfile.read_text().splitlines() if ln.startswith("LABEL ecs.ecsk.io/apprunner-b")
+        )
     assert built.returncode == 0, built.stderr
+    stages = subprocess.run(["docker", "images", "-q", "--filter", f"label={stage.removeprefix('LABEL ')}"],
+                            capture_output=True, text=True, check=True)  # fmt: skip
+    assert stages.stdout.strip() == ""  # the build stage went with the temporary context
     try:
         pre_run = subprocess.run(["docker", "run", "--rm", tag, "cat", "/node-version.txt"],
                                  capture_output=True, text=True, check=True)  # fmt: skip

@@ -141,9 +141,10 @@ def test_all_keys_sample_with_the_revised_build() -> None:
 
 
 def test_revised_build_copies_app_into_a_fresh_run_image_where_pre_run_runs() -> None:
-    lines = runtimes.dockerfile(parse(DJANGO_311), "base:1").splitlines()
+    lines = runtimes.dockerfile(parse(DJANGO_311), "base:1", "b-42").splitlines()
     assert lines[1] == "FROM base:1 AS build"
     run_stage = lines.index("FROM base:1")
+    assert lines[run_stage - 1] == "LABEL ecs.ecsk.io/apprunner-build=b-42"  # the stage is removed by it
     assert lines[run_stage + 1 : run_stage + 3] == ["WORKDIR /app", "COPY --from=build /app /app"]
     pre_run = json.loads(lines[run_stage + 3].removeprefix("RUN "))
     assert pre_run[2].endswith("pip3 install pipenv\npipenv install\npython3 copy-global-files.py")
@@ -346,6 +347,27 @@ def test_the_build_context_is_a_copy_and_the_source_is_untouched(tmp_path: Path)
         assert dockerfile.parent != context and dockerfile.read_text() == runtimes.dockerfile(cfg, "base:1")
     assert not context.exists()
     assert sorted(p.name for p in src.iterdir()) == [".git", "app.py", "apprunner.yaml"]
+
+
+def test_a_revised_build_stage_is_removed_by_its_build_id(tmp_path: Path) -> None:
+    runs: list[list[str]] = []
+
+    def run(args: list[str], stdin: str | None = None) -> subprocess.CompletedProcess[str]:
+        runs.append(args)
+        return subprocess.CompletedProcess(args, 0, "", "")
+
+    (tmp_path / "apprunner.yaml").write_text(DJANGO_311)
+    cfg = apprunner_cmd.read_config(tmp_path)
+    with apprunner_cmd.managed_context(tmp_path, cfg, "base:1", run) as (_, dockerfile):
+        label = next(
+            line
+            for line in dockerfile.read_text().splitlines()
+            if line.startswith("LABEL ecs.ecsk.io/apprunner-build=")
+        )
+        assert runs == []
+    assert runs == [
+        ["docker", "image", "prune", "--force", "--filter", f"label={label.removeprefix('LABEL ')}"]
+    ]
 
 
 class Ecr:

@@ -154,15 +154,23 @@ def read_config(source: Path) -> runtimes.Config:
 
 
 @contextmanager
-def managed_context(source: Path, config: runtimes.Config, base: str) -> Iterator[tuple[Path, Path]]:
+def managed_context(
+    source: Path, config: runtimes.Config, base: str, run: docker.Run = docker.run_command
+) -> Iterator[tuple[Path, Path]]:
     """(build context, Dockerfile) in a temporary directory: a copy of the source (without
-    .git) and the generated Dockerfile beside it, removed afterwards; the source is untouched."""
+    .git) and the generated Dockerfile beside it, removed afterwards with the build's leftover
+    build stage; the source is untouched."""
     with tempfile.TemporaryDirectory(prefix="ecsk-apprunner-") as tmp:
         context = Path(tmp) / "context"
         shutil.copytree(source, context, symlinks=True, ignore=shutil.ignore_patterns(".git"))
         dockerfile = Path(tmp) / "Dockerfile"
-        dockerfile.write_text(runtimes.dockerfile(config, base))
-        yield context, dockerfile
+        build_id = Path(tmp).name
+        dockerfile.write_text(runtimes.dockerfile(config, base, build_id))
+        try:
+            yield context, dockerfile
+        finally:
+            if config.runtime.revised:
+                docker.prune_label(f"{runtimes.BUILD_STAGE_LABEL}={build_id}", run=run)
 
 
 def _fail(message: str, code: int = 1) -> typer.Exit:
@@ -243,7 +251,7 @@ def _deploy_managed(deployer: Deployer, source: Path, svc: str, config: runtimes
     except steps.StepError as exc:
         raise DeployError(f"building the {config.runtime.name} base image failed: {exc}") from exc
     console.print(f"building {svc} with runtime {config.runtime.name} on {base}", highlight=False)
-    with managed_context(source, config, base) as (context, dockerfile):
+    with managed_context(source, config, base, deployer.run) as (context, dockerfile):
         return deployer.deploy(
             context, svc, str(config.port), dockerfile=dockerfile, image_config=config.image_configuration()
         )

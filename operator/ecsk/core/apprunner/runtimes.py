@@ -415,7 +415,12 @@ def _quote(value: str) -> str:
     return "'" + value.replace("'", "'\"'\"'") + "'"
 
 
-def dockerfile(config: Config, base: str) -> str:
+BUILD_STAGE_LABEL = "ecs.ecsk.io/apprunner-build"
+"""Labels a revised build's build stage with the build's id: it is left as an untagged image
+once the run image is built, and the deploy removes it by this label."""
+
+
+def dockerfile(config: Config, base: str, build_id: str = "") -> str:
     """The Dockerfile of a managed-runtime build on `base` (the build context is the source).
 
     Original build: one image, built in /app, then run there. Revised build: the build stage's
@@ -432,6 +437,7 @@ def dockerfile(config: Config, base: str) -> str:
         if phase:
             lines.append(_shell(phase, env))
     if config.runtime.revised:
+        lines += [f"LABEL {BUILD_STAGE_LABEL}={build_id or 'stage'}"]
         lines += [f"FROM {base}", f"WORKDIR {APP_DIR}", f"COPY --from=build {APP_DIR} {APP_DIR}"]
         if config.pre_run:
             lines.append(_shell(config.pre_run, env))
