@@ -392,7 +392,14 @@ def _docker() -> bool:
     return proc is not None and proc.returncode == 0
 
 
-def _deploy(apprunner: Any, source: Path, name: str) -> subprocess.CompletedProcess[str]:
+def _require_docker() -> None:
+    if not _docker():
+        pytest.skip("Docker is not available here (`ecsk kind host-prep` starts it)")
+
+
+def _deploy(
+    apprunner: Any, source: Path, name: str, port: str | None = "8000"
+) -> subprocess.CompletedProcess[str]:
     url, door = ENDPOINTS[id(apprunner)]
     args = [
         sys.executable,
@@ -405,7 +412,7 @@ def _deploy(apprunner: Any, source: Path, name: str) -> subprocess.CompletedProc
         "--name",
         name,
     ]
-    args += ["--endpoint", url, "--registry", door, "--region", REGION, "--port", "8000"]
+    args += ["--endpoint", url, "--registry", door, "--region", REGION, *(["--port", port] if port else [])]
     env = dict(os.environ, PYTHONPATH=str(ROOT / "operator"))
     return subprocess.run(args, capture_output=True, text=True, env=env, timeout=300, check=False)
 
@@ -423,20 +430,29 @@ def _app(
 def test_source_deploy_creates_then_redeploys_and_a_failed_build_changes_nothing(
     apprunner: Any, api: pykube.HTTPClient, operator_ns: str, tmp_path: Path
 ) -> None:
-    if not _docker():
-        pytest.skip("Docker is not available here (`ecsk kind host-prep` starts it)")
+    _require_docker()
     ns, name = operator_ns, f"src-{operator_ns[-8:]}"
-    try:
+    with _pushed(apprunner, name):
         _deploy_twice_then_break(apprunner, api, ns, name, tmp_path)
-    finally:  # the shared registry and the local Docker keep nothing of this test
-        url, door = ENDPOINTS[id(apprunner)]
-        ecr = boto3.client("ecr", endpoint_url=url, region_name=REGION, aws_access_key_id="local",
-                           aws_secret_access_key="local")  # fmt: skip
+
+
+def _boto(apprunner: Any, service: str) -> Any:
+    """Another client of the module's endpoint (ECR, SSM)."""
+    return boto3.client(service, endpoint_url=ENDPOINTS[id(apprunner)][0], region_name=REGION,
+                        aws_access_key_id="local", aws_secret_access_key="local")  # fmt: skip
+
+
+@contextlib.contextmanager
+def _pushed(apprunner: Any, name: str) -> Iterator[None]:
+    """The shared registry and the local Docker keep nothing of a source-deploy test."""
+    try:
+        yield
+    finally:
         with contextlib.suppress(ClientError):
-            ecr.delete_repository(repositoryName=name, force=True)
+            _boto(apprunner, "ecr").delete_repository(repositoryName=name, force=True)
         fmt = "{{.Repository}}:{{.Tag}}"
         listed = subprocess.run(
-            ["docker", "images", "--format", fmt, f"{door}/{name}"],
+            ["docker", "images", "--format", fmt, f"{ENDPOINTS[id(apprunner)][1]}/{name}"],
             capture_output=True,
             text=True,
             check=False,
@@ -473,3 +489,227 @@ def _deploy_twice_then_break(
     time.sleep(8)
     assert _ops(apprunner, arn) == before
     assert _template_digest(api, ns, name) == new_digest
+
+
+# --- managed runtimes: a directory with an apprunner.yaml and no Dockerfile -------------------
+
+APP_PY = """\
+import http.server, os
+
+BUILT = open("built.txt").read().strip()
+
+
+class Handler(http.server.BaseHTTPRequestHandler):
+    def do_GET(self):
+        body = f"{os.environ.get('GREETING')} | {BUILT} | PORT={os.environ['PORT']}".encode()
+        self.send_response(200)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+
+http.server.HTTPServer(("", int(os.environ["MY_APP_PORT"])), Handler).serve_forever()
+"""
+
+APPRUNNER_YAML = """\
+version: 1.0
+runtime: python3
+build:
+  commands:
+    pre-build:
+      - python -m pip --version
+    build:
+      - pip install --no-index -r requirements.txt
+    post-build:
+      - echo "$BUILD_LABEL" > built.txt
+  env:
+    - name: BUILD_LABEL
+      value: "built from apprunner.yaml"
+run:
+  runtime-version: 3.11
+  command: python app.py
+  network:
+    port: 8000
+    env: MY_APP_PORT
+  env:
+    - name: GREETING
+      value: hello from run.env
+  secrets:
+    - name: API_TOKEN
+      value-from: "{token_arn}"
+"""
+
+
+def _managed_app(directory: Path, token_arn: str) -> Path:
+    """The Flask sample's shape (pip install -r requirements.txt, python app.py) with a stdlib
+    server and no requirement to download: the build stays hermetic."""
+    directory.mkdir()
+    (directory / "app.py").write_text(APP_PY)
+    (directory / "requirements.txt").write_text("# the standard library is enough\n")
+    (directory / "apprunner.yaml").write_text(APPRUNNER_YAML.format(token_arn=token_arn))
+    return directory
+
+
+def test_managed_runtime_source_deploy_builds_runs_and_serves(
+    apprunner: Any, api: pykube.HTTPClient, operator_ns: str, tmp_path: Path
+) -> None:
+    _require_docker()
+    ns, name = operator_ns, f"py-{operator_ns[-8:]}"
+    ssm = _boto(apprunner, "ssm")
+    token = ssm.put_parameter(Name=f"/{name}/token", Value="s3cret", Type="SecureString", Overwrite=True)
+    assert token["Version"] >= 1
+    arn = f"arn:aws:ssm:{REGION}:{ACCOUNT}:parameter/{name}/token"
+    source = _managed_app(tmp_path / "pyapp", arn)
+    before = sorted(p.name for p in source.iterdir())
+    with _pushed(apprunner, name):
+        done = _deploy(apprunner, source, name, port=None)
+        assert done.returncode == 0, done.stderr
+        assert "runtime python3" in done.stderr and "created" in done.stderr
+        assert sorted(p.name for p in source.iterdir()) == before  # nothing written to the source
+        st = wait_for(lambda: running(api, ns, name), 120, what="the managed-runtime service RUNNING")
+        assert st["imageDigest"].startswith("sha256:")
+        _assert_deployment(api, ns, name)
+        svc = apprunner.describe_service(ServiceArn=st["ServiceArn"])["Service"]
+        image = svc["SourceConfiguration"]["ImageRepository"]
+        assert image["ImageIdentifier"].endswith(f"/{name}:latest")
+        assert image["ImageConfiguration"]["Port"] == "8000"
+        assert image["ImageConfiguration"]["RuntimeEnvironmentSecrets"] == {"API_TOKEN": arn}
+        repo = _boto(apprunner, "ecr").describe_images(repositoryName=name)["imageDetails"]
+        assert any("latest" in (d.get("imageTags") or []) for d in repo)
+        _serve(f"{ENDPOINTS[id(apprunner)][1]}/{name}:latest")
+
+
+def _assert_deployment(api: pykube.HTTPClient, ns: str, name: str) -> None:
+    """The yaml's port and run env are the container's; the secret reads the stored parameter."""
+    dep = deployment(api, ns, name)
+    assert dep is not None
+    c = dep["spec"]["template"]["spec"]["containers"][0]
+    assert c["ports"][0]["containerPort"] == 8000
+    env = {e["name"]: e for e in c["env"]}
+    assert env["GREETING"]["value"] == "hello from run.env"
+    assert env["API_TOKEN"]["valueFrom"]["secretKeyRef"]["key"]
+    assert "args" not in c and "command" not in c  # the start command is the image's CMD
+
+
+def _serve(image: str) -> None:
+    """Run the pushed image with Docker and GET it: the build ran (built.txt from the build env),
+    the start command serves on network.port, told by PORT and network.env."""
+    body = _serve_on(image, 8000, "hi | built from apprunner.yaml | PORT=8000")
+    assert body == "hi | built from apprunner.yaml | PORT=8000"
+    cmd = subprocess.run(["docker", "inspect", "-f", "{{json .Config.Cmd}}", image],
+                         capture_output=True, text=True, check=True)  # fmt: skip
+    assert json.loads(cmd.stdout) == ["/bin/sh", "-c", "python app.py"]
+
+
+def _serve_on(image: str, port: int, starts: str) -> str:
+    """`docker run` the image with its port published and GET it until the body starts so."""
+    from test_api_live import _free_port
+
+    host_port = _free_port()
+    started = subprocess.run(
+        ["docker", "run", "-d", "--rm", "-p", f"127.0.0.1:{host_port}:{port}", "-e", "GREETING=hi", image],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert started.returncode == 0, started.stderr
+    container = started.stdout.strip()
+    try:
+        body = wait_for(lambda: _get(f"http://127.0.0.1:{host_port}/"), 60, what="the app answering")
+        assert body.startswith(starts), body
+        return body
+    finally:
+        subprocess.run(["docker", "rm", "-f", container], capture_output=True, check=False)
+
+
+def _get(url: str) -> str | None:
+    import urllib.request
+
+    try:
+        with urllib.request.urlopen(url, timeout=3) as resp:
+            return str(resp.read().decode())
+    except OSError:
+        return None
+
+
+def test_a_bad_apprunner_yaml_builds_and_changes_nothing(apprunner: Any, tmp_path: Path) -> None:
+    source = tmp_path / "bad"
+    source.mkdir()
+    (source / "apprunner.yaml").write_text(
+        "version: 1.0\nruntime: python2\nbuild:\n  commands:\n    build: [ls]\n"
+    )
+    name = f"bad-{uuid_hex()}"
+    done = _deploy(apprunner, source, name, port=None)
+    assert done.returncode == 1
+    assert "runtime: 'python2' is not an App Runner managed runtime; allowed values: python3," in done.stderr
+    assert "run: required" in done.stderr and "nothing was built or changed" in done.stderr
+    names = [s["ServiceName"] for s in apprunner.list_services()["ServiceSummaryList"]]
+    assert name not in names
+    with pytest.raises(ClientError):
+        _boto(apprunner, "ecr").describe_repositories(repositoryNames=[name])
+
+
+def uuid_hex() -> str:
+    import uuid
+
+    return uuid.uuid4().hex[:8]
+
+
+NODE_APP = """\
+const http = require("http");
+const built = require("fs").readFileSync("built.txt", "utf8").trim();
+http.createServer((req, res) => res.end(`${built} | node ${process.versions.node} | ${process.env.GREETING}`))
+  .listen(Number(process.env.PORT));
+"""
+
+NODE_YAML = """\
+version: 1.0
+runtime: nodejs18
+build:
+  commands:
+    build:
+      - npm --version
+      - node -e "require('fs').writeFileSync('built.txt', process.env.STAGE)"
+  env:
+    - name: STAGE
+      value: built in the build image
+run:
+  pre-run:
+    - node --version > /node-version.txt
+  command: node server.js
+  network:
+    port: 3000
+"""
+
+
+def test_nodejs_revised_build_image_serves(tmp_path: Path) -> None:
+    """nodejs18 (the revised build) on the Debian nodejs base, built and run with Docker: the
+    build stage's /app reaches the run image, pre-run ran there, the start command serves."""
+    _require_docker()
+    from ecsk.cli import apprunner_cmd
+    from ecsk.cluster.kind import images
+
+    source = tmp_path / "nodeapp"
+    source.mkdir()
+    (source / "server.js").write_text(NODE_APP)
+    (source / "apprunner.yaml").write_text(NODE_YAML)
+    config = apprunner_cmd.read_config(source)
+    tag = f"ecsk-test/nodeapp:{uuid_hex()}"
+    base = images.runtime_base("nodejs", print)
+    with apprunner_cmd.managed_context(source, config, base) as (ctx, dockerfile):
+        built = subprocess.run(["docker", "build", "-q", "-t", tag, "-f", str(dockerfile), str(ctx)],
+                               capture_output=True, text=True, check=False)  # fmt: skip
+        stage = next(
+            ln for ln in dockerfile.read_text().splitlines() if ln.startswith("LABEL ecs.ecsk.io/apprunner-b")
+        )
+    assert built.returncode == 0, built.stderr
+    stages = subprocess.run(["docker", "images", "-q", "--filter", f"label={stage.removeprefix('LABEL ')}"],
+                            capture_output=True, text=True, check=True)  # fmt: skip
+    assert stages.stdout.strip() == ""  # the build stage went with the temporary context
+    try:
+        pre_run = subprocess.run(["docker", "run", "--rm", tag, "cat", "/node-version.txt"],
+                                 capture_output=True, text=True, check=True)  # fmt: skip
+        assert pre_run.stdout.startswith("v18.")
+        _serve_on(tag, 3000, "built in the build image | node 18.")
+    finally:
+        subprocess.run(["docker", "rmi", "-f", tag], capture_output=True, check=False)

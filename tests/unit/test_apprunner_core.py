@@ -461,9 +461,8 @@ def test_deploy_refuses_without_docker(tmp_path: Path, monkeypatch: pytest.Monke
     assert out.exit_code == 1
     assert "docker is not installed" in out.output and "Nothing was changed" in out.output
     (tmp_path / "Dockerfile").unlink()
-    (tmp_path / "apprunner.yaml").write_text("version: 1.0\nruntime: python3\n")
     out = CliRunner().invoke(app, ["apprunner", "deploy", "--source", str(tmp_path)])
-    assert out.exit_code == 2 and "managed runtimes are not supported" in out.output
+    assert out.exit_code == 2 and "no Dockerfile and no apprunner.yaml" in out.output
 
 
 class FakeEcr:

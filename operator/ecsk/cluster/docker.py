@@ -73,3 +73,9 @@ def build(
 
 def push(tag: str, run: Run = run_command) -> None:
     step("docker push", ["docker", "push", tag], run=run)
+
+
+def prune_label(label: str, run: Run = run_command) -> None:
+    """Remove the untagged images carrying `label` (a finished multi-stage build's stages);
+    best effort: a leftover only costs disk."""
+    run(["docker", "image", "prune", "--force", "--filter", f"label={label}"])

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import shutil
 import subprocess
+import tempfile
 import time
 from collections.abc import Callable
 from datetime import datetime
@@ -69,27 +70,69 @@ def scratch_image(ref: str, binary: Path, dest: str, say: Progress, user: str = 
 def python_base(say: Progress) -> str:
     if pullable(PUBLIC_PYTHON):
         return PUBLIC_PYTHON
-    deb = debian.ensure(say)
-    cas = sorted((p.name, p.read_text()) for p in LOCAL_CA_DIR.glob("*.crt"))
-    tag = f"ecsk-kind/python:3.11-{steps.key(deb, cas)}"
-    if steps.image_exists(tag):
-        return tag
-    say(f"{PUBLIC_PYTHON} cannot be pulled: building {tag} from Debian's python3")
-    ctx = steps.build_dir() / "python-base"
-    shutil.rmtree(ctx, ignore_errors=True)
-    (ctx / "ca").mkdir(parents=True)
-    # A build host behind a TLS-intercepting proxy trusts its CA locally; pip in the image must too.
-    for crt in LOCAL_CA_DIR.glob("*.crt"):
-        shutil.copy2(crt, ctx / "ca" / crt.name)
-    (ctx / "Dockerfile").write_text(
-        f"FROM {deb}\n"
-        "COPY ca/ /usr/local/share/ca-certificates/\n"
+    return _debian_layer(
+        "python-base",
+        "ecsk-kind/python:3.11",
         "RUN update-ca-certificates && python3 -m venv /usr/local && /usr/local/bin/python --version\n"
         "ENV PATH=/usr/local/bin:/usr/local/sbin:/usr/bin:/usr/sbin:/bin:/sbin LANG=C.UTF-8 \\\n"
         "    PIP_CERT=/etc/ssl/certs/ca-certificates.crt\n"
-        'CMD ["python3"]\n'
+        'CMD ["python3"]\n',
+        f"{PUBLIC_PYTHON} cannot be pulled: building {{tag}} from Debian's python3",
+        say,
     )
-    steps.docker_build("python-base", tag, ctx, say)
+
+
+NODEJS_PACKAGES = ("nodejs", "npm")
+"""Debian bookworm's Node.js (18) and npm: the App Runner nodejs runtimes' base image."""
+
+
+def nodejs_base(say: Progress) -> str:
+    """Node.js and npm from Debian's packages on the Debian rootfs (apt reaches Debian's
+    mirror; no registry hub is needed). Built the same way on every host, so a laptop and CI
+    run one image; cached under a tag keyed by the rootfs, the packages and the local CAs."""
+    return _debian_layer(
+        "nodejs-base",
+        "ecsk-kind/nodejs:18",
+        "RUN update-ca-certificates && apt-get update \\\n"
+        "    && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \\\n"
+        f"       {' '.join(NODEJS_PACKAGES)} \\\n"
+        "    && rm -rf /var/lib/apt/lists/* /var/cache/apt/archives/*.deb \\\n"
+        "    && node --version && npm --version\n"
+        "ENV LANG=C.UTF-8 NODE_EXTRA_CA_CERTS=/etc/ssl/certs/ca-certificates.crt\n"
+        'CMD ["node"]\n',
+        "building {tag} from Debian's nodejs and npm",
+        say,
+        NODEJS_PACKAGES,
+    )
+
+
+RUNTIME_BASES: dict[str, Callable[[Progress], str]] = {"python": python_base, "nodejs": nodejs_base}
+"""App Runner managed runtime language -> its base image (`ecsk.core.apprunner.runtimes`)."""
+
+
+def runtime_base(language: str, say: Progress) -> str:
+    """The base image an App Runner managed runtime of `language` builds on (built if missing)."""
+    return RUNTIME_BASES[language](say)
+
+
+def _debian_layer(step: str, repo_tag: str, body: str, building: str, say: Progress, *inputs: object) -> str:
+    """An image FROM the Debian rootfs that trusts this host's local CAs (a build host behind a
+    TLS-intercepting proxy trusts its CA locally; pip and npm in the image must too), tagged
+    `<repo_tag>-<hash of the rootfs, the CAs and inputs>` and built only when that tag is missing."""
+    deb = debian.ensure(say)
+    cas = sorted((p.name, p.read_text()) for p in LOCAL_CA_DIR.glob("*.crt"))
+    tag = f"{repo_tag}-{steps.key(deb, cas, *inputs)}"
+    if steps.image_exists(tag):
+        return tag
+    say(building.format(tag=tag))
+    steps.build_dir().mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(dir=steps.build_dir(), prefix=f"{step}-") as tmp:
+        ctx = Path(tmp)
+        (ctx / "ca").mkdir()
+        for crt in LOCAL_CA_DIR.glob("*.crt"):
+            shutil.copy2(crt, ctx / "ca" / crt.name)
+        (ctx / "Dockerfile").write_text(f"FROM {deb}\nCOPY ca/ /usr/local/share/ca-certificates/\n{body}")
+        steps.docker_build(step, tag, ctx, say)
     return tag
 
 
