@@ -20,8 +20,7 @@ from ecsk.api.context import Context, epoch, page
 from ecsk.api.errors import AwsError
 from ecsk.api.store import API_VERSION, Conflict
 from ecsk.core.apprunner import identity, scaling
-from ecsk.core.apprunner.models import AppRunnerService
-from ecsk.core.apprunner.rules import message
+from ecsk.core.apprunner.rules import check, message
 from ecsk.core.apprunner.scaling import KIND, Revision
 from ecsk.core.models.errors import errors_of
 from ecsk.core.translate.names import dns_label
@@ -37,10 +36,10 @@ def revisions(ctx: Context) -> list[Revision]:
 
 def service_revision(ctx: Context, body: Mapping[str, Any], revs: Sequence[Revision]) -> Revision | None:
     """The revision a service uses: the one the operator bound (its status), else what its spec
-    names now (a service the operator has not seen yet)."""
-    spec = AppRunnerService.model_validate(
-        {"ServiceName": body["metadata"]["name"], **(body.get("spec") or {})}
-    )
+    names now (a service the operator has not seen yet); None for a spec App Runner refuses."""
+    spec, _ = check({"ServiceName": body["metadata"]["name"], **(body.get("spec") or {})})
+    if spec is None:
+        return None
     pinned = (body.get("status") or {}).get("autoScalingConfiguration")
     return scaling.in_use(spec, service_ids(ctx, body)[1], revs, pinned, _where(ctx))
 
