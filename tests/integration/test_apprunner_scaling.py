@@ -208,3 +208,16 @@ def test_api_revisions_and_a_service_moving_between_them(
             AutoScalingConfigurationArn=f"{BASE}/DefaultConfiguration/1"
         )
     assert "default auto scaling configuration" in str(default.value)
+    made_default = apprunner.update_default_auto_scaling_configuration(
+        AutoScalingConfigurationArn=f"{BASE}/api-cfg"
+    )
+    assert made_default["AutoScalingConfiguration"]["IsDefault"] is True
+    assert made_default["AutoScalingConfiguration"]["AutoScalingConfigurationRevision"] == 2
+    with pytest.raises(ClientError) as still_default:
+        apprunner.delete_auto_scaling_configuration(AutoScalingConfigurationArn=f"{BASE}/api-cfg")
+    assert "default auto scaling configuration" in str(still_default.value)
+    apprunner.update_default_auto_scaling_configuration(
+        AutoScalingConfigurationArn=f"{BASE}/DefaultConfiguration"
+    )
+    back = apprunner.describe_auto_scaling_configuration(AutoScalingConfigurationArn=f"{BASE}/api-cfg/2")
+    assert back["AutoScalingConfiguration"]["IsDefault"] is False

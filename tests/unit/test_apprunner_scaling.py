@@ -260,7 +260,7 @@ class Store:
         if found is None:
             return None
         ann = {**(found["metadata"].get("annotations") or {}), **patch["metadata"]["annotations"]}
-        found["metadata"]["annotations"] = ann
+        found["metadata"]["annotations"] = {k: v for k, v in ann.items() if v is not None}
         return copy.deepcopy(found)
 
 
@@ -369,3 +369,31 @@ def test_update_service_to_an_arn_replaces_the_inline_block(ctx: Context) -> Non
     )
     assert "AutoScalingConfiguration" not in store.objects[("AppRunnerService", "web-app")]["spec"]
     assert out["Service"]["AutoScalingConfigurationSummary"]["AutoScalingConfigurationName"] == "high-av"
+
+
+def test_update_default_moves_new_services_and_the_default_mark(ctx: Context) -> None:
+    high = create(ctx, AutoScalingConfigurationName="high-av", MinSize=2)
+    out = api.update_default_auto_scaling_configuration(
+        ctx, {"AutoScalingConfigurationArn": f"{BASE}/high-av"}
+    )
+    assert out["AutoScalingConfiguration"]["IsDefault"] is True
+    listed = api.list_auto_scaling_configurations(ctx, {})["AutoScalingConfigurationSummaryList"]
+    assert {s["AutoScalingConfigurationName"]: s["IsDefault"] for s in listed} == {
+        DEFAULT_NAME: False,
+        "high-av": True,
+    }
+    svc = services.create_service(ctx, service())["Service"]  # no ARN: the default's latest revision
+    assert (
+        svc["AutoScalingConfigurationSummary"]["AutoScalingConfigurationArn"]
+        == high["AutoScalingConfigurationArn"]
+    )
+    with pytest.raises(AwsError) as default:
+        api.delete_auto_scaling_configuration(ctx, {"AutoScalingConfigurationArn": f"{BASE}/high-av/1"})
+    assert "You can't delete the default auto scaling configuration" in default.value.message
+    api.update_default_auto_scaling_configuration(
+        ctx, {"AutoScalingConfigurationArn": f"{BASE}/{DEFAULT_NAME}"}
+    )
+    store: Store = ctx.store  # type: ignore[assignment]
+    assert all(
+        scaling.ANN_DEFAULT not in (o["metadata"].get("annotations") or {}) for o in store.objects.values()
+    )

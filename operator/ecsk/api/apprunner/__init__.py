@@ -27,5 +27,6 @@ SERVICE = Service(
         "ListAutoScalingConfigurations": scaling.list_auto_scaling_configurations,
         "DeleteAutoScalingConfiguration": scaling.delete_auto_scaling_configuration,
         "ListServicesForAutoScalingConfiguration": scaling.list_services_for_auto_scaling_configuration,
+        "UpdateDefaultAutoScalingConfiguration": scaling.update_default_auto_scaling_configuration,
     },
 )

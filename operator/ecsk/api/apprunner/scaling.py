@@ -91,7 +91,7 @@ def _shape(ctx: Context, rev: Revision, revs: Sequence[Revision], used: set[str]
         "MinSize": lo,
         "MaxSize": hi,
         "HasAssociatedService": arn in used,
-        "IsDefault": rev.name == scaling.DEFAULT_NAME,
+        "IsDefault": rev.name == scaling.default_name(revs),
     }
     for key, value in (("CreatedAt", epoch(rev.created)), ("DeletedAt", epoch(rev.deleted))):
         if value is not None:
@@ -170,14 +170,14 @@ def list_auto_scaling_configurations(ctx: Context, params: dict[str, Any]) -> di
     return out
 
 
-def _deletable(ctx: Context, targets: Sequence[Revision], used: set[str]) -> None:
+def _deletable(ctx: Context, targets: Sequence[Revision], revs: Sequence[Revision], used: set[str]) -> None:
     """App Runner's refusals: its own default configuration, and a revision a service uses."""
     for rev in targets:
         arn = rev.arn(*_where(ctx))
-        if rev.object_name is None:
+        if rev.object_name is None or rev.name == scaling.default_name(revs):
             raise AwsError(
                 "InvalidRequestException",
-                f"You can't delete the default auto scaling configuration {arn} that App Runner provides.",
+                f"You can't delete the default auto scaling configuration {arn}.",
             )
         if arn in used:
             raise AwsError(
@@ -202,7 +202,7 @@ def delete_auto_scaling_configuration(ctx: Context, params: dict[str, Any]) -> d
             )
         targets = [r for r in revs if r.name == rev.name and r.active]
     used = _used(ctx, revs)
-    _deletable(ctx, targets, used)
+    _deletable(ctx, targets, revs, used)
     stamp = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
     for target in targets:
         if target.active and target.object_name is not None:
@@ -228,3 +228,22 @@ def list_services_for_auto_scaling_configuration(ctx: Context, params: dict[str,
     if token:
         out["NextToken"] = token
     return out
+
+
+def update_default_auto_scaling_configuration(ctx: Context, params: dict[str, Any]) -> dict[str, Any]:
+    """Make the configuration the ARN names the default (services created without an ARN get its
+    latest revision; running services keep theirs); the previous default stops being one."""
+    revs = revisions(ctx)
+    rev = _find(ctx, params["AutoScalingConfigurationArn"], revs)
+    if not rev.active:
+        raise AwsError("InvalidRequestException", identity.invalid_arn(params["AutoScalingConfigurationArn"]))
+    for other in revs:
+        if other.marked_default and other.object_name and other.object_name != rev.object_name:
+            patch: dict[str, Any] = {"metadata": {"annotations": {scaling.ANN_DEFAULT: None}}}
+            ctx.store.merge_patch("AppRunnerAutoScalingConfiguration", other.object_name, patch)
+    if rev.object_name is not None:  # App Runner's own DefaultConfiguration needs no mark
+        patch = {"metadata": {"annotations": {scaling.ANN_DEFAULT: "true"}}}
+        ctx.store.merge_patch("AppRunnerAutoScalingConfiguration", rev.object_name, patch)
+    after = revisions(ctx)
+    now = next(r for r in after if (r.name, r.revision) == (rev.name, rev.revision))
+    return {"AutoScalingConfiguration": _shape(ctx, now, after, _used(ctx, after))}

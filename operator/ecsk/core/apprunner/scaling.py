@@ -46,6 +46,9 @@ from ecsk.core.translate.names import GROUP
 KIND = "AppRunnerAutoScalingConfiguration"
 LABEL_REVISION = f"{GROUP}/autoscaling-revision"
 ANN_DELETED = f"{GROUP}/deleted-at"
+ANN_DEFAULT = f"{GROUP}/default-configuration"
+"""On the revision UpdateDefaultAutoScalingConfiguration made the default (at most one object);
+without it App Runner's `DefaultConfiguration` is the default."""
 DEFAULT_NAME = "DefaultConfiguration"
 Scaling = tuple[int, int, int]
 """(MaxConcurrency, MinSize, MaxSize)."""
@@ -111,6 +114,7 @@ class Revision:
     created: str | None = None
     deleted: str | None = None
     tags: tuple[tuple[str, str | None], ...] = ()
+    marked_default: bool = False
 
     @property
     def active(self) -> bool:
@@ -151,6 +155,7 @@ def revision_of(body: Mapping[str, Any]) -> Revision | None:
         created=meta.get("creationTimestamp"),
         deleted=(meta.get("annotations") or {}).get(ANN_DELETED),
         tags=tuple((t.Key, t.Value) for t in spec.Tags or ()),
+        marked_default=(meta.get("annotations") or {}).get(ANN_DEFAULT) == "true",
     )
 
 
@@ -223,9 +228,15 @@ def find(arn: str, revs: Sequence[Revision], region: str, account: str) -> Revis
     return resolve(ref, revs, region, account) if ref is not None else None
 
 
-def default_ref(region: str, account: str) -> ConfigRef:
-    """What a service without AutoScalingConfigurationArn gets: the latest DefaultConfiguration."""
-    return ConfigRef(region, account, DEFAULT_NAME)
+def default_name(revs: Sequence[Revision]) -> str:
+    """The default configuration's name: the one UpdateDefaultAutoScalingConfiguration chose
+    (each account and Region has one), else App Runner's `DefaultConfiguration`."""
+    return next((r.name for r in revs if r.marked_default and r.active), DEFAULT_NAME)
+
+
+def default_ref(revs: Sequence[Revision], region: str, account: str) -> ConfigRef:
+    """What a service without AutoScalingConfigurationArn gets: the default's latest revision."""
+    return ConfigRef(region, account, default_name(revs))
 
 
 # --- the configuration a service uses ------------------------------------------------------------
@@ -257,7 +268,7 @@ def in_use(
         return inline_revision(spec.ServiceName, service_id, spec.scaling)
     region, account = where
     text = spec.AutoScalingConfigurationArn or ""
-    ref = identity.parse_config_arn(text) if text else default_ref(region, account)
+    ref = identity.parse_config_arn(text) if text else default_ref(revs, region, account)
     if ref is None:
         return None
     if pinned and pinned.get("ref") == text:
