@@ -42,7 +42,10 @@ DYNAMIC = {
     ("autoscaling/targets.py", "delete"): ("ScalingPolicy", "ScheduledAction"),
     ("ecs/clusters.py", "list"): ("ECSService", "Task"),
     ("ecs/tags.py", "update_spec"): ("ECSCluster", "ECSService", "Task"),
-    ("ecs/taskdefs.py", "create"): ("TaskDefinition",),  # built with its registration annotation
+    ("ecs/taskdefs.py", "create"): ("TaskDefinition",),
+    ("apprunner/scaling.py", "create"): (
+        "AppRunnerAutoScalingConfiguration",
+    ),  # one object per revision  # built with its registration annotation
     ("logs/groups.py", "create"): ("ConfigMap",),  # loggroups.group_configmap
     **{
         ("ecr/" + where, method): ("Repository",)  # common.KIND

@@ -175,13 +175,12 @@ def test_source_rules() -> None:
     assert problems(spec(SourceConfiguration={"ImageRepository": bad_type}))
 
 
-def test_unknown_fields_and_the_autoscaling_arn_are_refused() -> None:
+def test_unknown_fields_are_refused_and_an_autoscaling_arn_is_accepted() -> None:
     assert any("Unknown parameter" in f for f in problems(spec(Typo=1)))
-    arn = "arn:aws:apprunner:us-east-1:000000000000:autoscalingconfiguration/x/1/abc"
-    assert any(
-        "AutoScalingConfigurationArn is not supported by ecsk" in f
-        for f in problems(spec(AutoScalingConfigurationArn=arn))
-    )
+    arn = "arn:aws:apprunner:us-east-1:000000000000:autoscalingconfiguration/high-av/1/abc"
+    without_inline = spec(AutoScalingConfigurationArn=arn)
+    without_inline.pop("AutoScalingConfiguration", None)
+    assert problems(without_inline) == []
 
 
 def test_message_counts_errors_as_app_runner_does() -> None:
@@ -260,7 +259,7 @@ def test_translation_of_a_full_spec() -> None:
                                   "HealthyThreshold": 2, "UnhealthyThreshold": 4},
         AutoScalingConfiguration={"MaxConcurrency": 50, "MinSize": 2, "MaxSize": 6},
     )  # fmt: skip
-    objs = objects(m, Rollout(replicas=2, host="abc.us-east-1.awsapprunner.com"))
+    objs = objects(m, Rollout(replicas=2, host="abc.us-east-1.awsapprunner.com", scaling=m.scaling))
     pod = objs["Deployment"]["spec"]["template"]["spec"]
     c = pod["containers"][0]
     assert c["ports"] == [{"name": "http", "containerPort": 3000, "protocol": "TCP"}]
@@ -307,7 +306,7 @@ def test_defaults_pause_digest_and_node_ports() -> None:
 
 def test_replicas_keep_the_hpa_count_inside_the_range() -> None:
     m = model(AutoScalingConfiguration={"MinSize": 2, "MaxSize": 5})
-    assert [replicas(m, n) for n in (None, 0, 1, 3, 9)] == [2, 2, 2, 3, 5]
+    assert [replicas(m.scaling, n) for n in (None, 0, 1, 3, 9)] == [2, 2, 2, 3, 5]
     assert model().scaling == (100, 1, 25)  # App Runner's defaults
 
 

@@ -472,6 +472,26 @@ def test_rdws_refusals_use_app_runners_words() -> None:
     ]
 
 
+def test_rdws_count_names_an_auto_scaling_configuration() -> None:
+    """Copilot's `count` names an existing App Runner auto scaling configuration (`name` or
+    `name/revision`): the service's AutoScalingConfigurationArn in the environment's account."""
+    text = (
+        "name: web\ntype: Request-Driven Web Service\n"
+        "image: {location: public.ecr.aws/nginx/nginx:1.27, port: 80}\n"
+    )
+    s = spec(rendered(text + "count: high-availability/3\n"), "AppRunnerService")
+    assert s["AutoScalingConfigurationArn"] == (
+        "arn:aws:apprunner:us-east-1:000000000000:autoscalingconfiguration/high-availability/3"
+    )
+    assert "AutoScalingConfiguration" not in s
+    assert "AutoScalingConfigurationArn" not in spec(rendered(text), "AppRunnerService")
+    bad = refused(text + "count: bad name\n")
+    assert bad == [
+        "count: The auto scaling configuration ARN you specified isn't valid. ARN: "
+        "'arn:aws:apprunner:us-east-1:000000000000:autoscalingconfiguration/bad name'"
+    ]
+
+
 # --- an EC2 environment (ecsk's option for kind's real workers) ----------------------------------
 
 EC2 = Environment("demo", "test", "demo-test", launch_type="EC2")

@@ -54,6 +54,7 @@ def test_write_crds_and_main(tmp_path: Path, capsys: pytest.CaptureFixture[str])
         "ScheduledAction",
         "Repository",
         "AppRunnerService",
+        "AppRunnerAutoScalingConfiguration",
     ]
 
 

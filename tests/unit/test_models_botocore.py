@@ -17,11 +17,20 @@ from typing import Any, Literal, Union, get_args, get_origin
 import pytest
 from pydantic import BaseModel
 
+from ecsk.core.apprunner.scaling import AutoScalingConfigurationSpec
 from ecsk.core.autoscaling.models import ScalableTarget, ScalingPolicy, ScheduledAction
 from ecsk.core.capacity.models import CapacityProvider, ECSCluster
 from ecsk.core.ecr.models import Repository
 from ecsk.core.models import ECSService, RunTask, TaskDefinition
-from ecsk.core.schema.aws_model import AUTOSCALING, ECR, ECS, SHAPE_OF_KIND, element_shape, service_shapes
+from ecsk.core.schema.aws_model import (
+    APPRUNNER,
+    AUTOSCALING,
+    ECR,
+    ECS,
+    SHAPE_OF_KIND,
+    element_shape,
+    service_shapes,
+)
 
 UNSUPPORTED: dict[str, str] = {
     # ECS calls made against AWS infrastructure ecsk does not emulate
@@ -63,6 +72,7 @@ CHECKED: list[tuple[type[BaseModel], str, str]] = [
     (ScalingPolicy, AUTOSCALING, "PutScalingPolicyRequest"),
     (ScheduledAction, AUTOSCALING, "PutScheduledActionRequest"),
     (Repository, ECR, "CreateRepositoryRequest"),
+    (AutoScalingConfigurationSpec, APPRUNNER, "CreateAutoScalingConfigurationRequest"),
 ]
 
 PYTHON_TYPES: dict[str, tuple[type, ...]] = {

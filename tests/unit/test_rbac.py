@@ -55,6 +55,13 @@ USES: dict[tuple[str, str], dict[str, list[Evidence]]] = {
         "list": [("ecsk/controller/apprunner/reconcile.py", 'PLURALS = {KIND: "apprunnerservices"}')],
         "watch": [(KOPF, "apprunner.PLURALS")],
     },
+    (E, "apprunnerautoscalingconfigurations"): {
+        "list": [
+            ("ecsk/controller/apprunner/scaling.py", 'PLURALS = {KIND: "apprunnerautoscalingconfigurations"')
+        ],
+        "watch": [(KOPF, "apprunner_scaling.PLURALS")],
+        "patch": [("ecsk/controller/apprunner/scaling.py", "{scaling.LABEL_REVISION: str(number)}")],
+    },
     (E, "ecsclusters"): {"list": [("ecsk/controller/capacity/providers.py", 'self._list_cr("ECSCluster")')]},
     (E, "capacityproviders"): {
         "list": [("ecsk/controller/capacity/providers.py", 'self._list_cr("CapacityProvider")')]
@@ -78,6 +85,7 @@ USES: dict[tuple[str, str], dict[str, list[Evidence]]] = {
             "scalingpolicies",
             "scheduledactions",
             "apprunnerservices",
+            "apprunnerautoscalingconfigurations",
         )
     },
     (E, "ecsservices"): {

@@ -39,6 +39,7 @@ PLURALS = {
     "ScheduledAction": "scheduledactions",
     "Repository": "repositories",
     "AppRunnerService": "apprunnerservices",
+    "AppRunnerAutoScalingConfiguration": "apprunnerautoscalingconfigurations",
 }
 CORE_PLURALS = {
     "ConfigMap": "configmaps",

@@ -24,6 +24,7 @@ from typing import Any
 import kopf
 
 from ecsk.controller.apprunner import reconcile as apprunner
+from ecsk.controller.apprunner import scaling as apprunner_scaling
 from ecsk.controller.autoscaling import reconcile as autoscaling
 from ecsk.controller.capacity import fargate
 from ecsk.controller.capacity import providers as capacity
@@ -82,8 +83,8 @@ RECONCILERS: dict[str, Reconciler] = {
     "Task": tasks.reconcile,
     "ScheduledTask": scheduled.reconcile,
 }
-PLURALS |= autoscaling.PLURALS | apprunner.PLURALS
-RECONCILERS |= autoscaling.RECONCILERS | apprunner.RECONCILERS
+PLURALS |= autoscaling.PLURALS | apprunner.PLURALS | apprunner_scaling.PLURALS
+RECONCILERS |= autoscaling.RECONCILERS | apprunner.RECONCILERS | apprunner_scaling.RECONCILERS
 
 
 class OperatorRuntime:

@@ -17,10 +17,12 @@ import uuid
 from collections.abc import Mapping
 from typing import Any
 
+from ecsk.api.apprunner.common import service_ids, service_name
+from ecsk.api.apprunner.scaling import revisions, service_revision
 from ecsk.api.context import Context, epoch, page
 from ecsk.api.errors import AwsError
 from ecsk.api.store import API_VERSION, Conflict
-from ecsk.core.apprunner import identity
+from ecsk.core.apprunner import identity, scaling
 from ecsk.core.apprunner.models import (
     DEFAULT_HEALTHY_THRESHOLD,
     DEFAULT_INTERVAL,
@@ -49,26 +51,21 @@ def resource(kind: str, name: str, spec: Mapping[str, Any]) -> dict[str, Any]:
     return {"apiVersion": API_VERSION, "kind": kind, "metadata": {"name": name}, "spec": dict(spec)}
 
 
-def _valid(spec: Mapping[str, Any]) -> AppRunnerService:
+def _valid(ctx: Context, spec: Mapping[str, Any]) -> AppRunnerService:
+    """App Runner's rules, then the configuration the ARN names must exist and be active."""
     model, issues = check(spec)
     errors = errors_of(issues)
     if model is None or errors:
         raise AwsError("InvalidRequestException", message(errors))
+    arn = model.AutoScalingConfigurationArn
+    if arn and scaling.find(arn, revisions(ctx), ctx.settings.region, ctx.settings.account) is None:
+        raise AwsError("InvalidRequestException", identity.invalid_arn(arn))
     return model
-
-
-def _ids(ctx: Context, body: Mapping[str, Any]) -> tuple[str, str]:
-    """(ServiceArn, ServiceId) as the operator computes them (from the uid)."""
-    uid = body["metadata"].get("uid") or ""
-    name = str((body.get("spec") or {}).get("ServiceName") or body["metadata"]["name"])
-    return identity.service_arn(ctx.settings.region, ctx.settings.account, name, uid), identity.service_id(
-        uid
-    )
 
 
 def _find(ctx: Context, arn: str) -> dict[str, Any]:
     for body in ctx.store.list("AppRunnerService"):
-        if _ids(ctx, body)[0] == arn:
+        if service_ids(ctx, body)[0] == arn:
             return body
     raise AwsError("ResourceNotFoundException", f"Service not found: {arn}")
 
@@ -100,25 +97,25 @@ def _health(spec: AppRunnerService) -> dict[str, Any]:
     }
 
 
-def _scaling_summary(ctx: Context, spec: AppRunnerService, sid: str) -> dict[str, Any]:
-    """The inline configuration as App Runner would name a configuration of its own."""
-    name = f"{spec.ServiceName}-scaling"[:32] if spec.AutoScalingConfiguration else "DefaultConfiguration"
-    return {
-        "AutoScalingConfigurationArn": ctx.arn("apprunner", f"autoscalingconfiguration/{name}/1/{sid}"),
-        "AutoScalingConfigurationName": name,
-        "AutoScalingConfigurationRevision": 1,
-    }
+def _scaling_summary(ctx: Context, body: Mapping[str, Any]) -> dict[str, Any]:
+    """The configuration in use (the operator's binding, else what the spec names now); an ARN
+    that names nothing yet is reported as given (the service waits for it)."""
+    rev = service_revision(ctx, body, revisions(ctx))
+    if rev is None:
+        arn = str((body.get("spec") or {}).get("AutoScalingConfigurationArn") or "")
+        return {"AutoScalingConfigurationArn": arn}
+    return scaling.summary(rev, ctx.settings.region, ctx.settings.account)
 
 
 def _summary(ctx: Context, body: Mapping[str, Any]) -> dict[str, Any]:
-    arn, sid = _ids(ctx, body)
+    arn, sid = service_ids(ctx, body)
     uid = body["metadata"].get("uid") or ""
     status = body.get("status") or {}
     created = epoch(body["metadata"].get("creationTimestamp"))
     ops = status.get("Operations") or []
     updated = epoch(ops[0].get("UpdatedAt")) if ops else None
     return {
-        "ServiceName": str((body.get("spec") or {}).get("ServiceName") or body["metadata"]["name"]),
+        "ServiceName": service_name(body),
         "ServiceId": sid,
         "ServiceArn": arn,
         "ServiceUrl": identity.url_host(uid, ctx.settings.region),
@@ -144,7 +141,7 @@ def describe(ctx: Context, body: Mapping[str, Any], status: str | None = None) -
         "SourceConfiguration": source,
         "InstanceConfiguration": _instance(spec),
         "HealthCheckConfiguration": _health(spec),
-        "AutoScalingConfigurationSummary": _scaling_summary(ctx, spec, out["ServiceId"]),
+        "AutoScalingConfigurationSummary": _scaling_summary(ctx, body),
         "NetworkConfiguration": spec.NetworkConfiguration
         or {
             "EgressConfiguration": {"EgressType": "DEFAULT"},
@@ -156,7 +153,7 @@ def describe(ctx: Context, body: Mapping[str, Any], status: str | None = None) -
 def _op_id(ctx: Context, body: Mapping[str, Any]) -> str:
     """The Id the operator will give the operation this call starts (the service's next)."""
     count = int((body.get("status") or {}).get("operationCount") or 0)
-    return operation_id(_ids(ctx, body)[0], count)
+    return operation_id(service_ids(ctx, body)[0], count)
 
 
 # --- operations -------------------------------------------------------------------------------
@@ -164,12 +161,9 @@ def _op_id(ctx: Context, body: Mapping[str, Any]) -> str:
 
 def create_service(ctx: Context, params: dict[str, Any]) -> dict[str, Any]:
     spec = {k: v for k, v in params.items() if v is not None}
-    model = _valid(spec)
+    model = _valid(ctx, spec)
     name = object_name(model)
-    taken = any(
-        str((b.get("spec") or {}).get("ServiceName") or b["metadata"]["name"]) == model.ServiceName
-        for b in ctx.store.list("AppRunnerService")
-    )
+    taken = any(service_name(b) == model.ServiceName for b in ctx.store.list("AppRunnerService"))
     if taken:
         raise AwsError(
             "InvalidRequestException", f"Service with the provided name already exists: {model.ServiceName}"
@@ -214,7 +208,9 @@ def update_service(ctx: Context, params: dict[str, Any]) -> dict[str, Any]:
     _not_busy(body, arn)
     changes = {k: params[k] for k in SPEC_FIELDS if params.get(k) is not None}
     spec = {**(body.get("spec") or {}), **changes}
-    _valid({"ServiceName": body["metadata"]["name"], **spec})
+    if "AutoScalingConfigurationArn" in changes:  # the ARN replaces ecsk's inline block
+        spec.pop("AutoScalingConfiguration", None)
+    _valid(ctx, {"ServiceName": body["metadata"]["name"], **spec})
     out = ctx.store.update_spec("AppRunnerService", body["metadata"]["name"], lambda _: spec)
     if out is None:
         raise AwsError("ResourceNotFoundException", f"Service not found: {arn}")

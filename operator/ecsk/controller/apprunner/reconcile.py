@@ -7,6 +7,10 @@ the instances to 0 and removes the HPA; removing it (ResumeService) brings MinSi
 StartDeployment: a new value of `ecs.ecsk.io/force-new-deployment` redeploys the same image.
 Automatic deployments: with AutoDeploymentsEnabled on a private ECR image the service polls the
 Repository's recorded images every few seconds and redeploys when its tag's digest changes.
+Auto scaling: the AppRunnerAutoScalingConfiguration revision AutoScalingConfigurationArn names
+(bound in the status while the ARN text stays the same) gives the HPA its numbers; an ARN that
+names no active revision is a ScalingConfiguration condition and a Warning Event, and the service
+waits for it (a running one keeps the revision it had).
 """
 
 from __future__ import annotations
@@ -17,7 +21,9 @@ from typing import Any
 
 from ecsk.controller.kube.client import API_VERSION, GROUP, KindNotServed, now_iso, owner_reference
 from ecsk.controller.runtime.common import Runtime, condition, merge_conditions
-from ecsk.core.apprunner import identity
+from ecsk.core.apprunner import identity, scaling
+from ecsk.core.apprunner.identity import invalid_arn
+from ecsk.core.apprunner.models import AppRunnerService
 from ecsk.core.apprunner.operations import Observed, next_status, rolled_out
 from ecsk.core.apprunner.rules import check, message
 from ecsk.core.apprunner.source import followed_image, tag_digest
@@ -33,6 +39,9 @@ PAUSED_ANNOTATION = f"{GROUP}/paused"
 POLL_SECONDS = 5.0
 """How often a service following an ECR tag looks for a new digest."""
 HPA = ("autoscaling/v2", "HorizontalPodAutoscaler")
+WAIT_SECONDS = 10.0
+"""How often a service whose AutoScalingConfigurationArn names nothing looks again (a new
+configuration also wakes it at once)."""
 
 
 def _ids(rt: Runtime, body: Mapping[str, Any], name: str) -> dict[str, Any]:
@@ -46,7 +55,9 @@ def _ids(rt: Runtime, body: Mapping[str, Any], name: str) -> dict[str, Any]:
     }
 
 
-def _conditions(body: Mapping[str, Any], valid: str | None, ready: bool, status: str) -> list[dict[str, Any]]:
+def _conditions(
+    body: Mapping[str, Any], valid: str | None, ready: bool, status: str, missing: str | None = None
+) -> list[dict[str, Any]]:
     prev = (body.get("status") or {}).get("conditions")
     gen = body["metadata"].get("generation")
     conds = [
@@ -55,7 +66,38 @@ def _conditions(body: Mapping[str, Any], valid: str | None, ready: bool, status:
         ),
         condition(prev, "Ready", ready, status, f"Status {status}", gen),
     ]
+    if valid is None:
+        reason = "Resolved" if missing is None else "AutoScalingConfigurationNotFound"
+        conds.append(condition(prev, "ScalingConfiguration", missing is None, reason, missing or "", gen))
     return merge_conditions(prev, conds)
+
+
+def _scaling(
+    rt: Runtime, body: Mapping[str, Any], spec: AppRunnerService, sid: str
+) -> tuple[scaling.Revision | None, dict[str, Any], str | None]:
+    """(the revision to run with, the status fields recording it, the problem when the ARN names
+    no active revision). A running service whose new ARN names nothing keeps its revision."""
+    ns, where = body["metadata"]["namespace"], (rt.config.region, rt.config.account)
+    revs = scaling.revisions(rt.cached_all(scaling.KIND, ns), *where)
+    pinned = (body.get("status") or {}).get("autoScalingConfiguration")
+    rev = scaling.in_use(spec, sid, revs, pinned, where)
+    if rev is not None:
+        fields = {
+            "autoScalingConfiguration": {
+                "ref": spec.AutoScalingConfigurationArn or "",
+                "arn": rev.arn(*where),
+            },
+            "AutoScalingConfigurationSummary": scaling.summary(rev, *where),
+        }
+        return rev, fields, None
+    problem = invalid_arn(spec.AutoScalingConfigurationArn or "")
+    kept = scaling.find(str((pinned or {}).get("arn") or ""), revs, *where)
+    return kept, {}, problem
+
+
+def _messages(status: Mapping[str, Any]) -> set[str]:
+    """The messages of the status' conditions (an Event is posted when its text is new)."""
+    return {str(c.get("message")) for c in status.get("conditions") or []}
 
 
 def _events(rt: Runtime, body: Mapping[str, Any], before: list[Any], after: list[dict[str, Any]]) -> None:
@@ -123,22 +165,28 @@ def reconcile(rt: Runtime, body: Mapping[str, Any]) -> float | None:
         )
         status = next_status(prev, observed)
         conds = _conditions(body, text, False, str(status.get("Status")))
-        if not any(
-            c.get("type") == "Valid" and c.get("message") == text for c in prev.get("conditions") or []
-        ):
+        if text not in _messages(prev):
             rt.kube.event(body, "InvalidRequestException", text, "Warning")
         _patch(rt, body, {**status, **ids, "conditions": conds, "observedGeneration": generation})
         return None
+    rev, scaling_status, missing = _scaling(rt, body, spec, ids["ServiceId"])
+    if missing is not None and missing not in _messages(prev):
+        rt.kube.event(body, "AutoScalingConfigurationNotFound", missing, "Warning")
+    if rev is None:
+        conds = _conditions(body, None, False, "OPERATION_IN_PROGRESS", missing)
+        _patch(rt, body, {**ids, "conditions": conds, "observedGeneration": generation})
+        return WAIT_SECONDS
     digest = _digest(rt, spec, ns, prev.get("imageDigest"))
     live = rt.children.get("Deployment", ns, object_name(spec))
     current = int((live.get("spec") or {}).get("replicas") or 0) if live else None
     rollout = Rollout(
-        replicas=replicas(spec, current),
+        replicas=replicas(rev.scaling, current),
         paused=paused,
         digest=digest,
         token=token,
         node_port=rt.config.load_balancer_node_ports,
         host=ids["ServiceUrl"],
+        scaling=rev.scaling,
     )
     deployment = _apply(rt, body, render(spec, ns, rollout))
     if paused:
@@ -149,11 +197,16 @@ def reconcile(rt: Runtime, body: Mapping[str, Any]) -> float | None:
     dep_status = deployment.get("status") or {}
     status.update(
         ids,
+        **scaling_status,
         instances=int(dep_status.get("readyReplicas") or 0),
         observedGeneration=generation,
-        conditions=_conditions(body, None, status["Status"] in ("RUNNING", "PAUSED"), status["Status"]),
+        conditions=_conditions(
+            body, None, status["Status"] in ("RUNNING", "PAUSED"), status["Status"], missing
+        ),
     )
     _patch(rt, body, status)
+    if missing is not None:
+        return WAIT_SECONDS
     if followed_image(spec, rt.config.account, rt.config.region) is not None:
         return POLL_SECONDS
     return POLL_SECONDS if status["Status"] == "OPERATION_IN_PROGRESS" else None

@@ -5,10 +5,11 @@ documents paste into `spec`. Types only live here: every range, pattern and comb
 is in `ecsk.core.apprunner.rules`, stated once with App Runner's wording, from which both the
 operator's check and the CRD's CEL rules (admission) are made.
 
-One ecsk extension: `AutoScalingConfiguration` (MaxConcurrency, MinSize, MaxSize, the fields of
-CreateAutoScalingConfiguration) inline in the spec. App Runner keeps it as a separate resource
-named by `AutoScalingConfigurationArn`; inline keeps one object per service for `kubectl apply`
-(docs/apprunner.md). Without it the service gets App Runner's default configuration.
+Auto scaling: `AutoScalingConfigurationArn` names an AppRunnerAutoScalingConfiguration revision
+(`ecsk.core.apprunner.scaling`), as in App Runner. One ecsk extension: `AutoScalingConfiguration`
+(MaxConcurrency, MinSize, MaxSize, the fields of CreateAutoScalingConfiguration) inline in the
+spec, which keeps one object per service for `kubectl apply` (docs/apprunner.md); the two are
+mutually exclusive. Without either the service gets the latest `DefaultConfiguration`.
 """
 
 from __future__ import annotations
@@ -121,7 +122,7 @@ class AppRunnerService(AwsModel):
     InstanceConfiguration: Instance | None = None
     HealthCheckConfiguration: HealthCheck | None = None
     AutoScalingConfiguration: AutoScaling | None = None
-    AutoScalingConfigurationArn: str | None = None
+    AutoScalingConfigurationArn: str | None = _bounded()
     Tags: list[Tag] | None = None
     EncryptionConfiguration: dict[str, Any] | None = None
     NetworkConfiguration: dict[str, Any] | None = None
@@ -149,7 +150,8 @@ class AppRunnerService(AwsModel):
 
     @property
     def scaling(self) -> tuple[int, int, int]:
-        """(MaxConcurrency, MinSize, MaxSize) with App Runner's defaults."""
+        """The inline block's (MaxConcurrency, MinSize, MaxSize) with App Runner's defaults (a
+        configuration an ARN names is resolved by the operator: `ecsk.core.apprunner.scaling`)."""
         cfg = self.AutoScalingConfiguration or AutoScaling()
         return (
             cfg.MaxConcurrency or DEFAULT_MAX_CONCURRENCY,

@@ -19,6 +19,7 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from ecsk.core.apprunner.identity import CONFIG_ARN_PATTERN, INVALID_ARN_PREFIX, invalid_arn, parse_config_arn
 from ecsk.core.apprunner.models import (
     DEFAULT_CPU,
     DEFAULT_MAX_SIZE,
@@ -50,6 +51,10 @@ SUPPORTED: tuple[tuple[int, int], ...] = (
 """App Runner's supported configurations (vCPU units, MB): 0.25/0.5 GB ... 4 vCPU/12 GB."""
 SERVICE_NAME_PATTERN = "[A-Za-z0-9][A-Za-z0-9-_]{3,39}"
 RESERVED_ENV_PREFIX = "AWSAPPRUNNER"
+SCALING_ONE_OF = (
+    "AutoScalingConfiguration and AutoScalingConfigurationArn can't both be set: "
+    "AutoScalingConfiguration is ecsk's inline form of the configuration an ARN names."
+)
 SOURCE_ONE_OF = "You must specify exactly one of ImageRepository and CodeRepository in SourceConfiguration."
 
 
@@ -100,6 +105,40 @@ class FieldRule:
         return None
 
 
+SCALING_FIELDS: tuple[tuple[str, str, int, int | None], ...] = (
+    ("MaxConcurrency", "maxConcurrency", 1, 200),
+    ("MinSize", "minSize", 1, 25),
+    ("MaxSize", "maxSize", 1, None),
+)
+"""CreateAutoScalingConfiguration's ranges (ASConfigMaxConcurrency, ASConfigMinSize,
+ASConfigMaxSize): App Runner's model bounds MaxSize below only (25 instances is the default of
+an account quota, not a rule of the API)."""
+MIN_MAX = "MinSize must be less than or equal to MaxSize"
+
+
+def scaling_rules(parent: tuple[str, ...] = ()) -> tuple[FieldRule, ...]:
+    """The auto scaling field rules under `parent`: the inline block of a service (ecsk's
+    extension) and the AppRunnerAutoScalingConfiguration resource share them."""
+    return tuple(FieldRule((*parent, field), wire, lo, hi) for field, wire, lo, hi in SCALING_FIELDS)
+
+
+def min_max_issue(path: str, lo: int, hi: int) -> ValidationIssue | None:
+    """MinSize above MaxSize (each with App Runner's default when absent)."""
+    if lo <= hi:
+        return None
+    return ValidationIssue(path, f"{MIN_MAX} (MinSize {lo}, MaxSize {hi}).", "apprunner.min-max")
+
+
+def min_max_cel() -> Json:
+    """The same rule at admission, on the object holding MinSize and MaxSize."""
+    return {
+        "rule": f"(has(self.MinSize) ? self.MinSize : {DEFAULT_MIN_SIZE}) <= "
+        f"(has(self.MaxSize) ? self.MaxSize : {DEFAULT_MAX_SIZE})",
+        "message": f"{MIN_MAX}.",
+        "fieldPath": ".MinSize",
+    }
+
+
 def _hc(field: str, wire: str) -> FieldRule:
     return FieldRule(("HealthCheckConfiguration", field), f"healthCheckConfiguration.{wire}", 1, 20)
 
@@ -126,9 +165,7 @@ FIELD_RULES: tuple[FieldRule, ...] = (
     _hc("Timeout", "timeout"),
     _hc("HealthyThreshold", "healthyThreshold"),
     _hc("UnhealthyThreshold", "unhealthyThreshold"),
-    FieldRule(("AutoScalingConfiguration", "MaxConcurrency"), "maxConcurrency", 1, 200),
-    FieldRule(("AutoScalingConfiguration", "MinSize"), "minSize", 1, 25),
-    FieldRule(("AutoScalingConfiguration", "MaxSize"), "maxSize", 1, None),
+    *scaling_rules(("AutoScalingConfiguration",)),
 )
 
 
@@ -141,8 +178,11 @@ def _get(spec: Mapping[str, Any], path: tuple[str, ...]) -> Any:
     return node
 
 
-def _field_issues(spec: Mapping[str, Any]) -> Iterator[ValidationIssue]:
-    for rule in FIELD_RULES:
+def field_issues(
+    spec: Mapping[str, Any], rules: tuple[FieldRule, ...] = FIELD_RULES
+) -> Iterator[ValidationIssue]:
+    """Every broken field rule, in App Runner's "Value '...' at '...' failed to satisfy" form."""
+    for rule in rules:
         value = _get(spec, rule.path)
         if value is None or isinstance(value, (dict, list)):
             continue
@@ -199,13 +239,7 @@ def _semantic(spec: AppRunnerService, issues: Issues) -> None:
                 "reserved for system use and aren't valid.",
                 "apprunner.reserved-env",
             )
-    if spec.AutoScalingConfigurationArn is not None:
-        issues.add(
-            "AutoScalingConfigurationArn",
-            "AutoScalingConfigurationArn is not supported by ecsk: set MaxConcurrency, MinSize and "
-            "MaxSize in the spec's AutoScalingConfiguration instead.",
-            "apprunner.autoscaling-arn",
-        )
+    _scaling(spec, issues)
     pair = cpu_memory(spec)
     cfg = spec.InstanceConfiguration
     if pair is not None and pair not in SUPPORTED:
@@ -217,19 +251,25 @@ def _semantic(spec: AppRunnerService, issues: Issues) -> None:
             ),
             "apprunner.cpu-memory",
         )
+
+
+def _scaling(spec: AppRunnerService, issues: Issues) -> None:
+    """The inline block's MinSize/MaxSize; the ARN's form; not both (they name one thing twice)."""
+    arn = spec.AutoScalingConfigurationArn
+    if arn is not None and spec.AutoScalingConfiguration is not None:
+        issues.add("AutoScalingConfigurationArn", SCALING_ONE_OF, "apprunner.autoscaling-one-of")
+    if arn is not None and parse_config_arn(arn) is None:
+        issues.add("AutoScalingConfigurationArn", invalid_arn(arn), "apprunner.autoscaling-arn")
     _, lo, hi = spec.scaling
-    if lo > hi:
-        issues.add(
-            "AutoScalingConfiguration.MinSize",
-            f"MinSize must be less than or equal to MaxSize (MinSize {lo}, MaxSize {hi}).",
-            "apprunner.min-max",
-        )
+    broken = min_max_issue("AutoScalingConfiguration.MinSize", lo, hi)
+    if broken is not None:
+        issues.append(broken)
 
 
 def check(raw: Mapping[str, Any]) -> tuple[AppRunnerService | None, list[ValidationIssue]]:
     """The spec as the model and every problem found (shape first, then App Runner's rules)."""
     shape = model_issues(AppRunnerService, raw)
-    issues = Issues(_field_issues(raw))
+    issues = Issues(field_issues(raw))
     if shape:
         return None, [*shape, *issues]
     spec = AppRunnerService.model_validate(dict(raw))
@@ -255,7 +295,7 @@ def _cel_condition(field: str, rule: FieldRule) -> str:
     return f"self.{field}.matches({_cel_string('^(' + rule.regex + ')$')})"
 
 
-def _cel_field_rules(rule: FieldRule) -> tuple[tuple[str, ...], list[Json]]:
+def cel_field_rules(rule: FieldRule) -> tuple[tuple[str, ...], list[Json]]:
     """One rule per clause. Strings quote the refused value (their length is bounded in the
     schema); integers cannot (the apiserver prices `string(int)` as unbounded), so their
     sentence names the field and the clause only."""
@@ -320,16 +360,24 @@ def cel_rules() -> dict[tuple[str, ...], list[Json]]:
     """x-kubernetes-validations by schema path (inside `spec`) for the AppRunnerService CRD."""
     out: dict[tuple[str, ...], list[Json]] = {}
     for rule in FIELD_RULES:
-        path, cels = _cel_field_rules(rule)
+        path, cels = cel_field_rules(rule)
         out.setdefault(path, []).extend(cels)
     out.setdefault(("InstanceConfiguration",), []).append(_combination_rule())
-    out.setdefault(("AutoScalingConfiguration",), []).append(
-        {
-            "rule": f"(has(self.MinSize) ? self.MinSize : {DEFAULT_MIN_SIZE}) <= "
-            f"(has(self.MaxSize) ? self.MaxSize : {DEFAULT_MAX_SIZE})",
-            "message": "MinSize must be less than or equal to MaxSize.",
-            "fieldPath": ".MinSize",
-        }
+    out.setdefault(("AutoScalingConfiguration",), []).append(min_max_cel())
+    arn = "self.AutoScalingConfigurationArn"
+    out.setdefault((), []).extend(
+        [
+            {
+                "rule": f"!has(self.AutoScalingConfiguration) || !has({arn})",
+                "message": SCALING_ONE_OF,
+                "fieldPath": ".AutoScalingConfigurationArn",
+            },
+            {
+                "rule": f"!has({arn}) || {arn}.matches({_cel_string('^(' + CONFIG_ARN_PATTERN + ')$')})",
+                "messageExpression": f'{_cel_string(INVALID_ARN_PREFIX)} + {arn} + "\'"',
+                "fieldPath": ".AutoScalingConfigurationArn",
+            },
+        ]
     )
     out.setdefault(("SourceConfiguration",), []).append(
         {

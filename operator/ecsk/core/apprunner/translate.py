@@ -10,7 +10,8 @@ What maps to what (docs/apprunner.md has the table):
   HealthyThreshold, UnhealthyThreshold) and a liveness probe with the same check;
 - the service's URL: a Service (NodePort when the operator publishes load balancers on node
   ports, as on kind) and an Ingress for the host `<id>.<region>.awsapprunner.com`;
-- AutoScalingConfiguration: an HPA between MinSize and MaxSize on the external metric of
+- the auto scaling configuration (resolved by the controller: the revision the ARN names, the
+  inline block, or the default): an HPA between MinSize and MaxSize on the external metric of
   concurrent requests with an AverageValue target of MaxConcurrency;
 - pause: replicas 0 and no HPA (an HPA cannot scale to 0).
 """
@@ -28,6 +29,7 @@ from ecsk.core.apprunner.models import DEFAULT_TIMEOUT as TIMEOUT
 from ecsk.core.apprunner.models import DEFAULT_UNHEALTHY_THRESHOLD as UNHEALTHY
 from ecsk.core.apprunner.models import AppRunnerService
 from ecsk.core.apprunner.rules import cpu_memory
+from ecsk.core.apprunner.scaling import DEFAULT_SCALING, Scaling
 from ecsk.core.autoscaling.external import APPRUNNER_METRIC, LABEL_APPRUNNER_SERVICE
 from ecsk.core.translate.names import GROUP, MANAGED_BY, dns_label, label_value
 from ecsk.core.translate.secrets import stored_ref
@@ -54,6 +56,8 @@ class Rollout:
     token: str | None = None
     node_port: bool = False
     host: str = ""
+    scaling: Scaling = DEFAULT_SCALING
+    """(MaxConcurrency, MinSize, MaxSize) of the configuration in use."""
 
 
 def object_name(spec: AppRunnerService) -> str:
@@ -180,8 +184,8 @@ def ingress(spec: AppRunnerService, namespace: str, rollout: Rollout) -> Json:
     }
 
 
-def hpa(spec: AppRunnerService, namespace: str) -> Json:
-    max_concurrency, lo, hi = spec.scaling
+def hpa(spec: AppRunnerService, namespace: str, scaling: Scaling) -> Json:
+    max_concurrency, lo, hi = scaling
     name = object_name(spec)
     metric = {
         "name": APPRUNNER_METRIC,
@@ -217,14 +221,14 @@ def render(spec: AppRunnerService, namespace: str, rollout: Rollout) -> list[Jso
         ingress(spec, namespace, rollout),
     ]
     if not rollout.paused:
-        out.append(hpa(spec, namespace))
+        out.append(hpa(spec, namespace, rollout.scaling))
     return out
 
 
-def replicas(spec: AppRunnerService, current: int | None) -> int:
+def replicas(scaling: Scaling, current: int | None) -> int:
     """The instance count to apply: the HPA's current count kept inside [MinSize, MaxSize]
     (so our apply never undoes a scaling decision), MinSize for a new or resumed service."""
-    _, lo, hi = spec.scaling
+    _, lo, hi = scaling
     if not current:
         return lo
     return max(lo, min(hi, current))

@@ -241,10 +241,7 @@ TREES: dict[str, Tree] = {
         "variables": AnyKeys(),
         "secrets": AnyKeys({"secretsmanager": MAPPED, "from_cfn": Unsupported(_FROM_CFN)}),
         "tags": AnyKeys(),
-        "count": Unsupported(
-            "a named App Runner auto scaling configuration: ecsk's AppRunnerService takes "
-            "MaxConcurrency/MinSize/MaxSize inline and uses App Runner's defaults here"
-        ),
+        "count": MAPPED,
         "observability": Unsupported("AWS X-Ray tracing is not emulated"),
         "publish": Unsupported("SNS topics are not emulated"),
         "environments": MAPPED,

@@ -875,6 +875,7 @@ _APPRUNNER_FIELDS = {
     "InstanceConfiguration.Memory": "memory",
     "InstanceConfiguration": "cpu/memory",
     "ServiceName": "name",
+    "AutoScalingConfigurationArn": "count",
     "SourceConfiguration.ImageRepository.ImageConfiguration.Port": "image.port",
     **{f"HealthCheckConfiguration.{k}": f"http.healthcheck.{v[0]}" for k, v in _RDWS_HC.items()},
 }
@@ -935,6 +936,9 @@ def _rdws(ctx: _Ctx, out: Rendering) -> None:
     health = _rdws_health(ctx)
     if health:
         spec["HealthCheckConfiguration"] = health
+    count = ctx.value("count", _text)
+    if count is not None:  # `high-availability` or `high-availability/3`: an existing configuration
+        spec["AutoScalingConfigurationArn"] = env.arn("apprunner", f"autoscalingconfiguration/{count}")
     user_tags = ctx.get("tags", {})
     tags = [
         *names.tags(env.app, env.env, ctx.svc),

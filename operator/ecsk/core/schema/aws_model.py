@@ -33,6 +33,7 @@ SHAPE_OF_KIND: dict[str, tuple[str, str]] = {
     "ScheduledAction": (AUTOSCALING, "PutScheduledActionRequest"),
     "Repository": (ECR, "CreateRepositoryRequest"),
     "AppRunnerService": (APPRUNNER, "CreateServiceRequest"),
+    "AppRunnerAutoScalingConfiguration": (APPRUNNER, "CreateAutoScalingConfigurationRequest"),
 }
 """The AWS request shape each custom resource's `spec` mirrors (ScheduledTask is EventBridge's
 and FargateProfile is ecsk's own: neither has an ECS shape)."""

@@ -24,6 +24,8 @@ from pydantic import BaseModel
 
 from ecsk.core.apprunner.models import AppRunnerService
 from ecsk.core.apprunner.rules import cel_rules as apprunner_rules
+from ecsk.core.apprunner.scaling import AutoScalingConfigurationSpec
+from ecsk.core.apprunner.scaling import cel_rules as apprunner_scaling_rules
 from ecsk.core.autoscaling.models import ScalableTarget, ScalingPolicy, ScheduledAction
 from ecsk.core.capacity.fargate_profiles import FargateProfile
 from ecsk.core.capacity.models import CapacityProvider, ECSCluster
@@ -511,6 +513,25 @@ KINDS: tuple[KindSpec, ...] = (
             _col("URL", ".status.ServiceUrl"),
             _col("Instances", ".status.instances", "integer"),
             _col("Image", ".spec.SourceConfiguration.ImageRepository.ImageIdentifier", priority=1),
+            _AGE,
+        ),
+    ),
+    KindSpec(
+        kind="AppRunnerAutoScalingConfiguration",
+        plural="apprunnerautoscalingconfigurations",
+        short_names=("arasc", "apprunnerscaling"),
+        model=AutoScalingConfigurationSpec,
+        rules=apprunner_scaling_rules(),
+        optional=("AutoScalingConfigurationName",),
+        columns=(
+            _col("Name", ".status.AutoScalingConfigurationName"),
+            _col("Revision", ".status.AutoScalingConfigurationRevision", "integer"),
+            _col("MaxConcurrency", ".status.MaxConcurrency", "integer"),
+            _col("MinSize", ".status.MinSize", "integer"),
+            _col("MaxSize", ".status.MaxSize", "integer"),
+            _col("Latest", ".status.Latest", "boolean"),
+            _col("Status", ".status.Status"),
+            _col("ARN", ".status.AutoScalingConfigurationArn", priority=1),
             _AGE,
         ),
     ),
