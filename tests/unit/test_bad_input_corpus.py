@@ -14,12 +14,15 @@ from typing import Any
 import pytest
 
 from bad_input import BadInput, corpus, support
+from ecsk.core.apprunner import rules as apprunner_rules
+from ecsk.core.apprunner import scaling as apprunner_scaling
 from ecsk.core.autoscaling.models import validate_autoscaling
 from ecsk.core.capacity.validation import (
     validate_capacity_provider,
     validate_cluster,
     validate_fargate_profile,
 )
+from ecsk.core.ecr.validation import validate_repository
 from ecsk.core.models.errors import ValidationIssue, errors_of
 from ecsk.core.models.load import load_document
 from ecsk.core.validation import validate_documents
@@ -35,7 +38,12 @@ KINDS = (
     "ScalableTarget",
     "ScalingPolicy",
     "ScheduledAction",
+    "Repository",
+    "AppRunnerService",
+    "AppRunnerAutoScalingConfiguration",
 )
+ADMISSION_ONLY = {"AppRunnerAutoScalingConfiguration"}
+"""Kinds whose every rule the CRD states (schema and CEL): nothing is left for the operator."""
 LIVE_RULES = {"autoscaling.service-exists"}
 """Rules that need the cluster's state (the named service exists): checked by the live test only."""
 CASES = corpus()
@@ -61,6 +69,11 @@ VALIDATORS: dict[str, Callable[[BadInput], list[ValidationIssue]]] = {
         kind: (lambda c: validate_autoscaling(c.kind, _spec(c), c.name))
         for kind in ("ScalableTarget", "ScalingPolicy", "ScheduledAction")
     },
+    "Repository": lambda c: validate_repository(_spec(c)),
+    "AppRunnerService": lambda c: apprunner_rules.check(_spec(c))[1],
+    "AppRunnerAutoScalingConfiguration": lambda c: apprunner_scaling.check(
+        {"AutoScalingConfigurationName": c.name, **_spec(c)}
+    )[1],
 }
 
 
@@ -71,7 +84,10 @@ def test_corpus_covers_every_kind_with_at_least_150_cases() -> None:
     assert all(n >= 7 for n in per_kind.values()), per_kind
     for kind in KINDS:  # both doors are exercised where the kind has both
         expects = {c.expect for c in CASES if c.kind == kind}
-        assert expects == {"admission", "status"}, (kind, expects)
+        assert expects == ({"admission"} if kind in ADMISSION_ONLY else {"admission", "status"}), (
+            kind,
+            expects,
+        )
     names = Counter((c.kind, c.name) for c in CASES)
     assert [k for k, n in names.items() if n > 1] == []  # one object per case when applied together
     assert all(c.message for c in CASES)
@@ -107,4 +123,17 @@ ECS_ADMISSION = [c for c in CASES if c.expect == "admission" and VALIDATORS[c.ki
 def test_what_admission_refuses_ecsk_render_refuses_too(case: BadInput) -> None:
     """`ecsk render` and `ecsk import` take the same AWS JSON without an apiserver in front: the
     rules the CRD states must hold there too."""
+    assert errors_of(VALIDATORS[case.kind](case)), case.id
+
+
+ADMISSION_OTHERS = [
+    c
+    for c in CASES
+    if c.expect == "admission" and c.kind in ("AppRunnerService", "AppRunnerAutoScalingConfiguration")
+]
+
+
+@pytest.mark.parametrize("case", ADMISSION_OTHERS, ids=[c.id for c in ADMISSION_OTHERS])
+def test_what_admission_refuses_the_app_runner_api_refuses_too(case: BadInput) -> None:
+    """The API endpoint validates App Runner calls with the same rules the CRD's CEL states."""
     assert errors_of(VALIDATORS[case.kind](case)), case.id

@@ -66,8 +66,15 @@ USES: dict[tuple[str, str], dict[str, list[Evidence]]] = {
     (E, "capacityproviders"): {
         "list": [("ecsk/controller/capacity/providers.py", 'self._list_cr("CapacityProvider")')]
     },
-    # A task's ECR images checked before it starts (CannotPullContainerError).
-    (E, "repositories"): {"list": [CALL("list", "Repository")]},
+    # A task's ECR images checked before it starts (CannotPullContainerError); watched for the
+    # validity of a kubectl-applied Repository's policies.
+    (E, "repositories"): {
+        "list": [
+            CALL("list", "Repository"),
+            ("ecsk/controller/ecr/repositories.py", 'PLURALS = {KIND: "repositories"}'),
+        ],
+        "watch": [(KOPF, "ecr_repositories.PLURALS")],
+    },
     (E, "fargateprofiles"): {
         "list": [("ecsk/controller/capacity/fargate.py", 'list_custom(self.kube, "FargateProfile"')]
     },
@@ -86,6 +93,7 @@ USES: dict[tuple[str, str], dict[str, list[Evidence]]] = {
             "scheduledactions",
             "apprunnerservices",
             "apprunnerautoscalingconfigurations",
+            "repositories",
         )
     },
     (E, "ecsservices"): {

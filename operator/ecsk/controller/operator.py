@@ -28,6 +28,7 @@ from ecsk.controller.apprunner import scaling as apprunner_scaling
 from ecsk.controller.autoscaling import reconcile as autoscaling
 from ecsk.controller.capacity import fargate
 from ecsk.controller.capacity import providers as capacity
+from ecsk.controller.ecr import repositories as ecr_repositories
 from ecsk.controller.kube.children import ChildCache
 from ecsk.controller.kube.client import GROUP, VERSION, Kube, KubeError, resource_version
 from ecsk.controller.kube.leases import KubeLeases
@@ -83,8 +84,13 @@ RECONCILERS: dict[str, Reconciler] = {
     "Task": tasks.reconcile,
     "ScheduledTask": scheduled.reconcile,
 }
-PLURALS |= autoscaling.PLURALS | apprunner.PLURALS | apprunner_scaling.PLURALS
-RECONCILERS |= autoscaling.RECONCILERS | apprunner.RECONCILERS | apprunner_scaling.RECONCILERS
+PLURALS |= autoscaling.PLURALS | apprunner.PLURALS | apprunner_scaling.PLURALS | ecr_repositories.PLURALS
+RECONCILERS |= (
+    autoscaling.RECONCILERS
+    | apprunner.RECONCILERS
+    | apprunner_scaling.RECONCILERS
+    | ecr_repositories.RECONCILERS
+)
 
 
 class OperatorRuntime:

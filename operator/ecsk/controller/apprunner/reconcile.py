@@ -62,7 +62,7 @@ def _conditions(
     gen = body["metadata"].get("generation")
     conds = [
         condition(
-            prev, "Valid", valid is None, "Valid" if valid is None else "InvalidRequest", valid or "", gen
+            prev, "Valid", valid is None, "Valid" if valid is None else "ValidationFailed", valid or "", gen
         ),
         condition(prev, "Ready", ready, status, f"Status {status}", gen),
     ]

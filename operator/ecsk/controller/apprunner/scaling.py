@@ -80,7 +80,7 @@ def reconcile(rt: Runtime, body: Mapping[str, Any]) -> float | None:
     gen = meta.get("generation")
     if errors:
         text = message(errors)
-        cond = condition(prev.get("conditions"), "Valid", False, "InvalidRequest", text, gen)
+        cond = condition(prev.get("conditions"), "Valid", False, "ValidationFailed", text, gen)
         if rt.kube.patch_status(body, {"conditions": merge_conditions(prev.get("conditions"), [cond])}):
             rt.kube.event(body, "InvalidRequestException", text, "Warning")
         return None

@@ -324,8 +324,13 @@ def cel_field_rules(rule: FieldRule) -> tuple[tuple[str, ...], list[Json]]:
     for condition, clause in clauses:
         cel: Json = {"rule": f"!has(self.{field}) || ({condition})", "fieldPath": f".{field}"}
         if quoted:
+            # The apiserver drops a message holding a line break (falling back to "failed rule:
+            # <the CEL>"), so a value with one is not quoted.
             head, tail = _cel_string("Value '"), _cel_string(f"' {where}{clause}")
-            cel["messageExpression"] = f"{head} + self.{field} + {tail}"
+            plain = _cel_string(f"Value {where}{clause}")
+            cel["messageExpression"] = (
+                f"self.{field}.matches('[\\n\\r]') ? {plain} : {head} + self.{field} + {tail}"
+            )
         else:
             cel["message"] = f"Value {where}{clause}"
         out.append(cel)
