@@ -7,9 +7,12 @@ import json
 import math
 import os
 import re
+import statistics
 import subprocess
 import sys
+import threading
 import time
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -175,6 +178,24 @@ def start_operator(kubeconfig: str, namespace: str, resync: float, log_name: str
     return proc
 
 
+def direct_objects(names: list[str], tasks: int, namespace: str) -> list[dict[str, Any]]:
+    """What ecsk would make for the bench services (Deployments, ServiceAccounts), rendered by the
+    same core, to apply directly: the baseline every ratio is against."""
+    from ecsk.core.models.load import parse_service, parse_task_definition
+    from ecsk.core.translate import RenderOptions, render_service
+
+    td = parse_task_definition(task_definition("bench"))
+    objects: list[dict[str, Any]] = []
+    for name in names:
+        res = render_service(
+            parse_service(service(name, "bench", tasks)),
+            td,
+            RenderOptions(namespace=namespace, revision=1, explain=False),
+        )
+        objects.extend(o for o in res.objects if o["kind"] in ("Deployment", "ServiceAccount"))
+    return objects
+
+
 def custom_resources(names: list[str], tasks: int) -> list[dict[str, Any]]:
     """The `bench` TaskDefinition and one ECSService per name, as users would kubectl-apply them."""
     crs = [
@@ -195,3 +216,143 @@ def custom_resources(names: list[str], tasks: int) -> list[dict[str, Any]]:
         for n in names
     ]
     return crs
+
+
+# --- machine state: a benchmark that cannot tell its conditions are wrong is a bug -------------
+
+BUSY_LOAD_PER_CPU = 0.5
+"""A 1-minute load average above this many runnable tasks per CPU means something else is
+working: the figures would measure it too."""
+
+
+def load_average() -> float:
+    return float(Path("/proc/loadavg").read_text().split()[0])
+
+
+def machine_state() -> str:
+    """One line for the output: CPUs, memory, load, so a reader can judge the figures."""
+    mem = {
+        line.split(":")[0]: int(line.split()[1]) // 1024
+        for line in Path("/proc/meminfo").read_text().splitlines()
+        if line.startswith(("MemTotal", "MemAvailable"))
+    }
+    loads = " ".join(Path("/proc/loadavg").read_text().split()[:3])
+    return (
+        f"{os.cpu_count()} CPUs, {mem.get('MemTotal', 0) / 1024:.1f} GiB "
+        f"({mem.get('MemAvailable', 0) / 1024:.1f} GiB available), load average {loads}"
+    )
+
+
+def require_quiet(allow_busy: bool, wait: float = 180.0) -> bool:
+    """Wait (up to `wait` s: a cluster that was just brought up settles) for the machine to be
+    quiet; exit 1 if it stays busy, unless `allow_busy`, in which case the run goes on and every
+    figure is marked. Returns whether the machine was quiet."""
+    limit = BUSY_LOAD_PER_CPU * (os.cpu_count() or 1)
+    deadline = time.monotonic() + wait
+    while load_average() > limit and time.monotonic() < deadline:
+        time.sleep(5)
+    if load_average() <= limit:
+        return True
+    message = (
+        f"this machine is busy ({machine_state()}; quiet means a 1-minute load below {limit:.1f}): "
+        "the figures would measure the other work too. Stop it (e.g. `make cluster-down` of another "
+        "checkout, a leftover test run), or pass --allow-busy to run anyway with the figures marked."
+    )
+    if not allow_busy:
+        raise SystemExit(f"benchmark refused: {message}")
+    print(f"WARNING: {message}")
+    return False
+
+
+def spread(values: Sequence[float], unit: str = "", digits: int = 2) -> str:
+    """`median (min-max, n=N)`: what the output reports for any repeated figure."""
+    med, low, high = statistics.median(values), min(values), max(values)
+    return f"{med:.{digits}f}{unit} (min {low:.{digits}f}, max {high:.{digits}f}, n={len(values)})"
+
+
+# --- per-phase timings -------------------------------------------------------------------------
+
+
+class PhaseRecorder:
+    """When each stage of a run was reached, seen by watches from the client: the moment the
+    last Deployment, ReplicaSet and pod appeared, the last pod was bound to a node and the last
+    pod ran. Client-side clock, so phases are comparable with the total the bench measures (the
+    objects' own timestamps have one-second resolution)."""
+
+    PHASES = ("deployments", "replicasets", "pods created", "pods scheduled", "pods running")
+
+    def __init__(self, api: pykube.HTTPClient, namespace: str, services: int, tasks: int) -> None:
+        self.api, self.namespace = api, namespace
+        self.want = {
+            "deployments": services,
+            "replicasets": services,
+            "pods created": tasks,
+            "pods scheduled": tasks,
+            "pods running": tasks,
+        }
+        self.seen: dict[str, set[str]] = {p: set() for p in self.PHASES}
+        self.reached: dict[str, float] = {}
+        self.started = time.monotonic()
+        self._stop = threading.Event()
+        self._lock = threading.Lock()
+        self._threads = [
+            threading.Thread(target=self._watch, args=(cls, see), daemon=True)
+            for cls, see in (
+                (pykube.Deployment, self._deployment),
+                (pykube.ReplicaSet, self._replicaset),
+                (pykube.Pod, self._pod),
+            )
+        ]
+        for t in self._threads:
+            t.start()
+
+    def start_clock(self) -> None:
+        self.started = time.monotonic()
+
+    def _mark(self, phase: str, uid: str) -> None:
+        with self._lock:
+            self.seen[phase].add(uid)
+            if len(self.seen[phase]) >= self.want[phase] and phase not in self.reached:
+                self.reached[phase] = time.monotonic() - self.started
+
+    def _deployment(self, obj: dict[str, Any]) -> None:
+        self._mark("deployments", obj["metadata"]["uid"])
+
+    def _replicaset(self, obj: dict[str, Any]) -> None:
+        self._mark("replicasets", obj["metadata"]["uid"])
+
+    def _pod(self, obj: dict[str, Any]) -> None:
+        uid = obj["metadata"]["uid"]
+        self._mark("pods created", uid)
+        if (obj.get("spec") or {}).get("nodeName"):
+            self._mark("pods scheduled", uid)
+        if (obj.get("status") or {}).get("phase") == "Running":
+            self._mark("pods running", uid)
+
+    def _watch(self, cls: Any, see: Callable[[dict[str, Any]], None]) -> None:
+        since: str | None = None
+        while not self._stop.is_set():
+            try:
+                query = cls.objects(self.api, namespace=self.namespace)
+                if since is None:
+                    listed = query.response
+                    since = str(listed["metadata"]["resourceVersion"])
+                    for item in listed["items"]:
+                        see(item)
+                for event in query.watch(since=since, params={"timeoutSeconds": 30}):
+                    since = str(event.object.obj["metadata"]["resourceVersion"])
+                    if event.type in ("ADDED", "MODIFIED"):
+                        see(event.object.obj)
+                    if self._stop.is_set():
+                        return
+            except Exception:  # an expired resourceVersion or a dropped stream: list again
+                since = None
+                time.sleep(0.5)
+
+    def stop(self) -> dict[str, float]:
+        self._stop.set()
+        return dict(self.reached)
+
+    @classmethod
+    def line(cls, reached: dict[str, float]) -> str:
+        return ", ".join(f"{p} {reached[p]:.1f}s" if p in reached else f"{p} -" for p in cls.PHASES)

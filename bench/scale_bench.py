@@ -1,10 +1,13 @@
 """Scale benchmark: many services and tasks on many simulated nodes, through the operator.
 
 Default: 1,000 ECS services x 10 tasks = 10,000 tasks on 1,000 extra simulated nodes. Prints the
-time until every task is RUNNING, the operator's peak RSS (target < 250 MB with 1,000 services)
-and CPU seconds, and whether a no-op resync at that size writes anything.
+machine's state (refuses a busy machine unless --allow-busy), the time until every task is
+RUNNING when the same Deployments are applied directly and through ecsk, and their ratio, when
+each phase was reached (Deployments, ReplicaSets, pods created, scheduled, running), the
+operator's peak RSS (target < 250 MiB) and CPU seconds.
 
     KUBECONFIG=~/.cache/ecsk/kubeconfig python bench/scale_bench.py --services 1000 --tasks 10 --nodes 1000
+    ... --services 2000 --tasks 10 --nodes 2000      # issue 17's 20,000 tasks
 """
 
 from __future__ import annotations
@@ -14,17 +17,22 @@ import json
 import os
 import sys
 import time
+from typing import Any
 
 from benchlib import (
     BENCH_LABEL,
     ROOT,
     Cluster,
+    PhaseRecorder,
     add_bench_nodes,
     custom_resources,
     delete_namespace,
+    direct_objects,
+    machine_state,
     namespace,
     proc_stats,
     refuse_beside_an_operator,
+    require_quiet,
     start_operator,
     stop_process,
 )
@@ -39,9 +47,13 @@ def main() -> int:
     ap.add_argument("--nodes", type=int, default=1000)
     ap.add_argument("--resync", type=float, default=60.0)
     ap.add_argument("--timeout", type=float, default=1800.0)
+    ap.add_argument("--no-direct", action="store_true", help="skip the direct-apply baseline")
+    ap.add_argument("--allow-busy", action="store_true", help="run on a busy machine (figures marked)")
     args = ap.parse_args()
     kubeconfig = os.environ.get("KUBECONFIG") or str(paths.kubeconfig())
     refuse_beside_an_operator(kubeconfig)  # before adding nodes: say so now, not minutes later
+    print(f"machine: {machine_state()}")
+    quiet = require_quiet(args.allow_busy)
     c = Cluster(kubeconfig)
     total = args.services * args.tasks
     ns = f"bench-scale-{int(time.time()) % 100000}"
@@ -51,43 +63,77 @@ def main() -> int:
     add_bench_nodes(c, total, count=args.nodes)
     print(f"{args.nodes} nodes Ready in {time.monotonic() - started:.1f}s")
     op = None
+    names = [f"svc-{i:04d}" for i in range(args.services)]
+    direct_ns = f"bench-scale-direct-{int(time.time()) % 100000}"
     try:
+        direct = None
+        if not args.no_direct:
+            namespace(c, direct_ns)
+            phases = PhaseRecorder(c.api, direct_ns, args.services, total)
+            took = _apply_and_wait(
+                c, direct_ns, direct_objects(names, args.tasks, direct_ns), total, args.timeout
+            )
+            if took is None:
+                return 1
+            direct = took
+            print(
+                f"direct Deployments: all {total} tasks RUNNING in {took:.1f}s ({total / took:.0f} tasks/s)"
+            )
+            print(f"  phases: {PhaseRecorder.line(phases.stop())}")
+            delete_namespace(c, direct_ns)
         namespace(c, ns)
         op = start_operator(kubeconfig, ns, args.resync, "scale-bench-operator.log")
-        crs = custom_resources([f"svc-{i:04d}" for i in range(args.services)], args.tasks)
         cpu0, _ = proc_stats(op.pid)
-        started = time.monotonic()
-        for i in range(0, len(crs), 200):  # kubectl apply in chunks keeps each request small
-            chunk = {"apiVersion": "v1", "kind": "List", "items": crs[i : i + 200]}
-            c.kubectl("apply", "-n", ns, "-f", "-", stdin=json.dumps(chunk))
-        last, last_print = 0, 0.0
-        while True:
-            running = c.running_pods(ns)
-            elapsed = time.monotonic() - started
-            if running != last and elapsed - last_print > 10:
-                print(f"  {elapsed:6.1f}s  {running}/{total} tasks RUNNING")
-                last, last_print = running, elapsed
-            if running >= total:
-                break
-            if elapsed > args.timeout:
-                print(f"NOT CONVERGED: {running}/{total} after {elapsed:.0f}s")
-                return 1
-            time.sleep(2)
-        converge = time.monotonic() - started
+        phases = PhaseRecorder(c.api, ns, args.services, total)
+        converge = _apply_and_wait(c, ns, custom_resources(names, args.tasks), total, args.timeout)
+        if converge is None:
+            return 1
         cpu1, rss = proc_stats(op.pid)
         print(
-            f"converged:          all {total} tasks RUNNING in {converge:.1f}s"
+            f"through ecsk:       all {total} tasks RUNNING in {converge:.1f}s"
             f" ({total / converge:.0f} tasks/s)"
         )
+        print(f"  phases: {PhaseRecorder.line(phases.stop())}")
+        if direct is not None:
+            mark = "" if quiet else "  [BUSY MACHINE: not a result]"
+            print(f"ratio ecsk/direct:  {converge / direct:.2f} (one round at this scale){mark}")
         print(f"operator:           peak RSS {rss:.0f} MiB (target < 250), CPU {cpu1 - cpu0:.0f}s")
         placed = json.loads(c.kubectl("get", "pods", "-n", ns, "-o", "json"))["items"]
         nodes_used = len({p["spec"].get("nodeName") for p in placed})
         print(f"placement:          {len(placed)} pods on {nodes_used} distinct nodes")
+        print(f"machine after the run: {machine_state()}")
     finally:
         stop_process(op)
+        delete_namespace(c, direct_ns)
         delete_namespace(c, ns)
         c.kubectl("delete", "node", "-l", f"{BENCH_LABEL}=bench", "--wait=false")
     return 0
+
+
+def _apply_and_wait(
+    c: Cluster, ns: str, objects: list[dict[str, Any]], total: int, timeout: float
+) -> float | None:
+    """Apply `objects` in chunks (each request stays small) and wait until `total` pods run;
+    seconds from the first apply, or None (said) when it did not converge in time."""
+    started = time.monotonic()
+    for i in range(0, len(objects), 200):
+        chunk = {"apiVersion": "v1", "kind": "List", "items": objects[i : i + 200]}
+        c.kubectl(
+            "apply", "--server-side", "--field-manager", "bench", "-n", ns, "-f", "-", stdin=json.dumps(chunk)
+        )
+    last, last_print = 0, 0.0
+    while True:
+        running = c.running_pods(ns)
+        elapsed = time.monotonic() - started
+        if running != last and elapsed - last_print > 10:
+            print(f"  {elapsed:6.1f}s  {running}/{total} tasks RUNNING")
+            last, last_print = running, elapsed
+        if running >= total:
+            return time.monotonic() - started
+        if elapsed > timeout:
+            print(f"NOT CONVERGED: {running}/{total} in {ns} after {elapsed:.0f}s")
+            return None
+        time.sleep(2)
 
 
 if __name__ == "__main__":

@@ -2,9 +2,12 @@
 directly, side by side in one run on the same cluster (ratios, not absolute seconds, are what
 this noisy 2-core machine can report honestly).
 
-Prints: time until every task is RUNNING both ways and their ratio (target <= 1.2), operator CPU
-seconds and peak RSS, Kubernetes API requests the operator made (total and per reconcile), and
-what a no-op resync wrote (target: nothing).
+Prints: the machine's state (it refuses to run on a busy machine unless --allow-busy, and beside
+another active operator); per round, the time until every task is RUNNING both ways, when each
+phase was reached (Deployments, ReplicaSets, pods created, scheduled, running) and the ecsk
+Events written; the median ratio over the rounds with its spread (target <= 1.1 at 100 x 5);
+operator CPU seconds and peak RSS, Kubernetes API requests the operator made (total, per
+service, by verb and resource), and what a no-op resync wrote (target: nothing).
 
     KUBECONFIG=~/.cache/ecsk/kubeconfig python bench/service_bench.py --services 100 --tasks 5
 """
@@ -23,21 +26,22 @@ from benchlib import (
     ROOT,
     WRITE_VERBS,
     Cluster,
+    PhaseRecorder,
     add_bench_nodes,
     custom_resources,
     delete_namespace,
+    direct_objects,
+    machine_state,
     namespace,
     proc_stats,
     refuse_beside_an_operator,
-    service,
+    require_quiet,
+    spread,
     start_operator,
     stop_process,
-    task_definition,
 )
 
 from ecsk.cluster import paths
-from ecsk.core.models.load import parse_service, parse_task_definition
-from ecsk.core.translate import RenderOptions, render_service
 
 
 def snapshot(c: Cluster, ns: str) -> dict[str, str]:
@@ -64,10 +68,13 @@ def main() -> int:
     ap.add_argument("--tasks", type=int, default=5)
     ap.add_argument("--resync", type=float, default=5.0, help="operator resync period for the no-op check")
     ap.add_argument("--timeout", type=float, default=600.0)
-    ap.add_argument("--rounds", type=int, default=2, help="timing rounds, alternating which path goes first")
+    ap.add_argument("--rounds", type=int, default=3, help="timing rounds, alternating which path goes first")
+    ap.add_argument("--allow-busy", action="store_true", help="run on a busy machine (figures marked)")
     args = ap.parse_args()
     kubeconfig = os.environ.get("KUBECONFIG") or str(paths.kubeconfig())
     refuse_beside_an_operator(kubeconfig)  # before adding nodes: say so now, not minutes later
+    print(f"machine: {machine_state()}")
+    quiet = require_quiet(args.allow_busy)
     c = Cluster(kubeconfig)
     total = args.services * args.tasks
     run = f"{int(time.time()) % 100000}"
@@ -77,26 +84,21 @@ def main() -> int:
     c.kubectl("apply", "--server-side", "--field-manager", "ecsk", "-k", str(ROOT / "crds"))
     bench_nodes = add_bench_nodes(c, total)
     print(f"added {len(bench_nodes)} bench nodes (m5.2xlarge) so capacity is never the limit")
-    td = parse_task_definition(task_definition("bench"))
     names = [f"svc-{i:04d}" for i in range(args.services)]
     op: subprocess.Popen[bytes] | None = None
 
     def run_direct(ns: str) -> float:
         """The same Deployments, rendered by the same core, applied directly."""
         namespace(c, ns)
-        objects = []
-        for name in names:
-            res = render_service(
-                parse_service(service(name, "bench", args.tasks)),
-                td,
-                RenderOptions(namespace=ns, revision=1, explain=False),
-            )
-            objects.extend(o for o in res.objects if o["kind"] in ("Deployment", "ServiceAccount"))
+        objects = direct_objects(names, args.tasks, ns)
         doc = json.dumps({"apiVersion": "v1", "kind": "List", "items": objects})
+        phases = PhaseRecorder(c.api, ns, args.services, total)
         started = time.monotonic()
+        phases.start_clock()
         c.kubectl("apply", "--server-side", "--field-manager", "bench", "-f", "-", stdin=doc)
         took = c.wait_running(ns, total, started, args.timeout)
         print(f"  direct Deployments: all {total} tasks RUNNING in {took:.1f}s")
+        print(f"    phases: {PhaseRecorder.line(phases.stop())}")
         return took
 
     def run_ecsk(ns: str, log_name: str) -> tuple[float, float, subprocess.Popen[bytes]]:
@@ -104,12 +106,17 @@ def main() -> int:
         namespace(c, ns)
         proc = start_operator(kubeconfig, ns, args.resync, log_name)
         crs = custom_resources(names, args.tasks)
+        phases = PhaseRecorder(c.api, ns, args.services, total)
         started = time.monotonic()
+        phases.start_clock()
         c.kubectl(
             "apply", "-n", ns, "-f", "-", stdin=json.dumps({"apiVersion": "v1", "kind": "List", "items": crs})
         )
         took = c.wait_running(ns, total, started, args.timeout)
         print(f"  through ecsk:       all {total} tasks RUNNING in {took:.1f}s")
+        print(f"    phases: {PhaseRecorder.line(phases.stop())}")
+        events = ecsk_events(c, ns)
+        print(f"    ecsk Events so far: {events} ({events / max(1, args.services):.1f} per service)")
         return took, started, proc
 
     times: dict[str, list[float]] = {"direct": [], "ecsk": []}
@@ -144,7 +151,12 @@ def main() -> int:
             if states and all(s == "COMPLETED" for s in states):
                 break
             time.sleep(1)
-        print(f"steady state:       every deployment COMPLETED {time.monotonic() - started:.1f}s after apply")
+        completed = time.monotonic() - started
+        print(
+            f"steady state:       every deployment COMPLETED {completed:.1f}s after apply, "
+            f"{completed - via:.1f}s after the last task ran (ECS: a task with neither a load "
+            "balancer nor a health check counts healthy 40 s after RUNNING, --healthy-after)"
+        )
         time.sleep(args.resync)
         after_converge = c.apiserver_requests()
         rv0, ev0 = snapshot(c, op_ns), ecsk_events(c, op_ns)
@@ -226,12 +238,15 @@ def main() -> int:
                     stop_process(op)
                     op = None
                     delete_namespace(c, f"bench-ecsk-{suffix}")
-        d, e = sum(times["direct"]), sum(times["ecsk"])
+        ratios = [e / d for d, e in zip(times["direct"], times["ecsk"], strict=True)]
+        mark = "" if quiet else "  [BUSY MACHINE: not a result]"
+        print(f"direct Deployments: {spread(times['direct'], ' s', 1)}")
+        print(f"through ecsk:       {spread(times['ecsk'], ' s', 1)}")
         print(
-            f"ratio ecsk/direct over {args.rounds} round(s): {e / d:.2f}  (target <= 1.2; "
-            f"direct {' '.join(f'{t:.1f}' for t in times['direct'])} s, "
-            f"ecsk {' '.join(f'{t:.1f}' for t in times['ecsk'])} s)"
+            f"ratio ecsk/direct, median of {len(ratios)} round(s): {spread(ratios)}  "
+            f"(target <= 1.1 at 100 x 5, <= 1.2 at 300 x 5){mark}"
         )
+        print(f"machine after the run: {machine_state()}")
     finally:
         stop_process(op)
         delete_namespace(c, direct_ns)
