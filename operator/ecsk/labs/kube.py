@@ -32,6 +32,8 @@ PLURALS = {
     "ScalingPolicy": "scalingpolicies",
     "ScheduledAction": "scheduledactions",
     "Repository": "repositories",
+    "ECSCluster": "ecsclusters",
+    "AppRunnerService": "apprunnerservices",
 }
 
 
@@ -185,6 +187,7 @@ def snapshot(api: Any, namespace: str) -> Snapshot:
         services=_list(pykube.Service, api, namespace),
         target_group_bindings=_optional_kind(api, "elbv2.k8s.aws/v1beta1", "TargetGroupBinding", namespace),
         network_policies=_optional_kind(api, "networking.k8s.io/v1", "NetworkPolicy", namespace),
+        ingresses=_optional_kind(api, "networking.k8s.io/v1", "Ingress", namespace),
         secrets=_secret_metadata(api, namespace),
     )
 
