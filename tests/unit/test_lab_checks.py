@@ -1185,30 +1185,27 @@ def test_lab16_rendering_then_solved() -> None:
     )
 
 
-def test_lab16_solve_pauses_only_a_running_service() -> None:
+def test_lab16_solve_pauses_only_a_running_service(monkeypatch: pytest.MonkeyPatch) -> None:
     """The reference answer pauses a RUNNING service and resumes it; one the participant left
     PAUSED is only resumed (App Runner refuses to pause it again)."""
     import ecsk.api.apprunner.services as ars
 
     calls: list[str] = []
+
+    def call(verb: str, op: str) -> Any:
+        return lambda ctx, params: calls.append(f"{verb} {params['ServiceArn']}") or {"OperationId": op}
+
+    monkeypatch.setattr(ars, "pause_service", call("pause", "op1"))
+    monkeypatch.setattr(ars, "resume_service", call("resume", "op2"))
+    listed = {"ServiceSummaryList": [{"ServiceName": "hello-web", "ServiceArn": "arn:x"}]}
+    monkeypatch.setattr(ars, "list_services", lambda ctx, params: listed)
     states = iter(["RUNNING", "PAUSED"])
-    orig = (ars.pause_service, ars.resume_service, ars.list_services)
-    try:
-        ars.pause_service = lambda ctx, p: calls.append(f"pause {p['ServiceArn']}") or {"OperationId": "op1"}  # type: ignore[assignment]
-        ars.resume_service = lambda ctx, p: (
-            calls.append(f"resume {p['ServiceArn']}") or {"OperationId": "op2"}
-        )  # type: ignore[assignment]
-        ars.list_services = lambda ctx, p: {
-            "ServiceSummaryList": [{"ServiceName": "hello-web", "ServiceArn": "arn:x"}]
-        }  # type: ignore[assignment]
-        out = lab16_app_runner.pause_and_resume(None, wait=lambda ctx, *wanted: next(states))
-        assert calls == ["pause arn:x", "resume arn:x"]
-        assert out == ["paused hello-web (operation op1)", "resumed hello-web (operation op2)"]
-        calls.clear()
-        out = lab16_app_runner.pause_and_resume(None, wait=lambda ctx, *wanted: "PAUSED")
-        assert calls == ["resume arn:x"] and out == ["resumed hello-web (operation op2)"]
-    finally:
-        ars.pause_service, ars.resume_service, ars.list_services = orig  # type: ignore[assignment]
+    out = lab16_app_runner.pause_and_resume(None, wait=lambda ctx, *wanted: next(states))
+    assert calls == ["pause arn:x", "resume arn:x"]
+    assert out == ["paused hello-web (operation op1)", "resumed hello-web (operation op2)"]
+    calls.clear()
+    out = lab16_app_runner.pause_and_resume(None, wait=lambda ctx, *wanted: "PAUSED")
+    assert calls == ["resume arn:x"] and out == ["resumed hello-web (operation op2)"]
 
 
 # --- lab 17 ------------------------------------------------------------------------------------
@@ -1302,3 +1299,33 @@ def test_lab17_kubernetes_side_then_solved() -> None:
         lab.problems(snap_of(lab, refused, config_maps=cms))[0]
         == "the operator refused ECSService web: bad cluster"
     )
+
+
+def test_lab16_and_lab17_never_crash_on_empty_fields() -> None:
+    """Half-written objects (fields null or missing) get sentences, never a traceback."""
+    lab16 = lab16_app_runner.LAB
+    bare = {
+        "kind": "AppRunnerService",
+        "metadata": {"name": "hello-web"},
+        "spec": {"SourceConfiguration": None},
+    }
+    out = lab16.problems(snap_of(lab16, [bare]))
+    assert out[0] == (
+        "the service names no image (ImageRepository.ImageIdentifier); "
+        "the lab asks for public.ecr.aws/aws-containers/hello-app-runner:latest"
+    )
+    done = _ars(ops=("RESUME_SERVICE", "PAUSE_SERVICE"))
+    done["status"]["Operations"].append(None)
+    rendering = _ars_rendering()
+    rendering["deployments"][0]["spec"] = None
+    rendering["hpas"][0]["spec"] = {"metrics": None}
+    rendering["ingresses"][0]["spec"] = {"rules": None}
+    out = lab16.problems(snap_of(lab16, [done], **rendering))
+    assert "HPA hello-web scales None-None; the lab asks for 2-5" in out
+    assert f"Ingress hello-web answers [], not the ServiceUrl {ARS_URL}" in out
+    lab17 = lab17_copilot.LAB
+    objs = _copilot_objects()
+    for obj in objs:
+        obj["spec"] = None
+    out = lab17.problems(snap_of(lab17, objs, config_maps=[ENV_RECORD, {"metadata": {}}]))
+    assert out[0] == "TaskDefinition web has family None; Copilot names it coffee-test-web"

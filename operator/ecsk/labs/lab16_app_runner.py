@@ -79,7 +79,9 @@ def _image_problems(body: dict[str, Any]) -> list[str]:
     repo = (body.get("SourceConfiguration") or {}).get("ImageRepository") or {}
     config = repo.get("ImageConfiguration") or {}
     out = []
-    if repo.get("ImageIdentifier") != IMAGE:
+    if not repo.get("ImageIdentifier"):
+        out.append(f"the service names no image (ImageRepository.ImageIdentifier); the lab asks for {IMAGE}")
+    elif repo.get("ImageIdentifier") != IMAGE:
         out.append(f"the service runs the image {repo.get('ImageIdentifier')}; the lab asks for {IMAGE}")
     if repo.get("ImageRepositoryType") != "ECR_PUBLIC":
         out.append(
