@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import traceback
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -63,6 +64,9 @@ def lab_prefix(kubeconfig: str, tmp_path_factory: pytest.TempPathFactory) -> Ite
 
 def _check(lab: Lab) -> tuple[int, str]:
     result = CliRunner().invoke(app, ["lab", "check", str(lab.number)])
+    if result.exception is not None and not isinstance(result.exception, SystemExit):
+        trace = "".join(traceback.format_exception(result.exception))
+        return result.exit_code, f"{result.output}Traceback (the check raised):\n{trace}"
     return result.exit_code, result.output
 
 

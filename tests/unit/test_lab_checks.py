@@ -1329,3 +1329,26 @@ def test_lab16_and_lab17_never_crash_on_empty_fields() -> None:
         obj["spec"] = None
     out = lab17.problems(snap_of(lab17, objs, config_maps=[ENV_RECORD, {"metadata": {}}]))
     assert out[0] == "TaskDefinition web has family None; Copilot names it coffee-test-web"
+
+
+def test_a_failed_read_is_a_sentence_not_a_traceback(monkeypatch: pytest.MonkeyPatch) -> None:
+    """An API server that fails a list (overloaded, restarting) makes `check` say so and exit 1."""
+    import pykube
+    from typer.testing import CliRunner
+
+    from ecsk.cli import lab_cmd
+    from ecsk.cli.main import app
+    from ecsk.labs import kube
+
+    def fail(api: Any, namespace: str) -> Any:
+        raise pykube.exceptions.HTTPError(500, "etcdserver: request timed out")
+
+    monkeypatch.setenv("ECSK_LAB_PREFIX", "u-")
+    monkeypatch.setattr(kube, "_read", fail)
+    monkeypatch.setattr(lab_cmd, "pykube_api", lambda: object())
+    result = CliRunner().invoke(app, ["lab", "check", "16"])
+    assert result.exit_code == 1 and isinstance(result.exception, (SystemExit, type(None)))
+    assert (
+        "could not read namespace u-lab-16 from the API server (etcdserver: request timed out)"
+        in result.output
+    )

@@ -164,7 +164,21 @@ def delete_unused_storage_classes(api: Any, namespace: str, names: set[str]) -> 
 
 def snapshot(api: Any, namespace: str) -> Snapshot:
     """Read what a check may look at. Nodes and StorageClasses are cluster-wide; the rest is the
-    lab namespace only."""
+    lab namespace only. An API server that fails a read is a LabError naming the failure (a
+    check says why it could not look, never prints a traceback)."""
+    import pykube
+    import requests
+
+    try:
+        return _read(api, namespace)
+    except (pykube.exceptions.PyKubeError, requests.exceptions.RequestException) as exc:
+        raise LabError(
+            f"could not read namespace {namespace} from the API server ({exc}): try again; "
+            "is the cluster up? `ecsk cluster status`"
+        ) from exc
+
+
+def _read(api: Any, namespace: str) -> Snapshot:
     import pykube
 
     ns = _namespace(api, namespace)
