@@ -1352,3 +1352,43 @@ def test_a_failed_read_is_a_sentence_not_a_traceback(monkeypatch: pytest.MonkeyP
         "could not read namespace u-lab-16 from the API server (etcdserver: request timed out)"
         in result.output
     )
+
+
+def test_a_busy_api_server_is_asked_again() -> None:
+    """A 429 (priority and fairness) or 503 on a list is retried with backoff; a 404 is "no such
+    kind"; anything else, or a server still busy after the last attempt, is raised."""
+    import pykube
+    import requests
+
+    from ecsk.labs import kube
+
+    def response(code: int) -> requests.Response:
+        r = requests.Response()
+        r.status_code = code
+        return r
+
+    class Listing:
+        def __init__(self, answers: list[Exception | None]) -> None:
+            self.answers = answers
+
+        def objects(self, api: Any, namespace: Any) -> list[Any]:
+            answer = self.answers.pop(0)
+            if answer is not None:
+                raise answer
+            return [type("O", (), {"obj": {"metadata": {"name": "a"}}})()]
+
+    waits: list[float] = []
+    busy = requests.exceptions.HTTPError("429 Too Many Requests", response=response(429))
+    unavailable = pykube.exceptions.HTTPError(503, "etcd leader changed")
+    listing = Listing([busy, unavailable, None])
+    assert kube._list(listing, None, "ns", sleep=waits.append) == [{"metadata": {"name": "a"}}]
+    assert waits == [0.25, 0.5]
+    assert (
+        kube._list(Listing([pykube.exceptions.HTTPError(404, "no CRD")]), None, "ns", sleep=waits.append)
+        == []
+    )
+    forbidden = pykube.exceptions.HTTPError(403, "forbidden")
+    with pytest.raises(pykube.exceptions.HTTPError, match="forbidden"):
+        kube._list(Listing([forbidden]), None, "ns", sleep=waits.append)
+    with pytest.raises(requests.exceptions.HTTPError):
+        kube._list(Listing([busy] * kube.LIST_ATTEMPTS), None, "ns", sleep=waits.append)
