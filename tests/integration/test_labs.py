@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import json
 import os
+import traceback
 import uuid
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pykube
@@ -28,7 +30,7 @@ from ecsk.core.cql.labels import (
     REGISTERED_AT_LABEL,
     RUNNING_TASKS_COUNT_LABEL,
 )
-from ecsk.labs import catalog, kube, runner
+from ecsk.labs import catalog, kube, lab16_app_runner, lab17_copilot, runner
 from ecsk.labs.engine import NODE_LABELS_ANNOTATION, PREFIX_ENV, Lab, namespace_for
 
 pytestmark = pytest.mark.integration
@@ -62,6 +64,9 @@ def lab_prefix(kubeconfig: str, tmp_path_factory: pytest.TempPathFactory) -> Ite
 
 def _check(lab: Lab) -> tuple[int, str]:
     result = CliRunner().invoke(app, ["lab", "check", str(lab.number)])
+    if result.exception is not None and not isinstance(result.exception, SystemExit):
+        trace = "".join(traceback.format_exception(result.exception))
+        return result.exit_code, f"{result.output}Traceback (the check raised):\n{trace}"
     return result.exit_code, result.output
 
 
@@ -163,3 +168,91 @@ def test_node_labels_annotation_restores(api: pykube.HTTPClient, lab_prefix: str
     finally:
         runner.reset(api, lab)
     assert _node_labels(api)[node] == before
+
+
+def _problems(api: pykube.HTTPClient, lab: Lab) -> list[str]:
+    return lab.problems(kube.snapshot(api, namespace_for(lab.number)))
+
+
+def test_lab16_the_participant_s_way(api: pykube.HTTPClient, kubeconfig: str, lab_prefix: str) -> None:
+    """The guide's steps: apply the service, see the check ask for the pause, pause and resume
+    with the annotation the API sets, pass."""
+    import yaml
+
+    lab = catalog.find(16)
+    ns = namespace_for(16)
+    try:
+        runner.start(api, lab)
+        doc = lab16_app_runner.service_doc()
+        kubectl(kubeconfig, "-n", ns, "apply", "-f", "-", stdin=yaml.safe_dump(doc))
+        pause = [
+            "the operations history has no PAUSE_SERVICE: pause the service (aws apprunner pause-service)"
+        ]
+        wait_for(lambda: _problems(api, lab) == pause, 90, what="only the pause missing")
+        kubectl(kubeconfig, "-n", ns, "annotate", "ars", "hello-web", "ecs.ecsk.io/paused=true")
+        wait_for(
+            lambda: (
+                _problems(api, lab)[:1]
+                == [
+                    "the service is PAUSED: resume it (aws apprunner resume-service, "
+                    "or kubectl annotate ars hello-web ecs.ecsk.io/paused-)"
+                ]
+            ),
+            90,
+            what="PAUSED named by the check",
+        )
+        kubectl(kubeconfig, "-n", ns, "annotate", "ars", "hello-web", "ecs.ecsk.io/paused-")
+        wait_for(lambda: _problems(api, lab) == [], 90, what="lab 16 passing after resume")
+    finally:
+        runner.reset(api, lab)
+
+
+def test_lab17_the_participant_s_way(
+    api: pykube.HTTPClient, kubeconfig: str, lab_prefix: str, tmp_path: Path
+) -> None:
+    """The guide's commands through the CLI: app init, env init --namespace <lab>, svc init (its
+    manifest is not yet the lab's: the check says what differs), the lab's manifest deployed over
+    it (the count range's objects appear), pass; reset leaves no environment record."""
+    lab = catalog.find(17)
+    ns = namespace_for(17)
+    cli = CliRunner(env={"KUBECONFIG": kubeconfig})
+
+    def copilot(*args: str) -> str:
+        result = cli.invoke(app, ["copilot", *args, "--dir", str(tmp_path)])
+        assert result.exit_code == 0, result.output
+        return result.output
+
+    try:
+        runner.start(api, lab)
+        copilot("app", "init", "coffee")
+        assert "no Copilot environment in" in _problems(api, lab)[0]
+        assert f"created ECSCluster/coffee-test in {ns}" in copilot(
+            "env", "init", "--name", "test", "--namespace", ns
+        )
+        image = ["--image", "public.ecr.aws/nginx/nginx:1.27", "--port", "80"]
+        copilot("svc", "init", "--name", "web", "--svc-type", "Load Balanced Web Service", *image)
+        assert _problems(api, lab)[0].startswith("no service web deployed in environment test")
+        copilot("svc", "deploy", "--name", "web", "--env", "test", "--wait", "0")
+        assert _problems(api, lab) == [
+            "the container has no variable COFFEE=espresso (manifest `variables`)",
+            "ECSService web has desiredCount 1; with count.range 2-6 Copilot deploys between 2 and 6",
+            "no ScalableTarget web: the deployed manifest has no count.range (the lab asks for 2-6)",
+        ]
+        (tmp_path / "copilot" / "web" / "manifest.yml").write_text(lab17_copilot.MANIFEST)
+        out = copilot("svc", "deploy", "--name", "web", "--env", "test", "--wait", "120")
+        assert "applied ScalableTarget/web" in out and "web in test: COMPLETED" in out, out
+        wait_for(lambda: _problems(api, lab) == [], 90, what="lab 17 passing after the deploy")
+    finally:
+        runner.reset(api, lab)
+    selector = {"ecs.ecsk.io/copilot-application": "coffee", "ecs.ecsk.io/copilot-role": "environment"}
+    wait_for(
+        lambda: (
+            not [
+                cm
+                for cm in pykube.ConfigMap.objects(api, namespace=pykube.all).filter(selector=selector)
+                if cm.namespace == ns
+            ]
+        ),
+        90,
+        what="the environment record gone with the lab namespace",
+    )

@@ -29,8 +29,10 @@ from ecsk.labs import (
     lab13_bind_mounts,
     lab14_efs,
     lab15_ecs_vs_kubernetes,
+    lab16_app_runner,
+    lab17_copilot,
 )
-from ecsk.labs.engine import Lab, Snapshot, namespace_for
+from ecsk.labs.engine import Lab, PendingLab, Snapshot, namespace_for
 
 ROOT = Path(__file__).resolve().parents[2]
 EC2_NODE = {
@@ -208,8 +210,9 @@ def test_catalog_numbers_unique_and_guides_exist() -> None:
         assert f"ecsk lab start {lab.number}`" in readme, f"README labs section lacks lab {lab.number}"
 
 
-def test_pending_and_unknown_labs_say_why() -> None:
-    pending = catalog.PENDING[0]
+def test_pending_and_unknown_labs_say_why(monkeypatch: pytest.MonkeyPatch) -> None:
+    pending = FUTURE_LAB
+    monkeypatch.setattr(catalog, "PENDING", (pending,))
     with pytest.raises(catalog.UnknownLab, match=r"pending: it waits for issue \d+"):
         catalog.find(pending.number)
     with pytest.raises(catalog.UnknownLab, match=r"no lab 99: the labs are 1, "):
@@ -447,14 +450,18 @@ def test_lab_list_shows_ready_and_pending_labs() -> None:
         assert pending.title in result.output and f"pending: {pending.waits_for}" in result.output
 
 
-def test_pending_lab_start_exits_2_with_its_issue() -> None:
+FUTURE_LAB = PendingLab(18, "next", "A lab still to come", "a topic", "issue 99 (a feature)")
+
+
+def test_pending_lab_start_exits_2_with_its_issue(monkeypatch: pytest.MonkeyPatch) -> None:
     from typer.testing import CliRunner
 
     from ecsk.cli.main import app
 
-    result = CliRunner().invoke(app, ["lab", "start", str(catalog.PENDING[0].number)])
+    monkeypatch.setattr(catalog, "PENDING", (FUTURE_LAB,))
+    result = CliRunner().invoke(app, ["lab", "start", "18"])
     assert result.exit_code == 2
-    assert f"is pending: it waits for {catalog.PENDING[0].waits_for}" in result.output
+    assert "is pending: it waits for issue 99 (a feature)" in result.output
 
 
 # --- lab 09 ------------------------------------------------------------------------------------
@@ -1038,3 +1045,350 @@ def test_a_failed_api_seed_removes_the_fresh_namespace(monkeypatch: pytest.Monke
     with pytest.raises(LabError, match="not reachable"):
         runner.start(object(), lab12_ecr.LAB)
     assert deleted == ["u-lab-12"]
+
+
+# --- lab 16 ------------------------------------------------------------------------------------
+
+ARS_URL = "abcdefghij.us-east-1.awsapprunner.com"
+
+
+def _ars(
+    body: dict[str, Any] | None = None, state: str = "RUNNING", ops: tuple[str, ...] = ()
+) -> dict[str, Any]:
+    """The lab's AppRunnerService as the operator reports it (operations newest first)."""
+    doc = lab16_app_runner.service_doc()
+    if body is not None:
+        doc["spec"] = body
+    history = [{"Type": t, "Status": "SUCCEEDED"} for t in (*ops, "CREATE_SERVICE")]
+    doc["status"] = {
+        "Status": state,
+        "ServiceUrl": ARS_URL if state == "RUNNING" else None,
+        "Operations": history,
+    }
+    return doc
+
+
+def _ars_rendering(ready: int = 2, hpa_range: tuple[int, int] = (2, 5)) -> dict[str, Any]:
+    """The Deployment, Service, Ingress and HPA the operator makes for the lab's service."""
+    name = lab16_app_runner.NAME
+    container = {
+        "name": "app",
+        "ports": [{"containerPort": 8000}],
+        "env": [{"name": "GREETING", "value": "hello from lab 16"}],
+        "readinessProbe": {"httpGet": {"path": "/health", "port": 8000}},
+    }
+    hpa_spec = {
+        "minReplicas": hpa_range[0],
+        "maxReplicas": hpa_range[1],
+        "metrics": [{"external": {"target": {"type": "AverageValue", "averageValue": "10"}}}],
+    }
+    return {
+        "deployments": [
+            {
+                "metadata": {"name": name},
+                "spec": {"template": {"spec": {"containers": [container]}}},
+                "status": {"readyReplicas": ready},
+            }
+        ],
+        "services": [{"metadata": {"name": name}, "spec": {"ports": [{"port": 80, "targetPort": 8000}]}}],
+        "ingresses": [{"metadata": {"name": name}, "spec": {"rules": [{"host": ARS_URL}]}}],
+        "hpas": [{"metadata": {"name": name}, "spec": hpa_spec}],
+    }
+
+
+def test_lab16_right_after_start_and_app_runner_defaults() -> None:
+    lab = lab16_app_runner.LAB
+    assert lab.problems(snap_of(lab, [])) == [
+        "no AppRunnerService hello-web in u-lab-16: create it from "
+        "public.ecr.aws/aws-containers/hello-app-runner:latest "
+        "(kubectl apply, or aws apprunner create-service)"
+    ]
+    minimal = {
+        "ServiceName": "hello-web",
+        "SourceConfiguration": {
+            "ImageRepository": {
+                "ImageIdentifier": lab16_app_runner.IMAGE,
+                "ImageRepositoryType": "ECR_PUBLIC",
+            }
+        },
+    }
+    assert lab.problems(snap_of(lab, [_ars(minimal)])) == [
+        "the service listens on port 8080 (App Runner's default); "
+        "the lab asks for 8000 (ImageConfiguration.Port)",
+        "RuntimeEnvironmentVariables has no GREETING; the lab asks for GREETING=hello from lab 16",
+        "the health check is TCP (App Runner's default); the lab asks for an HTTP check on /health",
+        "the service has MinSize 1 (App Runner's default); the lab asks for 2 (AutoScalingConfiguration)",
+        "the service has MaxSize 25 (App Runner's default); the lab asks for 5 (AutoScalingConfiguration)",
+        "the service has MaxConcurrency 100 (App Runner's default); "
+        "the lab asks for 10 (AutoScalingConfiguration)",
+        "the operations history has no PAUSE_SERVICE: pause the service (aws apprunner pause-service)",
+    ]
+
+
+def test_lab16_wrong_values_state_and_a_half_done_pause() -> None:
+    lab = lab16_app_runner.LAB
+    body = lab16_app_runner.service_doc()["spec"]
+    body["AutoScalingConfiguration"]["MinSize"] = 1
+    body["SourceConfiguration"]["ImageRepository"]["ImageRepositoryType"] = "ECR"
+    out = lab.problems(snap_of(lab, [_ars(body, state="PAUSED", ops=("PAUSE_SERVICE",))]))
+    assert out == [
+        "ImageRepositoryType is ECR; an image in ECR Public is ECR_PUBLIC",
+        "the service has MinSize 1; the lab asks for 2 (AutoScalingConfiguration)",
+        "the service is PAUSED: resume it (aws apprunner resume-service, "
+        "or kubectl annotate ars hello-web ecs.ecsk.io/paused-)",
+        "the service was paused but not resumed since: no RESUME_SERVICE after the PAUSE_SERVICE",
+    ]
+    failed = _ars()
+    failed["status"] = {
+        "Status": "CREATE_FAILED",
+        "conditions": [{"type": "Valid", "status": "False", "message": "MinSize must be less than or equal"}],
+    }
+    assert (
+        lab.problems(snap_of(lab, [failed]))[0]
+        == "the service is CREATE_FAILED: MinSize must be less than or equal"
+    )
+    refused = _ars()
+    refused["status"]["conditions"] = [
+        {"type": "Valid", "status": "False", "message": "Value '0' at 'minSize'"}
+    ]
+    assert lab.problems(snap_of(lab, [refused]))[0] == (
+        "the operator refused the last change of hello-web (UPDATE_SERVICE FAILED): Value '0' at 'minSize'"
+    )
+    half = _ars(ops=("RESUME_SERVICE", "PAUSE_SERVICE"))
+    half["status"]["Operations"][0]["Status"] = "IN_PROGRESS"
+    half["status"]["Status"] = "OPERATION_IN_PROGRESS"
+    assert lab.problems(snap_of(lab, [half])) == [
+        "the service is OPERATION_IN_PROGRESS, not RUNNING yet "
+        "(operator running? kubectl get ars hello-web -w)",
+        "the last RESUME_SERVICE is IN_PROGRESS, not SUCCEEDED",
+    ]
+
+
+def test_lab16_rendering_then_solved() -> None:
+    lab = lab16_app_runner.LAB
+    done = _ars(ops=("RESUME_SERVICE", "PAUSE_SERVICE"))
+    assert lab.problems(snap_of(lab, [done])) == [
+        "no Deployment hello-web: the operator has not rendered the service (is it running?)",
+        "no Service hello-web in front of the instances",
+        f"no Ingress hello-web for the ServiceUrl {ARS_URL}",
+        "no HorizontalPodAutoscaler hello-web: App Runner's auto scaling is not rendered",
+    ]
+    assert lab.problems(snap_of(lab, [done], **_ars_rendering(ready=1, hpa_range=(1, 5)))) == [
+        "1 of at least 2 instances (pods of Deployment hello-web) are ready",
+        "HPA hello-web scales 1-5; the lab asks for 2-5",
+    ]
+    assert lab.problems(snap_of(lab, [done], **_ars_rendering())) == []
+    resumed_then_paused = _ars(state="PAUSED", ops=("PAUSE_SERVICE", "RESUME_SERVICE", "PAUSE_SERVICE"))
+    assert (
+        "the service was paused but not resumed since"
+        in lab.problems(snap_of(lab, [resumed_then_paused]))[-1]
+    )
+
+
+def test_lab16_solve_pauses_only_a_running_service(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The reference answer pauses a RUNNING service and resumes it; one the participant left
+    PAUSED is only resumed (App Runner refuses to pause it again)."""
+    import ecsk.api.apprunner.services as ars
+
+    calls: list[str] = []
+
+    def call(verb: str, op: str) -> Any:
+        return lambda ctx, params: calls.append(f"{verb} {params['ServiceArn']}") or {"OperationId": op}
+
+    monkeypatch.setattr(ars, "pause_service", call("pause", "op1"))
+    monkeypatch.setattr(ars, "resume_service", call("resume", "op2"))
+    listed = {"ServiceSummaryList": [{"ServiceName": "hello-web", "ServiceArn": "arn:x"}]}
+    monkeypatch.setattr(ars, "list_services", lambda ctx, params: listed)
+    states = iter(["RUNNING", "PAUSED"])
+    out = lab16_app_runner.pause_and_resume(None, wait=lambda ctx, *wanted: next(states))
+    assert calls == ["pause arn:x", "resume arn:x"]
+    assert out == ["paused hello-web (operation op1)", "resumed hello-web (operation op2)"]
+    calls.clear()
+    out = lab16_app_runner.pause_and_resume(None, wait=lambda ctx, *wanted: "PAUSED")
+    assert calls == ["resume arn:x"] and out == ["resumed hello-web (operation op2)"]
+
+
+# --- lab 17 ------------------------------------------------------------------------------------
+
+
+def _copilot_objects(manifest: str = lab17_copilot.MANIFEST) -> list[dict[str, Any]]:
+    """What `env init --namespace` and `svc deploy` of `manifest` put in the lab namespace."""
+    from ecsk.core.copilot import Environment, load, render
+
+    rendering = render(load(manifest, "coffee", "test", {}), Environment("coffee", "test", "u-lab-17"))
+    cluster = {"kind": "ECSCluster", "metadata": {"name": "coffee-test"}, "spec": {}}
+    return [cluster, *rendering.objects]
+
+
+ENV_RECORD = {
+    "metadata": {"name": "copilot-env-test", "labels": {"ecs.ecsk.io/copilot-role": "environment"}},
+    "data": {"application": "coffee", "environment": "test"},
+}
+COPILOT_HPA = {"metadata": {"name": "web-cpu"}, "spec": {"minReplicas": 2, "maxReplicas": 6}}
+
+
+def test_lab17_right_after_start_and_before_deploy() -> None:
+    lab = lab17_copilot.LAB
+    assert lab.problems(snap_of(lab, [])) == [
+        "no Copilot environment in u-lab-17: `ecsk copilot env init --name test --namespace u-lab-17` "
+        "(without --namespace, Copilot makes its own namespace coffee-test, outside the lab)"
+    ]
+    cluster = _copilot_objects()[:1]
+    prod = {**ENV_RECORD, "data": {"application": "coffee", "environment": "prod"}}
+    assert lab.problems(snap_of(lab, cluster, config_maps=[prod])) == [
+        "the environment in u-lab-17 is called prod; the lab asks for test"
+    ]
+    assert lab.problems(snap_of(lab, [], config_maps=[ENV_RECORD])) == [
+        "ECSCluster coffee-test (the environment's cluster) is gone: run env init again"
+    ]
+    assert lab.problems(snap_of(lab, cluster, config_maps=[ENV_RECORD])) == [
+        "no service web deployed in environment test: write copilot/web/manifest.yml (the guide has it) "
+        "and run `ecsk copilot svc deploy --name web --env test`"
+    ]
+
+
+def test_lab17_the_manifest_svc_init_writes_is_not_the_lab_s() -> None:
+    lab = lab17_copilot.LAB
+    initial = (
+        "name: web\ntype: Load Balanced Web Service\nhttp:\n  path: /\nimage:\n"
+        "  location: public.ecr.aws/nginx/nginx:1.27\n  port: 8080\ncpu: 256\nmemory: 512\ncount: 1\n"
+    )
+    assert lab.problems(snap_of(lab, _copilot_objects(initial), config_maps=[ENV_RECORD])) == [
+        "the container maps ports [8080]; the lab asks for image.port 80",
+        "the container has no variable COFFEE=espresso (manifest `variables`)",
+        "ECSService web has desiredCount 1; with count.range 2-6 Copilot deploys between 2 and 6",
+        "no ScalableTarget web: the deployed manifest has no count.range (the lab asks for 2-6)",
+    ]
+    backend = lab17_copilot.MANIFEST.replace("Load Balanced Web Service", "Backend Service").replace(
+        "range: 2-6", "range: 1-10"
+    )
+    backend = backend.replace("cpu_percentage: 70", "cpu_percentage: 50").replace("  path: /\n", "")
+    backend = backend.replace("http:\n  healthcheck:\n    grace_period: 30s\n", "")
+    assert lab.problems(snap_of(lab, _copilot_objects(backend), config_maps=[ENV_RECORD])) == [
+        "ECSService web has no load balancer: the type must be Load Balanced Web Service",
+        "ECSService web has desiredCount 1; with count.range 2-6 Copilot deploys between 2 and 6",
+        "ScalableTarget web scales 1-10; the lab asks for count.range 2-6",
+        "ScalingPolicy web-cpu tracks 50% CPU; the lab asks for cpu_percentage 70",
+    ]
+
+
+def test_lab17_kubernetes_side_then_solved() -> None:
+    lab = lab17_copilot.LAB
+    objs = _copilot_objects()
+    cms = [ENV_RECORD]
+    assert lab.problems(snap_of(lab, objs, config_maps=cms)) == [
+        "no Deployment web: the operator has not rendered ECSService web (is it running?)"
+    ]
+    deployment = {"metadata": {"name": "web"}}
+    pods = [pod("a", "web", FARGATE_NODE["metadata"]["name"]), pod("b", "web", EC2_NODE["metadata"]["name"])]
+    nodes = [FARGATE_NODE, EC2_NODE]
+    assert lab.problems(
+        snap_of(lab, objs, config_maps=cms, deployments=[deployment], pods=pods, nodes=nodes)
+    ) == [
+        "1 of at least 2 web tasks run on Fargate nodes (2 running)",
+        "no HorizontalPodAutoscaler scales web 2-6 (found []): the policy web-cpu is not rendered yet",
+    ]
+    pods[1] = pod("b", "web", FARGATE_NODE["metadata"]["name"])
+    solved = snap_of(
+        lab, objs, config_maps=cms, deployments=[deployment], pods=pods, nodes=nodes, hpas=[COPILOT_HPA]
+    )
+    assert lab.problems(solved) == []
+    refused = json.loads(json.dumps(objs))
+    refused[2]["status"] = {"conditions": [{"type": "Valid", "status": "False", "message": "bad cluster"}]}
+    assert (
+        lab.problems(snap_of(lab, refused, config_maps=cms))[0]
+        == "the operator refused ECSService web: bad cluster"
+    )
+
+
+def test_lab16_and_lab17_never_crash_on_empty_fields() -> None:
+    """Half-written objects (fields null or missing) get sentences, never a traceback."""
+    lab16 = lab16_app_runner.LAB
+    bare = {
+        "kind": "AppRunnerService",
+        "metadata": {"name": "hello-web"},
+        "spec": {"SourceConfiguration": None},
+    }
+    out = lab16.problems(snap_of(lab16, [bare]))
+    assert out[0] == (
+        "the service names no image (ImageRepository.ImageIdentifier); "
+        "the lab asks for public.ecr.aws/aws-containers/hello-app-runner:latest"
+    )
+    done = _ars(ops=("RESUME_SERVICE", "PAUSE_SERVICE"))
+    done["status"]["Operations"].append(None)
+    rendering = _ars_rendering()
+    rendering["deployments"][0]["spec"] = None
+    rendering["hpas"][0]["spec"] = {"metrics": None}
+    rendering["ingresses"][0]["spec"] = {"rules": None}
+    out = lab16.problems(snap_of(lab16, [done], **rendering))
+    assert "HPA hello-web scales None-None; the lab asks for 2-5" in out
+    assert f"Ingress hello-web answers [], not the ServiceUrl {ARS_URL}" in out
+    lab17 = lab17_copilot.LAB
+    objs = _copilot_objects()
+    for obj in objs:
+        obj["spec"] = None
+    out = lab17.problems(snap_of(lab17, objs, config_maps=[ENV_RECORD, {"metadata": {}}]))
+    assert out[0] == "TaskDefinition web has family None; Copilot names it coffee-test-web"
+
+
+def test_a_failed_read_is_a_sentence_not_a_traceback(monkeypatch: pytest.MonkeyPatch) -> None:
+    """An API server that fails a list (overloaded, restarting) makes `check` say so and exit 1."""
+    import pykube
+    from typer.testing import CliRunner
+
+    from ecsk.cli import lab_cmd
+    from ecsk.cli.main import app
+    from ecsk.labs import kube
+
+    def fail(api: Any, namespace: str) -> Any:
+        raise pykube.exceptions.HTTPError(500, "etcdserver: request timed out")
+
+    monkeypatch.setenv("ECSK_LAB_PREFIX", "u-")
+    monkeypatch.setattr(kube, "_read", fail)
+    monkeypatch.setattr(lab_cmd, "pykube_api", lambda: object())
+    result = CliRunner().invoke(app, ["lab", "check", "16"])
+    assert result.exit_code == 1 and isinstance(result.exception, (SystemExit, type(None)))
+    assert (
+        "could not read namespace u-lab-16 from the API server (etcdserver: request timed out)"
+        in result.output
+    )
+
+
+def test_a_busy_api_server_is_asked_again() -> None:
+    """A 429 (priority and fairness) or 503 on a list is retried with backoff; a 404 is "no such
+    kind"; anything else, or a server still busy after the last attempt, is raised."""
+    import pykube
+    import requests
+
+    from ecsk.labs import kube
+
+    def response(code: int) -> requests.Response:
+        r = requests.Response()
+        r.status_code = code
+        return r
+
+    class Listing:
+        def __init__(self, answers: list[Exception | None]) -> None:
+            self.answers = answers
+
+        def objects(self, api: Any, namespace: Any) -> list[Any]:
+            answer = self.answers.pop(0)
+            if answer is not None:
+                raise answer
+            return [type("O", (), {"obj": {"metadata": {"name": "a"}}})()]
+
+    waits: list[float] = []
+    busy = requests.exceptions.HTTPError("429 Too Many Requests", response=response(429))
+    unavailable = pykube.exceptions.HTTPError(503, "etcd leader changed")
+    listing = Listing([busy, unavailable, None])
+    assert kube._list(listing, None, "ns", sleep=waits.append) == [{"metadata": {"name": "a"}}]
+    assert waits == [0.25, 0.5]
+    assert (
+        kube._list(Listing([pykube.exceptions.HTTPError(404, "no CRD")]), None, "ns", sleep=waits.append)
+        == []
+    )
+    forbidden = pykube.exceptions.HTTPError(403, "forbidden")
+    with pytest.raises(pykube.exceptions.HTTPError, match="forbidden"):
+        kube._list(Listing([forbidden]), None, "ns", sleep=waits.append)
+    with pytest.raises(requests.exceptions.HTTPError):
+        kube._list(Listing([busy] * kube.LIST_ATTEMPTS), None, "ns", sleep=waits.append)

@@ -36,6 +36,8 @@ ECS_KINDS = (
     "ScalingPolicy",
     "ScheduledAction",
     "Repository",
+    "ECSCluster",
+    "AppRunnerService",
 )
 Obj = dict[str, Any]
 
@@ -72,6 +74,7 @@ class Snapshot:
     services: list[Obj] = field(default_factory=list)
     target_group_bindings: list[Obj] = field(default_factory=list)
     network_policies: list[Obj] = field(default_factory=list)
+    ingresses: list[Obj] = field(default_factory=list)
     secrets: list[Obj] = field(default_factory=list)
     """Secrets with their data keys, values blanked by `kube.snapshot` (a check never needs one)."""
 
@@ -252,6 +255,12 @@ class Lab:
 
     def api_reset(self, ctx: Any) -> list[str]:
         """What `reset` undoes through the AWS API (data that lives outside the cluster)."""
+        return []
+
+    def cluster_answer(self, api: Any, namespace: str) -> list[str]:
+        """The last part of the reference answer, after its objects are applied: steps that need
+        the operator to have acted on them first (App Runner's pause then resume) or that run a
+        workflow's own verbs on the API server (the Copilot commands). Returns what was done."""
         return []
 
     def solution_values(self) -> StoredValues:

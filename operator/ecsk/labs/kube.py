@@ -32,6 +32,8 @@ PLURALS = {
     "ScalingPolicy": "scalingpolicies",
     "ScheduledAction": "scheduledactions",
     "Repository": "repositories",
+    "ECSCluster": "ecsclusters",
+    "AppRunnerService": "apprunnerservices",
 }
 
 
@@ -67,15 +69,38 @@ def _terminating(obj: Obj) -> bool:
     )
 
 
-def _list(cls: Any, api: Any, namespace: str) -> list[Obj]:
-    import pykube
+BUSY = (429, 503, 504)
+"""Answers of a busy API server (priority and fairness throttling, an etcd timeout): a list is
+tried again after a short wait, as client-go does, instead of failing a participant's check."""
+LIST_ATTEMPTS = 6
 
-    try:
-        return [o.obj for o in cls.objects(api, namespace=namespace)]
-    except pykube.exceptions.HTTPError as exc:
-        if exc.code == 404:  # CRD not installed: nothing of that kind exists
-            return []
-        raise
+
+def _status_code(exc: Exception) -> int | None:
+    """The HTTP status of a failed list: pykube raises its own HTTPError for some answers and
+    requests' for others (a 429 from a list comes through `raise_for_status`)."""
+    code = getattr(exc, "code", None)
+    if code is None:
+        code = getattr(getattr(exc, "response", None), "status_code", None)
+    return code if isinstance(code, int) else None
+
+
+def _list(cls: Any, api: Any, namespace: str, sleep: Callable[[float], None] | None = None) -> list[Obj]:
+    import time
+
+    import pykube
+    import requests
+
+    for attempt in range(LIST_ATTEMPTS):
+        try:
+            return [o.obj for o in cls.objects(api, namespace=namespace)]
+        except (pykube.exceptions.HTTPError, requests.exceptions.HTTPError) as exc:
+            code = _status_code(exc)
+            if code == 404:  # CRD not installed: nothing of that kind exists
+                return []
+            if code not in BUSY or attempt == LIST_ATTEMPTS - 1:
+                raise
+        (sleep or time.sleep)(min(2.0, 0.25 * 2**attempt))
+    raise AssertionError("unreachable: the last attempt returns or raises")
 
 
 def _optional_kind(api: Any, version: str, kind: str, namespace: str) -> list[Obj]:
@@ -162,7 +187,21 @@ def delete_unused_storage_classes(api: Any, namespace: str, names: set[str]) -> 
 
 def snapshot(api: Any, namespace: str) -> Snapshot:
     """Read what a check may look at. Nodes and StorageClasses are cluster-wide; the rest is the
-    lab namespace only."""
+    lab namespace only. An API server that fails a read is a LabError naming the failure (a
+    check says why it could not look, never prints a traceback)."""
+    import pykube
+    import requests
+
+    try:
+        return _read(api, namespace)
+    except (pykube.exceptions.PyKubeError, requests.exceptions.RequestException) as exc:
+        raise LabError(
+            f"could not read namespace {namespace} from the API server ({exc}): try again; "
+            "is the cluster up? `ecsk cluster status`"
+        ) from exc
+
+
+def _read(api: Any, namespace: str) -> Snapshot:
     import pykube
 
     ns = _namespace(api, namespace)
@@ -174,17 +213,18 @@ def snapshot(api: Any, namespace: str) -> Snapshot:
         namespace=namespace,
         ecs={kind: _list(_ecs_class(kind), api, namespace) for kind in ECS_KINDS},
         pods=_list(pykube.Pod, api, namespace),
-        nodes=[n.obj for n in pykube.Node.objects(api)],
+        nodes=_list(pykube.Node, api, pykube.all),
         service_accounts=_list(pykube.ServiceAccount, api, namespace),
         config_maps=_list(pykube.ConfigMap, api, namespace),
         deployments=_list(pykube.Deployment, api, namespace),
         hpas=_list(hpa, api, namespace),
         pvcs=_list(pykube.PersistentVolumeClaim, api, namespace),
-        storage_classes=[s.obj for s in storage.objects(api)],
+        storage_classes=_list(storage, api, pykube.all),
         persistent_volumes=[v.obj for v in _claimed_volumes(api, namespace)],
         services=_list(pykube.Service, api, namespace),
         target_group_bindings=_optional_kind(api, "elbv2.k8s.aws/v1beta1", "TargetGroupBinding", namespace),
         network_policies=_optional_kind(api, "networking.k8s.io/v1", "NetworkPolicy", namespace),
+        ingresses=_optional_kind(api, "networking.k8s.io/v1", "Ingress", namespace),
         secrets=_secret_metadata(api, namespace),
     )
 

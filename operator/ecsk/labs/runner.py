@@ -88,6 +88,7 @@ def solve(api: Any, lab: Lab) -> Outcome:
         snap = kube.snapshot(api, ns)
     changed += kube.label_nodes(api, ns, lab.solution_node_labels(snap))
     changed += kube.apply(api, ns, lab.solution_objects(snap), replace=True)
+    changed += lab.cluster_answer(api, ns)
     lines = [f"Lab {lab.number:02d}: reference answer applied in {ns}", *changed]
     return Outcome([*lines, f"The operator needs a few seconds; then: ecsk lab check {lab.number}"])
 
