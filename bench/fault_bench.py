@@ -312,7 +312,9 @@ def wait_converged(obs: Observer, revision: int, timeout: float) -> tuple[float,
 def run(args: argparse.Namespace, kubeconfig: str, home: Path | None) -> int:
     c = Cluster(kubeconfig)
     if home is not None:  # a fresh cluster: our CRDs first (the shared one has them)
-        c.kubectl("apply", "--server-side", "--field-manager", "ecsk", "-k", str(ROOT / "crds"))
+        c.kubectl(
+            "apply", "--server-side", "--force-conflicts", "--field-manager", "ecsk", "-k", str(ROOT / "crds")
+        )
         c.kubectl("wait", "--for=condition=Established", "crd", "--all", "--timeout=60s")
     ns = f"fault-{uuid.uuid4().hex[:6]}"
     namespace(c, ns)

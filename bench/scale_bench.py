@@ -58,7 +58,9 @@ def main() -> int:
     total = args.services * args.tasks
     ns = f"bench-scale-{int(time.time()) % 100000}"
     print(f"== {args.services} services x {args.tasks} tasks = {total} tasks on {args.nodes} extra nodes")
-    c.kubectl("apply", "--server-side", "--field-manager", "ecsk", "-k", str(ROOT / "crds"))
+    c.kubectl(
+        "apply", "--server-side", "--force-conflicts", "--field-manager", "ecsk", "-k", str(ROOT / "crds")
+    )
     started = time.monotonic()
     add_bench_nodes(c, total, count=args.nodes)
     print(f"{args.nodes} nodes Ready in {time.monotonic() - started:.1f}s")

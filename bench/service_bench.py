@@ -81,7 +81,9 @@ def main() -> int:
     direct_ns, op_ns = f"bench-direct-{run}", f"bench-ecsk-{run}"
 
     print(f"== {args.services} services x {args.tasks} tasks = {total} tasks")
-    c.kubectl("apply", "--server-side", "--field-manager", "ecsk", "-k", str(ROOT / "crds"))
+    c.kubectl(
+        "apply", "--server-side", "--force-conflicts", "--field-manager", "ecsk", "-k", str(ROOT / "crds")
+    )
     bench_nodes = add_bench_nodes(c, total)
     print(f"added {len(bench_nodes)} bench nodes (m5.2xlarge) so capacity is never the limit")
     names = [f"svc-{i:04d}" for i in range(args.services)]
