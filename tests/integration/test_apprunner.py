@@ -713,3 +713,158 @@ def test_nodejs_revised_build_image_serves(tmp_path: Path) -> None:
         _serve_on(tag, 3000, "built in the build image | node 18.")
     finally:
         subprocess.run(["docker", "rmi", "-f", tag], capture_output=True, check=False)
+
+
+# --- the other managed runtimes: each base built from Debian, a tiny stdlib app served --------
+
+GO_APP = """\
+package main
+
+import (
+	"fmt"
+	"net/http"
+	"os"
+	"runtime"
+)
+
+func main() {
+	http.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		fmt.Fprintf(w, "go %s | %s", runtime.Version(), os.Getenv("GREETING"))
+	})
+	http.ListenAndServe(":"+os.Getenv("PORT"), nil)
+}
+"""
+
+RUBY_APP = """\
+require "socket"
+
+server = TCPServer.new("0.0.0.0", Integer(ENV.fetch("PORT")))
+loop do
+  client = server.accept
+  while (line = client.gets) && line != "\\r\\n"; end
+  body = "ruby #{RUBY_VERSION} | #{ENV['GREETING']}"
+  head = "HTTP/1.1 200 OK\\r\\nContent-Length: #{body.bytesize}\\r\\nConnection: close\\r\\n\\r\\n"
+  client.write head + body
+  client.close
+end
+"""
+
+PHP_APP = """<?php
+echo "php " . PHP_VERSION . " | " . getenv("GREETING");
+"""
+
+JAVA_APP = """\
+import com.sun.net.httpserver.HttpServer;
+import java.net.InetSocketAddress;
+import java.nio.charset.StandardCharsets;
+
+public class Hello {
+    public static void main(String[] args) throws Exception {
+        int port = Integer.parseInt(System.getenv("PORT"));
+        HttpServer server = HttpServer.create(new InetSocketAddress(port), 0);
+        server.createContext("/", exchange -> {
+            byte[] body = ("java " + System.getProperty("java.version") + " | " + System.getenv("GREETING"))
+                .getBytes(StandardCharsets.UTF_8);
+            exchange.sendResponseHeaders(200, body.length);
+            exchange.getResponseBody().write(body);
+            exchange.close();
+        });
+        server.start();
+    }
+}
+"""
+
+RUNTIME_APPS: dict[str, tuple[dict[str, str], str, str, str]] = {
+    # runtime: (files, build commands, run command, what the answer starts with)
+    "go1": (
+        {"main.go": GO_APP, "go.mod": "module hello\n\ngo 1.19\n"},
+        "      - go env GOPATH GOCACHE CGO_ENABLED > goenv.txt\n      - go build -trimpath -o app",
+        "./app",
+        "go go1.19",
+    ),
+    "ruby31": (
+        {"server.rb": RUBY_APP, "Gemfile": "# the standard library is enough\n"},
+        "      - ruby -c server.rb\n      - bundle install",
+        "bundle exec ruby server.rb",
+        "ruby 3.1.",
+    ),
+    "php81": (
+        {"index.php": PHP_APP},
+        "      - php -l index.php",
+        "php -S 0.0.0.0:$PORT index.php",
+        "php 8.2.",
+    ),
+    "corretto11": (
+        {"Hello.java": JAVA_APP},
+        "      - javac --release 11 -d classes Hello.java",
+        "java -cp classes Hello",
+        "java 17.",
+    ),
+    "corretto8": (
+        {"Hello.java": JAVA_APP},
+        "      - javac --release 8 -d classes Hello.java",
+        "java -cp classes Hello",
+        "java 17.",
+    ),
+}
+
+
+def _runtime_source(tmp_path: Path, runtime: str) -> Path:
+    """A source directory of RUNTIME_APPS: the app's files and its apprunner.yaml."""
+    files, build, command, _ = RUNTIME_APPS[runtime]
+    source = tmp_path / runtime
+    source.mkdir()
+    for name, text in files.items():
+        (source / name).write_text(text)
+    (source / "apprunner.yaml").write_text(
+        f"version: 1.0\nruntime: {runtime}\nbuild:\n  commands:\n    build:\n{build}\n"
+        f"run:\n  command: {command}\n"
+    )
+    return source
+
+
+@pytest.mark.parametrize("runtime", sorted(RUNTIME_APPS))
+def test_managed_runtime_base_builds_and_serves_a_tiny_app(runtime: str, tmp_path: Path) -> None:
+    """Each runtime on its base built from Debian packages (cached after the first build): the
+    generated Dockerfile builds the app with the runtime's own tools, and `docker run` serves it
+    on the port App Runner gives (PORT, default 8080)."""
+    _require_docker()
+    from ecsk.cli import apprunner_cmd
+    from ecsk.cluster.kind import images
+
+    source = _runtime_source(tmp_path, runtime)
+    starts = RUNTIME_APPS[runtime][3]
+    config = apprunner_cmd.read_config(source)
+    base = images.runtime_base(config.runtime.language, print)
+    tag = f"ecsk-test/{runtime}:{uuid_hex()}"
+    with apprunner_cmd.managed_context(source, config, base) as (ctx, dockerfile):
+        built = subprocess.run(["nice", "docker", "build", "-q", "-t", tag, "-f", str(dockerfile), str(ctx)],
+                               capture_output=True, text=True, check=False)  # fmt: skip
+    assert built.returncode == 0, built.stderr
+    try:
+        assert _serve_on(tag, 8080, starts).endswith(" | hi")
+        if runtime == "go1":  # the build ran with the base's Go environment, the binary in /app
+            goenv = subprocess.run(["docker", "run", "--rm", tag, "sh", "-c", "cat goenv.txt; ls -l app"],
+                                   capture_output=True, text=True, check=True)  # fmt: skip
+            assert goenv.stdout.splitlines()[:3] == ["/go", "/go/cache", "0"], goenv.stdout
+    finally:
+        subprocess.run(["docker", "rmi", "-f", tag], capture_output=True, check=False)
+
+
+def test_go1_source_deploy_runs_on_the_cluster_and_serves(
+    apprunner: Any, api: pykube.HTTPClient, operator_ns: str, tmp_path: Path
+) -> None:
+    """`ecsk apprunner deploy --source` of a go1 directory end to end: built on the Go base,
+    pushed to the local ECR, the service RUNNING with App Runner's default port, the pushed
+    image serving."""
+    _require_docker()
+    ns, name = operator_ns, f"go-{operator_ns[-8:]}"
+    source = _runtime_source(tmp_path, "go1")
+    with _pushed(apprunner, name):
+        done = _deploy(apprunner, source, name, port=None)
+        assert done.returncode == 0, done.stderr
+        assert "runtime go1" in done.stderr and "created" in done.stderr
+        st = wait_for(lambda: running(api, ns, name), 120, what="the go1 service RUNNING")
+        svc = apprunner.describe_service(ServiceArn=st["ServiceArn"])["Service"]
+        assert svc["SourceConfiguration"]["ImageRepository"]["ImageConfiguration"]["Port"] == "8080"
+        assert _serve_on(f"{ENDPOINTS[id(apprunner)][1]}/{name}:latest", 8080, "go go1.19.").endswith(" | hi")

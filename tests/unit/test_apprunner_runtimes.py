@@ -158,7 +158,7 @@ def test_node_original_build_and_its_runtime_note() -> None:
     cfg = parse(NODE)
     assert cfg.runtime.language == "nodejs" and cfg.port == 8080  # App Runner's default port
     assert cfg.notes == (
-        "runtime nodejs16 runs on nodejs 18, the version ecsk's Debian bookworm base carries",
+        "runtime nodejs16 runs on Node.js 18, the version ecsk's Debian bookworm base carries",
     )
     lines = runtimes.dockerfile(cfg, "node:b").splitlines()
     assert [line for line in lines if line.startswith("RUN")] == [
@@ -197,7 +197,10 @@ def problems(text: str) -> list[str]:
     return err.value.problems
 
 
-ALLOWED = "allowed values: python3, python311, nodejs12, nodejs14, nodejs16, nodejs18"
+ALLOWED = (
+    "allowed values: python3, python311, nodejs12, nodejs14, nodejs16, nodejs18, corretto8, corretto11, "
+    "go1, php81, ruby31"
+)
 
 
 V1 = ("version: 1.0", "version: 2.0")
@@ -212,7 +215,10 @@ REFUSALS: list[tuple[tuple[str, str], str]] = [
         ("runtime: python3", "runtime: python2"),
         f"runtime: 'python2' is not an App Runner managed runtime; {ALLOWED}",
     ),
-    (("runtime: python3", "runtime: go1"), "runtime: 'go1' is an App Runner runtime ecsk does not build"),
+    (
+        ("runtime: python3", "runtime: dotnet6"),
+        "runtime: dotnet6 is not built by ecsk: .NET 6 is not packaged by Debian; use a Dockerfile",
+    ),
     (("runtime: python3\n", ""), f"runtime: required; {ALLOWED}"),
     (("  command: python app.py\n", ""), "run.command: required"),
     (("  command: python app.py", "  command: ''"), "run.command: must not be empty"),
@@ -303,9 +309,153 @@ def test_runtime_versions_of_the_runtime_are_accepted() -> None:
         )
         assert cfg.runtime_version == version
     assert parse(FLASK.replace("run:\n", "run:\n  runtime-version: 3.8\n")).notes == (
-        "runtime python3 (runtime-version 3.8) runs on python 3.11, "
+        "runtime python3 (runtime-version 3.8) runs on Python 3.11, "
         "the version ecsk's Debian bookworm base carries",
     )
+
+
+GO = """\
+version: 1.0
+runtime: go1
+build:
+  commands:
+    pre-build:
+      - go mod download
+    build:
+      - go build -o app
+    post-build:
+      - go vet ./...
+  env:
+    - name: GOFLAGS
+      value: "-mod=mod"
+run:
+  runtime-version: 1.18.7
+  command: ./app
+  network:
+    port: 8000
+    env: APP_PORT
+  env:
+    - name: MY_VAR_EXAMPLE
+      value: "example"
+"""
+"""App Runner's Go "all configuration keys" example, building one binary with `go build -o`."""
+
+RUBY = """\
+version: 1.0
+runtime: ruby31
+build:
+  commands:
+    build:
+      - bundle install
+run:
+  command: bundle exec rackup --host 0.0.0.0 -p 8080
+"""
+"""App Runner's Ruby example: a Rack (Sinatra) app started by rackup."""
+
+PHP = """\
+version: 1.0
+runtime: php81
+build:
+  commands:
+    build:
+      - echo example build command for PHP
+run:
+  runtime-version: 8.1.22
+  command: php -S 0.0.0.0:8080 -t public
+"""
+
+CORRETTO = """\
+version: 1.0
+runtime: corretto11
+build:
+  commands:
+    build:
+      - mvn clean package
+run:
+  command: java -Xms256m -jar target/MyApp-1.0-SNAPSHOT.jar .
+"""
+"""App Runner's Corretto 11 example: a Maven (Spring-style) build, started from its jar."""
+
+SAMPLES = {"go1": GO, "ruby31": RUBY, "php81": PHP, "corretto11": CORRETTO}
+
+
+def _runs(cfg: runtimes.Config) -> list[list[str]]:
+    lines = runtimes.dockerfile(cfg, "base:t").splitlines()
+    return [json.loads(line.removeprefix("RUN "))[2].splitlines() for line in lines if line.startswith("RUN")]
+
+
+def test_go_original_build_runs_its_binary_where_it_was_built() -> None:
+    cfg = parse(GO)
+    assert cfg.runtime.name == "go1" and not cfg.runtime.revised  # App Runner's original build
+    lines = runtimes.dockerfile(cfg, "ecsk-kind/go:1.19-x").splitlines()
+    assert lines[1:4] == ["FROM ecsk-kind/go:1.19-x", "WORKDIR /app", "COPY . /app/"]
+    assert [run[2:] for run in _runs(cfg)] == [["go mod download"], ["go build -o app"], ["go vet ./..."]]
+    assert all(run[1] == "export GOFLAGS='-mod=mod'" for run in _runs(cfg))
+    assert sum(line.startswith("FROM") for line in lines) == 1  # ./app runs in /app, where it was built
+    assert "ENV PORT=8000 APP_PORT=8000" in lines and lines[-1] == 'CMD ["/bin/sh", "-c", "./app"]'
+    assert cfg.notes == (
+        "runtime go1 (runtime-version 1.18.7) runs on Go 1.19, "
+        "the version ecsk's Debian bookworm base carries",
+    )
+    assert parse(GO.replace("  runtime-version: 1.18.7\n", "")).notes == ()  # go1 is any Go 1
+
+
+def test_ruby31_is_debians_ruby_exactly() -> None:
+    cfg = parse(RUBY)
+    assert cfg.runtime.language == "ruby" and cfg.port == 8080 and cfg.notes == ()
+    assert _runs(cfg) == [["set -e", "bundle install"]]
+    assert runtimes.dockerfile(cfg, "b").splitlines()[-1] == (
+        'CMD ["/bin/sh", "-c", "bundle exec rackup --host 0.0.0.0 -p 8080"]'
+    )
+    assert parse(RUBY.replace("run:\n", "run:\n  runtime-version: 3.1.4\n")).notes == ()
+
+
+def test_php81_runs_on_php_8_2_with_a_note() -> None:
+    cfg = parse(PHP)
+    assert cfg.notes == (
+        "runtime php81 (runtime-version 8.1.22) runs on PHP 8.2, "
+        "the version ecsk's Debian bookworm base carries",
+    )
+    assert parse(PHP.replace("  runtime-version: 8.1.22\n", "")).notes == (
+        "runtime php81 runs on PHP 8.2, the version ecsk's Debian bookworm base carries",
+    )
+    assert problems(PHP.replace("8.1.22", "8.2"))[0].startswith(
+        "apprunner.yaml: run.runtime-version: '8.2' is not a version of runtime php81 (8.1.x)"
+    )
+
+
+@pytest.mark.parametrize("name", ["corretto8", "corretto11"])
+def test_corretto_runs_on_openjdk_17_with_a_note_of_the_differences(name: str) -> None:
+    cfg = parse(CORRETTO.replace("corretto11", name))
+    major = name.removeprefix("corretto")
+    assert cfg.runtime.version == major and _runs(cfg) == [["set -e", "mvn clean package"]]
+    assert len(cfg.notes) == 1 and cfg.notes[0].startswith(
+        f"runtime {name} runs on OpenJDK 17, the version ecsk's Debian bookworm base carries"
+    )
+    assert "--release " + major in cfg.notes[0] and "--add-opens" in cfg.notes[0]
+
+
+def test_dotnet6_is_refused_with_the_reason() -> None:
+    found = problems(FLASK.replace("runtime: python3", "runtime: dotnet6"))
+    assert found == [
+        "apprunner.yaml: runtime: dotnet6 is not built by ecsk: .NET 6 is not packaged by Debian; "
+        "use a Dockerfile"
+    ]
+
+
+@pytest.mark.parametrize("language", ["go", "ruby", "php", "corretto"])
+def test_each_new_base_is_debian_packages_on_the_shared_builder(language: str) -> None:
+    base = images.APT_BASES[language]
+    body = base.body()
+    assert f"apt-get install -y --no-install-recommends \\\n       {' '.join(base.packages)} " in body
+    assert "rm -rf /var/lib/apt/lists/*" in body and body.startswith("RUN update-ca-certificates")
+    expected = {
+        "go": ("golang-go", "GOPATH=/go GOCACHE=/go/cache CGO_ENABLED=0 PATH=/go/bin:"),
+        "ruby": ("bundler", "SSL_CERT_FILE="),
+        "php": ("php-fpm", "/usr/local/sbin/php-fpm && php --version"),
+        "corretto": ("maven", "javac -version && mvn --version"),
+    }[language]
+    assert expected[0] in base.packages and expected[1] in body
 
 
 def test_every_built_language_has_a_base_image() -> None:

@@ -9,11 +9,14 @@ and passed as the `PYTHON_IMAGE` build argument.
 
 from __future__ import annotations
 
+import functools
+import json
 import shutil
 import subprocess
 import tempfile
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
@@ -82,31 +85,98 @@ def python_base(say: Progress) -> str:
     )
 
 
-NODEJS_PACKAGES = ("nodejs", "npm")
-"""Debian bookworm's Node.js (18) and npm: the App Runner nodejs runtimes' base image."""
+@dataclass(frozen=True)
+class AptBase:
+    """A managed-runtime base: Debian bookworm packages installed with apt on the Debian rootfs
+    (apt reaches Debian's mirror; no registry hub is needed). Built the same way on every host,
+    so a laptop and CI run one image; cached under a tag keyed by the rootfs, the packages, the
+    setup and the local CAs."""
+
+    step: str
+    repo_tag: str
+    packages: tuple[str, ...]
+    check: str
+    """Shell run after the install: prints the versions, fails the build if a tool is missing."""
+    env: str
+    cmd: str
+
+    def body(self) -> str:
+        return (
+            "RUN update-ca-certificates && apt-get update \\\n"
+            "    && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \\\n"
+            f"       {' '.join(self.packages)} \\\n"
+            "    && rm -rf /var/lib/apt/lists/* /var/cache/apt/archives/*.deb \\\n"
+            f"    && {self.check}\n"
+            f"ENV LANG=C.UTF-8 {self.env}\n"
+            f"CMD {json.dumps(self.cmd.split())}\n"
+        )
+
+
+APT_BASES: dict[str, AptBase] = {
+    "nodejs": AptBase(
+        "nodejs-base",
+        "ecsk-kind/nodejs:18",
+        ("nodejs", "npm"),
+        "node --version && npm --version",
+        "NODE_EXTRA_CA_CERTS=/etc/ssl/certs/ca-certificates.crt",
+        "node",
+    ),
+    "go": AptBase(
+        "go-base",
+        "ecsk-kind/go:1.19",
+        ("golang-go", "git"),
+        "mkdir -p /go/bin && go version",
+        # Go 1.19 with cgo on needs gcc as soon as it rebuilds the standard library (`go build
+        # -trimpath`; 1.20 turns cgo off by itself without a compiler): static builds, and the
+        # module and build caches under /go.
+        "GOPATH=/go GOCACHE=/go/cache CGO_ENABLED=0 "
+        "PATH=/go/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
+        "go version",
+    ),
+    "ruby": AptBase(
+        "ruby-base",
+        "ecsk-kind/ruby:3.1",
+        ("ruby", "bundler"),
+        "ruby --version && bundle --version",
+        "SSL_CERT_FILE=/etc/ssl/certs/ca-certificates.crt",
+        "irb",
+    ),
+    "php": AptBase(
+        "php-base",
+        "ecsk-kind/php:8.2",
+        ("php-cli", "php-fpm"),
+        # App Runner's PHP image runs `php-fpm` (Debian names it php-fpm8.2).
+        'ln -s "$(ls /usr/sbin/php-fpm8.*)" /usr/local/sbin/php-fpm && php --version && php-fpm --version',
+        "",
+        "php -a",
+    ),
+    "corretto": AptBase(
+        "java-base",
+        "ecsk-kind/java:17",
+        ("openjdk-17-jdk-headless", "maven"),
+        "java -version && javac -version && mvn --version",
+        "",
+        "jshell",
+    ),
+}
+"""App Runner managed runtime language -> the Debian packages of its base image."""
+
+
+def apt_base(language: str, say: Progress) -> str:
+    base = APT_BASES[language]
+    building = f"building {{tag}} from Debian's {', '.join(base.packages)}"
+    return _debian_layer(base.step, base.repo_tag, base.body(), building, say, base.body())
 
 
 def nodejs_base(say: Progress) -> str:
-    """Node.js and npm from Debian's packages on the Debian rootfs (apt reaches Debian's
-    mirror; no registry hub is needed). Built the same way on every host, so a laptop and CI
-    run one image; cached under a tag keyed by the rootfs, the packages and the local CAs."""
-    return _debian_layer(
-        "nodejs-base",
-        "ecsk-kind/nodejs:18",
-        "RUN update-ca-certificates && apt-get update \\\n"
-        "    && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \\\n"
-        f"       {' '.join(NODEJS_PACKAGES)} \\\n"
-        "    && rm -rf /var/lib/apt/lists/* /var/cache/apt/archives/*.deb \\\n"
-        "    && node --version && npm --version\n"
-        "ENV LANG=C.UTF-8 NODE_EXTRA_CA_CERTS=/etc/ssl/certs/ca-certificates.crt\n"
-        'CMD ["node"]\n',
-        "building {tag} from Debian's nodejs and npm",
-        say,
-        NODEJS_PACKAGES,
-    )
+    """Node.js and npm from Debian's packages: the App Runner nodejs runtimes' base image."""
+    return apt_base("nodejs", say)
 
 
-RUNTIME_BASES: dict[str, Callable[[Progress], str]] = {"python": python_base, "nodejs": nodejs_base}
+RUNTIME_BASES: dict[str, Callable[[Progress], str]] = {
+    "python": python_base,
+    **{language: functools.partial(apt_base, language) for language in APT_BASES},
+}
 """App Runner managed runtime language -> its base image (`ecsk.core.apprunner.runtimes`)."""
 
 

@@ -62,9 +62,42 @@ RUNTIMES: tuple[Runtime, ...] = (
 """The runtimes App Runner lists for source code services (App Runner developer guide,
 "App Runner service based on source code")."""
 
-PROVIDED: dict[str, str] = {"python": "3.11", "nodejs": "18"}
+PROVIDED: dict[str, str] = {
+    "python": "3.11",
+    "nodejs": "18",
+    "go": "1.19",
+    "ruby": "3.1",
+    "php": "8.2",
+    "corretto": "17",
+}
 """Languages ecsk builds a base image for, and the version that image carries (Debian bookworm's
-python3 and nodejs): every runtime of the language runs on it."""
+python3, nodejs, golang-go, ruby, php and openjdk-17): every runtime of the language runs on it."""
+
+PROVIDED_AS: dict[str, str] = {
+    "python": "Python",
+    "nodejs": "Node.js",
+    "go": "Go",
+    "ruby": "Ruby",
+    "php": "PHP",
+    "corretto": "OpenJDK",
+}
+"""What the base's language is called in a note (the corretto runtimes run on OpenJDK)."""
+
+DIFFERENCES: dict[str, str] = {
+    "corretto": (
+        ": Java {version} bytecode runs on it and javac compiles for Java {version} with "
+        "--release {version}, but JDK internals are strongly encapsulated (reflective access needs "
+        "--add-opens) and the "
+        "Java EE modules (javax.xml.bind, ...) and Nashorn are gone"
+    ),
+}
+"""What a note adds when the base's major version is not the runtime's (Java 17 for corretto8/11):
+the differences an application can meet, so running on it is not silently different."""
+
+NOT_BUILT: dict[str, str] = {
+    "dotnet": ".NET 6 is not packaged by Debian",
+}
+"""Languages of App Runner runtimes ecsk cannot build, and why (a Dockerfile can)."""
 
 BUILT = tuple(r.name for r in RUNTIMES if r.language in PROVIDED)
 REVISED = tuple(r.name for r in RUNTIMES if r.revised)
@@ -323,11 +356,8 @@ def _runtime(r: _Reader, value: Any) -> Runtime | None:
         )
         return None
     if found.language not in PROVIDED:
-        r.fail(
-            "runtime",
-            f"'{value}' is an App Runner runtime ecsk does not build (no {found.language} base image); "
-            f"allowed values: {', '.join(BUILT)}, or add a Dockerfile",
-        )
+        why = NOT_BUILT.get(found.language, f"no {found.language} base image")
+        r.fail("runtime", f"{value} is not built by ecsk: {why}; use a Dockerfile")
         return None
     return found
 
@@ -384,10 +414,13 @@ def _notes(runtime: Runtime, version: str | None) -> tuple[str, ...]:
     wanted = version or runtime.version
     if wanted == provided or wanted.startswith(provided + ".") or provided.startswith(wanted + "."):
         return ()
+    detail = DIFFERENCES.get(runtime.language, "").format(version=runtime.version)
     return (
         f"runtime {runtime.name}"
         + (f" (runtime-version {version})" if version else "")
-        + f" runs on {runtime.language} {provided}, the version ecsk's Debian bookworm base carries",
+        + f" runs on {PROVIDED_AS[runtime.language]} {provided}, "
+        + "the version ecsk's Debian bookworm base carries"
+        + detail,
     )
 
 
