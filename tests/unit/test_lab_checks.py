@@ -1039,6 +1039,8 @@ def test_a_failed_api_seed_removes_the_fresh_namespace(monkeypatch: pytest.Monke
 
     monkeypatch.setenv("ECSK_LAB_PREFIX", "u-")
     monkeypatch.setattr(kube, "ensure_namespace", lambda api, lab, ns: True)
+    monkeypatch.setattr(kube, "variant", lambda api, ns: None)
+    monkeypatch.setattr(kube, "record_variant", lambda api, ns, chosen: None)
     monkeypatch.setattr(kube, "call_api", refuse)
     monkeypatch.setattr(kube, "delete_namespace", lambda api, ns: deleted.append(ns) or True)
     monkeypatch.setattr(kube, "apply", lambda *a, **k: pytest.fail("nothing is applied after a failed seed"))

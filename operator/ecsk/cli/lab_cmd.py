@@ -60,9 +60,17 @@ def list_() -> None:
 
 
 @app.command("start")
-def start(number: int = NUMBER) -> None:
+def start(
+    number: int = NUMBER,
+    real: bool = typer.Option(
+        False,
+        "--real",
+        help="The real-container variant (on kind: the test app in real containers, and a check "
+        "that sends real traffic or files); the lab namespace remembers it for the other verbs.",
+    ),
+) -> None:
     """Create the lab's namespace and starting state (resumes a started lab); print goal and steps."""
-    _run(runner.start, number)
+    _run(lambda api, lab: runner.start(api, lab, real=real), number)
 
 
 @app.command("check")

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -26,6 +26,10 @@ LAB_LABEL = "labs.ecsk.io/lab"
 NODE_LABELS_ANNOTATION = "labs.ecsk.io/node-labels"
 """On the lab namespace: JSON {node: {label: previous value or null}} of node labels the lab set."""
 ZONE = "topology.kubernetes.io/zone"
+VARIANT_ANNOTATION = "labs.ecsk.io/variant"
+"""On the lab namespace: which variant `start` chose (`embedded` or `real-containers`), so
+check, hint, solve and reset work on the same one."""
+EMBEDDED, REAL = "embedded", "real-containers"
 ECS_KINDS = (
     "TaskDefinition",
     "ECSService",
@@ -53,6 +57,15 @@ class LabError(RuntimeError):
     """A lab verb cannot go on; the message says why and what to do (the CLI prints it as is)."""
 
 
+class ProbeError(RuntimeError):
+    """A command run in a task's container failed; the message says what, in plain words."""
+
+
+Exec = Callable[[str, str, list[str]], str]
+"""Runs argv in container (2nd) of pod (1st) of the lab namespace and returns its stdout, or
+raises ProbeError: the one door a real-container check has to the running tasks."""
+
+
 @dataclass
 class Snapshot:
     """Everything a check may look at, read once: the lab namespace's ECS resources and the
@@ -60,6 +73,8 @@ class Snapshot:
 
     namespace: str
     exists: bool = True
+    variant: str = EMBEDDED
+    """The variant `start` recorded on the namespace (VARIANT_ANNOTATION)."""
     ecs: dict[str, list[Obj]] = field(default_factory=dict)
     pods: list[Obj] = field(default_factory=list)
     nodes: list[Obj] = field(default_factory=list)
@@ -227,6 +242,8 @@ class Lab:
     needs_api: bool = False
     """Whether `start`/`solve`/`reset` call the AWS API's handlers (`seed`, `api_answer`,
     `api_reset`) on an in-process context for the lab namespace, with the image registry."""
+    real: Lab | None = None
+    """The lab's real-container variant (`ecsk lab start N --real`, on kind), or None."""
 
     @property
     def guide(self) -> str:
@@ -273,6 +290,11 @@ class Lab:
 
     def problems(self, snap: Snapshot) -> list[str]:
         raise NotImplementedError
+
+    def live_problems(self, snap: Snapshot, run: Exec) -> list[str]:
+        """What real traffic or files show is still wrong, asked only once `problems` found
+        nothing (a real-container variant proves the behaviour, not only the objects)."""
+        return []
 
 
 @dataclass(frozen=True)

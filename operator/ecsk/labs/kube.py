@@ -12,12 +12,16 @@ from ecsk.core.translate.names import MANAGED_BY
 from ecsk.labs.engine import (
     CR,
     ECS_KINDS,
+    EMBEDDED,
     HINTS_ANNOTATION,
     LAB_LABEL,
     NODE_LABELS_ANNOTATION,
+    VARIANT_ANNOTATION,
+    Exec,
     Lab,
     LabError,
     Obj,
+    ProbeError,
     Snapshot,
     StoredValues,
 )
@@ -195,10 +199,14 @@ def snapshot(api: Any, namespace: str) -> Snapshot:
     try:
         return _read(api, namespace)
     except (pykube.exceptions.PyKubeError, requests.exceptions.RequestException) as exc:
-        raise LabError(
-            f"could not read namespace {namespace} from the API server ({exc}): try again; "
-            "is the cluster up? `ecsk cluster status`"
-        ) from exc
+        raise _read_error(namespace, exc) from exc
+
+
+def _read_error(namespace: str, exc: Exception) -> LabError:
+    return LabError(
+        f"could not read namespace {namespace} from the API server ({exc}): try again; "
+        "is the cluster up? `ecsk cluster status`"
+    )
 
 
 def _read(api: Any, namespace: str) -> Snapshot:
@@ -211,6 +219,7 @@ def _read(api: Any, namespace: str) -> Snapshot:
     hpa = pykube.object_factory(api, "autoscaling/v2", "HorizontalPodAutoscaler")
     return Snapshot(
         namespace=namespace,
+        variant=((ns.obj.get("metadata") or {}).get("annotations") or {}).get(VARIANT_ANNOTATION, EMBEDDED),
         ecs={kind: _list(_ecs_class(kind), api, namespace) for kind in ECS_KINDS},
         pods=_list(pykube.Pod, api, namespace),
         nodes=_list(pykube.Node, api, pykube.all),
@@ -358,6 +367,52 @@ def _annotate(api: Any, namespace: str, key: str, value: str) -> None:
     ns = _namespace(api, namespace)
     if ns is not None:
         ns.patch({"metadata": {"annotations": {key: value}}})
+
+
+def variant(api: Any, namespace: str) -> str | None:
+    """The variant `start` recorded on the lab namespace, or None (no namespace, or older). A
+    failed read is a LabError in plain words, as for `snapshot`."""
+    import pykube
+    import requests
+
+    try:
+        return _annotations(api, namespace).get(VARIANT_ANNOTATION)
+    except (pykube.exceptions.PyKubeError, requests.exceptions.RequestException) as exc:
+        raise _read_error(namespace, exc) from exc
+
+
+def record_variant(api: Any, namespace: str, chosen: str) -> None:
+    _annotate(api, namespace, VARIANT_ANNOTATION, chosen)
+
+
+EXEC_TIMEOUT = 30.0
+
+
+def executor(api: Any, namespace: str) -> Exec:
+    """`kubectl exec` in the lab namespace, with the client's own kubeconfig (pykube has no exec):
+    the real-container checks' one way into a running task. Failures become ProbeError."""
+    import subprocess
+
+    from ecsk.cluster import binaries
+
+    path = getattr(getattr(api, "config", None), "filepath", None)
+    prefix = ["--kubeconfig", str(path)] if path else []
+
+    def run(pod: str, container: str, argv: list[str]) -> str:
+        try:
+            kubectl = str(binaries.ensure(lambda _m: None, with_metrics_server=False)["kubectl"])
+            cmd = [kubectl, *prefix, "-n", namespace, "exec", pod, "-c", container, "--", *argv]
+            proc = subprocess.run(cmd, capture_output=True, text=True, timeout=EXEC_TIMEOUT)
+        except (OSError, subprocess.SubprocessError, RuntimeError) as exc:
+            raise ProbeError(f"could not run a command in {pod}/{container}: {exc}") from exc
+        if proc.returncode != 0:
+            why = (proc.stderr or proc.stdout).strip().splitlines()
+            raise ProbeError(
+                f"`{' '.join(argv)}` failed in {pod}/{container}: {why[-1] if why else 'no output'}"
+            )
+        return proc.stdout
+
+    return run
 
 
 def hints_shown(api: Any, namespace: str) -> int:

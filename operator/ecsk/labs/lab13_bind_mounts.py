@@ -3,7 +3,12 @@ volume (no host path) shared by the application and a log-router sidecar (volume
 read-only), and more ephemeral storage than Fargate's default 20 GiB.
 
 The check reads the task definition and the pods the operator rendered: the volume must be one
-`emptyDir` mounted by both containers, and the pod must request the ephemeral storage."""
+`emptyDir` mounted by both containers, and the pod must request the ephemeral storage.
+
+The real-container variant (`ecsk lab start 13 --real`, on kind) runs the same task with the
+test app in both containers on EC2 capacity (kind's Fargate nodes are kwok's, and run nothing);
+its check also writes a line from the app container and reads it back through the sidecar's
+read-only mount, and proves the sidecar cannot write there."""
 
 from __future__ import annotations
 
@@ -11,10 +16,14 @@ from typing import Any
 
 from ecsk.core.common.quantity import quantity_or_none
 from ecsk.labs.engine import (
+    SUBNETS,
+    Exec,
     Lab,
     Obj,
+    ProbeError,
     Snapshot,
     container,
+    ec2_service,
     fargate_service,
     require,
     spec,
@@ -30,19 +39,33 @@ DESIRED = 2
 STORAGE_GIB = 50
 FLUENT_BIT = "public.ecr.aws/aws-observability/aws-for-fluent-bit:stable"
 GIB = 1024**3
+TESTAPP = "ecsk-testapp:latest"
+"""The image every kind node has (`ecsk kind up` loads it): nothing can be pulled here."""
+WEB_PORT, SIDECAR_PORT = 8080, 8081
+PROBE_FILE = f"{LOG_DIR}/ecsk-lab-check.log"
 
 
-def _td(solved: bool) -> Obj:
-    web = container(WEB)
-    sidecar = container(SIDECAR, image=FLUENT_BIT, essential=False)
+def _testapp(name: str, port: int, **extra: Any) -> dict[str, Any]:
+    """A test-app container serving /file on `port` (both containers share the task's network)."""
+    env = [{"name": "CONTAINER_NAME", "value": name}, {"name": "PORT", "value": str(port)}]
+    return container(name, image=TESTAPP, environment=env, portMappings=[{"containerPort": port}], **extra)
+
+
+def _td(solved: bool, real: bool = False) -> Obj:
+    web = _testapp(WEB, WEB_PORT) if real else container(WEB)
+    sidecar = (
+        _testapp(SIDECAR, SIDECAR_PORT, essential=False)
+        if real
+        else container(SIDECAR, image=FLUENT_BIT, essential=False)
+    )
     body: dict[str, Any] = {
         "family": NAME,
         "networkMode": "awsvpc",
-        "requiresCompatibilities": ["FARGATE"],
-        "cpu": "512",
-        "memory": "1024",
+        "requiresCompatibilities": ["EC2"] if real else ["FARGATE"],
         "containerDefinitions": [web, sidecar],
     }
+    if not real:  # Fargate needs task-level sizes; on EC2 the containers' own are enough
+        body.update(cpu="512", memory="1024")
     if solved:
         body["volumes"] = [{"name": VOLUME}]
         body["ephemeralStorage"] = {"sizeInGiB": STORAGE_GIB}
@@ -130,6 +153,22 @@ def _task_problems(snap: Snapshot) -> list[str]:
     return []
 
 
+def file_problems(run: Exec, pod: str) -> list[str]:
+    """In one running task: a line the app writes into the shared volume is served back by the
+    sidecar from its read-only mount, and the sidecar's own write there is refused."""
+    line = f"written by {WEB} in {pod}"
+    url = f"http://localhost:{{port}}/file?path={PROBE_FILE}"
+    run(pod, WEB, ["/ecsk-testapp", "put", url.format(port=WEB_PORT), line])
+    seen = run(pod, SIDECAR, ["/ecsk-testapp", "get", url.format(port=SIDECAR_PORT)]).strip()
+    if seen != line:
+        return [f"{SIDECAR} in task {pod} reads {seen!r} from {PROBE_FILE}, not the line {WEB} wrote"]
+    try:
+        run(pod, SIDECAR, ["/ecsk-testapp", "put", url.format(port=SIDECAR_PORT), "from the sidecar"])
+    except ProbeError:
+        return []  # refused: the mount is read-only, as it should be
+    return [f"{SIDECAR} in task {pod} could write into {LOG_DIR}: its mount is not read-only"]
+
+
 class BindMountsLab(Lab):
     def starting_objects(self) -> list[Obj]:
         return [_td(solved=False), fargate_service(NAME, DESIRED)]
@@ -144,6 +183,45 @@ class BindMountsLab(Lab):
         return _volume_problems(td) + _mount_problems(td) + _task_problems(snap)
 
 
+class RealBindMountsLab(BindMountsLab):
+    """The same lab with the test app in real containers on EC2 capacity (kind workers)."""
+
+    def starting_objects(self) -> list[Obj]:
+        vpc = {"awsvpcConfiguration": {"subnets": list(SUBNETS), "assignPublicIp": "DISABLED"}}
+        return [_td(solved=False, real=True), ec2_service(NAME, DESIRED, networkConfiguration=vpc)]
+
+    def solution_objects(self, snap: Snapshot) -> list[Obj]:
+        return [_td(solved=True, real=True)]
+
+    def live_problems(self, snap: Snapshot, run: Exec) -> list[str]:
+        out: list[str] = []
+        for pod in snap.running_tasks(NAME):
+            out += file_problems(run, pod["metadata"]["name"])
+        return out
+
+
+BIND_HINTS = (
+    "A volume with no `host` (or no sourcePath) is a bind mount tied to the task: both containers "
+    "can mount it, and it is gone when the task stops.",
+    "volumesFrom copies every mount point of another container; readOnly: true for a reader.",
+    "Fargate gives each task 20 GiB of ephemeral storage by default, up to 200 GiB with "
+    "ephemeralStorage.sizeInGiB in the task definition.",
+)
+_REAL_STEPS = (
+    "The same task with the test app in both containers, on EC2 capacity: kind's Fargate nodes are "
+    "simulated (kwok) and run no container, its three workers run real ones.",
+    "Nothing is shared yet: kubectl -n {ns} get pods -o yaml | grep -A3 volumeMounts",
+    "kubectl -n {ns} edit taskdefinition frontend: the same four changes as on the embedded cluster:",
+    f"  volumes: [{{{{name: {VOLUME}}}}}]; "
+    f"{WEB}: mountPoints [{{{{sourceVolume: {VOLUME}, containerPath: {LOG_DIR}}}}}]",
+    f"  {SIDECAR}: volumesFrom: [{{{{sourceContainer: {WEB}, readOnly: true}}}}]; "
+    f"ephemeralStorage: {{{{sizeInGiB: {STORAGE_GIB}}}}}",
+    "Try it in a task (POD: one of `kubectl -n {ns} get pods`):",
+    f"  kubectl -n {{ns}} exec POD -c {WEB} -- /ecsk-testapp put "
+    f"'http://localhost:{WEB_PORT}/file?path={LOG_DIR}/app.log' hello",
+    f"  kubectl -n {{ns}} exec POD -c {SIDECAR} -- /ecsk-testapp get "
+    f"'http://localhost:{SIDECAR_PORT}/file?path={LOG_DIR}/app.log'",
+)
 LAB = BindMountsLab(
     number=13,
     slug="bind-mounts",
@@ -168,11 +246,27 @@ LAB = BindMountsLab(
         f"  ephemeralStorage: {{{{sizeInGiB: {STORAGE_GIB}}}}}",
         "See the rendered pod: kubectl -n {ns} get pods -o yaml | grep -B2 -A6 'volumes:'",
     ),
-    hints=(
-        "A volume with no `host` (or no sourcePath) is a bind mount tied to the task: both containers "
-        "can mount it, and it is gone when the task stops.",
-        "volumesFrom copies every mount point of another container; readOnly: true for a reader.",
-        "Fargate gives each task 20 GiB of ephemeral storage by default, up to 200 GiB with "
-        "ephemeralStorage.sizeInGiB in the task definition.",
+    hints=BIND_HINTS,
+    real=RealBindMountsLab(
+        number=13,
+        slug="bind-mounts",
+        runs_on=(
+            "kind, real containers (ecsk-testapp on the EC2 workers): the check writes a line from "
+            f"{WEB} and reads it through {SIDECAR}'s read-only mount"
+        ),
+        title="Bind mounts and ephemeral storage: the sidecar pattern (real containers)",
+        topic="ECS data volumes (bind mounts): shared task storage, ephemeral storage, sidecars",
+        goal=(
+            f"In the task `{NAME}`, the app ({WEB}) writes its logs to {LOG_DIR}, but the {SIDECAR} "
+            f"sidecar cannot see them. Share a task-scoped volume `{VOLUME}` ({WEB} writes, {SIDECAR} "
+            f"reads through volumesFrom, read-only) and give the task {STORAGE_GIB} GiB of ephemeral "
+            "storage for the log buffer."
+        ),
+        steps=_REAL_STEPS,
+        hints=(
+            *BIND_HINTS,
+            f"The check writes {PROBE_FILE} from {WEB} (port {WEB_PORT}) and reads it from {SIDECAR} "
+            f"(port {SIDECAR_PORT}): both containers' test apps serve their own view of the files.",
+        ),
     ),
 )

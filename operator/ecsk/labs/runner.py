@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ecsk.labs import kube
-from ecsk.labs.engine import Lab, LabError, namespace_for
+from ecsk.labs.engine import EMBEDDED, REAL, Lab, LabError, ProbeError, namespace_for
 
 SETTLE_SECONDS = 30
 
@@ -18,11 +18,38 @@ class Outcome:
     ok: bool = True
 
 
-def start(api: Any, lab: Lab) -> Outcome:
+def chosen(api: Any, lab: Lab) -> Lab:
+    """The variant `start` recorded on the lab namespace (the embedded one when none is)."""
+    if kube.variant(api, namespace_for(lab.number)) == REAL and lab.real is not None:
+        return lab.real
+    return lab
+
+
+def _pick(api: Any, lab: Lab, ns: str, real: bool) -> Lab:
+    """The variant `start` works on: `--real` asks for real containers; a started lab keeps
+    the one it was started with (switching needs a reset: the task definitions differ)."""
+    recorded = kube.variant(api, ns)
+    if real and lab.real is None:
+        raise LabError(
+            f"lab {lab.number:02d} has no real-container variant: run `ecsk lab start {lab.number}`"
+        )
+    if recorded is not None and recorded != (REAL if real else EMBEDDED):
+        raise LabError(
+            f"lab {lab.number:02d} was started on its {recorded} variant: `ecsk lab reset {lab.number}` "
+            "first to switch"
+        )
+    return lab.real if real and lab.real is not None else lab
+
+
+def start(api: Any, lab: Lab, real: bool = False) -> Outcome:
     """Create the namespace and the starting objects; on a started lab, resume (create only
-    what is missing, never undo the participant's changes)."""
+    what is missing, never undo the participant's changes). `real` picks the real-container
+    variant, recorded on the namespace for the other verbs."""
     ns = namespace_for(lab.number)
+    lab = _pick(api, lab, ns, real)
     fresh = kube.ensure_namespace(api, lab, ns)
+    if fresh:
+        kube.record_variant(api, ns, REAL if real else EMBEDDED)
     changed = _seed(api, lab, ns) if fresh and lab.needs_api else []
     changed += kube.apply(api, ns, lab.starting_objects(), replace=False)
     head = f"Lab {lab.number:02d}: {lab.title}  ({'started' if fresh else 'resumed'} in namespace {ns})"
@@ -44,8 +71,18 @@ def _seed(api: Any, lab: Lab, ns: str) -> list[str]:
 
 
 def check(api: Any, lab: Lab) -> Outcome:
+    """The lab's problems; once the objects are right, a real-container variant also proves the
+    behaviour in the running tasks (a command that fails there is a problem, never a crash)."""
     ns = namespace_for(lab.number)
-    problems = lab.problems(kube.snapshot(api, ns))
+    snap = kube.snapshot(api, ns)
+    if snap.variant == REAL and lab.real is not None:
+        lab = lab.real
+    problems = lab.problems(snap)
+    if not problems:
+        try:
+            problems = lab.live_problems(snap, kube.executor(api, ns))
+        except ProbeError as exc:
+            problems = [str(exc)]
     if not problems:
         return Outcome([f"Lab {lab.number:02d} passed: {lab.title}. Well done."])
     lines = [f"Lab {lab.number:02d} not done yet ({len(problems)} to fix):"]
@@ -55,6 +92,7 @@ def check(api: Any, lab: Lab) -> Outcome:
 def hint(api: Any, lab: Lab) -> Outcome:
     """The next hint; the count shown lives on the namespace, so it survives between commands."""
     ns = namespace_for(lab.number)
+    lab = chosen(api, lab)
     if kube.snapshot(api, ns).exists is False:
         return Outcome([f"Lab {lab.number:02d} is not started: ecsk lab start {lab.number}"], ok=False)
     shown = kube.hints_shown(api, ns)
@@ -69,6 +107,7 @@ def hint(api: Any, lab: Lab) -> Outcome:
 def solve(api: Any, lab: Lab) -> Outcome:
     """Apply the reference answer (starting the lab first if needed)."""
     ns = namespace_for(lab.number)
+    lab = chosen(api, lab)
     kube.ensure_namespace(api, lab, ns)
     kube.apply(api, ns, lab.starting_objects(), replace=False)
     snap = kube.snapshot(api, ns)
@@ -96,6 +135,7 @@ def solve(api: Any, lab: Lab) -> Outcome:
 def reset(api: Any, lab: Lab) -> Outcome:
     """Restore node labels, then delete the lab namespace; a second reset finds nothing to do."""
     ns = namespace_for(lab.number)
+    lab = chosen(api, lab)
     restored = kube.restore_nodes(api, ns)
     if lab.needs_api and kube.snapshot(api, ns).exists:
         restored += kube.call_api(api, ns, lab.api_reset)
