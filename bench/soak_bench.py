@@ -23,7 +23,16 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from benchlib import Cluster, delete_namespace, namespace, start_operator, stop_process
+from benchlib import (
+    Cluster,
+    delete_namespace,
+    load_average,
+    machine_state,
+    namespace,
+    require_quiet,
+    start_operator,
+    stop_process,
+)
 from fault_bench import Observer
 
 CR = "ecs.ecsk.io/v1alpha1"
@@ -128,7 +137,11 @@ def main() -> int:
     parser.add_argument("--interval", type=float, default=2.0, help="seconds between churn actions")
     parser.add_argument("--max-services", type=int, default=20)
     parser.add_argument("--seed", type=int, default=16)
+    parser.add_argument("--allow-busy", action="store_true", help="run on a busy machine, figures marked")
     args = parser.parse_args()
+    # RSS slope does not depend on load, but the request rate and the settling at the end do.
+    print(f"machine at start: {machine_state()}")
+    quiet = require_quiet(args.allow_busy)
     warmup = args.warmup if args.warmup is not None else min(5.0, args.minutes / 3)
     kubeconfig = os.environ.get("KUBECONFIG") or str(Path.home() / ".cache/ecsk/kubeconfig")
     c = Cluster(kubeconfig)
@@ -140,7 +153,7 @@ def main() -> int:
     samples: list[tuple[float, float]] = []
     started = time.monotonic()
     req_start, next_sample = requests_total(c), 0.0
-    print(f"{'min':>5} {'RSS MiB':>8} {'services':>8} {'actions':>8}")
+    print(f"{'min':>5} {'RSS MiB':>8} {'services':>8} {'actions':>8} {'load':>5}")
     try:
         while (elapsed := time.monotonic() - started) < args.minutes * 60:
             if proc.poll() is not None:
@@ -151,7 +164,9 @@ def main() -> int:
                 rss = rss_mib(proc.pid)
                 samples.append((elapsed, rss))
                 print(
-                    f"{elapsed / 60:5.1f} {rss:8.1f} {len(churn.services):8d} {churn.actions:8d}", flush=True
+                    f"{elapsed / 60:5.1f} {rss:8.1f} {len(churn.services):8d} {churn.actions:8d}"
+                    f" {load_average():5.2f}",
+                    flush=True,
                 )
                 next_sample += 10.0
             time.sleep(args.interval)
@@ -171,7 +186,10 @@ def main() -> int:
     bad_lines = [line for line in log if (" ERROR " in line or "Traceback" in line) and line not in retried]
     steady = [s for s in samples if s[0] >= warmup * 60]
     errors = churn.errors + [f"log: {line[:200]}" for line in bad_lines] + unsettled
-    print(f"\nactions: {churn.actions} over {args.minutes:g} min; RSS samples: {len(samples)}")
+    print(f"\nmachine at end: {machine_state()}")
+    if not quiet:
+        print("WARNING: started on a busy machine (--allow-busy): the request rate includes other work")
+    print(f"actions: {churn.actions} over {args.minutes:g} min; RSS samples: {len(samples)}")
     if samples:
         peak = max(v for _, v in samples)
         print(f"RSS: start {samples[0][1]:.1f} MiB, end {samples[-1][1]:.1f} MiB, peak {peak:.1f} MiB")
