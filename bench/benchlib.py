@@ -83,12 +83,36 @@ class Cluster:
         return sum(1 for p in pods if not p.obj["metadata"].get("deletionTimestamp"))
 
     def wait_running(self, namespace: str, want: int, started: float, timeout: float) -> float:
+        """Seconds from `started` until `want` pods run; exits when that takes over `timeout`."""
+        took = self.poll_running(namespace, want, started, timeout)
+        if took is None:
+            raise SystemExit(f"{namespace}: not all {want} tasks RUNNING after {timeout}s")
+        return took
+
+    def poll_running(
+        self,
+        namespace: str,
+        want: int,
+        started: float,
+        timeout: float,
+        poll: float = 0.25,
+        progress: bool = False,
+    ) -> float | None:
+        """Seconds from `started` until `want` pods run, or None (said) past `timeout`; with
+        `progress`, a line at most every 10 s while the count moves (long scale runs)."""
+        last, last_print = 0, 0.0
         while True:
-            if self.running_pods(namespace) >= want:
+            running = self.running_pods(namespace)
+            elapsed = time.monotonic() - started
+            if progress and running != last and elapsed - last_print > 10:
+                print(f"  {elapsed:6.1f}s  {running}/{want} tasks RUNNING", flush=True)
+                last, last_print = running, elapsed
+            if running >= want:
                 return time.monotonic() - started
-            if time.monotonic() - started > timeout:
-                raise SystemExit(f"{namespace}: not all {want} tasks RUNNING after {timeout}s")
-            time.sleep(0.25)
+            if elapsed > timeout:
+                print(f"NOT CONVERGED: {running}/{want} in {namespace} after {elapsed:.0f}s")
+                return None
+            time.sleep(poll)
 
     def apiserver_requests(self) -> dict[tuple[str, str, str], float]:
         """apiserver_request_total by (verb, resource, subresource), summed over the other labels."""

@@ -123,19 +123,7 @@ def _apply_and_wait(
         c.kubectl(
             "apply", "--server-side", "--field-manager", "bench", "-n", ns, "-f", "-", stdin=json.dumps(chunk)
         )
-    last, last_print = 0, 0.0
-    while True:
-        running = c.running_pods(ns)
-        elapsed = time.monotonic() - started
-        if running != last and elapsed - last_print > 10:
-            print(f"  {elapsed:6.1f}s  {running}/{total} tasks RUNNING")
-            last, last_print = running, elapsed
-        if running >= total:
-            return time.monotonic() - started
-        if elapsed > timeout:
-            print(f"NOT CONVERGED: {running}/{total} in {ns} after {elapsed:.0f}s")
-            return None
-        time.sleep(2)
+    return c.poll_running(ns, total, started, timeout, poll=2.0, progress=True)
 
 
 if __name__ == "__main__":
