@@ -138,9 +138,11 @@ def _scales_in(obj: Mapping[str, Any], live: Mapping[str, Any] | None) -> bool:
 def _sync_deletion_costs(rt: Runtime, svc: ECSService, daemon: bool, pods: list[dict[str, Any]]) -> None:
     """Scale-in victims as ECS would choose them (pod-deletion-cost); no write when settled.
 
-    Written once a service has settled and again right before its Deployment scales in, not on
-    every pass while tasks start: each new task re-ranks the others, and patching them all on
-    every pass was the largest cost of starting a service. With a capacity provider strategy the
+    Written once a service reaches steady state (its deployment COMPLETED, every task running)
+    and again right before its Deployment scales in, never while a rollout is in progress: each
+    new task re-ranks the others, and one PATCH per task plus its watch echo, in the middle of a
+    burst of service creations, competed with the creations themselves (bench/service_bench.py).
+    A scale-in during a rollout is still ranked first, by the pass that lowers the replicas. With a capacity provider strategy the
     capacity controller owns the annotation (scale-in keeps the base/weight split first;
     docs/capacity.md), so each pod has one writer."""
     if daemon or svc.capacityProviderStrategy:
@@ -517,8 +519,6 @@ def reconcile(rt: Runtime, body: Mapping[str, Any]) -> float | None:
         k: ro.Observed(v["running"], v["pending"], tuple(v["pods"])) for k, v in observed.items()
     }
     others = sum(len(v["pods"]) for k, v in observed.items() if k != current)
-    if pending == 0 and others == 0:  # settled enough: starting tasks would re-rank every pass
-        _sync_deletion_costs(rt, svc, daemon, pods)
     cb = svc.deploymentConfiguration.deploymentCircuitBreaker if svc.deploymentConfiguration else None
     now = now_iso()
     outcome = ro.step(
@@ -585,6 +585,8 @@ def reconcile(rt: Runtime, body: Mapping[str, Any]) -> float | None:
         and len(outcome.deployments) == 1
     )
     was_steady = any(c.get("type") == "SteadyState" and c.get("status") == "True" for c in conds)
+    if steady:  # ranked once the rollout is over: while tasks start, each would re-rank the rest
+        _sync_deletion_costs(rt, svc, daemon, pods)
     if steady and (not was_steady or outcome.completed):
         msgs.append(("Normal", "SteadyState", ev.steady_state(name)))
     events, added = ev.add_events(status.get("events") or [], [m for _, _, m in msgs], datetime.now(UTC))
