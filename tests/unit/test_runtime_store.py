@@ -99,3 +99,14 @@ def test_a_deleted_services_pods_are_not_kept() -> None:
     rt.child_changed(service_pod("web-b"), "DELETED")
     rt.observe("ECSService", "DELETED", svc(2))
     assert rt.deleted_pods("shop", "web") == []
+
+
+def test_pods_deleted_after_their_service_are_not_kept() -> None:
+    """The garbage collector deletes a deleted service's pods after it: nothing would ever hand
+    them out, so keeping them leaked memory per deleted service (bench/soak_bench.py)."""
+    rt = OperatorRuntime(OperatorConfig())
+    rt.observe("ECSService", "ADDED", svc(1))
+    rt.observe("ECSService", "DELETED", svc(2))
+    for i in range(5):
+        rt.child_changed(service_pod(f"web-{i}"), "DELETED")
+    assert rt._gone_pods == {}

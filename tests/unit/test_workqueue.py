@@ -72,3 +72,21 @@ def test_failures_back_off_exponentially_and_forget_resets() -> None:
     assert [q.add_rate_limited("k") for _ in range(4)] == [0.5, 1.0, 2.0, 4.0]
     q.forget("k")
     assert q.add_rate_limited("k") == 0.5
+
+
+def test_a_later_timer_for_a_key_with_an_earlier_one_pending_is_dropped() -> None:
+    """Every pass of a settled service asks for a wake-up an hour away (stopped-task expiry):
+    stacking one timer per pass grew the operator's memory without bound."""
+    q: WorkQueue[str] = WorkQueue()
+    for _ in range(1000):
+        q.add_after("svc", 3600)
+    assert len(q) == 1
+
+
+def test_an_earlier_timer_still_wins_over_a_pending_later_one() -> None:
+    q: WorkQueue[str] = WorkQueue()
+    q.add_after("svc", 3600)
+    started = time.monotonic()
+    q.add_after("svc", 0.05)
+    assert q.get() == "svc"
+    assert time.monotonic() - started < 1.0

@@ -27,6 +27,10 @@ class WorkQueue(Generic[K]):
         self._processing: set[K] = set()
         self._delayed: list[tuple[float, int, K]] = []
         self._coalescing: set[K] = set()
+        self._due: dict[K, float] = {}
+        """Earliest pending `add_after` wake-up per key: a later one is dropped, not queued (the
+        pass the earlier one runs asks for its own next wake-up). Without it every pass of a
+        settled service stacked one more hour-long timer (stopped-task expiry) on the heap."""
         self._failures: dict[K, int] = {}
         self._seq = itertools.count()
         self._shutdown = False
@@ -48,8 +52,13 @@ class WorkQueue(Generic[K]):
         if delay <= 0:
             self.add(key)
             return
+        when = time.monotonic() + delay
         with self._cv:
-            heapq.heappush(self._delayed, (time.monotonic() + delay, next(self._seq), key))
+            due = self._due.get(key)
+            if due is not None and due <= when:
+                return
+            self._due[key] = when
+            heapq.heappush(self._delayed, (when, next(self._seq), key))
             self._cv.notify()
 
     def add_coalesced(self, key: K, delay: float) -> None:
@@ -85,7 +94,9 @@ class WorkQueue(Generic[K]):
                     return None
                 now = time.monotonic()
                 while self._delayed and self._delayed[0][0] <= now:
-                    _, _, key = heapq.heappop(self._delayed)
+                    when, _, key = heapq.heappop(self._delayed)
+                    if self._due.get(key) == when:
+                        del self._due[key]
                     self._coalescing.discard(key)
                     self._add_locked(key)
                 if self._queue:
