@@ -142,9 +142,9 @@ def _sync_deletion_costs(rt: Runtime, svc: ECSService, daemon: bool, pods: list[
     and again right before its Deployment scales in, never while a rollout is in progress: each
     new task re-ranks the others, and one PATCH per task plus its watch echo, in the middle of a
     burst of service creations, competed with the creations themselves (bench/service_bench.py).
-    A scale-in during a rollout is still ranked first, by the pass that lowers the replicas. With a capacity provider strategy the
-    capacity controller owns the annotation (scale-in keeps the base/weight split first;
-    docs/capacity.md), so each pod has one writer."""
+    A scale-in during a rollout is still ranked first, by the pass that lowers the replicas.
+    With a capacity provider strategy the capacity controller owns the annotation (scale-in
+    keeps the base/weight split first; docs/capacity.md), so each pod has one writer."""
     if daemon or svc.capacityProviderStrategy:
         return
     try:
