@@ -159,8 +159,9 @@ def test_docker_build_maps_copilots_build_section() -> None:
     )  # fmt: skip
     assert run.calls == [
         [
-            "docker", "build", "-t", "r/app:1", "-f", "ctx/Dockerfile.prod", "--target", "build-stage",
-            "--cache-from", "image:tag", "--build-arg", "key=value", "--platform", "linux/arm64", "ctx",
+            "docker", "build", "--force-rm", "-t", "r/app:1", "-f", "ctx/Dockerfile.prod",
+            "--target", "build-stage", "--cache-from", "image:tag", "--build-arg", "key=value",
+            "--platform", "linux/arm64", "ctx",
         ]
     ]  # fmt: skip
 

@@ -54,8 +54,11 @@ def build(
     platform: str | None = None,
     run: Run = run_command,
 ) -> None:
-    """`docker build` with Copilot's mapping of `image.build` (file, target, cache, build args)."""
-    cmd = ["docker", "build"]
+    """`docker build` with Copilot's mapping of `image.build` (file, target, cache, build args).
+
+    `--force-rm`: the classic builder keeps the container of a failed RUN step otherwise, one
+    stopped container left on the user's engine per failed deploy."""
+    cmd = ["docker", "build", "--force-rm"]
     for tag in tags:
         cmd += ["-t", tag]
     if dockerfile:

@@ -282,5 +282,6 @@ def testapp_image(say: Progress) -> str:
         cwd=src,
         env={"CGO_ENABLED": "0"},
     )
-    steps.run("testapp-image", ["docker", "build", "--label", label, "-t", TESTAPP_IMAGE, str(ctx)], say)
+    build = ["docker", "build", "--force-rm", "--label", label, "-t", TESTAPP_IMAGE, str(ctx)]
+    steps.run("testapp-image", build, say)
     return TESTAPP_IMAGE
