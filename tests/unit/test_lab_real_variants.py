@@ -440,3 +440,9 @@ def test_exec_failures_say_what_the_command_said() -> None:
     )
     assert kube._why("", "command terminated with exit code 137\n") == "command terminated with exit code 137"
     assert kube._why("", "") == "no output"
+
+
+def test_a_task_is_known_by_the_hostname_the_kubelet_gives_it() -> None:
+    long = "checkout-frontend-" + "a" * 44 + "-7f9c8d6b5-x2x9z"  # the 63rd character is a "-"
+    assert lab10_load_balancing.hostname({"metadata": {"name": long}}) == long[:62]
+    assert lab10_load_balancing.hostname({"metadata": {"name": "web-7f9c-a"}}) == "web-7f9c-a"

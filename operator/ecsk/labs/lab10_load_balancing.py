@@ -226,6 +226,12 @@ def _published_problems(snap: Snapshot) -> list[str]:
     return []
 
 
+def hostname(pod: Obj) -> str:
+    """The hostname the kubelet gives a pod's containers: its name, cut to 63 characters (a DNS
+    label) without a trailing `-` or `.`; the test app answers with it."""
+    return str(pod["metadata"]["name"])[:63].rstrip("-.")
+
+
 Answer = Mapping[str, Any] | str
 """One request's outcome: the test app's JSON, or what went wrong, in words."""
 
@@ -318,7 +324,7 @@ class RealLoadBalancingLab(Lab):
         if port is None:
             return [f"Service {WEB} has no node port yet"]
         url = probes.balancer_url(port)
-        tasks = sorted(p["metadata"]["name"] for p in snap.running_tasks(WEB))
+        tasks = sorted(hostname(p) for p in snap.running_tasks(WEB))
         return traffic_problems(url, send(probes.get, url, REQUESTS_PER_TASK * len(tasks)), tasks)
 
 
