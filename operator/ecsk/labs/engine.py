@@ -63,7 +63,21 @@ class ProbeError(RuntimeError):
 
 Exec = Callable[[str, str, list[str]], str]
 """Runs argv in container (2nd) of pod (1st) of the lab namespace and returns its stdout, or
-raises ProbeError: the one door a real-container check has to the running tasks."""
+raises ProbeError: a real-container check's door into the running tasks."""
+
+
+@dataclass(frozen=True)
+class Probes:
+    """The doors a real-container check has beyond the snapshot (`kube.probes` opens them; unit
+    tests pass stand-ins): a command in a task, and HTTP from the host through the load balancer,
+    as a participant's browser or curl would send it. Each raises ProbeError in plain words."""
+
+    run: Exec
+    balancer_url: Callable[[int], str]
+    """A load-balanced Service's node port -> the URL the host reaches it on (kind publishes a
+    range of node ports on 127.0.0.1)."""
+    get: Callable[[str], str]
+    """One GET on a new connection (as a new client of an ALB): the answer's body."""
 
 
 @dataclass
@@ -216,6 +230,20 @@ def container(name: str, image: str = "public.ecr.aws/nginx/nginx:1.27", **extra
     return {"name": name, "image": image, "essential": True, "cpu": 128, "memoryReservation": 128, **extra}
 
 
+TESTAPP = "ecsk-testapp:latest"
+"""The real-container variants' image: every kind node has it (`ecsk kind up` loads it), and
+nothing can be pulled from a hub here. It answers `GET /` with its hostname (the pod's name) and
+IP, and serves `/file?path=` (GET reads, PUT writes) from its own view of the file system."""
+
+
+def testapp(name: str, port: int, **extra: Any) -> dict[str, Any]:
+    """A test-app container listening on `port` (containers of one task share its network, so
+    each needs its own); `extra` may replace the port mappings (a host port in bridge mode)."""
+    env = [{"name": "CONTAINER_NAME", "value": name}, {"name": "PORT", "value": str(port)}]
+    fields: dict[str, Any] = {"environment": env, "portMappings": [{"containerPort": port}], **extra}
+    return container(name, image=TESTAPP, **fields)
+
+
 @dataclass(frozen=True)
 class StoredValues:
     """SSM parameters and Secrets Manager secrets a reference answer puts through the AWS API
@@ -291,7 +319,7 @@ class Lab:
     def problems(self, snap: Snapshot) -> list[str]:
         raise NotImplementedError
 
-    def live_problems(self, snap: Snapshot, run: Exec) -> list[str]:
+    def live_problems(self, snap: Snapshot, probes: Probes) -> list[str]:
         """What real traffic or files show is still wrong, asked only once `problems` found
         nothing (a real-container variant proves the behaviour, not only the objects)."""
         return []

@@ -22,6 +22,7 @@ from ecsk.labs.engine import (
     LabError,
     Obj,
     ProbeError,
+    Probes,
     Snapshot,
     StoredValues,
 )
@@ -406,13 +407,59 @@ def executor(api: Any, namespace: str) -> Exec:
         except (OSError, subprocess.SubprocessError, RuntimeError) as exc:
             raise ProbeError(f"could not run a command in {pod}/{container}: {exc}") from exc
         if proc.returncode != 0:
-            why = (proc.stderr or proc.stdout).strip().splitlines()
             raise ProbeError(
-                f"`{' '.join(argv)}` failed in {pod}/{container}: {why[-1] if why else 'no output'}"
+                f"`{' '.join(argv)}` failed in {pod}/{container}: {_why(proc.stdout, proc.stderr)}"
             )
         return proc.stdout
 
     return run
+
+
+def _why(stdout: str, stderr: str) -> str:
+    """The last line the command said, stderr first; kubectl's own `command terminated with exit
+    code N` only when the command said nothing (the test app's `get` prints a failed answer's
+    body, e.g. `open /srv/x: no such file or directory`, on stdout)."""
+    for text in (stderr, stdout):
+        said = [line for line in text.strip().splitlines() if not line.startswith("command terminated")]
+        if said:
+            return said[-1].strip()
+    return (stderr.strip().splitlines() or ["no output"])[-1]
+
+
+HTTP_TIMEOUT = 5.0
+
+
+def balancer_url(node_port: int) -> str:
+    """The host's URL of a load-balanced Service (kind's published node ports)."""
+    from ecsk.cluster.kind import cluster
+
+    try:
+        return cluster.load_balancer_url(node_port)
+    except cluster.KindError as exc:
+        raise ProbeError(str(exc)) from exc
+
+
+def http_get(url: str) -> str:
+    """One GET on a new connection; refused, reset, timed out or not 2xx is a ProbeError."""
+    import http.client
+    import urllib.error
+    import urllib.request
+
+    try:
+        with urllib.request.urlopen(url, timeout=HTTP_TIMEOUT) as resp:  # 127.0.0.1: the host's own ports
+            return str(resp.read().decode("utf-8", "replace"))
+    except urllib.error.HTTPError as exc:
+        raise ProbeError(f"{url} answered HTTP {exc.code} {exc.reason}") from exc
+    except urllib.error.URLError as exc:
+        raise ProbeError(f"no answer on {url}: {exc.reason}") from exc
+    except (OSError, http.client.HTTPException) as exc:
+        raise ProbeError(f"no answer on {url}: {exc!r}") from exc
+
+
+def probes(api: Any, namespace: str) -> Probes:
+    """The doors of a real-container check: `kubectl exec` in the lab namespace, and HTTP from
+    the host through the kind cluster's published load balancer ports."""
+    return Probes(run=executor(api, namespace), balancer_url=balancer_url, get=http_get)
 
 
 def hints_shown(api: Any, namespace: str) -> int:

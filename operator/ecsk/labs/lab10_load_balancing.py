@@ -4,15 +4,26 @@ NLB in front of Fargate tasks that each have their own private IP, and a securit
 On the cluster the target groups are TargetGroupBindings (AWS Load Balancer Controller) over a
 Service: `instance` targets (a NodePort standing in for the dynamic host port) for bridge mode,
 `ip` targets (the pod IP, which is what awsvpc gives each task) for Fargate.
+
+The real-container variant (`ecsk lab start 10 --real`, on kind) runs the ALB half with the test
+app on the three EC2 workers: there the operator publishes a load-balanced service as a NodePort
+that kind maps to 127.0.0.1, and the check sends real requests through it and proves that every
+running task answers (kind's Fargate nodes are kwok's and run nothing, so the NLB half, whose
+targets are Fargate tasks, stays on the embedded variant).
 """
 
 from __future__ import annotations
 
+import json
+from collections import Counter
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from ecsk.labs.engine import (
     Lab,
     Obj,
+    ProbeError,
+    Probes,
     Snapshot,
     container,
     ec2_service,
@@ -20,6 +31,7 @@ from ecsk.labs.engine import (
     require,
     spec,
     td_doc,
+    testapp,
 )
 
 WEB, API = "web", "api"
@@ -33,13 +45,19 @@ SG_LABEL = f"sg.ecs.ecsk.io/{SG}"
 ONLY_C5_LARGE = [{"type": "memberOf", "expression": "attribute:ecs.instance-type == c5.large"}]
 
 
-def _web_td(host_port: int) -> Obj:
-    port = {"containerPort": WEB_PORT, "hostPort": host_port, "protocol": "tcp"}
-    body = {
-        "family": WEB,
-        "networkMode": "bridge",
-        "containerDefinitions": [container(WEB, portMappings=[port])],
-    }
+APP_PORT = 8080
+"""The test app's port in the real variant (the container port the ALB targets)."""
+REAL_DESIRED = 4
+"""One more task than kind has workers: a fixed host port leaves one PENDING."""
+REQUESTS_PER_TASK = 10
+"""Requests the real check sends per running task: with random spreading, a task that is a
+target misses all of them with odds under 1 in 10,000 (4 tasks: 4 x (3/4)^40)."""
+
+
+def _web_td(host_port: int, real: bool = False) -> Obj:
+    port = {"containerPort": APP_PORT if real else WEB_PORT, "hostPort": host_port, "protocol": "tcp"}
+    web = testapp(WEB, APP_PORT, portMappings=[port]) if real else container(WEB, portMappings=[port])
+    body = {"family": WEB, "networkMode": "bridge", "containerDefinitions": [web]}
     return td_doc(WEB, body)
 
 
@@ -56,11 +74,14 @@ def _api_td() -> Obj:
     return td_doc(API, body)
 
 
-def _web_service(balanced: bool) -> Obj:
-    extra: dict[str, Any] = {"placementConstraints": ONLY_C5_LARGE}
+def _web_service(balanced: bool, real: bool = False) -> Obj:
+    """The embedded variant keeps `web` on the three c5.large instances; on kind the three workers
+    (one per zone, one of them a c5.large) are the instances."""
+    extra: dict[str, Any] = {} if real else {"placementConstraints": ONLY_C5_LARGE}
     if balanced:
-        extra["loadBalancers"] = [{"targetGroupArn": WEB_TG, "containerName": WEB, "containerPort": WEB_PORT}]
-    return ec2_service(WEB, WEB_DESIRED, **extra)
+        port = APP_PORT if real else WEB_PORT
+        extra["loadBalancers"] = [{"targetGroupArn": WEB_TG, "containerName": WEB, "containerPort": port}]
+    return ec2_service(WEB, REAL_DESIRED if real else WEB_DESIRED, **extra)
 
 
 def _api_service(balanced: bool) -> Obj:
@@ -117,31 +138,42 @@ def _hosts(pods: list[Obj]) -> list[int]:
     ]
 
 
-def _web_problems(snap: Snapshot) -> list[str]:
-    out = []
+def _static_port_problems(snap: Snapshot, port: int) -> list[str]:
     fixed = static_host_ports(spec(snap.get("TaskDefinition", WEB)))
-    if fixed:
-        out.append(
-            f"TaskDefinition web maps container port {WEB_PORT} to the static host port {fixed[0]}: "
-            "one web task per instance; set hostPort 0 (dynamic host port mapping)"
-        )
-    if not _registered(spec(snap.get("ECSService", WEB)), WEB_TG, WEB, WEB_PORT):
-        out.append(
-            f"service web is not registered with the ALB target group web-alb: add loadBalancers "
-            f"[{{targetGroupArn: {WEB_TG}, containerName: web, containerPort: {WEB_PORT}}}]"
-        )
-    else:
-        out += _binding_problems(snap, WEB, "instance", "NodePort")
+    if not fixed:
+        return []
+    return [
+        f"TaskDefinition web maps container port {port} to the static host port {fixed[0]}: "
+        "one web task per instance; set hostPort 0 (dynamic host port mapping)"
+    ]
+
+
+def _registration_problems(snap: Snapshot, port: int) -> list[str]:
+    if _registered(spec(snap.get("ECSService", WEB)), WEB_TG, WEB, port):
+        return []
+    return [
+        f"service web is not registered with the ALB target group web-alb: add loadBalancers "
+        f"[{{targetGroupArn: {WEB_TG}, containerName: web, containerPort: {port}}}]"
+    ]
+
+
+def _web_task_problems(snap: Snapshot, desired: int, instances: str) -> list[str]:
     running = snap.running_tasks(WEB)
     pending = len(snap.pending_tasks(WEB))
-    if len(running) != WEB_DESIRED:
-        out.append(
-            f"{len(running)} of {WEB_DESIRED} web tasks are running ({pending} PENDING): "
-            "the three c5.large instances hold one task each while a host port is fixed"
-        )
-    elif bound := _hosts(running):
-        out.append(f"{len(bound)} running web task(s) still bind a host port: wait for the new revision")
-    return out
+    if len(running) != desired:
+        return [
+            f"{len(running)} of {desired} web tasks are running ({pending} PENDING): "
+            f"{instances} hold one task each while a host port is fixed"
+        ]
+    if bound := _hosts(running):
+        return [f"{len(bound)} running web task(s) still bind a host port: wait for the new revision"]
+    return []
+
+
+def _web_problems(snap: Snapshot) -> list[str]:
+    out = _static_port_problems(snap, WEB_PORT)
+    out += _registration_problems(snap, WEB_PORT) or _binding_problems(snap, WEB, "instance", "NodePort")
+    return out + _web_task_problems(snap, WEB_DESIRED, "the three c5.large instances")
 
 
 def _api_problems(snap: Snapshot) -> list[str]:
@@ -171,6 +203,91 @@ def _api_problems(snap: Snapshot) -> list[str]:
     return out
 
 
+def node_port(service: Obj | None) -> int | None:
+    """The node port of the Service's first port (what kind publishes on 127.0.0.1), or None."""
+    ports = spec(service).get("ports") or [{}]
+    value = ports[0].get("nodePort")
+    return int(value) if value else None
+
+
+def _published_problems(snap: Snapshot) -> list[str]:
+    """What the operator on kind renders from loadBalancers: a NodePort Service (no
+    TargetGroupBinding: kind runs no AWS Load Balancer Controller)."""
+    service = snap.named(snap.services, WEB)
+    if service is None:
+        return [f"no Service {WEB} yet: the operator renders it from loadBalancers"]
+    kind = spec(service).get("type") or "ClusterIP"
+    if kind != "NodePort":
+        return [
+            f"Service {WEB} is of type {kind}, not NodePort: the load balancer cannot reach it from the host"
+        ]
+    if node_port(service) is None:
+        return [f"Service {WEB} has no node port yet"]
+    return []
+
+
+def hostname(pod: Obj) -> str:
+    """The hostname the kubelet gives a pod's containers: its name, cut to 63 characters (a DNS
+    label) without a trailing `-` or `.`; the test app answers with it."""
+    return str(pod["metadata"]["name"])[:63].rstrip("-.")
+
+
+Answer = Mapping[str, Any] | str
+"""One request's outcome: the test app's JSON, or what went wrong, in words."""
+
+
+def ask(get: Callable[[str], str], url: str) -> Answer:
+    """One GET through the load balancer: the answering task's identity, or why there is none."""
+    try:
+        body = get(url)
+    except ProbeError as exc:
+        return str(exc)
+    try:
+        doc = json.loads(body)
+    except ValueError:
+        doc = None
+    if not isinstance(doc, dict) or not doc.get("hostname"):
+        return f"{url} answered {body[:80]!r}, not the test app's JSON with a hostname"
+    return doc
+
+
+def send(get: Callable[[str], str], url: str, count: int) -> list[Answer]:
+    """Up to `count` requests, each on a new connection; the first failure ends the run (a refused
+    or silent port would otherwise cost a timeout per request)."""
+    answers: list[Answer] = []
+    for _ in range(count):
+        answers.append(ask(get, url))
+        if isinstance(answers[-1], str):
+            break
+    return answers
+
+
+def traffic_problems(url: str, answers: Sequence[Answer], tasks: Sequence[str]) -> list[str]:
+    """What the requests show against the running tasks (pod names, which the test app reports
+    as its hostname): every request answered, every task answering, no one else answering."""
+    failed = [a for a in answers if isinstance(a, str)]
+    served = [a for a in answers if not isinstance(a, str)]
+    if not served:
+        return [failed[0] if failed else f"no request was sent to {url}: no {WEB} task is running"]
+    out = []
+    if failed:
+        out.append(f"{len(failed)} of {len(answers)} requests failed: {failed[0]}")
+    by_host = Counter(str(a["hostname"]) for a in served)
+    strangers = sorted(set(by_host) - set(tasks))
+    if strangers:
+        out.append(
+            f"{sum(by_host[h] for h in strangers)} of {len(served)} requests were answered by "
+            f"{', '.join(strangers)}, not a running {WEB} task: an old task still draining? check again"
+        )
+    silent = [t for t in tasks if t not in by_host]
+    if silent:
+        out.append(
+            f"{len(served)} requests were answered by {len(tasks) - len(silent)} of {len(tasks)} tasks; "
+            f"never by {', '.join(silent)}: a new target takes a few seconds to be registered, check again"
+        )
+    return out
+
+
 class LoadBalancingLab(Lab):
     def starting_objects(self) -> list[Obj]:
         return [_web_td(WEB_PORT), _web_service(False), _api_td(), _api_service(False)]
@@ -185,6 +302,48 @@ class LoadBalancingLab(Lab):
         return _web_problems(snap) + _api_problems(snap)
 
 
+class RealLoadBalancingLab(Lab):
+    """The ALB half with the test app in real containers on kind's three EC2 workers, and real
+    requests from the host through the load balancer's published port."""
+
+    def starting_objects(self) -> list[Obj]:
+        return [_web_td(APP_PORT, real=True), _web_service(False, real=True)]
+
+    def solution_objects(self, snap: Snapshot) -> list[Obj]:
+        return [_web_td(0, real=True), _web_service(True, real=True)]
+
+    def problems(self, snap: Snapshot) -> list[str]:
+        if blocked := require(snap, self.number, ("TaskDefinition", WEB), ("ECSService", WEB)):
+            return blocked
+        out = _static_port_problems(snap, APP_PORT)
+        out += _registration_problems(snap, APP_PORT) or _published_problems(snap)
+        return out + _web_task_problems(snap, REAL_DESIRED, "the three kind workers")
+
+    def live_problems(self, snap: Snapshot, probes: Probes) -> list[str]:
+        port = node_port(snap.named(snap.services, WEB))
+        if port is None:
+            return [f"Service {WEB} has no node port yet"]
+        url = probes.balancer_url(port)
+        tasks = sorted(hostname(p) for p in snap.running_tasks(WEB))
+        return traffic_problems(url, send(probes.get, url, REQUESTS_PER_TASK * len(tasks)), tasks)
+
+
+ALB_HINTS = (
+    "A static hostPort can be bound once per instance; hostPort 0 lets Docker pick one per task.",
+    "The target group is attached in the service (loadBalancers), not in the task definition.",
+)
+_REAL_STEPS = (
+    "The ALB half of the lab with the test app in real containers on kind's three EC2 workers "
+    "(kind's Fargate nodes are simulated and run nothing, so the NLB half stays embedded).",
+    "See the PENDING task: kubectl -n {ns} get pods -o wide   (4 tasks, 3 workers, a fixed host port)",
+    f"kubectl -n {{ns}} edit taskdefinition web: "
+    f"portMappings: [{{{{containerPort: {APP_PORT}, hostPort: 0}}}}]",
+    f"kubectl -n {{ns}} edit ecsservice web: loadBalancers: [{{{{targetGroupArn: {WEB_TG}, "
+    f"containerName: web, containerPort: {APP_PORT}}}}}]",
+    "The load balancer as the host sees it: kubectl -n {ns} get service web   "
+    "(URL: http://127.0.0.1:<LB base port + nodePort - 30080>/, `ecsk kind status` prints the base)",
+    "  for i in $(seq 12); do curl -s URL; echo; done   (each answer names the task: hostname, ip)",
+)
 LAB = LoadBalancingLab(
     number=10,
     slug="load-balancing",
@@ -212,9 +371,31 @@ LAB = LoadBalancingLab(
         "networkpolicies -o wide; kubectl -n {ns} get pods -o wide  (one IP per api task)",
     ),
     hints=(
-        "A static hostPort can be bound once per instance; hostPort 0 lets Docker pick one per task.",
-        "The target group is attached in the service (loadBalancers), not in the task definition.",
+        *ALB_HINTS,
         "Fargate tasks use awsvpc: each task has its own ENI and private IP, so the NLB targets IPs; "
         "security groups go in networkConfiguration.awsvpcConfiguration.securityGroups.",
+    ),
+    real=RealLoadBalancingLab(
+        number=10,
+        slug="load-balancing",
+        runs_on=(
+            "kind, real containers (ecsk-testapp on the EC2 workers): the check sends requests "
+            "through the load balancer's published port and needs an answer from every task"
+        ),
+        title="Load balancing: ALB with dynamic host ports (real containers)",
+        topic="ECS load balancer integrations (ALB), dynamic host port mapping",
+        goal=(
+            f"`web` (bridge mode, EC2, {REAL_DESIRED} tasks of the test app) binds the static host port "
+            f"{APP_PORT}, so only one task fits per instance and kind has three. Make its host port "
+            "dynamic and put it behind the ALB target group web-alb, so requests from the host "
+            "through the load balancer are answered by every task."
+        ),
+        steps=_REAL_STEPS,
+        hints=(
+            *ALB_HINTS,
+            f"The check sends {REQUESTS_PER_TASK} requests per running task through the load "
+            "balancer (each on a new connection) and needs every task among the answers: the test "
+            "app answers with its hostname, the task's pod name.",
+        ),
     ),
 )

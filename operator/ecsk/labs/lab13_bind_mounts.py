@@ -21,6 +21,7 @@ from ecsk.labs.engine import (
     Lab,
     Obj,
     ProbeError,
+    Probes,
     Snapshot,
     container,
     ec2_service,
@@ -29,6 +30,7 @@ from ecsk.labs.engine import (
     spec,
     td_container,
     td_doc,
+    testapp,
 )
 
 NAME = "frontend"
@@ -39,22 +41,14 @@ DESIRED = 2
 STORAGE_GIB = 50
 FLUENT_BIT = "public.ecr.aws/aws-observability/aws-for-fluent-bit:stable"
 GIB = 1024**3
-TESTAPP = "ecsk-testapp:latest"
-"""The image every kind node has (`ecsk kind up` loads it): nothing can be pulled here."""
 WEB_PORT, SIDECAR_PORT = 8080, 8081
 PROBE_FILE = f"{LOG_DIR}/ecsk-lab-check.log"
 
 
-def _testapp(name: str, port: int, **extra: Any) -> dict[str, Any]:
-    """A test-app container serving /file on `port` (both containers share the task's network)."""
-    env = [{"name": "CONTAINER_NAME", "value": name}, {"name": "PORT", "value": str(port)}]
-    return container(name, image=TESTAPP, environment=env, portMappings=[{"containerPort": port}], **extra)
-
-
 def _td(solved: bool, real: bool = False) -> Obj:
-    web = _testapp(WEB, WEB_PORT) if real else container(WEB)
+    web = testapp(WEB, WEB_PORT) if real else container(WEB)
     sidecar = (
-        _testapp(SIDECAR, SIDECAR_PORT, essential=False)
+        testapp(SIDECAR, SIDECAR_PORT, essential=False)
         if real
         else container(SIDECAR, image=FLUENT_BIT, essential=False)
     )
@@ -193,10 +187,10 @@ class RealBindMountsLab(BindMountsLab):
     def solution_objects(self, snap: Snapshot) -> list[Obj]:
         return [_td(solved=True, real=True)]
 
-    def live_problems(self, snap: Snapshot, run: Exec) -> list[str]:
+    def live_problems(self, snap: Snapshot, probes: Probes) -> list[str]:
         out: list[str] = []
         for pod in snap.running_tasks(NAME):
-            out += file_problems(run, pod["metadata"]["name"])
+            out += file_problems(probes.run, pod["metadata"]["name"])
         return out
 
 

@@ -80,7 +80,7 @@ def check(api: Any, lab: Lab) -> Outcome:
     problems = lab.problems(snap)
     if not problems:
         try:
-            problems = lab.live_problems(snap, kube.executor(api, ns))
+            problems = lab.live_problems(snap, kube.probes(api, ns))
         except ProbeError as exc:
             problems = [str(exc)]
     if not problems:

@@ -74,11 +74,9 @@ def test_url_serves_from_the_host_and_concurrency_scales_instances(
     kubectl(kubeconfig, "-n", namespace, "apply", "-f", "-", stdin=yaml.safe_dump(_service("kind-web")))
     st = wait_for(lambda: (s := _status(api, namespace, "kind-web")).get("Status") == "RUNNING" and s, 240,
                   what="RUNNING with a ready instance")  # fmt: skip
-    ports = cluster.published_load_balancer_ports()
-    assert ports is not None, "the kind cluster's state has no load balancer ports: run `ecsk kind up`"
     svc = pykube.Service.objects(api, namespace=namespace).get(name="kind-web").obj
     assert svc["spec"]["type"] == "NodePort"
-    url = f"http://127.0.0.1:{ports.host_port(svc['spec']['ports'][0]['nodePort'])}/"
+    url = cluster.load_balancer_url(svc["spec"]["ports"][0]["nodePort"])
     answer = wait_for(lambda: _get(url, st["ServiceUrl"]), 90, what=f"{st['ServiceUrl']} answering on {url}")
     assert answer["revision"] == "ar1"  # the service's RuntimeEnvironmentVariables
     assert answer["hostname"].startswith("kind-web-")  # an instance of the service answered
@@ -141,9 +139,7 @@ def test_source_deploy_builds_pushes_and_the_nodes_pull_and_serve_it(
         pulled = pod["status"]["containerStatuses"][0]["imageID"]
         assert f"/{name}@sha256:" in pulled, pulled  # pulled from the registry, not preloaded
         svc = pykube.Service.objects(api, namespace="default").get(name=name).obj
-        ports = cluster.published_load_balancer_ports()
-        assert ports is not None
-        url = f"http://127.0.0.1:{ports.host_port(svc['spec']['ports'][0]['nodePort'])}/"
+        url = cluster.load_balancer_url(svc["spec"]["ports"][0]["nodePort"])
         answer = wait_for(lambda: _get(url, described["ServiceUrl"]), 90, what=f"{url} answering")
         assert answer["revision"] == revision  # the ENV of the Dockerfile this test wrote
     finally:

@@ -47,15 +47,13 @@ def _load_balanced(name: str, family: str, desired: int) -> dict[str, Any]:
 
 
 def _host_url(api: pykube.HTTPClient, ns: str, name: str) -> str:
-    ports = cluster.published_load_balancer_ports()
-    assert ports is not None, "the kind cluster's state has no load balancer ports: run `ecsk kind up`"
     svc = wait_for(
         lambda: (s := pykube.Service.objects(api, namespace=ns).get_or_none(name=name)) and s.obj,
         60,
         what=f"Service {name}",
     )
     assert svc["spec"]["type"] == "NodePort"
-    return f"http://127.0.0.1:{ports.host_port(svc['spec']['ports'][0]['nodePort'])}/"
+    return cluster.load_balancer_url(svc["spec"]["ports"][0]["nodePort"])
 
 
 def _get(url: str) -> dict[str, Any]:

@@ -146,6 +146,21 @@ def published_load_balancer_ports() -> config.LoadBalancerPorts | None:
     return config.LoadBalancerPorts(int(lb["hostBase"]), int(lb["count"])) if lb else None
 
 
+def load_balancer_url(node_port: int) -> str:
+    """`http://127.0.0.1:<host port>/`: where the host reaches a load-balanced Service of this
+    cluster (its node port, published by `up`), as a client reaches an ALB's listener."""
+    ports = published_load_balancer_ports()
+    if ports is None:
+        raise KindError(
+            f"kind cluster {name()} has published no load balancer ports ({state_file()} has none): "
+            "run `ecsk kind up`, and set ECSK_KIND_CLUSTER when the cluster is not the default one"
+        )
+    try:
+        return f"http://127.0.0.1:{ports.host_port(node_port)}/"
+    except ValueError as exc:
+        raise KindError(f"kind cluster {name()}: {exc}") from exc
+
+
 def _busy_host_ports(ports: config.LoadBalancerPorts) -> list[int]:
     """Host ports of the range something already listens on (kind would fail half-way)."""
     busy = []
