@@ -282,6 +282,5 @@ def testapp_image(say: Progress) -> str:
         cwd=src,
         env={"CGO_ENABLED": "0"},
     )
-    build = ["docker", "build", "--force-rm", "--label", label, "-t", TESTAPP_IMAGE, str(ctx)]
-    steps.run("testapp-image", build, say)
+    steps.docker_build("testapp-image", TESTAPP_IMAGE, ctx, say, label=label)
     return TESTAPP_IMAGE

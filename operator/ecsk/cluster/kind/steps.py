@@ -131,8 +131,15 @@ def image_exists(ref: str) -> bool:
 
 
 def docker_build(
-    step: str, tag: str, context: Path, say: Progress, build_args: dict[str, str] | None = None
+    step: str,
+    tag: str,
+    context: Path,
+    say: Progress,
+    build_args: dict[str, str] | None = None,
+    label: str | None = None,
 ) -> None:
-    """`docker build` with the legacy builder's plain output into the step log."""
+    """`docker build` with the legacy builder's plain output into the step log; `label`
+    (`key=value`) marks the image with the version it was built from."""
     args = [f"--build-arg={k}={v}" for k, v in (build_args or {}).items()]
+    args += [f"--label={label}"] if label else []
     run(step, ["docker", "build", "--force-rm", "--network=host", "-t", tag, *args, str(context)], say)
