@@ -29,6 +29,8 @@ from botocore.exceptions import ClientError
 from kubectl import kubectl
 from kubetest import wait_for
 
+from ecsk.cluster import paths, registry
+
 pytestmark = pytest.mark.integration
 
 CR = "ecs.ecsk.io/v1alpha1"
@@ -262,8 +264,9 @@ def apprunner(operator_ns: str, kubeconfig: str, tmp_path_factory: pytest.TempPa
     args = [sys.executable, "-m", "ecsk.cli.main", "api", "serve", "--port", str(port), "-n", operator_ns]
     args += ["--region", REGION, "--account", ACCOUNT]
     # ECR on the cluster's registry, through a front door of this namespace's own (source deploys)
-    args += ["--registry-url", "http://127.0.0.1:4597", "--registry-port", str(door)]
-    args += ["--registry-storage", str(Path.home() / ".cache/ecsk/registry/data")]
+    # (the cluster's registry as `ecsk cluster up` started it: its port and $ECSK_HOME storage)
+    args += ["--registry-url", registry.url(), "--registry-port", str(door)]
+    args += ["--registry-storage", str(registry.storage_dir(paths.home()))]
     env = dict(os.environ, KUBECONFIG=kubeconfig, PYTHONPATH=str(ROOT / "operator"))
     with open(log, "ab") as out:
         proc = subprocess.Popen(args, stdout=out, stderr=subprocess.STDOUT, env=env)
