@@ -32,6 +32,8 @@ from benchlib import (
     namespace,
     proc_stats,
     refuse_beside_an_operator,
+    request_delta,
+    request_table,
     require_quiet,
     start_operator,
     stop_process,
@@ -67,35 +69,54 @@ def main() -> int:
     op = None
     names = [f"svc-{i:04d}" for i in range(args.services)]
     direct_ns = f"bench-scale-direct-{int(time.time()) % 100000}"
+    direct_requests: dict[tuple[str, str, str], int] = {}
     try:
         direct = None
         if not args.no_direct:
             namespace(c, direct_ns)
             phases = PhaseRecorder(c.api, direct_ns, args.services, total)
+            before = c.apiserver_requests()
             took = _apply_and_wait(
-                c, direct_ns, direct_objects(names, args.tasks, direct_ns), total, args.timeout
+                c, direct_ns, direct_objects(names, args.tasks, direct_ns), total, args.timeout, phases
             )
             if took is None:
                 return 1
             direct = took
+            direct_requests = request_delta(before, c.apiserver_requests())
             print(
                 f"direct Deployments: all {total} tasks RUNNING in {took:.1f}s ({total / took:.0f} tasks/s)"
             )
             print(f"  phases: {PhaseRecorder.line(phases.stop())}")
+            print(
+                f"  API requests (every client): {sum(direct_requests.values())}:"
+                f" {request_table(direct_requests)}"
+            )
             delete_namespace(c, direct_ns)
         namespace(c, ns)
         op = start_operator(kubeconfig, ns, args.resync, "scale-bench-operator.log")
         cpu0, _ = proc_stats(op.pid)
         phases = PhaseRecorder(c.api, ns, args.services, total)
-        converge = _apply_and_wait(c, ns, custom_resources(names, args.tasks), total, args.timeout)
+        before = c.apiserver_requests()
+        converge = _apply_and_wait(c, ns, custom_resources(names, args.tasks), total, args.timeout, phases)
         if converge is None:
+            print(f"  phases so far: {PhaseRecorder.line(phases.stop())}")
+            cpu1, rss = proc_stats(op.pid)
+            print(f"operator:           peak RSS {rss:.0f} MiB, CPU {cpu1 - cpu0:.0f}s")
             return 1
         cpu1, rss = proc_stats(op.pid)
+        ecsk_requests = request_delta(before, c.apiserver_requests())
         print(
             f"through ecsk:       all {total} tasks RUNNING in {converge:.1f}s"
             f" ({total / converge:.0f} tasks/s)"
         )
         print(f"  phases: {PhaseRecorder.line(phases.stop())}")
+        print(f"  API requests (every client): {sum(ecsk_requests.values())}: {request_table(ecsk_requests)}")
+        if direct is not None:
+            extra = {k: v - direct_requests.get(k, 0) for k, v in ecsk_requests.items()}
+            print(
+                "  more than direct (the operator's share):"
+                f" {request_table({k: v for k, v in extra.items() if v > 0})}"
+            )
         if direct is not None:
             mark = "" if quiet else "  [BUSY MACHINE: not a result]"
             print(f"ratio ecsk/direct:  {converge / direct:.2f} (one round at this scale){mark}")
@@ -113,17 +134,18 @@ def main() -> int:
 
 
 def _apply_and_wait(
-    c: Cluster, ns: str, objects: list[dict[str, Any]], total: int, timeout: float
+    c: Cluster, ns: str, objects: list[dict[str, Any]], total: int, timeout: float, phases: PhaseRecorder
 ) -> float | None:
     """Apply `objects` in chunks (each request stays small) and wait until `total` pods run;
-    seconds from the first apply, or None (said) when it did not converge in time."""
+    seconds from the first apply, or None (said) when it did not converge in time. The running
+    count comes from the phase recorder's pod watch, not from a LIST of every pod per poll."""
     started = time.monotonic()
     for i in range(0, len(objects), 200):
         chunk = {"apiVersion": "v1", "kind": "List", "items": objects[i : i + 200]}
         c.kubectl(
             "apply", "--server-side", "--field-manager", "bench", "-n", ns, "-f", "-", stdin=json.dumps(chunk)
         )
-    return c.poll_running(ns, total, started, timeout, poll=2.0, progress=True)
+    return c.poll_running(ns, total, started, timeout, poll=0.5, progress=True, count=phases.running_count)
 
 
 if __name__ == "__main__":

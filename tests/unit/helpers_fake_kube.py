@@ -24,23 +24,26 @@ def merge(target: dict[str, Any], patch: Mapping[str, Any]) -> dict[str, Any]:
     return target
 
 
+def _selected(obj: Mapping[str, Any], selector: str | None) -> bool:
+    """Equality-based label selectors (`k=v`, `k!=v`, `k`), as the API server applies them."""
+    labels = (obj.get("metadata") or {}).get("labels") or {}
+    for term in filter(None, (selector or "").split(",")):
+        if "!=" in term:
+            key, value = term.split("!=", 1)
+            if labels.get(key) == value:
+                return False
+        elif "=" in term:
+            key, value = term.split("=", 1)
+            if labels.get(key) != value:
+                return False
+        elif term not in labels:
+            return False
+    return True
+
+
 class _Core:
     def __init__(self, kube: FakeKube) -> None:
         self.kube = kube
-
-    def _pods(self, namespace: str | None, field_selector: str) -> dict[str, Any]:
-        pods = [
-            p for (kind, ns, _), p in self.kube.objects.items() if kind == "Pod" and namespace in (None, ns)
-        ]
-        if field_selector == "spec.nodeName=":
-            pods = [p for p in pods if not (p.get("spec") or {}).get("nodeName")]
-        return {"items": copy.deepcopy(pods)}
-
-    def list_pod_for_all_namespaces(self, field_selector: str = "") -> dict[str, Any]:
-        return self._pods(None, field_selector)
-
-    def list_namespaced_pod(self, namespace: str, field_selector: str = "") -> dict[str, Any]:
-        return self._pods(namespace, field_selector)
 
     def create_namespaced_binding(self, namespace: str, body: Any, **_: Any) -> None:
         name = body.metadata.name
@@ -76,14 +79,22 @@ class FakeKube:
         self.objects[(obj["kind"], meta.get("namespace", ""), meta["name"])] = obj
 
     def list(
-        self, api_version: str, kind: str, namespace: str | None = None, label_selector: str | None = None
+        self,
+        api_version: str,
+        kind: str,
+        namespace: str | None = None,
+        label_selector: str | None = None,
+        field_selector: str | None = None,
     ) -> list[dict[str, Any]]:
         if api_version.startswith("ecs.ecsk.io") and kind not in self.served:
             raise KindNotServed(f"{kind} not served")
         return [
             copy.deepcopy(o)
             for (k, ns, _), o in self.objects.items()
-            if k == kind and (namespace is None or ns == namespace)
+            if k == kind
+            and (namespace is None or ns == namespace)
+            and (field_selector != "spec.nodeName=" or not (o.get("spec") or {}).get("nodeName"))
+            and _selected(o, label_selector)
         ]
 
     def get(

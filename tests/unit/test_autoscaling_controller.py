@@ -162,12 +162,15 @@ def test_an_invalid_policy_is_refused_with_one_warning_naming_the_field() -> Non
 
 
 def test_service_load_is_copied_to_its_tasks() -> None:
-    pod = {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "web-1", "namespace": NS}}
-    kube = Kube(svc(1, **{"ecs.ecsk.io/usage-cpu-percent": "90"}), target(), pod)
+    meta = {"name": "web-1", "namespace": NS, "labels": {"ecs.ecsk.io/service": "web"}}
+    other = {"name": "api-1", "namespace": NS, "labels": {"ecs.ecsk.io/service": "api"}}
+    pod = {"apiVersion": "v1", "kind": "Pod", "metadata": meta}
+    kube = Kube(svc(1, **{"ecs.ecsk.io/usage-cpu-percent": "90"}), target(), pod, {**pod, "metadata": other})
     autoscaling.reconcile_target(Rt(kube), kube.get("", "ScalableTarget", "web", NS) or {})
     assert kube.objects[("Pod", NS, "web-1")]["metadata"]["annotations"] == {
         "ecs.ecsk.io/usage-cpu-percent": "90"
     }
+    assert "annotations" not in kube.objects[("Pod", NS, "api-1")]["metadata"], "another service's task"
 
 
 def test_load_annotations() -> None:

@@ -110,3 +110,38 @@ def test_pods_deleted_after_their_service_are_not_kept() -> None:
     for i in range(5):
         rt.child_changed(service_pod(f"web-{i}"), "DELETED")
     assert rt._gone_pods == {}
+
+
+def test_a_pod_event_wakes_the_service_its_label_names() -> None:
+    """Found through the label index: the service whose serviceName the pod's label carries, the
+    new name after a rename, nothing once the service is deleted."""
+    rt = OperatorRuntime(OperatorConfig(coalesce_seconds=0.0))
+    other = {**svc(1), "metadata": {**svc(1)["metadata"], "name": "api"}, "spec": {"serviceName": "api"}}
+    rt.observe("ECSService", "ADDED", svc(1))
+    rt.observe("ECSService", "ADDED", other)
+    while len(rt.queue):
+        key = rt.queue.get()
+        assert key is not None
+        rt.queue.done(key)
+    rt.child_changed(service_pod("web-a"), "MODIFIED")
+    assert rt.queue.get() == ("ECSService", "shop", "web")
+    rt.queue.done(("ECSService", "shop", "web"))
+    renamed = svc(2, generation=2)
+    renamed["spec"]["serviceName"] = "web2"
+    rt.observe("ECSService", "MODIFIED", renamed)
+    rt.queue.done(rt.queue.get())  # type: ignore[arg-type]
+    rt.child_changed(service_pod("web-b"), "MODIFIED")  # labelled for the old name: nobody
+    assert len(rt.queue) == 0
+    rt.observe("ECSService", "DELETED", svc(3))
+    assert rt._by_label == {("shop", "api"): {("ECSService", "shop", "api")}}
+
+
+def test_a_spec_no_pass_has_seen_goes_before_status_catch_up() -> None:
+    rt = OperatorRuntime(OperatorConfig())
+    settled = svc(1)
+    settled["status"] = {"observedGeneration": 1}
+    rt.observe("ECSService", "ADDED", settled)
+    fresh = {**svc(2), "metadata": {**svc(2)["metadata"], "name": "new"}}
+    rt.observe("ECSService", "ADDED", fresh)  # no status yet: urgent
+    assert rt.queue.get() == ("ECSService", "shop", "new")
+    assert rt.queue.get() == ("ECSService", "shop", "web")

@@ -90,3 +90,31 @@ def test_an_earlier_timer_still_wins_over_a_pending_later_one() -> None:
     q.add_after("svc", 0.05)
     assert q.get() == "svc"
     assert time.monotonic() - started < 1.0
+
+
+def test_urgent_keys_run_before_queued_ones() -> None:
+    """A new service's first pass goes before the periodic passes of services already rolling out."""
+    q: WorkQueue[str] = WorkQueue()
+    for key in ("old-1", "old-2"):
+        q.add(key)
+    q.add("new", urgent=True)
+    assert drain(q, 0.2) == ["new", "old-1", "old-2"]
+
+
+def test_a_queued_key_made_urgent_runs_once_and_first() -> None:
+    q: WorkQueue[str] = WorkQueue()
+    q.add("a")
+    q.add("b")
+    q.add("b", urgent=True)
+    assert drain(q, 0.2) == ["b", "a"]
+
+
+def test_a_key_made_urgent_while_processing_runs_first_after_done() -> None:
+    q: WorkQueue[str] = WorkQueue()
+    q.add("a")
+    assert q.get() == "a"
+    q.add("other")
+    q.add("a", urgent=True)
+    assert len(q) == 1  # "other"; "a" is still being reconciled
+    q.done("a")
+    assert drain(q, 0.2) == ["a", "other"]

@@ -27,7 +27,17 @@ from typing import Any
 from kubernetes import client as k8s_client
 from kubernetes.client.exceptions import ApiException
 
-from ecsk.controller.capacity.launch import Group, alive, group_of, labels, list_custom, list_pods, owners
+from ecsk.controller.capacity.launch import (
+    Group,
+    alive,
+    group_of,
+    labels,
+    list_custom,
+    list_pods,
+    owners,
+    pending,
+    pending_pods,
+)
 from ecsk.controller.kube import inventory
 from ecsk.controller.kube.client import KubeError
 from ecsk.controller.runtime.polling import PollingController
@@ -52,7 +62,7 @@ class FargateController(PollingController):
     # --- reads -------------------------------------------------------------------------------
 
     def _pending_pods(self) -> list[dict[str, Any]]:
-        return list_pods(self.kube, self.namespaces, field_selector="spec.nodeName=")
+        return pending_pods(self.kube, self.namespaces)
 
     def _nodes(self) -> tuple[list[dict[str, Any]], list[str]]:
         """Fargate nodes, and the zones the cluster's other nodes are in (where subnets exist)."""
@@ -142,7 +152,7 @@ class FargateController(PollingController):
                 provider = "FARGATE_SPOT" if fg.capacity_type(pod) == "SPOT" else "FARGATE"
             meta = pod["metadata"]
             patch = {"metadata": {"labels": {PROVIDER_LABEL: provider}}}
-            self.kube.merge_patch("v1", "Pod", meta["name"], meta["namespace"], patch)
+            pending.remember(self.kube.merge_patch("v1", "Pod", meta["name"], meta["namespace"], patch))
             meta.setdefault("labels", {})[PROVIDER_LABEL] = provider
             counts[group][provider] += 1
 
@@ -177,9 +187,10 @@ class FargateController(PollingController):
         name = node["metadata"]["name"]
         gated = any(g.get("name") == fg.GATE for g in pod["spec"].get("schedulingGates") or ())
         if gated:
-            self.kube.merge_patch(
+            out = self.kube.merge_patch(
                 "v1", "Pod", meta["name"], meta["namespace"], fg.pin_patch(pod, name, sizing.size, profile)
             )
+            pending.remember(out)  # the gate is lifted: the next pass must not pin it again
         else:
             patch = fg.pin_patch(pod, name, sizing.size, profile)
             self.kube.merge_patch(

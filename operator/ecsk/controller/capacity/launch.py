@@ -7,19 +7,21 @@ namespaces of a namespaced operator.
 
 from __future__ import annotations
 
+import copy
+import threading
 import time
 import weakref
 from collections.abc import Mapping
 from typing import Any, TypeVar
 
-from kubernetes.client.exceptions import ApiException
 from pydantic import BaseModel
 
-from ecsk.controller.kube.client import API_VERSION, Kube, KubeError
+from ecsk.controller.kube.client import API_VERSION, Kube, KubeError, resource_version
+from ecsk.core.capacity.fargate import FARGATE_SCHEDULER
 from ecsk.core.capacity.validation import validate_cluster
 from ecsk.core.models.errors import errors_of
 from ecsk.core.models.placement import CapacityProviderStrategyItem
-from ecsk.core.translate.names import LABEL_SERVICE, label_value
+from ecsk.core.translate.names import LABEL_SERVICE, MANAGED_BY, label_value
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -38,16 +40,111 @@ def labels(obj: Mapping[str, Any]) -> dict[str, str]:
 
 
 def list_pods(kube: Kube, namespaces: list[str] | None, field_selector: str = "") -> list[dict[str, Any]]:
-    """Pods as plain dicts (with apiVersion/kind, so Events can point at them)."""
-    try:
-        if namespaces is None:
-            results = [kube.core.list_pod_for_all_namespaces(field_selector=field_selector)]
-        else:
-            results = [kube.core.list_namespaced_pod(ns, field_selector=field_selector) for ns in namespaces]
-    except ApiException as exc:
-        raise KubeError(f"list pods: {exc.reason}", exc.status) from exc
-    items = [i for r in results for i in kube.api_client.sanitize_for_serialization(r).get("items") or []]
+    """Pods as plain dicts (with apiVersion/kind, so Events can point at them).
+
+    Raw JSON (`Kube.list`): the typed client built a V1Pod per pod and converted it back, and
+    both polling loops list the pending pods every second (9% of the operator's CPU while
+    10,000 tasks started, bench/scale_bench.py)."""
+    items = [
+        p
+        for ns in scopes(namespaces)
+        for p in kube.list("v1", "Pod", ns, field_selector=field_selector or None)
+    ]
     return [dict(p, apiVersion="v1", kind="Pod") for p in items]
+
+
+class PendingIndex:
+    """ecsk's own pods that wait on a scheduling gate or on the fargate-scheduler, fed by the
+    operator's pod watch (`observe`) and by the controllers' own pod patches (`remember`).
+
+    Both launch-type loops look at the pending pods every second. Listing them from the API
+    decoded every unscheduled task in the cluster each time: while 10,000 tasks started that was
+    30% of the operator's CPU (bench/scale_bench.py), though only gated ones concern the loops.
+    With the index a pass lists only the pending pods that are not ours (few, usually none) and
+    takes ours from memory. Until the watch has delivered a pod, or when the operator's watch
+    is not there (a loop run on its own), the loops list every pending pod as before."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._pods: dict[str, dict[str, Any]] = {}
+        self._floor: dict[str, int] = {}
+        """uid -> resourceVersion of our own write that took the pod out: an older watch event,
+        still showing the gate, must not put it back (the next pass would act on it twice)."""
+        self._fed = threading.Event()
+
+    @staticmethod
+    def _waits(pod: Mapping[str, Any]) -> bool:
+        spec = pod.get("spec") or {}
+        if spec.get("nodeName") or (pod.get("metadata") or {}).get("deletionTimestamp"):
+            return False
+        return bool(spec.get("schedulingGates")) or spec.get("schedulerName") == FARGATE_SCHEDULER
+
+    def observe(self, event_type: str | None, body: Mapping[str, Any], *, own: bool = False) -> None:
+        meta = body.get("metadata") or {}
+        uid = str(meta.get("uid", ""))
+        version = resource_version(body)
+        with self._lock:
+            if not own:
+                self._fed.set()
+            floor = self._floor.get(uid)
+            if floor is not None:
+                if version < floor and event_type != "DELETED":
+                    return
+                del self._floor[uid]
+            old = self._pods.get(uid)
+            if old is not None and resource_version(old) > version and event_type != "DELETED":
+                return
+            if event_type != "DELETED" and self._waits(body):
+                self._pods[uid] = {
+                    **{k: v for k, v in body.items() if k != "metadata"},
+                    "metadata": {k: v for k, v in meta.items() if k != "managedFields"},
+                    "apiVersion": "v1",
+                    "kind": "Pod",
+                }
+            else:
+                self._pods.pop(uid, None)
+                if own and event_type != "DELETED":
+                    self._floor[uid] = version
+
+    def remember(self, body: Mapping[str, Any]) -> None:
+        """A pod as one of our patches left it (newer than any event the watch has delivered)."""
+        self.observe("MODIFIED", body, own=True)
+
+    def fed(self) -> bool:
+        return self._fed.is_set()
+
+    def pods(self, namespaces: list[str] | None) -> list[dict[str, Any]]:
+        with self._lock:
+            return [
+                copy.deepcopy(p)
+                for p in self._pods.values()
+                if namespaces is None or p["metadata"].get("namespace") in namespaces
+            ]
+
+    def reset(self) -> None:
+        with self._lock:
+            self._pods.clear()
+            self._floor.clear()
+        self._fed.clear()
+
+
+pending = PendingIndex()
+"""The process's index (the operator's pod watch feeds it; see `operator.build_registry`)."""
+
+
+def pending_pods(kube: Kube, namespaces: list[str] | None) -> list[dict[str, Any]]:
+    """Unscheduled pods the launch-type loops may act on: every pending pod that is not ours,
+    and ours that wait on a gate or the fargate-scheduler (`PendingIndex`)."""
+    if not pending.fed():
+        return list_pods(kube, namespaces, field_selector="spec.nodeName=")
+    others = [
+        dict(p, apiVersion="v1", kind="Pod")
+        for ns in scopes(namespaces)
+        for p in kube.list(
+            "v1", "Pod", ns, label_selector=f"{MANAGED_BY}!=ecsk", field_selector="spec.nodeName="
+        )
+    ]
+    return others + pending.pods(namespaces)
 
 
 _MISSING: weakref.WeakKeyDictionary[Kube, dict[str, float]] = weakref.WeakKeyDictionary()

@@ -110,9 +110,7 @@ class CapacityController(PollingController):
         providers = self.providers()
         # Without providers only gated tasks matter (to report them): pending pods suffice, and
         # with none of those this pass costs two small lists, whatever the cluster's size.
-        pods = (
-            self._all_pods() if providers else launch.list_pods(self.kube, self.namespaces, "spec.nodeName=")
-        )
+        pods = self._all_pods() if providers else launch.pending_pods(self.kube, self.namespaces)
         if not providers and not any(_gated(p) for p in pods):
             return
         owners = launch.owners(self.kube, self.namespaces)
@@ -174,7 +172,9 @@ class CapacityController(PollingController):
                 },
             }
             try:
-                self.kube.merge_patch("v1", "Pod", pod["metadata"]["name"], group[0], patch)
+                launch.pending.remember(
+                    self.kube.merge_patch("v1", "Pod", pod["metadata"]["name"], group[0], patch)
+                )
             except KubeError as exc:
                 log.warning("capacity: assign %s/%s: %s", group[0], pod["metadata"]["name"], exc)
                 continue

@@ -115,7 +115,12 @@ class Kube:
             raise KubeError(f"get {kind} {namespace}/{name}: {exc.reason}", exc.status) from exc
 
     def list(
-        self, api_version: str, kind: str, namespace: str | None = None, label_selector: str | None = None
+        self,
+        api_version: str,
+        kind: str,
+        namespace: str | None = None,
+        label_selector: str | None = None,
+        field_selector: str | None = None,
     ) -> list[dict[str, Any]]:
         try:
             # Raw JSON, not the client's ResourceInstance: converting thousands of pods through
@@ -124,6 +129,7 @@ class Kube:
                 self.resource(api_version, kind),
                 namespace=namespace,
                 label_selector=label_selector,
+                field_selector=field_selector,
                 serialize=False,
             )
         except ApiException as exc:

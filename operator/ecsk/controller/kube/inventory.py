@@ -28,7 +28,9 @@ def observe(event_type: str | None, body: Mapping[str, Any]) -> None:
             _nodes.pop(name, None)
         else:
             _nodes[name] = {
-                "metadata": dict(meta),
+                # managedFields: nobody reads them, and on a Node several managers write they are
+                # the largest part of its metadata (kept for every node of a large fleet).
+                "metadata": {k: v for k, v in meta.items() if k != "managedFields"},
                 "spec": body.get("spec") or {},
                 "status": body.get("status") or {},
             }

@@ -64,10 +64,30 @@ class TrackedEngine(PlacementEngine):
         return found
 
 
+_views: dict[str, tuple[str, Any]] = {}
+"""Node name -> (resourceVersion, its view): a node is converted again only once it changed, so
+a service whose regex needs the inventory costs a lookup per node, not a conversion."""
+
+
 def inventory(rt: Runtime) -> list[Any]:
     """Live nodes as CQL container instances. Pods are not read: compiling never needs the tasks
     on an instance (task:group becomes pod affinity, which the scheduler evaluates itself)."""
-    return node_views(node_inventory.nodes(rt.kube))
+    nodes = sorted(node_inventory.nodes(rt.kube), key=lambda n: str(n["metadata"].get("name", "")))
+    out: list[Any] = []
+    with _lock:
+        for node in nodes:
+            name = str(node["metadata"].get("name", ""))
+            version = str(node["metadata"].get("resourceVersion", ""))
+            memo = _views.get(name)
+            if memo is None or not version or memo[0] != version:
+                memo = (version, node_views([node])[0])
+                _views[name] = memo
+            out.append(memo[1])
+        if len(_views) > len(nodes):
+            live = {str(n["metadata"].get("name", "")) for n in nodes}
+            for gone in [k for k in _views if k not in live]:
+                del _views[gone]
+    return out
 
 
 class LazyInventory(Sequence[Any]):

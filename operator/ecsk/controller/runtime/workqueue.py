@@ -4,6 +4,11 @@ kopf's timers and daemons put a finalizer on every object; the operator needs ne
 "reconcile this object soon". Watch events and periodic resyncs add keys here; a key added many
 times while queued runs once, a key added while being reconciled runs again right after, and
 failures back off exponentially per key.
+
+Urgent keys (an object whose spec nobody has reconciled yet) run before the others: while 2,000
+services start, the periodic passes of those already rolling out would otherwise keep the new
+ones waiting for their Deployments (bench/scale_bench.py), though only the new ones change
+what the cluster runs.
 """
 
 from __future__ import annotations
@@ -23,6 +28,9 @@ class WorkQueue(Generic[K]):
     def __init__(self, max_backoff: float = 60.0) -> None:
         self._cv = threading.Condition()
         self._queue: deque[K] = deque()
+        self._urgent: deque[K] = deque()
+        self._prefer: set[K] = set()
+        """Keys asked for urgently since they were last handed out (served from `_urgent`)."""
         self._dirty: set[K] = set()
         self._processing: set[K] = set()
         self._delayed: list[tuple[float, int, K]] = []
@@ -36,17 +44,26 @@ class WorkQueue(Generic[K]):
         self._shutdown = False
         self._max_backoff = max_backoff
 
-    def _add_locked(self, key: K) -> None:
-        if self._shutdown or key in self._dirty:
+    def _add_locked(self, key: K, urgent: bool = False) -> None:
+        if self._shutdown:
+            return
+        if urgent and key not in self._prefer:
+            self._prefer.add(key)
+            if key not in self._processing:  # else `done` queues it (urgently)
+                self._urgent.append(key)  # a copy left in `_queue` is skipped when reached
+                self._dirty.add(key)
+                self._cv.notify()
+                return
+        if key in self._dirty:
             return
         self._dirty.add(key)
         if key not in self._processing:
             self._queue.append(key)
             self._cv.notify()
 
-    def add(self, key: K) -> None:
+    def add(self, key: K, urgent: bool = False) -> None:
         with self._cv:
-            self._add_locked(key)
+            self._add_locked(key, urgent)
 
     def add_after(self, key: K, delay: float) -> None:
         if delay <= 0:
@@ -99,18 +116,26 @@ class WorkQueue(Generic[K]):
                         del self._due[key]
                     self._coalescing.discard(key)
                     self._add_locked(key)
-                if self._queue:
-                    key = self._queue.popleft()
-                    self._processing.add(key)
-                    self._dirty.discard(key)
-                    return key
+                for queue in (self._urgent, self._queue):
+                    while queue:
+                        key = queue.popleft()
+                        if key not in self._dirty or key in self._processing:
+                            continue  # the copy of a key handed out already from the other queue
+                        self._processing.add(key)
+                        self._dirty.discard(key)
+                        self._prefer.discard(key)
+                        return key
                 timeout = self._delayed[0][0] - now if self._delayed else None
                 self._cv.wait(timeout)
 
     def done(self, key: K) -> None:
         with self._cv:
             self._processing.discard(key)
-            if key in self._dirty:
+            if key in self._prefer:
+                self._dirty.add(key)
+                self._urgent.append(key)
+                self._cv.notify()
+            elif key in self._dirty:
                 self._queue.append(key)
                 self._cv.notify()
 
@@ -121,4 +146,4 @@ class WorkQueue(Generic[K]):
 
     def __len__(self) -> int:
         with self._cv:
-            return len(self._queue) + len(self._delayed)
+            return len(self._dirty - self._processing) + len(self._delayed)
