@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import copy
 import http.server
+import json
 import logging
 import os
 import signal
@@ -19,6 +20,7 @@ import threading
 import time
 import urllib.parse
 from collections.abc import Awaitable, Callable, Iterator, Mapping
+from dataclasses import dataclass
 from typing import Any, cast
 
 import kopf
@@ -103,7 +105,7 @@ class OperatorRuntime:
         self.namespaces = namespaces or None  # scope of the node-level launch-type controllers
         self._kube = kube
         self.queue: WorkQueue[Key] = WorkQueue()
-        self._store: dict[Key, dict[str, Any]] = {}
+        self._store: dict[Key, _Packed] = {}
         self._service_labels: dict[Key, tuple[str, str]] = {}
         """ECSService key -> (namespace, service label value): pods name their service only by
         label, and a pod event must find its service without scanning every cached service."""
@@ -138,11 +140,11 @@ class OperatorRuntime:
                     self._gone_pods.pop(label, None)  # no pass will come to take them
                 return
             old = self._store.get(key)
-            if old is not None and resource_version(old) >= resource_version(body):
+            if old is not None and old.version >= resource_version(body):
                 # Our own newer write is cached already, or this is the echo of it (same version:
                 # nothing the last pass did not see). Re-running on echoes doubled every pass.
                 return
-            self._store[key] = _stored(body)
+            self._store[key] = _pack(body)
             self._index(key, body)
         # A spec no pass has seen yet (a new object, an edit) goes before the periodic passes.
         observed = (body.get("status") or {}).get("observedGeneration")
@@ -173,10 +175,10 @@ class OperatorRuntime:
         spec_changed = False
         with self._lock:
             old = self._store.get(key)
-            if old is None or resource_version(old) <= resource_version(obj):
-                self._store[key] = _stored(obj)
+            if old is None or old.version <= resource_version(obj):
+                self._store[key] = _pack(obj)
                 self._index(key, obj)
-                spec_changed = old is None or _generation(old) != _generation(obj)
+                spec_changed = old is None or old.generation != _generation(obj)
         if spec_changed and kind in RECONCILERS:
             # The watch echo of this write will be skipped (same version), so a write that changed
             # the spec (autoscaling setting desiredCount) wakes the object's reconciler here.
@@ -184,16 +186,17 @@ class OperatorRuntime:
 
     def cached(self, kind: str, namespace: str, name: str) -> dict[str, Any] | None:
         with self._lock:
-            body = self._store.get((kind, namespace, name))
-            return copy.deepcopy(body) if body is not None else None
+            entry = self._store.get((kind, namespace, name))
+        return json.loads(entry.body) if entry is not None else None
 
     def cached_all(self, kind: str, namespace: str | None = None) -> list[dict[str, Any]]:
         with self._lock:
-            return [
-                copy.deepcopy(b)
-                for (k, ns, _), b in self._store.items()
+            found = [
+                entry.body
+                for (k, ns, _), entry in self._store.items()
                 if k == kind and (namespace is None or ns == namespace)
             ]
+        return [json.loads(body) for body in found]
 
     def deleted_pods(self, namespace: str, service_label: str) -> list[dict[str, Any]]:
         """The service pods deleted since the last call (each is handed out once)."""
@@ -303,6 +306,23 @@ class OperatorRuntime:
         deadline = time.monotonic() + timeout
         for t in self._threads:
             t.join(max(0.0, deadline - time.monotonic()))
+
+
+@dataclass(frozen=True)
+class _Packed:
+    """A cached object as compact JSON (parsed, an ECSService with its status costs several
+    times its JSON size in Python objects: tens of MB at 2,000 services). Reads parse a fresh
+    copy, which is also what a deep copy gave callers before, and costs less."""
+
+    version: int
+    generation: int
+    body: bytes
+
+
+def _pack(obj: Mapping[str, Any]) -> _Packed:
+    meta = {k: v for k, v in (obj.get("metadata") or {}).items() if k != "managedFields"}
+    body = json.dumps({**obj, "metadata": meta}, separators=(",", ":")).encode()
+    return _Packed(resource_version(obj), _generation(obj), body)
 
 
 def _stored(obj: Mapping[str, Any]) -> dict[str, Any]:

@@ -27,14 +27,23 @@ def observe(event_type: str | None, body: Mapping[str, Any]) -> None:
         if event_type == "DELETED":
             _nodes.pop(name, None)
         else:
-            _nodes[name] = {
-                # managedFields: nobody reads them, and on a Node several managers write they are
-                # the largest part of its metadata (kept for every node of a large fleet).
-                "metadata": {k: v for k, v in meta.items() if k != "managedFields"},
-                "spec": body.get("spec") or {},
-                "status": body.get("status") or {},
-            }
+            _nodes[name] = _slim(meta, body)
     _seen.set()
+
+
+_UNREAD_ANNOTATIONS = frozenset({"kubectl.kubernetes.io/last-applied-configuration"})
+
+
+def _slim(meta: Mapping[str, Any], body: Mapping[str, Any]) -> dict[str, Any]:
+    """What readers use, for every node of a large fleet: managedFields (several managers write a
+    Node), a kubectl-applied node's copy of itself and the kubelet's image list are never read,
+    and were most of a node's size."""
+    annotations = {k: v for k, v in (meta.get("annotations") or {}).items() if k not in _UNREAD_ANNOTATIONS}
+    kept = {k: v for k, v in meta.items() if k not in ("managedFields", "annotations")}
+    if annotations:
+        kept["annotations"] = annotations
+    status = {k: v for k, v in (body.get("status") or {}).items() if k != "images"}
+    return {"metadata": kept, "spec": body.get("spec") or {}, "status": status}
 
 
 def nodes(kube: Kube) -> list[dict[str, Any]]:

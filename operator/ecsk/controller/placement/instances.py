@@ -168,8 +168,15 @@ class InstanceLabeler:
         if old is not None and resource_version(old) > resource_version(body):
             return False
         meta = body.get("metadata") or {}
+        kept = {k: meta[k] for k in _NODE_FIELDS if k in meta}
+        if "annotations" in kept:  # a kubectl-applied node carries a copy of itself there
+            kept["annotations"] = {
+                k: v
+                for k, v in kept["annotations"].items()
+                if k != "kubectl.kubernetes.io/last-applied-configuration"
+            }
         self._nodes[name] = {  # only what the labels depend on: managedFields alone can be kilobytes
-            "metadata": {k: meta[k] for k in _NODE_FIELDS if k in meta},
+            "metadata": kept,
             "status": {"conditions": list((body.get("status") or {}).get("conditions") or ())},
         }
         return True
