@@ -405,6 +405,12 @@ def build_registry(rt: OperatorRuntime) -> kopf.OperatorRegistry:
         for plural in CHILD_PLURALS:  # server-side filter: never stream the cluster's other pods
             settings.watching.label_selectors[plural] = f"{MANAGED_BY}=ecsk"
         settings.networking.request_timeout = 60
+        # Memory at scale (2,000 nodes, 20,000 tasks; docs/benchmarks.md): the initial listing of
+        # each kind arrives in pages instead of one response holding every object at once, and a
+        # per-object worker exits 1 s after its last event instead of 5 s (the handlers only
+        # record the event, so thousands of idle workers were kept for nothing during bursts).
+        settings.watching.chunk_size = 500
+        settings.queueing.idle_timeout = 1.0
         rt.start()
 
     @kopf.on.probe(registry=registry, id="workers")

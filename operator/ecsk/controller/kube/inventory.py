@@ -36,14 +36,26 @@ _UNREAD_ANNOTATIONS = frozenset({"kubectl.kubernetes.io/last-applied-configurati
 
 def _slim(meta: Mapping[str, Any], body: Mapping[str, Any]) -> dict[str, Any]:
     """What readers use, for every node of a large fleet: managedFields (several managers write a
-    Node), a kubectl-applied node's copy of itself and the kubelet's image list are never read,
-    and were most of a node's size."""
+    Node) and a kubectl-applied node's copy of itself are never read; see `_STATUS_FIELDS`."""
     annotations = {k: v for k, v in (meta.get("annotations") or {}).items() if k not in _UNREAD_ANNOTATIONS}
     kept = {k: v for k, v in meta.items() if k not in ("managedFields", "annotations")}
     if annotations:
         kept["annotations"] = annotations
-    status = {k: v for k, v in (body.get("status") or {}).items() if k != "images"}
+    st = body.get("status") or {}
+    status = {k: st[k] for k in _STATUS_FIELDS if k in st}
+    status["conditions"] = conditions(st)
     return {"metadata": kept, "spec": body.get("spec") or {}, "status": status}
+
+
+_STATUS_FIELDS = ("allocatable", "capacity", "phase")
+"""What placement, Fargate zones and the closest-instance hint read of a node's status (with
+the conditions' type and status): addresses, images, daemon endpoints and the conditions'
+messages and timestamps were most of each stored node, and no reader of this cache uses them."""
+
+
+def conditions(status: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """A node's conditions as type and status only (readiness is all anything here asks)."""
+    return [{"type": c.get("type"), "status": c.get("status")} for c in status.get("conditions") or ()]
 
 
 def nodes(kube: Kube) -> list[dict[str, Any]]:

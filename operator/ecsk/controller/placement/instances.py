@@ -27,6 +27,7 @@ from collections import Counter
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from ecsk.controller.kube import inventory
 from ecsk.controller.kube.client import Kube, KubeError, resource_version
 from ecsk.core.placement.instances import in_scope, instance_labels, is_running_task, label_patch
 from ecsk.core.translate.names import MANAGED_BY
@@ -177,7 +178,7 @@ class InstanceLabeler:
             }
         self._nodes[name] = {  # only what the labels depend on: managedFields alone can be kilobytes
             "metadata": kept,
-            "status": {"conditions": list((body.get("status") or {}).get("conditions") or ())},
+            "status": {"conditions": inventory.conditions(body.get("status") or {})},
         }
         return True
 
